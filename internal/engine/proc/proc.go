@@ -1,0 +1,357 @@
+// Package proc runs engine processes on the local machine for the local
+// engine drivers: it finds engine binaries, runs commands as the engines' OS
+// user, starts servers as daemons that outlive dbaasd, and checks processes
+// and ports. It knows nothing of any particular engine.
+package proc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// SystemUser is the unprivileged OS user engines run as when dbaasd runs as root.
+const SystemUser = "dbaasd"
+
+// Runner runs commands as the OS user that owns engine processes and files.
+type Runner struct {
+	// User is the OS user name engines run as.
+	User string
+	// UID and GID of that user.
+	UID, GID int
+	// switchUser is true when commands must drop to UID/GID (dbaasd is root).
+	switchUser bool
+}
+
+var (
+	defaultOnce   sync.Once
+	defaultRunner *Runner
+	defaultErr    error
+)
+
+// Default returns the runner for this process: when dbaasd runs as root the
+// engines run as the system user SystemUser (created if missing); otherwise
+// they run as the current user.
+func Default() (*Runner, error) {
+	defaultOnce.Do(func() { defaultRunner, defaultErr = newDefault() })
+	return defaultRunner, defaultErr
+}
+
+func newDefault() (*Runner, error) {
+	if os.Geteuid() != 0 {
+		u, err := user.Current()
+		if err != nil {
+			return nil, fmt.Errorf("current user: %w", err)
+		}
+		return &Runner{User: u.Username, UID: os.Getuid(), GID: os.Getgid()}, nil
+	}
+	u, err := user.Lookup(SystemUser)
+	if err != nil {
+		out, cerr := exec.Command("useradd", "--system", "--user-group", "--no-create-home",
+			"--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", SystemUser).CombinedOutput()
+		if cerr != nil && !strings.Contains(string(out), "already exists") {
+			return nil, fmt.Errorf("create system user %s: %w: %s", SystemUser, cerr, out)
+		}
+		if u, err = user.Lookup(SystemUser); err != nil {
+			return nil, fmt.Errorf("look up system user %s: %w", SystemUser, err)
+		}
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &Runner{User: u.Username, UID: uid, GID: gid, switchUser: true}, nil
+}
+
+// Command prepares a command that runs as the engine user.
+func (r *Runner) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	r.prepare(cmd)
+	return cmd
+}
+
+func (r *Runner) prepare(cmd *exec.Cmd) {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	if r.switchUser {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(r.UID), Gid: uint32(r.GID)}
+	}
+	// A minimal, predictable environment: engines must not inherit dbaasd's
+	// secrets from its environment.
+	if cmd.Env == nil {
+		cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "LC_ALL=C.UTF-8", "TZ=UTC"}
+		if r.switchUser {
+			cmd.Env = append(cmd.Env, "HOME=/tmp", "USER="+r.User)
+		} else if h, err := os.UserHomeDir(); err == nil {
+			cmd.Env = append(cmd.Env, "HOME="+h, "USER="+r.User)
+		}
+	}
+}
+
+// Run runs a command as the engine user and returns its combined output; on
+// failure the error carries the output so people can act on it.
+func (r *Runner) Run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	cmd := r.Command(ctx, name, args...)
+	var buf bytes.Buffer
+	cmd.Stdout = &buf
+	cmd.Stderr = &buf
+	err := cmd.Run()
+	if err != nil {
+		return buf.Bytes(), fmt.Errorf("%s %s: %w: %s", filepath.Base(name), strings.Join(args, " "), err, strings.TrimSpace(tail(buf.String(), 2000)))
+	}
+	return buf.Bytes(), nil
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
+
+// StartDaemon starts a long-running server as the engine user in its own
+// session, so that it outlives dbaasd and is not hit by signals sent to
+// dbaasd's process group. Output goes to logPath (appended). It returns the
+// process ID; the process is reaped in the background while dbaasd runs.
+func (r *Runner) StartDaemon(name string, args []string, dir, logPath string, env ...string) (int, error) {
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return 0, fmt.Errorf("open log %s: %w", logPath, err)
+	}
+	defer logf.Close()
+	if err := r.Chown(logPath); err != nil {
+		return 0, err
+	}
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	r.prepare(cmd)
+	cmd.Env = append(cmd.Env, env...)
+	cmd.SysProcAttr.Setsid = true
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("start %s: %w", filepath.Base(name), err)
+	}
+	pid := cmd.Process.Pid
+	go func() { _ = cmd.Wait() }()
+	return pid, nil
+}
+
+// MkdirAll creates a directory (and parents) owned by the engine user.
+func (r *Runner) MkdirAll(path string, mode os.FileMode) error {
+	if err := os.MkdirAll(path, mode); err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		return fmt.Errorf("chmod %s: %w", path, err)
+	}
+	return r.Chown(path)
+}
+
+// Chown gives a path to the engine user (a no-op when not switching users).
+func (r *Runner) Chown(path string) error {
+	if !r.switchUser {
+		return nil
+	}
+	if err := os.Lchown(path, r.UID, r.GID); err != nil {
+		return fmt.Errorf("chown %s: %w", path, err)
+	}
+	return nil
+}
+
+// ChownTree gives a whole tree to the engine user.
+func (r *Runner) ChownTree(root string) error {
+	if !r.switchUser {
+		return nil
+	}
+	return filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return r.Chown(p)
+	})
+}
+
+// WriteFile writes a file owned by the engine user, atomically (write to a
+// temporary file, then rename), and reports whether the content changed.
+func (r *Runner) WriteFile(path string, data []byte, mode os.FileMode) (bool, error) {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return false, nil
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return false, fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		return false, fmt.Errorf("chmod %s: %w", tmp, err)
+	}
+	if err := r.Chown(tmp); err != nil {
+		return false, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return false, fmt.Errorf("rename %s: %w", tmp, err)
+	}
+	return true, nil
+}
+
+// CheckAccess reports a clear error when the engine user cannot reach dir
+// (for example a data dir under /root while engines run as SystemUser).
+func (r *Runner) CheckAccess(ctx context.Context, dir string) error {
+	if !r.switchUser {
+		return nil
+	}
+	if _, err := r.Run(ctx, "/usr/bin/test", "-x", dir); err != nil {
+		return fmt.Errorf("engines run as OS user %q, which cannot enter %s: choose a --data-dir it can reach (e.g. /var/lib/dbaasd) or grant it access: %w", r.User, dir, err)
+	}
+	return nil
+}
+
+// Alive reports whether a process with this ID runs (and is not a zombie).
+func Alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// Field 3 is the state; it follows the command name in parentheses.
+	s := string(stat)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2] != 'Z' && s[i+2] != 'X'
+	}
+	return true
+}
+
+// ReadPidFile returns the process ID in the first line of a pid file, or 0.
+func ReadPidFile(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, _ := strconv.Atoi(strings.TrimSpace(line))
+	return pid
+}
+
+// Terminate sends SIGTERM, waits up to grace for the process to end, then
+// sends SIGKILL. It returns once the process is gone.
+func Terminate(pid int, grace time.Duration) {
+	if !Alive(pid) {
+		return
+	}
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	deadline := time.Now().Add(grace)
+	for time.Now().Before(deadline) {
+		if !Alive(pid) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	for i := 0; i < 100 && Alive(pid); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// WaitTCP waits until something accepts TCP connections at addr.
+func WaitTCP(ctx context.Context, addr string) error {
+	var d net.Dialer
+	for {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			_ = c.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s: %w (last error: %v)", addr, ctx.Err(), err)
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// PortFree reports whether nothing listens on host:port right now.
+func PortFree(host string, port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	_ = l.Close()
+	return true
+}
+
+// FindBinary finds an executable by name: first in PATH and the usual sbin
+// directories, then in the directories matched by the globs (newest version
+// first, by natural sort of the matched paths).
+func FindBinary(name string, globs ...string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, d := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
+		p := filepath.Join(d, name)
+		if isExec(p) {
+			return p, nil
+		}
+	}
+	for _, g := range globs {
+		matches, _ := filepath.Glob(g)
+		sort.Slice(matches, func(i, j int) bool { return naturalLess(matches[j], matches[i]) })
+		for _, dir := range matches {
+			p := filepath.Join(dir, name)
+			if isExec(p) {
+				return p, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("%s not found in PATH or %s: is the engine installed?", name, strings.Join(globs, ", "))
+}
+
+func isExec(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
+}
+
+// naturalLess compares strings, treating runs of digits as numbers, so that
+// "/usr/lib/postgresql/9" < "/usr/lib/postgresql/15".
+func naturalLess(a, b string) bool {
+	for a != "" && b != "" {
+		da, db := digitsPrefix(a), digitsPrefix(b)
+		if da != "" && db != "" {
+			na, _ := strconv.Atoi(da)
+			nb, _ := strconv.Atoi(db)
+			if na != nb {
+				return na < nb
+			}
+			a, b = a[len(da):], b[len(db):]
+			continue
+		}
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) < len(b)
+}
+
+func digitsPrefix(s string) string {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return s[:i]
+}
