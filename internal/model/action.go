@@ -1,0 +1,36 @@
+package model
+
+import "time"
+
+// Action statuses.
+const (
+	ActionPending    = "PENDING"
+	ActionInProgress = "IN_PROGRESS"
+	ActionSuccess    = "SUCCESS"
+	ActionError      = "ERROR"
+)
+
+// Action is one change a project asked for, carried out by the reconciler.
+type Action struct {
+	Base
+	DatastoreID  string
+	Name         string // e.g. "datastore.create", "user.delete"
+	ResourceType string
+	ResourceID   string
+	Status       string
+	RequestID    string
+	Payload      map[string]any // what the action needs beyond desired state
+	Error        string
+	Progress     int
+	Attempts     int
+	LeaseOwner   string
+	LeaseUntil   *time.Time
+	NotBefore    *time.Time // retry back-off
+	StartTime    *time.Time
+	FinishTime   *time.Time
+}
+
+// Finished reports whether the action reached a final status.
+func (a *Action) Finished() bool {
+	return a.Status == ActionSuccess || a.Status == ActionError
+}

@@ -1,0 +1,134 @@
+// Package store keeps dbaasd's durable state: what each project asked for,
+// what the reconciler observed, the catalogs, tokens and the action queue.
+//
+// Store is the interface the rest of dbaasd uses. DB implements it over SQL
+// with two dialects: SQLite (embedded default, pure Go) and PostgreSQL (for
+// several dbaasd replicas). Both run the same migrations and pass the same
+// conformance suite (package storetest). No SQL type leaves this package.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/dbaasd/dbaasd/internal/model"
+)
+
+// ErrNotFound is returned when a record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned when a write would break a uniqueness rule.
+var ErrConflict = errors.New("conflict")
+
+// Filter selects records by equality on fields; keys are the field names of
+// the API (which are also the column names). A nil value matches NULL.
+type Filter map[string]any
+
+// Repo reads and writes one kind of record.
+type Repo[T any] interface {
+	// Get returns the record with this ID, or ErrNotFound.
+	Get(ctx context.Context, id string) (*T, error)
+	// GetForUpdate is Get that also locks the record until the transaction
+	// ends (where the database supports row locks).
+	GetForUpdate(ctx context.Context, id string) (*T, error)
+	// List returns the records matching f, oldest first.
+	List(ctx context.Context, f Filter) ([]T, error)
+	// Count returns how many records match f.
+	Count(ctx context.Context, f Filter) (int, error)
+	// Insert adds a record; ErrConflict if it breaks a uniqueness rule.
+	Insert(ctx context.Context, v *T) error
+	// Update overwrites a record; ErrNotFound if it does not exist.
+	Update(ctx context.Context, v *T) error
+	// Delete removes a record; ErrNotFound if it does not exist.
+	Delete(ctx context.Context, id string) error
+}
+
+// Usage is what a project uses, for quotas.
+type Usage struct {
+	Datastores       int64
+	Cores            int64
+	RAM              int64 // MB
+	DiskLocal        int64 // GB
+	DiskNetworkUltra int64 // GB
+	Databases        int64
+	Users            int64
+	Topics           int64
+	ACLs             int64
+	FirewallRules    int64
+	MetricsTokens    int64
+}
+
+// Tx is the set of operations available inside (and outside) a transaction.
+type Tx interface {
+	Projects() Repo[model.Project]
+	DatastoreTypes() Repo[model.DatastoreType]
+	Flavors() Repo[model.FlavorSpec]
+	ConfigurationParameters() Repo[model.ConfigurationParameter]
+	AvailableExtensions() Repo[model.AvailableExtension]
+	Datastores() Repo[model.Datastore]
+	Instances() Repo[model.Instance]
+	Users() Repo[model.User]
+	Databases() Repo[model.Database]
+	Grants() Repo[model.Grant]
+	Extensions() Repo[model.Extension]
+	Slots() Repo[model.Slot]
+	Topics() Repo[model.Topic]
+	ACLs() Repo[model.ACL]
+	MetricsTokens() Repo[model.MetricsToken]
+	Actions() Repo[model.Action]
+
+	// LockProject serialises writers of one project until the transaction
+	// ends, so that quota checks hold under concurrent requests.
+	LockProject(ctx context.Context, projectID string) error
+	// Usage sums what a project uses (deleted datastores excluded).
+	Usage(ctx context.Context, projectID string) (Usage, error)
+	// Quotas returns a project's explicit quota limits by resource name.
+	Quotas(ctx context.Context, projectID string) (map[string]int64, error)
+	// SetQuota sets one quota limit of a project.
+	SetQuota(ctx context.Context, q model.Quota) error
+
+	// PutToken stores (or replaces) a token by its hash.
+	PutToken(ctx context.Context, t model.Token) error
+	// Token returns the token with this hash, or ErrNotFound.
+	Token(ctx context.Context, hash string) (*model.Token, error)
+	// DeleteToken removes a token; deleting a missing token is not an error.
+	DeleteToken(ctx context.Context, hash string) error
+	// CountTokens counts stored tokens of a source ("" = all).
+	CountTokens(ctx context.Context, source string) (int, error)
+	// DeleteExpiredTokens removes tokens that expired before now.
+	DeleteExpiredTokens(ctx context.Context, now time.Time) (int, error)
+
+	// AllocatePort reserves a free port on host in [lo, hi] for an owner
+	// (e.g. an instance ID) of a datastore; isFree is asked whether the port
+	// is free on the machine. Allocating again for the same owner returns
+	// the same port.
+	AllocatePort(ctx context.Context, host string, lo, hi int, datastoreID, owner string, isFree func(int) bool) (int, error)
+	// ReleasePorts frees the ports of a datastore's owners (all when owners is empty).
+	ReleasePorts(ctx context.Context, datastoreID string, owners ...string) error
+
+	// ClaimAction leases the oldest runnable action to owner until
+	// leaseUntil: one that is pending (or whose lease expired) and has no
+	// earlier unfinished action on the same datastore. nil when none.
+	ClaimAction(ctx context.Context, owner string, now, leaseUntil time.Time) (*model.Action, error)
+	// RenewLease extends an action's lease if owner still holds it.
+	RenewLease(ctx context.Context, actionID, owner string, leaseUntil time.Time) error
+}
+
+// Store is dbaasd's durable state.
+type Store interface {
+	Tx
+	// InTx runs fn in one transaction, committed if fn returns nil.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// Dialect names the database behind the store ("sqlite" or "postgres").
+	Dialect() string
+	// Close releases the store.
+	Close() error
+}
+
+// Sealer encrypts secrets at rest. The store seals secret fields on write
+// and opens them on read, so secrets are never stored in the clear.
+type Sealer interface {
+	Seal(plaintext string) (string, error)
+	Open(sealed string) (string, error)
+}

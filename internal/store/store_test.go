@@ -1,0 +1,90 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
+
+	"github.com/dbaasd/dbaasd/internal/secret"
+	"github.com/dbaasd/dbaasd/internal/store"
+	"github.com/dbaasd/dbaasd/internal/store/storetest"
+	"github.com/dbaasd/dbaasd/internal/testutil/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func box(t *testing.T) *secret.Box {
+	t.Helper()
+	b, err := secret.NewBox([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func openWith(t *testing.T, url, dir string) func() store.Store {
+	return func() store.Store {
+		s, err := store.Open(context.Background(), url, dir, box(t))
+		if err != nil {
+			t.Fatalf("open store: %v", err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+}
+
+func TestSQLiteConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) func() store.Store {
+		return openWith(t, "", t.TempDir())
+	})
+}
+
+func TestPostgresConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) func() store.Store {
+		return openWith(t, pgtest.URL(t), "")
+	})
+}
+
+// TestSecretsAreSealedAtRest reads the raw rows and checks that no secret
+// is stored in the clear, on both dialects.
+func TestSecretsAreSealedAtRest(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pgURL := pgtest.URL(t)
+	for _, tc := range []struct{ name, url, driver, dsn string }{
+		{"sqlite", "", "sqlite", "file:" + filepath.Join(dir, "dbaasd.db")},
+		{"postgres", pgURL, "pgx", pgURL},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openWith(t, tc.url, dir)()
+			ctx := context.Background()
+			if err := s.Projects().Insert(ctx, project()); err != nil {
+				t.Fatal(err)
+			}
+			d := storetestDatastore()
+			if err := s.Datastores().Insert(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+			raw, err := sql.Open(tc.driver, tc.dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			var rp, ap string
+			if err := raw.QueryRow("SELECT redis_password, admin_password FROM datastores WHERE id = '"+d.ID+"'").Scan(&rp, &ap); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(rp, d.RedisPassword) || strings.Contains(ap, d.AdminPassword) || rp == "" || ap == "" {
+				t.Fatalf("secrets stored in the clear: %q %q", rp, ap)
+			}
+		})
+	}
+}
