@@ -66,6 +66,7 @@ type Datastore struct {
 // Instance is one node of a datastore.
 type Instance struct {
 	ID               string
+	ProjectID        string
 	DatastoreID      string
 	Index            int
 	Role             string // MASTER, REPLICA, UNKNOWN
@@ -78,3 +79,10 @@ type Instance struct {
 	AvailabilityZone string
 	CreatedAt        time.Time
 }
+
+// Instance roles.
+const (
+	RoleMaster  = "MASTER"
+	RoleReplica = "REPLICA"
+	RoleUnknown = "UNKNOWN"
+)

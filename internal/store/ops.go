@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/model"
@@ -177,6 +178,21 @@ func (o *ops) CountTokens(ctx context.Context, source string) (int, error) {
 		return 0, fmt.Errorf("count tokens: %w", err)
 	}
 	return n, nil
+}
+
+// PruneTokens implements Tx.
+func (o *ops) PruneTokens(ctx context.Context, source string, keep []string) error {
+	q, args := "DELETE FROM tokens WHERE source = ?", []any{source}
+	if len(keep) > 0 {
+		q += " AND hash NOT IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(keep)), ", ") + ")"
+		for _, k := range keep {
+			args = append(args, k)
+		}
+	}
+	if _, err := o.exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("prune tokens: %w", err)
+	}
+	return nil
 }
 
 // DeleteExpiredTokens implements Tx.

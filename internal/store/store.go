@@ -96,6 +96,8 @@ type Tx interface {
 	DeleteToken(ctx context.Context, hash string) error
 	// CountTokens counts stored tokens of a source ("" = all).
 	CountTokens(ctx context.Context, source string) (int, error)
+	// PruneTokens removes the tokens of a source whose hash is not in keep.
+	PruneTokens(ctx context.Context, source string, keep []string) error
 	// DeleteExpiredTokens removes tokens that expired before now.
 	DeleteExpiredTokens(ctx context.Context, now time.Time) (int, error)
 

@@ -229,18 +229,18 @@ func newTables(s Sealer) *tables {
 			return &v, nil
 		})
 
-	t.instances = newTable("instances", []string{"id", "datastore_id", "idx", "role", "role_name", "status", "host",
+	t.instances = newTable("instances", []string{"id", "project_id", "datastore_id", "idx", "role", "role_name", "status", "host",
 		"port", "floating_ip", "hostname", "availability_zone", "created_at"}, "datastore_id, idx",
 		func(v *model.Instance) string { return v.ID },
 		func(v *model.Instance) ([]any, error) {
-			return []any{v.ID, v.DatastoreID, v.Index, v.Role, v.RoleName, v.Status, v.Host, v.Port,
+			return []any{v.ID, v.ProjectID, v.DatastoreID, v.Index, v.Role, v.RoleName, v.Status, v.Host, v.Port,
 				nullStr(v.FloatingIP), v.Hostname, v.AvailabilityZone, ts(v.CreatedAt)}, nil
 		},
 		func(sc scanner) (*model.Instance, error) {
 			var v model.Instance
 			var fip sql.NullString
 			var ca int64
-			if err := sc.Scan(&v.ID, &v.DatastoreID, &v.Index, &v.Role, &v.RoleName, &v.Status, &v.Host, &v.Port,
+			if err := sc.Scan(&v.ID, &v.ProjectID, &v.DatastoreID, &v.Index, &v.Role, &v.RoleName, &v.Status, &v.Host, &v.Port,
 				&fip, &v.Hostname, &v.AvailabilityZone, &ca); err != nil {
 				return nil, err
 			}

@@ -120,6 +120,7 @@ CREATE INDEX datastores_project ON datastores (project_id, deleted, created_at);
 
 CREATE TABLE instances (
     id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
     datastore_id TEXT NOT NULL REFERENCES datastores(id),
     idx INTEGER NOT NULL,
     role TEXT NOT NULL,
@@ -133,6 +134,7 @@ CREATE TABLE instances (
     created_at BIGINT NOT NULL,
     UNIQUE (datastore_id, idx)
 );
+CREATE INDEX instances_project ON instances (project_id);
 
 CREATE TABLE ports (
     host TEXT NOT NULL,

@@ -296,9 +296,20 @@ func testTokens(t *testing.T, open func() store.Store) {
 	if n, _ := s.DeleteExpiredTokens(ctx(), time.Now()); n != 1 {
 		t.Fatalf("deleted %d expired tokens, want 1", n)
 	}
-	must(t, s.DeleteToken(ctx(), "h1"))
-	must(t, s.DeleteToken(ctx(), "h1"))
+	must(t, s.PutToken(ctx(), model.Token{Hash: "s2", ProjectID: p, Source: "static", CreatedAt: now}))
+	must(t, s.PruneTokens(ctx(), "static", []string{"s2"}))
 	if _, err := s.Token(ctx(), "h1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("pruned static token still there: %v", err)
+	}
+	if _, err := s.Token(ctx(), "s2"); err != nil {
+		t.Fatalf("kept static token gone: %v", err)
+	}
+	if _, err := s.Token(ctx(), "h3"); err != nil {
+		t.Fatalf("pruning static tokens removed an identity token: %v", err)
+	}
+	must(t, s.DeleteToken(ctx(), "s2"))
+	must(t, s.DeleteToken(ctx(), "s2"))
+	if _, err := s.Token(ctx(), "s2"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("deleted token: %v", err)
 	}
 }

@@ -1,0 +1,181 @@
+// Package auth decides who makes a request: it resolves API tokens (static
+// tokens from the configuration, the bootstrap admin token, and tokens
+// issued by the identity endpoint) to a project and a role. Tokens are
+// stored only as hashes.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/dbaasd/dbaasd/internal/model"
+	"github.com/dbaasd/dbaasd/internal/secret"
+	"github.com/dbaasd/dbaasd/internal/store"
+)
+
+// Token sources.
+const (
+	SourceStatic    = "static"
+	SourceBootstrap = "bootstrap"
+	SourceIdentity  = "identity"
+	// SourceProvisioned tokens are created by tooling (and tests) directly
+	// in the store; they are not pruned at start.
+	SourceProvisioned = "provisioned"
+)
+
+// ErrUnauthenticated means the token is missing, unknown, expired or revoked.
+var ErrUnauthenticated = errors.New("missing, unknown or expired token")
+
+// Principal is an authenticated caller.
+type Principal struct {
+	ProjectID string
+	Admin     bool
+	UserName  string
+}
+
+// Authenticator resolves tokens.
+type Authenticator struct {
+	store store.Store
+	now   func() time.Time
+}
+
+// New returns an Authenticator over the store.
+func New(s store.Store) *Authenticator {
+	return &Authenticator{store: s, now: time.Now}
+}
+
+// Authenticate resolves a token value to its principal.
+func (a *Authenticator) Authenticate(ctx context.Context, token string) (*Principal, error) {
+	if token == "" {
+		return nil, ErrUnauthenticated
+	}
+	t, err := a.store.Token(ctx, secret.Hash(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	if t.Expired(a.now()) {
+		return nil, ErrUnauthenticated
+	}
+	return &Principal{ProjectID: t.ProjectID, Admin: t.Admin, UserName: t.UserName}, nil
+}
+
+var projectRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// NormalizeProjectID accepts a project ID as 32 hex characters or as a
+// dashed UUID and returns the 32 lowercase hex form.
+func NormalizeProjectID(p string) (string, error) {
+	p = strings.ToLower(strings.TrimSpace(p))
+	if u, err := uuid.Parse(p); err == nil {
+		p = strings.ReplaceAll(u.String(), "-", "")
+	}
+	if !projectRe.MatchString(p) {
+		return "", fmt.Errorf("project ID %q must be 32 hexadecimal characters", p)
+	}
+	return p, nil
+}
+
+// StaticToken is one --token TOKEN=PROJECT_ID[:admin] setting.
+type StaticToken struct {
+	Value     string
+	ProjectID string
+	Admin     bool
+}
+
+// ParseStaticToken parses TOKEN=PROJECT_ID[:admin].
+func ParseStaticToken(spec string) (StaticToken, error) {
+	value, rest, ok := strings.Cut(strings.TrimSpace(spec), "=")
+	if !ok || value == "" || rest == "" {
+		return StaticToken{}, fmt.Errorf("token %q: want TOKEN=PROJECT_ID[:admin]", redact(spec))
+	}
+	project, role, hasRole := strings.Cut(rest, ":")
+	if hasRole && role != "admin" {
+		return StaticToken{}, fmt.Errorf("token for project %s: unknown role %q (only admin)", project, role)
+	}
+	p, err := NormalizeProjectID(project)
+	if err != nil {
+		return StaticToken{}, err
+	}
+	if len(value) < 8 {
+		return StaticToken{}, fmt.Errorf("token for project %s: must be at least 8 characters", p)
+	}
+	return StaticToken{Value: value, ProjectID: p, Admin: hasRole}, nil
+}
+
+func redact(spec string) string {
+	if _, rest, ok := strings.Cut(spec, "="); ok {
+		return "***=" + rest
+	}
+	return "***"
+}
+
+// EnsureProject creates a project record if it does not exist.
+func EnsureProject(ctx context.Context, tx store.Tx, id string, now time.Time) error {
+	_, err := tx.Projects().Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		err = tx.Projects().Insert(ctx, &model.Project{ID: id, CreatedAt: now.UTC()})
+		if errors.Is(err, store.ErrConflict) {
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("ensure project %s: %w", id, err)
+	}
+	return nil
+}
+
+// SetupStatic stores the configured static tokens (hashed) with their
+// projects and removes static tokens that are no longer configured.
+func (a *Authenticator) SetupStatic(ctx context.Context, tokens []StaticToken) error {
+	return a.store.InTx(ctx, func(tx store.Tx) error {
+		keep := []string{}
+		for _, t := range tokens {
+			if err := EnsureProject(ctx, tx, t.ProjectID, a.now()); err != nil {
+				return err
+			}
+			h := secret.Hash(t.Value)
+			keep = append(keep, h)
+			if err := tx.PutToken(ctx, model.Token{Hash: h, ProjectID: t.ProjectID, Admin: t.Admin,
+				Source: SourceStatic, CreatedAt: a.now().UTC()}); err != nil {
+				return err
+			}
+		}
+		return tx.PruneTokens(ctx, SourceStatic, keep)
+	})
+}
+
+// Bootstrap creates, on the very first start without configured tokens,
+// one project and an admin token for it, and prints them once to out. Only
+// the token's hash is kept. It does nothing when any token exists.
+func (a *Authenticator) Bootstrap(ctx context.Context, out io.Writer) error {
+	n, err := a.store.CountTokens(ctx, "")
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	project := strings.ReplaceAll(uuid.NewString(), "-", "")
+	value := secret.Token()
+	err = a.store.InTx(ctx, func(tx store.Tx) error {
+		if err := EnsureProject(ctx, tx, project, a.now()); err != nil {
+			return err
+		}
+		return tx.PutToken(ctx, model.Token{Hash: secret.Hash(value), ProjectID: project, Admin: true,
+			Source: SourceBootstrap, CreatedAt: a.now().UTC()})
+	})
+	if err != nil {
+		return fmt.Errorf("bootstrap token: %w", err)
+	}
+	_, err = fmt.Fprintf(out, "dbaasd: first start: created project %s with an admin token (shown only this once):\n\n    X-Auth-Token: %s\n\n", project, value)
+	return err
+}

@@ -1,0 +1,317 @@
+// Package reconcile converges the engines toward what the store records.
+// Workers claim actions from the store's queue under a lease, run the
+// matching controller (every step idempotent, so a crash at any point is
+// repaired by running it again), and record the outcome on the action and
+// the resource. A prober observes running clusters and records their real
+// state, and asks for a repair when a node is down.
+//
+// The package never serves HTTP and never decides policy: what may be
+// asked is the service's business; how to reach it is the drivers'.
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/model"
+	"github.com/dbaasd/dbaasd/internal/store"
+)
+
+// Config tunes the reconciler.
+type Config struct {
+	// DataDir holds the clusters' directories (DataDir/clusters/<id>).
+	DataDir string
+	// EngineHost is the address engine servers listen on.
+	EngineHost string
+	// PortMin and PortMax bound the ports given to engine servers.
+	PortMin, PortMax int
+	// Workers is how many actions run at once.
+	Workers int
+	// Lease is how long a claimed action is reserved for a worker.
+	Lease time.Duration
+	// ProbeInterval is how often running clusters are observed (0 = never).
+	ProbeInterval time.Duration
+	// Owner names this dbaasd replica in leases.
+	Owner string
+	// MaxAttempts is how often an action is tried before it fails for good.
+	MaxAttempts int
+	// Poll is how often the queue is checked when nothing wakes the workers.
+	Poll time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.EngineHost == "" {
+		c.EngineHost = "127.0.0.1"
+	}
+	if c.PortMin == 0 {
+		c.PortMin, c.PortMax = 21000, 29999
+	}
+	if c.Workers == 0 {
+		c.Workers = 4
+	}
+	if c.Lease == 0 {
+		c.Lease = 30 * time.Second
+	}
+	if c.Owner == "" {
+		h, _ := os.Hostname()
+		c.Owner = fmt.Sprintf("%s-%d", h, os.Getpid())
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 3
+	}
+	if c.Poll == 0 {
+		c.Poll = time.Second
+	}
+}
+
+// Hooks let other parts of dbaasd take part in the life of a datastore
+// (backups, restores) without the reconciler knowing them.
+type Hooks interface {
+	// BeforeStart runs after a new cluster's directories are allocated and
+	// before its servers first start (a restore fills the data here).
+	BeforeStart(ctx context.Context, d *model.Datastore, c *engine.Cluster, drv engine.Driver) error
+	// AfterDelete runs after a cluster's servers and data are gone.
+	AfterDelete(ctx context.Context, d *model.Datastore) error
+}
+
+// Reconciler runs actions and probes clusters.
+type Reconciler struct {
+	store   store.Store
+	drivers map[string]engine.Driver
+	cfg     Config
+	log     *slog.Logger
+	hooks   Hooks
+	wake    chan struct{}
+	now     func() time.Time
+
+	mu       sync.Mutex
+	inflight map[string]bool // datastores with an action running here
+	metrics  Metrics
+}
+
+// Metrics receives the reconciler's own measurements (may be nil).
+type Metrics interface {
+	ActionDone(name, status string, d time.Duration)
+	EngineError(engineName string)
+	QueueDepth(n int)
+}
+
+// New returns a Reconciler.
+func New(s store.Store, drivers map[string]engine.Driver, cfg Config, log *slog.Logger) *Reconciler {
+	cfg.defaults()
+	return &Reconciler{store: s, drivers: drivers, cfg: cfg, log: log, wake: make(chan struct{}, 1),
+		now: func() time.Time { return time.Now().UTC() }, inflight: map[string]bool{}}
+}
+
+// SetHooks installs hooks (before Run).
+func (r *Reconciler) SetHooks(h Hooks) { r.hooks = h }
+
+// SetMetrics installs a metrics sink (before Run).
+func (r *Reconciler) SetMetrics(m Metrics) { r.metrics = m }
+
+// Notify wakes the workers: an action was recorded.
+func (r *Reconciler) Notify() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run works until ctx ends. It first asks for a repair of every live
+// datastore, so that clusters are re-adopted after a restart of dbaasd.
+func (r *Reconciler) Run(ctx context.Context) error {
+	if err := r.readopt(ctx); err != nil {
+		r.log.Warn("re-adoption scan failed", "error", err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < r.cfg.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.work(ctx)
+		}()
+	}
+	if r.cfg.ProbeInterval > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.probeLoop(ctx)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+func (r *Reconciler) work(ctx context.Context) {
+	for ctx.Err() == nil {
+		ran, err := r.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			r.log.Error("action queue", "error", err)
+		}
+		if ran {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-r.wake:
+			// Pass the wake-up on: other workers may have work too.
+			r.Notify()
+		case <-time.After(r.cfg.Poll):
+		}
+	}
+}
+
+// RunOnce claims and runs one action; it reports whether it ran one.
+func (r *Reconciler) RunOnce(ctx context.Context) (bool, error) {
+	now := r.now()
+	a, err := r.store.ClaimAction(ctx, r.cfg.Owner, now, now.Add(r.cfg.Lease))
+	if err != nil || a == nil {
+		return false, err
+	}
+	r.run(ctx, a)
+	return true, nil
+}
+
+// run executes a claimed action while keeping its lease alive.
+func (r *Reconciler) run(ctx context.Context, a *model.Action) {
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.mu.Lock()
+	r.inflight[a.DatastoreID] = true
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.inflight, a.DatastoreID)
+		r.mu.Unlock()
+	}()
+	done := make(chan struct{})
+	go r.keepLease(actx, cancel, a, done)
+	start := time.Now()
+	log := r.log.With("action", a.Name, "action_id", a.ID, "datastore_id", a.DatastoreID, "request_id", a.RequestID, "attempt", a.Attempts)
+	log.Info("action started")
+	err := r.dispatch(actx, a)
+	close(done)
+	if errors.Is(err, errLeaseLost) || (ctx.Err() != nil && err != nil) {
+		// Another replica owns it now, or we are shutting down: leave it.
+		log.Warn("action interrupted", "error", err)
+		return
+	}
+	status := model.ActionSuccess
+	if err != nil {
+		status = r.fail(ctx, a, err, log)
+	} else if ferr := r.finish(ctx, a, model.ActionSuccess, ""); ferr != nil {
+		log.Error("record action success", "error", ferr)
+	}
+	if r.metrics != nil {
+		r.metrics.ActionDone(a.Name, status, time.Since(start))
+	}
+	log.Info("action finished", "status", status, "duration_ms", time.Since(start).Milliseconds())
+	r.Notify()
+}
+
+var errLeaseLost = errors.New("lease lost")
+
+func (r *Reconciler) keepLease(ctx context.Context, cancel context.CancelFunc, a *model.Action, done <-chan struct{}) {
+	t := time.NewTicker(r.cfg.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := r.store.RenewLease(ctx, a.ID, r.cfg.Owner, r.now().Add(r.cfg.Lease)); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					r.log.Error("action lease lost; stopping work on it", "action_id", a.ID)
+					cancel()
+					return
+				}
+				r.log.Warn("renew lease", "action_id", a.ID, "error", err)
+			}
+		}
+	}
+}
+
+// fail records a failed attempt: transient errors are retried with
+// back-off; invalid requests and exhausted retries end the action in ERROR
+// and mark the resource ERROR.
+func (r *Reconciler) fail(ctx context.Context, a *model.Action, cause error, log *slog.Logger) string {
+	msg := cause.Error()
+	if len(msg) > 4000 {
+		msg = msg[:4000] + "…"
+	}
+	final := errors.Is(cause, engine.ErrInvalid) || errors.Is(cause, errPermanent) || a.Attempts >= r.cfg.MaxAttempts
+	if r.metrics != nil {
+		r.metrics.EngineError(a.ResourceType)
+	}
+	if !final {
+		backoff := time.Duration(a.Attempts*a.Attempts) * 2 * time.Second
+		log.Warn("action failed; will retry", "error", msg, "retry_in", backoff)
+		err := r.store.InTx(ctx, func(tx store.Tx) error {
+			cur, err := tx.Actions().GetForUpdate(ctx, a.ID)
+			if err != nil {
+				return err
+			}
+			if cur.LeaseOwner != r.cfg.Owner {
+				return errLeaseLost
+			}
+			nb := r.now().Add(backoff)
+			cur.Status, cur.Error, cur.LeaseOwner, cur.LeaseUntil, cur.NotBefore = model.ActionPending, msg, "", nil, &nb
+			cur.UpdatedAt = r.now()
+			return tx.Actions().Update(ctx, cur)
+		})
+		if err != nil {
+			log.Error("record retry", "error", err)
+		}
+		return model.ActionPending
+	}
+	log.Error("action failed", "error", msg)
+	if err := r.finish(ctx, a, model.ActionError, msg); err != nil {
+		log.Error("record action failure", "error", err)
+	}
+	if err := r.markFailed(ctx, a); err != nil {
+		log.Error("mark resource failed", "error", err)
+	}
+	return model.ActionError
+}
+
+// errPermanent marks errors that retrying cannot fix.
+var errPermanent = errors.New("permanent")
+
+func (r *Reconciler) finish(ctx context.Context, a *model.Action, status, msg string) error {
+	return r.store.InTx(ctx, func(tx store.Tx) error {
+		cur, err := tx.Actions().GetForUpdate(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		now := r.now()
+		cur.Status, cur.Error, cur.FinishTime, cur.UpdatedAt = status, msg, &now, now
+		cur.LeaseOwner, cur.LeaseUntil = "", nil
+		if status == model.ActionSuccess {
+			cur.Progress = 100
+		}
+		return tx.Actions().Update(ctx, cur)
+	})
+}
+
+// Progress records how far an action got (0-100).
+func (r *Reconciler) progress(ctx context.Context, a *model.Action, pct int) {
+	err := r.store.InTx(ctx, func(tx store.Tx) error {
+		cur, err := tx.Actions().GetForUpdate(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		cur.Progress, cur.UpdatedAt = pct, r.now()
+		return tx.Actions().Update(ctx, cur)
+	})
+	if err != nil {
+		r.log.Warn("record progress", "action_id", a.ID, "error", err)
+	}
+}

@@ -1,0 +1,300 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+
+	"github.com/dbaasd/dbaasd/internal/model"
+	"github.com/dbaasd/dbaasd/internal/store"
+)
+
+// UpdateConfig changes configuration parameters; null values reset them.
+func (s *Service) UpdateConfig(ctx context.Context, c Caller, id string, changes map[string]any) (*DatastoreView, error) {
+	return s.mutate(ctx, c, id, true, func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (string, error) {
+		cfg, err := s.mergeConfig(ctx, tx, typ.ID, d.Flavor, d.Config, changes)
+		if err != nil {
+			return "", err
+		}
+		d.Config = cfg
+		return ActDatastoreUpdate, nil
+	})
+}
+
+// ParseFirewall validates firewall entries (IP addresses or CIDR prefixes)
+// and returns them in canonical form, without duplicates.
+func ParseFirewall(ips []string) ([]string, error) {
+	out := make([]string, 0, len(ips))
+	seen := map[string]bool{}
+	for i, raw := range ips {
+		s := strings.TrimSpace(raw)
+		var canon string
+		if strings.Contains(s, "/") {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				return nil, Invalid("firewall.ips", "entry %d (%q) is not an IP address or CIDR prefix", i, raw)
+			}
+			canon = p.Masked().String()
+		} else {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, Invalid("firewall.ips", "entry %d (%q) is not an IP address or CIDR prefix", i, raw)
+			}
+			canon = a.String()
+		}
+		if !seen[canon] {
+			seen[canon] = true
+			out = append(out, canon)
+		}
+	}
+	return out, nil
+}
+
+// UpdateFirewall replaces the list of addresses allowed to connect; an
+// empty list lets every address in.
+func (s *Service) UpdateFirewall(ctx context.Context, c Caller, id string, ips []string) (*DatastoreView, error) {
+	list, err := ParseFirewall(ips)
+	if err != nil {
+		return nil, err
+	}
+	return s.mutate(ctx, c, id, true, func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (string, error) {
+		if grow := len(list) - len(d.Firewall); grow > 0 {
+			if err := s.checkQuota(ctx, tx, c.ProjectID, store.Usage{FirewallRules: int64(grow)}); err != nil {
+				return "", err
+			}
+		}
+		d.Firewall = list
+		return ActDatastoreUpdate, nil
+	})
+}
+
+// UpdatePooler changes the pooler's mode and size.
+func (s *Service) UpdatePooler(ctx context.Context, c Caller, id string, p PoolerSpec) (*DatastoreView, error) {
+	return s.mutate(ctx, c, id, true, func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (string, error) {
+		if !s.cfg.Capabilities[typ.Engine].Pooler {
+			return "", Invalid("pooler", "a connection pooler is available only for PostgreSQL datastores")
+		}
+		if err := s.applyPooler(d, s.cfg.Capabilities[typ.Engine], &p, "pooler"); err != nil {
+			return "", err
+		}
+		return ActDatastoreUpdate, nil
+	})
+}
+
+// UpdatePassword changes the cluster-wide password (Redis).
+func (s *Service) UpdatePassword(ctx context.Context, c Caller, id, password string) (*DatastoreView, error) {
+	return s.mutate(ctx, c, id, true, func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (string, error) {
+		if !s.cfg.Capabilities[typ.Engine].Password {
+			return "", Invalid("password.redis_password", "a cluster password applies only to Redis datastores")
+		}
+		if err := CheckRedisPassword("password.redis_password", password); err != nil {
+			return "", err
+		}
+		d.RedisPassword = password
+		return ActDatastoreUpdate, nil
+	})
+}
+
+// UpdateSecurityGroups records the datastore's security groups.
+func (s *Service) UpdateSecurityGroups(ctx context.Context, c Caller, id string, groups []string) (*DatastoreView, error) {
+	if len(groups) == 0 {
+		return nil, Invalid("security_groups", "must not be empty")
+	}
+	seen := map[string]bool{}
+	for _, g := range groups {
+		if seen[g] {
+			return nil, Invalid("security_groups", "must not repeat %s", g)
+		}
+		seen[g] = true
+	}
+	return s.mutate(ctx, c, id, false, func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (string, error) {
+		d.SecurityGroups = append([]string{}, groups...)
+		return "", nil
+	})
+}
+
+// UpdateBackups changes how many days backups are kept.
+func (s *Service) UpdateBackups(ctx context.Context, c Caller, id string, days int) (*DatastoreView, error) {
+	if days < 1 {
+		return nil, Invalid("backups.backup_retention_days", "must be at least 1, got %d", days)
+	}
+	return s.mutate(ctx, c, id, false, func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (string, error) {
+		d.BackupRetentionDays = days
+		return "", nil
+	})
+}
+
+// SetLogPlatform enables log export to a log group ("" disables it).
+func (s *Service) SetLogPlatform(ctx context.Context, c Caller, id, group string) (*DatastoreView, error) {
+	if group != "" {
+		if err := checkName("log_platform.log_group", group, 255); err != nil {
+			return nil, err
+		}
+		if strings.ContainsAny(group, "/\\") || group == "." || group == ".." {
+			return nil, Invalid("log_platform.log_group", "must not contain slashes or be . or ..")
+		}
+	}
+	return s.mutate(ctx, c, id, false, func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (string, error) {
+		d.LogGroup = group
+		return "", nil
+	})
+}
+
+// SetProtection turns protection mode on or off.
+func (s *Service) SetProtection(ctx context.Context, c Caller, id string, on bool) (*DatastoreView, error) {
+	return s.mutate(ctx, c, id, false, func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (string, error) {
+		d.IsProtected = on
+		return "", nil
+	})
+}
+
+// Resize asks for a new node count, flavor or disk size.
+type Resize struct {
+	NodeCount *int
+	FlavorID  string
+	Flavor    *model.Flavor
+	DiskSize  int
+}
+
+// ResizeDatastore changes the size of a datastore.
+func (s *Service) ResizeDatastore(ctx context.Context, c Caller, id string, r Resize) (*DatastoreView, error) {
+	if r.NodeCount == nil && r.FlavorID == "" && r.Flavor == nil && r.DiskSize == 0 {
+		return nil, Invalid("resize", "give node_count, flavor_id, flavor or disk")
+	}
+	err := s.inTx(ctx, func(tx store.Tx) error {
+		d, err := s.liveDatastore(ctx, tx, c, id, true)
+		if err != nil {
+			return err
+		}
+		if d.Status != model.StatusActive && d.Status != model.StatusDiskFull {
+			return Conflict("datastore_id", "datastore %s is %s; it must be ACTIVE or DISK_FULL to resize", id, d.Status)
+		}
+		typ, err := tx.DatastoreTypes().Get(ctx, d.TypeID)
+		if err != nil {
+			return err
+		}
+		fl, flavorID := d.Flavor, d.FlavorID
+		if r.FlavorID != "" || r.Flavor != nil {
+			custom := r.Flavor
+			if custom != nil && custom.DiskType == "" {
+				custom.DiskType = d.Flavor.DiskType
+			}
+			if fl, flavorID, err = s.resolveFlavor(ctx, tx, typ, r.FlavorID, custom, nil); err != nil {
+				return err
+			}
+			if r.FlavorID != "" {
+				fl.DiskType = d.Flavor.DiskType
+				fl.Disk = max(fl.Disk, d.Flavor.Disk)
+			}
+		}
+		if r.DiskSize != 0 {
+			fl.Disk = r.DiskSize
+		}
+		if fl.Disk < d.Flavor.Disk {
+			return Invalid("resize.disk.size", "disks only grow: %d GB is less than the current %d GB", fl.Disk, d.Flavor.Disk)
+		}
+		if fl.DiskType != d.Flavor.DiskType {
+			return Invalid("resize.flavor.disk_type", "the disk type cannot change (%s)", d.Flavor.DiskType)
+		}
+		if err := s.checkLimits(typ.Engine, fl); err != nil {
+			return err
+		}
+		nodes := d.NodeCount
+		if r.NodeCount != nil {
+			nodes = *r.NodeCount
+			if err := s.checkNodeCount(typ.Engine, nodes, "resize.node_count"); err != nil {
+				return err
+			}
+		}
+		// The configuration in force must still fit the new flavor.
+		if _, err := s.mergeConfig(ctx, tx, typ.ID, fl, nil, d.Config); err != nil {
+			return err
+		}
+		oldU, newU := usageOf(d.Flavor, d.NodeCount), usageOf(fl, nodes)
+		delta := store.Usage{Cores: newU.Cores - oldU.Cores, RAM: newU.RAM - oldU.RAM,
+			DiskLocal: newU.DiskLocal - oldU.DiskLocal, DiskNetworkUltra: newU.DiskNetworkUltra - oldU.DiskNetworkUltra}
+		if err := s.checkQuota(ctx, tx, c.ProjectID, delta); err != nil {
+			return err
+		}
+		if err := s.resizeInstances(ctx, tx, c, d, nodes); err != nil {
+			return err
+		}
+		d.Flavor, d.FlavorID, d.NodeCount = fl, flavorID, nodes
+		d.Status, d.UpdatedAt = model.StatusResizing, s.stamp()
+		d.Generation++
+		if err := tx.Datastores().Update(ctx, d); err != nil {
+			return err
+		}
+		_, err = s.enqueue(ctx, tx, c, d.ID, ActDatastoreResize, "datastore", d.ID, nil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.GetDatastore(ctx, c, id)
+}
+
+// resizeInstances adds instance records for new replicas and marks the
+// highest-numbered replicas for removal.
+func (s *Service) resizeInstances(ctx context.Context, tx store.Tx, c Caller, d *model.Datastore, nodes int) error {
+	insts, err := tx.Instances().List(ctx, store.Filter{"datastore_id": d.ID})
+	if err != nil {
+		return err
+	}
+	live := 0
+	maxIdx := -1
+	for _, in := range insts {
+		if in.Status != model.StatusPendingDelete {
+			live++
+		}
+		maxIdx = max(maxIdx, in.Index)
+	}
+	for live < nodes {
+		maxIdx++
+		in := newInstance(c, d, maxIdx, s.stamp())
+		if maxIdx == 0 {
+			in.Role = model.RoleMaster
+		}
+		if err := tx.Instances().Insert(ctx, &in); err != nil {
+			return err
+		}
+		live++
+	}
+	for i := len(insts) - 1; i >= 0 && live > nodes; i-- {
+		in := insts[i]
+		if in.Status == model.StatusPendingDelete || in.Role == model.RoleMaster {
+			continue
+		}
+		in.Status = model.StatusPendingDelete
+		if err := tx.Instances().Update(ctx, &in); err != nil {
+			return err
+		}
+		live--
+	}
+	if live > nodes {
+		return Invalid("resize.node_count", "cannot remove the primary node")
+	}
+	return nil
+}
+
+// checkRestore validates a restore request against the source datastore.
+func (s *Service) checkRestore(ctx context.Context, tx store.Tx, c Caller, typ *model.DatastoreType, r *model.Restore) error {
+	if r.DatastoreID == "" {
+		return Invalid("restore.datastore_id", "is required")
+	}
+	src, err := tx.Datastores().Get(ctx, r.DatastoreID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && src.ProjectID != c.ProjectID) {
+		return Invalid("restore.datastore_id", "no datastore %s in this project", r.DatastoreID)
+	}
+	if err != nil {
+		return err
+	}
+	if src.TypeID != typ.ID {
+		return Invalid("restore.datastore_id", "datastore %s is of another type; a restore keeps the type", r.DatastoreID)
+	}
+	if !src.AllowRestore {
+		return Invalid("restore.datastore_id", "datastore %s has no backup to restore from yet", r.DatastoreID)
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+// Package service holds dbaasd's domain rules: ownership (every record
+// belongs to one project and is invisible to others), validation of what a
+// project asks for against catalogs, limits and quotas, the state machine of
+// datastores and their resources, and the recording of desired state and an
+// action in one transaction for the reconciler to carry out.
+//
+// It never talks to engines and never imports net/http: it returns domain
+// values and *Error values that the API layer maps to the wire.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/dbaasd/dbaasd/internal/catalog"
+	"github.com/dbaasd/dbaasd/internal/model"
+	"github.com/dbaasd/dbaasd/internal/store"
+)
+
+// Caller is who makes a request.
+type Caller struct {
+	ProjectID string
+	Admin     bool
+	RequestID string
+}
+
+// Capabilities say which resources and settings apply to an engine.
+type Capabilities struct {
+	Users      bool
+	Databases  bool
+	Extensions bool
+	Slots      bool
+	Topics     bool
+	ACLs       bool
+	Pooler     bool
+	Password   bool // a cluster-wide password (Redis)
+}
+
+// Config is the service's policy.
+type Config struct {
+	// Capabilities by engine name.
+	Capabilities map[string]Capabilities
+	// Machine is the host's capacity, for limits and flavor availability.
+	Machine catalog.Machine
+	// DefaultQuotas apply to projects without an explicit quota.
+	DefaultQuotas map[string]int64
+	// FloatingIPPool is the range floating IPs are taken from (extra
+	// addresses the engines also listen on).
+	FloatingIPPool netip.Prefix
+}
+
+// Service implements the API's operations over the store.
+type Service struct {
+	store  store.Store
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	notify func()
+}
+
+// New returns a Service. notify is called after every committed action so
+// the reconciler can start at once (it may be nil).
+func New(s store.Store, cfg Config, log *slog.Logger, notify func()) *Service {
+	if notify == nil {
+		notify = func() {}
+	}
+	if cfg.DefaultQuotas == nil {
+		cfg.DefaultQuotas = DefaultQuotas()
+	}
+	return &Service{store: s, cfg: cfg, log: log, now: func() time.Time { return time.Now().UTC() }, notify: notify}
+}
+
+// SetClock replaces the clock (tests).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// Store returns the store behind the service.
+func (s *Service) Store() store.Store { return s.store }
+
+func newID() string { return uuid.NewString() }
+
+// now truncated to microseconds, the store's precision.
+func (s *Service) stamp() time.Time { return s.now().Truncate(time.Microsecond) }
+
+// base returns the common fields of a new record of the caller's project.
+func (s *Service) base(c Caller) model.Base {
+	t := s.stamp()
+	return model.Base{ID: newID(), ProjectID: c.ProjectID, CreatedAt: t, UpdatedAt: t}
+}
+
+// checkBodyProject enforces that a project_id sent in a body is the caller's.
+func checkBodyProject(c Caller, projectID string) error {
+	if projectID != "" && projectID != c.ProjectID && normalizeProject(projectID) != c.ProjectID {
+		return Forbidden("project_id", "must be the project of the token (%s)", c.ProjectID)
+	}
+	return nil
+}
+
+// normalizeProject turns a dashed UUID into the 32-hex form.
+func normalizeProject(p string) string {
+	if u, err := uuid.Parse(p); err == nil {
+		b := u.String()
+		return b[0:8] + b[9:13] + b[14:18] + b[19:23] + b[24:]
+	}
+	return p
+}
+
+// owned loads a record and hides it (404) when it belongs to another project.
+func owned[T any](ctx context.Context, r store.Repo[T], c Caller, id, what string, project func(*T) string) (*T, error) {
+	v, err := r.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && project(v) != c.ProjectID) {
+		return nil, NotFound("%s %s not found", what, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", what, err)
+	}
+	return v, nil
+}
+
+// ownedForUpdate is owned inside a transaction, locking the record.
+func ownedForUpdate[T any](ctx context.Context, r store.Repo[T], c Caller, id, what string, project func(*T) string) (*T, error) {
+	v, err := r.GetForUpdate(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && project(v) != c.ProjectID) {
+		return nil, NotFound("%s %s not found", what, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", what, err)
+	}
+	return v, nil
+}
+
+func dsProject(d *model.Datastore) string { return d.ProjectID }
+
+// scoped returns a list filter confined to the caller's project.
+func scoped(c Caller, f store.Filter) store.Filter {
+	out := store.Filter{}
+	for k, v := range f {
+		out[k] = v
+	}
+	out["project_id"] = c.ProjectID
+	return out
+}
+
+// enqueue records an action for the reconciler inside tx.
+func (s *Service) enqueue(ctx context.Context, tx store.Tx, c Caller, datastoreID, name, resourceType, resourceID string, payload map[string]any) (*model.Action, error) {
+	a := &model.Action{
+		Base:        s.base(c),
+		DatastoreID: datastoreID, Name: name, ResourceType: resourceType, ResourceID: resourceID,
+		Status: model.ActionPending, RequestID: c.RequestID, Payload: payload,
+	}
+	if err := tx.Actions().Insert(ctx, a); err != nil {
+		return nil, fmt.Errorf("record action: %w", err)
+	}
+	return a, nil
+}
+
+// inTx runs fn in a transaction and wakes the reconciler afterwards.
+func (s *Service) inTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	if err := s.store.InTx(ctx, fn); err != nil {
+		return err
+	}
+	s.notify()
+	return nil
+}
+
+// liveDatastore loads a caller's datastore that is not deleted.
+func (s *Service) liveDatastore(ctx context.Context, tx store.Tx, c Caller, id string, lock bool) (*model.Datastore, error) {
+	get := owned[model.Datastore]
+	if lock {
+		get = ownedForUpdate[model.Datastore]
+	}
+	d, err := get(ctx, tx.Datastores(), c, id, "datastore", dsProject)
+	if err != nil {
+		return nil, err
+	}
+	if d.Deleted {
+		return nil, NotFound("datastore %s not found", id)
+	}
+	return d, nil
+}
+
+// requireActive refuses new work on a datastore that is not ACTIVE.
+func requireActive(d *model.Datastore, field string) error {
+	if d.Status != model.StatusActive {
+		return Invalid(field, "datastore %s is %s; it must be ACTIVE to accept this change", d.ID, d.Status)
+	}
+	return nil
+}

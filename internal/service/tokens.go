@@ -1,0 +1,85 @@
+package service
+
+import (
+	"context"
+
+	"github.com/dbaasd/dbaasd/internal/model"
+	"github.com/dbaasd/dbaasd/internal/secret"
+	"github.com/dbaasd/dbaasd/internal/store"
+)
+
+func metricsTokenProject(t *model.MetricsToken) string { return t.ProjectID }
+
+// CreateMetricsToken issues a Prometheus metrics token. Its value is in the
+// result of this call only: dbaasd keeps just a hash.
+func (s *Service) CreateMetricsToken(ctx context.Context, c Caller, name string) (*model.MetricsToken, error) {
+	if err := checkName("prometheus-metrics-token.name", name, 255); err != nil {
+		return nil, err
+	}
+	value := secret.Token()
+	t := &model.MetricsToken{Base: s.base(c), Name: name, ValueHash: secret.Hash(value)}
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := s.checkQuota(ctx, tx, c.ProjectID, store.Usage{MetricsTokens: 1}); err != nil {
+			return err
+		}
+		return tx.MetricsTokens().Insert(ctx, t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.Value = value
+	return t, nil
+}
+
+// GetMetricsToken returns one of the caller's tokens (without its value).
+func (s *Service) GetMetricsToken(ctx context.Context, c Caller, id string) (*model.MetricsToken, error) {
+	return owned(ctx, s.store.MetricsTokens(), c, id, "prometheus metrics token", metricsTokenProject)
+}
+
+// ListMetricsTokens lists the caller's tokens; a "value" filter matches the
+// token with that value.
+func (s *Service) ListMetricsTokens(ctx context.Context, c Caller, f store.Filter) ([]model.MetricsToken, error) {
+	if v, ok := f["value"]; ok {
+		delete(f, "value")
+		f["value_hash"] = secret.Hash(scalarString(v))
+	}
+	return list(ctx, s.store.MetricsTokens(), c, f)
+}
+
+// RenameMetricsToken changes a token's name.
+func (s *Service) RenameMetricsToken(ctx context.Context, c Caller, id, name string) (*model.MetricsToken, error) {
+	if err := checkName("prometheus-metrics-token.name", name, 255); err != nil {
+		return nil, err
+	}
+	var out *model.MetricsToken
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		t, err := ownedForUpdate(ctx, tx.MetricsTokens(), c, id, "prometheus metrics token", metricsTokenProject)
+		if err != nil {
+			return err
+		}
+		t.Name, t.UpdatedAt = name, s.stamp()
+		out = t
+		return tx.MetricsTokens().Update(ctx, t)
+	})
+	return out, err
+}
+
+// RevokeMetricsToken deletes a token; it stops working at once.
+func (s *Service) RevokeMetricsToken(ctx context.Context, c Caller, id string) error {
+	return s.store.InTx(ctx, func(tx store.Tx) error {
+		if _, err := ownedForUpdate(ctx, tx.MetricsTokens(), c, id, "prometheus metrics token", metricsTokenProject); err != nil {
+			return err
+		}
+		return tx.MetricsTokens().Delete(ctx, id)
+	})
+}
+
+// MetricsTokenProject returns the project of a metrics token value, for the
+// Prometheus exporter; ok is false for unknown (or revoked) values.
+func (s *Service) MetricsTokenProject(ctx context.Context, value string) (string, bool) {
+	list, err := s.store.MetricsTokens().List(ctx, store.Filter{"value_hash": secret.Hash(value)})
+	if err != nil || len(list) == 0 {
+		return "", false
+	}
+	return list[0].ProjectID, true
+}

@@ -1,0 +1,68 @@
+package service
+
+import (
+	"context"
+	"strings"
+
+	"github.com/dbaasd/dbaasd/internal/model"
+	"github.com/dbaasd/dbaasd/internal/store"
+)
+
+func topicsRepo(tx store.Tx) store.Repo[model.Topic] { return tx.Topics() }
+func topicProject(t *model.Topic) string             { return t.ProjectID }
+func topicDatastore(t *model.Topic) string           { return t.DatastoreID }
+
+const maxPartitions = 4000
+
+// CreateTopic records a new Kafka topic.
+func (s *Service) CreateTopic(ctx context.Context, c Caller, dsID, name string, partitions int) (*model.Topic, error) {
+	if !topicRe.MatchString(name) || name == "." || name == ".." || strings.HasPrefix(name, "__") {
+		return nil, Invalid("topic.name", "must be 1 to 249 letters, digits, . _ or -, not . or .. and not starting with __; got %q", name)
+	}
+	if partitions < 1 || partitions > maxPartitions {
+		return nil, Invalid("topic.partitions", "must be between 1 and %d, got %d", maxPartitions, partitions)
+	}
+	return create(s, ctx, c, topicsRepo, dsID, "topics", capTopics, store.Usage{Topics: 1}, ActTopicCreate, "topic", "topic.name",
+		func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (*model.Topic, string, error) {
+			t := &model.Topic{Base: s.base(c), DatastoreID: d.ID, Name: name, Partitions: partitions, Status: model.StatusPendingCreate}
+			return t, t.ID, nil
+		})
+}
+
+// GetTopic returns one of the caller's topics.
+func (s *Service) GetTopic(ctx context.Context, c Caller, id string) (*model.Topic, error) {
+	return owned(ctx, s.store.Topics(), c, id, "topic", topicProject)
+}
+
+// ListTopics lists the caller's topics.
+func (s *Service) ListTopics(ctx context.Context, c Caller, f store.Filter) ([]model.Topic, error) {
+	return list(ctx, s.store.Topics(), c, f)
+}
+
+// UpdateTopicPartitions grows a topic (partitions never shrink).
+func (s *Service) UpdateTopicPartitions(ctx context.Context, c Caller, id string, partitions int) (*model.Topic, error) {
+	if partitions < 1 || partitions > maxPartitions {
+		return nil, Invalid("topic.partitions", "must be between 1 and %d, got %d", maxPartitions, partitions)
+	}
+	return change(s, ctx, c, topicsRepo, id, "topic", capTopics, topicProject, topicDatastore, ActTopicUpdate, "topic",
+		func(tx store.Tx, t *model.Topic) error {
+			if partitions < t.Partitions {
+				return Invalid("topic.partitions", "partitions only grow: %d is less than the current %d", partitions, t.Partitions)
+			}
+			if t.Status == model.StatusPendingDelete {
+				return Conflict("topic_id", "topic %s is being deleted", id)
+			}
+			t.Partitions, t.Status, t.UpdatedAt = partitions, model.StatusPendingUpdate, s.stamp()
+			return nil
+		})
+}
+
+// DeleteTopic removes a topic.
+func (s *Service) DeleteTopic(ctx context.Context, c Caller, id string) error {
+	_, err := change(s, ctx, c, topicsRepo, id, "topic", capTopics, topicProject, topicDatastore, ActTopicDelete, "topic",
+		func(tx store.Tx, t *model.Topic) error {
+			t.UpdatedAt = s.stamp()
+			return pendingDelete(&t.Status, "topic", id)
+		})
+	return err
+}
