@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
@@ -196,7 +197,7 @@ func applyObservation(ctx context.Context, tx store.Tx, ds *model.Datastore, ins
 		if in.Status == status && in.Role == role {
 			continue
 		}
-		in.Status, in.Role = status, role
+		in.Status, in.Role, in.RoleName = status, role, strings.ToLower(role)
 		if err := tx.Instances().Update(ctx, in); err != nil {
 			return err
 		}

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/google/uuid"
@@ -294,8 +293,7 @@ func (s *Service) CreateDatastore(ctx context.Context, c Caller, in DatastoreCre
 		}
 		insts := make([]model.Instance, 0, in.NodeCount)
 		for i := 0; i < in.NodeCount; i++ {
-			inst := newInstance(c, d, i, s.stamp())
-			insts = append(insts, inst)
+			insts = append(insts, s.newInstance(c, d, i))
 		}
 		if in.FloatingIPs != nil {
 			if err := s.assignInitialFloatingIPs(ctx, tx, insts, *in.FloatingIPs); err != nil {
@@ -323,13 +321,14 @@ func (s *Service) CreateDatastore(ctx context.Context, c Caller, in DatastoreCre
 	return out, nil
 }
 
-func newInstance(c Caller, d *model.Datastore, i int, now time.Time) model.Instance {
+func (s *Service) newInstance(c Caller, d *model.Datastore, i int) model.Instance {
 	role := model.RoleReplica
 	if i == 0 {
 		role = model.RoleMaster
 	}
 	return model.Instance{ID: newID(), ProjectID: c.ProjectID, DatastoreID: d.ID, Index: i, Role: role,
-		Status: model.StatusPendingCreate, CreatedAt: now}
+		RoleName: strings.ToLower(role), Status: model.StatusPendingCreate, AvailabilityZone: s.cfg.Region,
+		CreatedAt: s.stamp()}
 }
 
 // applyPooler validates a pooler request and sets it on d. PostgreSQL

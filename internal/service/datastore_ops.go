@@ -252,10 +252,7 @@ func (s *Service) resizeInstances(ctx context.Context, tx store.Tx, c Caller, d 
 	}
 	for live < nodes {
 		maxIdx++
-		in := newInstance(c, d, maxIdx, s.stamp())
-		if maxIdx == 0 {
-			in.Role = model.RoleMaster
-		}
+		in := s.newInstance(c, d, maxIdx)
 		if err := tx.Instances().Insert(ctx, &in); err != nil {
 			return err
 		}

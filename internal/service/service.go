@@ -50,6 +50,8 @@ type Config struct {
 	Machine catalog.Machine
 	// DefaultQuotas apply to projects without an explicit quota.
 	DefaultQuotas map[string]int64
+	// Region names where datastores run (their availability zone).
+	Region string
 	// FloatingIPPool is the range floating IPs are taken from (extra
 	// addresses the engines also listen on).
 	FloatingIPPool netip.Prefix
@@ -136,11 +138,15 @@ func ownedForUpdate[T any](ctx context.Context, r store.Repo[T], c Caller, id, w
 
 func dsProject(d *model.Datastore) string { return d.ProjectID }
 
-// scoped returns a list filter confined to the caller's project.
+// scoped returns a list filter confined to the caller's project. A
+// project_id filter naming another project matches nothing.
 func scoped(c Caller, f store.Filter) store.Filter {
 	out := store.Filter{}
 	for k, v := range f {
 		out[k] = v
+	}
+	if p, ok := f["project_id"].(string); ok && normalizeProject(p) != c.ProjectID {
+		out["id"] = "" // no record has an empty ID
 	}
 	out["project_id"] = c.ProjectID
 	return out

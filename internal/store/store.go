@@ -120,6 +120,8 @@ type Tx interface {
 // Store is dbaasd's durable state.
 type Store interface {
 	Tx
+	Telemetry
+	Backups
 	// InTx runs fn in one transaction, committed if fn returns nil.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
 	// Dialect names the database behind the store ("sqlite" or "postgres").

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -148,9 +149,14 @@ func (r *Runner) StartDaemon(name string, args []string, dir, logPath string, en
 	return pid, nil
 }
 
-// MkdirAll creates a directory (and parents) owned by the engine user.
+// MkdirAll creates a directory owned by the engine user with the given
+// mode. Missing parents are created 0755 (so the engine user can reach
+// the directory whoever creates them).
 func (r *Runner) MkdirAll(path string, mode os.FileMode) error {
-	if err := os.MkdirAll(path, mode); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	}
+	if err := os.Mkdir(path, mode); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
 	if err := os.Chmod(path, mode); err != nil {
@@ -354,4 +360,160 @@ func digitsPrefix(s string) string {
 		i++
 	}
 	return s[:i]
+}
+
+// Cmdline returns the command line of a running process (argv), or nil when
+// the process is gone or unreadable. Drivers use it to check that a PID read
+// from a pid file still belongs to the engine and was not reused.
+func Cmdline(pid int) []string {
+	if pid <= 0 {
+		return nil
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || len(b) == 0 {
+		return nil
+	}
+	return strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+}
+
+// DirSize returns the total size in bytes of the regular files under root.
+// Files that vanish during the walk (a running server removes and creates
+// files all the time) are skipped; a missing root is an error.
+func DirSize(root string) (int64, error) {
+	var total int64
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) && p != root {
+				return nil
+			}
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		total += info.Size()
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("size of %s: %w", root, err)
+	}
+	return total, nil
+}
+
+// CopyTree copies the directory tree src to dst (which must not exist yet),
+// keeping file modes and symbolic links, and gives the copy to the engine
+// user. Files are copied in parallel with the kernel's copy_file_range (a
+// clone on file systems that support it), which makes copying a prepared
+// data directory template much faster than running the engine's own
+// initialisation again. It is meant for quiescent trees (templates, stopped
+// servers), not for trees a running server writes to.
+func (r *Runner) CopyTree(src, dst string) error {
+	if _, err := os.Lstat(dst); err == nil {
+		return fmt.Errorf("copy %s to %s: destination exists", src, dst)
+	}
+	type job struct {
+		from, to string
+		mode     os.FileMode
+	}
+	var files []job
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		to := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			if err := os.Mkdir(to, info.Mode().Perm()); err != nil {
+				return err
+			}
+			if err := os.Chmod(to, info.Mode().Perm()); err != nil {
+				return err
+			}
+			return r.Chown(to)
+		case d.Type()&os.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			if err := os.Symlink(target, to); err != nil {
+				return err
+			}
+			return r.Chown(to)
+		case d.Type().IsRegular():
+			files = append(files, job{p, to, info.Mode().Perm()})
+			return nil
+		default:
+			return fmt.Errorf("%s: unsupported file type %s", p, d.Type())
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("copy %s to %s: %w", src, dst, err)
+	}
+	jobs := make(chan job)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if err := r.copyFile(j.from, j.to, j.mode); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for _, j := range files {
+		jobs <- j
+	}
+	close(jobs)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return fmt.Errorf("copy %s to %s: %w", src, dst, err)
+	default:
+		return nil
+	}
+}
+
+func (r *Runner) copyFile(from, to string, mode os.FileMode) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Chmod(mode); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return r.Chown(to)
 }

@@ -1,0 +1,55 @@
+# The habits of this project. CI (.ci/run) calls these same targets.
+GO        ?= go
+BIN       := bin/dbaasd
+DATA_DIR  ?= ./data
+GOFLAGS_TEST ?= -race -count=1 -timeout 40m
+
+.PHONY: all deps build run test test-short generate check-generate lint fmt bench bench-quick clean
+
+all: build
+
+# Engines and tools the server and the tests need (idempotent; uses sudo when not root).
+deps:
+	./scripts/install-deps.sh
+
+build:
+	$(GO) build -o $(BIN) ./cmd/dbaasd
+
+# Run the server on 127.0.0.1:8080 with its state in $(DATA_DIR).
+run: deps build
+	./$(BIN) --data-dir $(DATA_DIR) $(ARGS)
+
+# Every test: unit, store conformance (SQLite and PostgreSQL), engine
+# drivers and end-to-end tests against real engines started by the tests.
+test: deps
+	$(GO) test $(GOFLAGS_TEST) ./...
+
+# The fast tests only (no engines).
+test-short:
+	$(GO) test -short -count=1 ./...
+
+generate:
+	$(GO) generate ./internal/api/gen
+
+# Fails when the generated code is stale.
+check-generate: generate
+	git diff --exit-code -- internal/api/gen
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	@if command -v golangci-lint >/dev/null 2>&1; then golangci-lint run ./...; \
+	else echo "golangci-lint not installed; skipped (go vet and gofmt ran)"; fi
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+bench: deps build
+	$(GO) run ./bench/cmd/harness -out bench/results/latest.md
+
+bench-quick: deps build
+	$(GO) run ./bench/cmd/harness -quick -out bench/results/quick.md
+
+clean:
+	rm -rf bin

@@ -1,0 +1,54 @@
+// Command dbaasd serves the Managed Databases API v1 and runs the database
+// clusters it manages on this machine.
+//
+//	dbaasd [flags]                 serve (see dbaasd -h)
+//	dbaasd kafka-broker CONFIG     run one Kafka broker (started by dbaasd)
+//	dbaasd redis-forwarder ARGS    run one firewall forwarder (started by dbaasd)
+//
+// Every flag can also be set with an environment variable DBAAS_<FLAG>
+// (upper case, dashes as underscores), e.g. DBAAS_LISTEN=127.0.0.1:8080.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/dbaasd/dbaasd/internal/daemon"
+	"github.com/dbaasd/dbaasd/internal/engine/kafka"
+	"github.com/dbaasd/dbaasd/internal/engine/redis"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case daemon.SubcommandKafkaBroker:
+			exit(kafka.RunBroker(os.Args[2:]))
+		case daemon.SubcommandRedisForwarder:
+			exit(redis.RunForwarder(os.Args[2:]))
+		}
+	}
+	cfg, err := parseConfig(os.Args[1:], os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dbaasd:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	d, err := daemon.New(ctx, cfg)
+	if err != nil {
+		exit(err)
+	}
+	defer d.Close()
+	exit(d.Run(ctx))
+}
+
+func exit(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dbaasd:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}

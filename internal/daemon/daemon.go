@@ -1,0 +1,246 @@
+// Package daemon assembles dbaasd from its parts: the store, the catalogs,
+// authentication, the service, the reconciler and the HTTP handler. The
+// command (cmd/dbaasd) and the end-to-end tests both build dbaasd here.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/dbaasd/dbaasd/internal/api"
+	"github.com/dbaasd/dbaasd/internal/auth"
+	"github.com/dbaasd/dbaasd/internal/catalog"
+	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
+	"github.com/dbaasd/dbaasd/internal/model"
+	"github.com/dbaasd/dbaasd/internal/reconcile"
+	"github.com/dbaasd/dbaasd/internal/secret"
+	"github.com/dbaasd/dbaasd/internal/service"
+	"github.com/dbaasd/dbaasd/internal/store"
+)
+
+// Config is dbaasd's configuration.
+type Config struct {
+	Listen        string
+	DataDir       string
+	Store         string // "" = SQLite in DataDir; postgres://… = PostgreSQL
+	Region        string
+	PublicURL     string
+	Tokens        []auth.StaticToken
+	SecretKeyFile string // "" = DataDir/secret.key
+	EngineHost    string
+	PortMin       int
+	PortMax       int
+	Workers       int
+	ProbeInterval time.Duration
+	Quotas        map[string]int64 // defaults for projects without explicit quotas
+	FloatingIPs   netip.Prefix
+	// TemplateDir holds the engines' prepared data directory templates
+	// (default DataDir/templates); several dbaasd may share one.
+	TemplateDir string
+	// Drivers overrides the local engine drivers; nil = LocalDrivers.
+	Drivers map[string]engine.Driver
+	// Self is the command that runs this binary (default: os.Executable()).
+	Self    []string
+	SelfEnv []string
+	// NoReconciler serves the API without converging engines (tests of the
+	// API surface only).
+	NoReconciler bool
+	Logger       *slog.Logger
+	// Banner receives the one-time bootstrap token message (default stdout).
+	Banner io.Writer
+}
+
+// Daemon is an assembled dbaasd.
+type Daemon struct {
+	cfg        Config
+	Store      store.Store
+	Service    *service.Service
+	Auth       *auth.Authenticator
+	Reconciler *reconcile.Reconciler
+	Handler    http.Handler
+	Drivers    map[string]engine.Driver
+	log        *slog.Logger
+	ready      atomic.Bool
+}
+
+// New builds dbaasd: it opens the store (applying migrations), discovers
+// the installed engines and syncs the catalogs, sets up tokens, and
+// prepares the HTTP handler and the reconciler. Nothing is served yet.
+func New(ctx context.Context, cfg Config) (*Daemon, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Banner == nil {
+		cfg.Banner = os.Stdout
+	}
+	if cfg.Region == "" {
+		cfg.Region = "local"
+	}
+	log := cfg.Logger
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	cfg.DataDir = dataDir
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	if cfg.SecretKeyFile == "" {
+		cfg.SecretKeyFile = filepath.Join(dataDir, "secret.key")
+	}
+	key, err := secret.LoadOrCreateKey(cfg.SecretKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	box, err := secret.NewBox(key)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, cfg.Store, dataDir, box)
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{cfg: cfg, Store: st, log: log}
+	if err := d.setup(ctx); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Daemon) setup(ctx context.Context) error {
+	cfg, log := d.cfg, d.log
+	drivers := cfg.Drivers
+	if drivers == nil {
+		runner, err := proc.Default()
+		if err != nil {
+			return err
+		}
+		if err := runner.CheckAccess(ctx, cfg.DataDir); err != nil {
+			return err
+		}
+		templates := cfg.TemplateDir
+		if templates == "" {
+			templates = filepath.Join(cfg.DataDir, "templates")
+		}
+		self, err := selfCommand(cfg.Self, filepath.Dir(templates), runner)
+		if err != nil {
+			return err
+		}
+		if drivers, err = LocalDrivers(templates, self, cfg.SelfEnv, log); err != nil {
+			return err
+		}
+	}
+	d.Drivers = drivers
+	machine := catalog.DetectMachine(cfg.DataDir)
+	found := catalog.Discover(ctx, drivers, log)
+	if err := catalog.Sync(ctx, d.Store, found, machine); err != nil {
+		return fmt.Errorf("sync catalog: %w", err)
+	}
+	for _, f := range found {
+		log.Info("engine available", "engine", f.Type.Engine, "version", f.Type.Version, "full_version", f.Type.FullVersion,
+			"parameters", len(f.Parameters), "extensions", len(f.Extensions))
+	}
+	d.Auth = auth.New(d.Store)
+	if err := d.Auth.SetupStatic(ctx, cfg.Tokens); err != nil {
+		return err
+	}
+	if len(cfg.Tokens) == 0 {
+		if err := d.Auth.Bootstrap(ctx, cfg.Banner); err != nil {
+			return err
+		}
+	}
+	quotas := service.DefaultQuotas()
+	for k, v := range cfg.Quotas {
+		quotas[k] = v
+	}
+	d.Reconciler = reconcile.New(d.Store, drivers, reconcile.Config{
+		DataDir: cfg.DataDir, EngineHost: cfg.EngineHost, PortMin: cfg.PortMin, PortMax: cfg.PortMax,
+		Workers: cfg.Workers, ProbeInterval: cfg.ProbeInterval,
+	}, log.With("component", "reconciler"))
+	notify := d.Reconciler.Notify
+	if cfg.NoReconciler {
+		notify = nil
+	}
+	d.Service = service.New(d.Store, service.Config{
+		Capabilities: Capabilities(drivers), Machine: machine, Region: cfg.Region, DefaultQuotas: quotas, FloatingIPPool: cfg.FloatingIPs,
+	}, log, notify)
+	h, err := api.NewHandler(api.Options{
+		Service: d.Service, Authenticator: d.Auth, Logger: log, Ready: d.ready.Load,
+	})
+	if err != nil {
+		return err
+	}
+	d.Handler = h
+	return nil
+}
+
+// Run serves the API and runs the reconciler until ctx ends, then drains
+// in-flight requests. Engines keep running: restarting dbaasd never stops
+// a cluster.
+func (d *Daemon) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", d.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", d.cfg.Listen, err)
+	}
+	return d.Serve(ctx, ln)
+}
+
+// Serve is Run on a given listener.
+func (d *Daemon) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: d.Handler, ReadHeaderTimeout: 10 * time.Second}
+	rctx, stopReconciler := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if !d.cfg.NoReconciler {
+			_ = d.Reconciler.Run(rctx)
+		}
+	}()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	d.ready.Store(true)
+	d.log.Info("dbaasd serving", "listen", ln.Addr().String(), "data_dir", d.cfg.DataDir, "store", d.Store.Dialect())
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	d.ready.Store(false)
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		d.log.Warn("drain requests", "error", err)
+	}
+	stopReconciler()
+	<-done
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
+
+// Close releases the store.
+func (d *Daemon) Close() error { return d.Store.Close() }
+
+// Project creates a project with an API token (for tests and tooling).
+func (d *Daemon) Project(ctx context.Context, projectID, token string, admin bool) error {
+	return d.Store.InTx(ctx, func(tx store.Tx) error {
+		if err := auth.EnsureProject(ctx, tx, projectID, time.Now()); err != nil {
+			return err
+		}
+		return tx.PutToken(ctx, model.Token{Hash: secret.Hash(token), ProjectID: projectID, Admin: admin,
+			Source: auth.SourceProvisioned, CreatedAt: time.Now().UTC()})
+	})
+}

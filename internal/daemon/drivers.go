@@ -1,0 +1,59 @@
+package daemon
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/kafka"
+	"github.com/dbaasd/dbaasd/internal/engine/mysql"
+	"github.com/dbaasd/dbaasd/internal/engine/postgres"
+	"github.com/dbaasd/dbaasd/internal/engine/redis"
+	"github.com/dbaasd/dbaasd/internal/service"
+)
+
+// Subcommands of the dbaasd binary that engine drivers run as processes
+// of their own, so they outlive dbaasd like the engines do.
+const (
+	SubcommandKafkaBroker    = "kafka-broker"
+	SubcommandRedisForwarder = redis.ForwarderSubcommand
+)
+
+// LocalDrivers returns the drivers that run engines on this machine, with
+// their prepared templates under templates. self is the command that runs this dbaasd binary (for the Kafka broker
+// and the Redis firewall forwarder); env is extra environment for it.
+func LocalDrivers(templates string, self []string, env []string, log *slog.Logger) (map[string]engine.Driver, error) {
+	k, err := kafka.New(kafka.Options{
+		BrokerCommand: append(append([]string{}, self...), SubcommandKafkaBroker), BrokerEnv: env, Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kafka driver: %w", err)
+	}
+	return map[string]engine.Driver{
+		engine.PostgreSQL:  postgres.New(postgres.Options{TemplateDir: filepath.Join(templates, "postgresql"), Logger: log}),
+		engine.MySQLNative: mysql.New(mysql.Options{Mode: mysql.ModeNative, TemplateDir: filepath.Join(templates, "mysql"), Logger: log}),
+		engine.MySQL:       mysql.New(mysql.Options{Mode: mysql.ModeSync, TemplateDir: filepath.Join(templates, "mysql"), Logger: log}),
+		engine.Redis: redis.New(redis.Options{Logger: log,
+			ForwarderCommand: append(append([]string{}, self...), SubcommandRedisForwarder), ForwarderEnv: env}),
+		engine.Kafka: k,
+	}, nil
+}
+
+// Capabilities derives what applies to each engine from what its driver
+// implements.
+func Capabilities(drivers map[string]engine.Driver) map[string]service.Capabilities {
+	out := map[string]service.Capabilities{}
+	for name, d := range drivers {
+		_, users := d.(engine.UserManager)
+		_, dbs := d.(engine.DatabaseManager)
+		_, exts := d.(engine.ExtensionManager)
+		_, slots := d.(engine.SlotManager)
+		_, topics := d.(engine.TopicManager)
+		_, acls := d.(engine.ACLManager)
+		_, pw := d.(engine.PasswordSetter)
+		out[name] = service.Capabilities{Users: users, Databases: dbs, Extensions: exts, Slots: slots,
+			Topics: topics, ACLs: acls, Password: pw, Pooler: name == engine.PostgreSQL}
+	}
+	return out
+}

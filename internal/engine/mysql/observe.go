@@ -1,0 +1,166 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+)
+
+// observeTimeout bounds the queries to one node during Observe.
+const observeTimeout = time.Second
+
+// Observe reports each desired node: running (a live mariadbd that answers
+// a query within about a second), its role and replication state, and the
+// size of the largest data directory. It changes nothing.
+//
+// Roles: in a semi-sync cluster a node that replicates is a REPLICA, a
+// writable node without replication the MASTER. In a synchronous cluster
+// every node takes writes: a node that answers (and, in Galera, is Synced
+// in a primary component) reports its desired role; a Galera node that is
+// not synced is DOWN with its state in Detail.
+func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observation, error) {
+	if err := d.check(); err != nil {
+		return engine.Observation{}, err
+	}
+	galera := d.mode == ModeSync && len(c.Nodes) > 1
+	// The primary's binary log position, for the replicas' lag in bytes.
+	var masterFile string
+	var masterPos int64
+	if d.mode == ModeNative {
+		if m := c.Master(); m != nil && serverPID(newNode(*m)) > 0 {
+			masterFile, masterPos = binlogPosition(ctx, c, newNode(*m))
+		}
+	}
+	obs := engine.Observation{Nodes: make([]engine.NodeState, len(c.Nodes))}
+	sizes := make([]int64, len(c.Nodes))
+	var wg sync.WaitGroup
+	for i := range c.Nodes {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			n := newNode(c.Nodes[i])
+			sizes[i] = dirSize(n.dataDir())
+			obs.Nodes[i] = d.observeNode(ctx, c, n, galera, masterFile, masterPos)
+			if c.Flavor.DiskGB > 0 && sizes[i] >= int64(c.Flavor.DiskGB)<<30 {
+				obs.Nodes[i].Status = engine.NodeDiskFull
+				obs.Nodes[i].Detail = fmt.Sprintf("data uses %d bytes of %d GB", sizes[i], c.Flavor.DiskGB)
+			}
+		}(i)
+	}
+	wg.Wait()
+	for _, s := range sizes {
+		obs.DiskUsedBytes = max(obs.DiskUsedBytes, s)
+	}
+	return obs, nil
+}
+
+func (d *Driver) observeNode(ctx context.Context, c *engine.Cluster, n *node, galera bool, masterFile string, masterPos int64) engine.NodeState {
+	ns := engine.NodeState{ID: n.ID, Role: engine.RoleUnknown, Status: engine.NodeDown}
+	if serverPID(n) == 0 {
+		ns.Detail = "mariadbd is not running"
+		return ns
+	}
+	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
+	defer cancel()
+	db := openSocket(n.socket(), c.AdminPassword, observeTimeout)
+	defer db.Close()
+	if _, err := queryString(ctx, db, "SELECT 1"); err != nil {
+		ns.Detail = "mariadbd does not answer: " + err.Error()
+		return ns
+	}
+	switch {
+	case galera:
+		g, err := galeraStatus(ctx, db)
+		if err != nil {
+			ns.Detail = "galera status: " + err.Error()
+			return ns
+		}
+		if !g.synced() {
+			ns.Detail = fmt.Sprintf("galera node is %s in a %s component", g.State, g.ClusterStatus)
+			return ns
+		}
+		ns.Status, ns.Role = engine.NodeActive, n.Role
+		ns.Detail = fmt.Sprintf("galera cluster of %d nodes", g.Size)
+	case d.mode == ModeSync:
+		ns.Status, ns.Role = engine.NodeActive, n.Role
+	default:
+		observeReplication(ctx, db, &ns, masterFile, masterPos)
+	}
+	return ns
+}
+
+// observeReplication fills in a semi-sync node's role and lag.
+func observeReplication(ctx context.Context, db *sql.DB, ns *engine.NodeState, masterFile string, masterPos int64) {
+	st, err := scanMap(ctx, db, "SHOW SLAVE STATUS")
+	if err != nil {
+		ns.Detail = "slave status: " + err.Error()
+		return
+	}
+	ns.Status = engine.NodeActive
+	if st == nil {
+		ro, err := queryString(ctx, db, "SELECT @@GLOBAL.read_only")
+		switch {
+		case err != nil:
+			ns.Detail = "read_only: " + err.Error()
+		case ro == "0":
+			ns.Role = engine.RoleMaster
+		default:
+			ns.Detail = "read-only and not replicating"
+		}
+		return
+	}
+	ns.Role = engine.RoleReplica
+	exec, _ := strconv.ParseInt(st["Exec_Master_Log_Pos"], 10, 64)
+	if masterFile != "" && st["Relay_Master_Log_File"] == masterFile && masterPos >= exec {
+		ns.LagBytes = masterPos - exec
+	}
+	switch {
+	case st["Slave_IO_Running"] != "Yes" || st["Slave_SQL_Running"] != "Yes":
+		ns.Detail = fmt.Sprintf("replication threads IO=%s SQL=%s: %s%s", st["Slave_IO_Running"], st["Slave_SQL_Running"], st["Last_IO_Error"], st["Last_SQL_Error"])
+	case st["Seconds_Behind_Master"] != "" && st["Seconds_Behind_Master"] != "0":
+		ns.Detail = "replica is " + st["Seconds_Behind_Master"] + " s behind its primary"
+	}
+}
+
+// binlogPosition is a server's current binary log file and position.
+func binlogPosition(ctx context.Context, c *engine.Cluster, n *node) (string, int64) {
+	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
+	defer cancel()
+	db := openSocket(n.socket(), c.AdminPassword, observeTimeout)
+	defer db.Close()
+	st, err := scanMap(ctx, db, "SHOW MASTER STATUS")
+	if err != nil || st == nil {
+		return "", 0
+	}
+	pos, _ := strconv.ParseInt(st["Position"], 10, 64)
+	return st["File"], pos
+}
+
+// dirSize is the disk space used by a directory tree (allocated blocks).
+func dirSize(root string) int64 {
+	var total int64
+	_ = filepath.WalkDir(root, func(_ string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		info, err := e.Info()
+		if err != nil {
+			return nil
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			total += st.Blocks * 512
+		} else {
+			total += info.Size()
+		}
+		return nil
+	})
+	return total
+}

@@ -1,0 +1,316 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
+)
+
+// A semi-synchronous ("native") cluster: the MASTER node is the primary
+// (read_only = OFF); every REPLICA is cloned from it with mariabackup and
+// replicates with GTID (MASTER_USE_GTID = slave_pos) as dbaasd_repl, whose
+// password is derived from the cluster's admin password (MariaDB keeps it
+// in the replica's master.info, inside the 0700 data directory). Replicas
+// run with read_only = ON, which stops API users (they hold no global
+// privileges) but not accounts with READ_ONLY ADMIN: MariaDB has no
+// super_read_only. A commit on the primary waits for one replica's
+// acknowledgement (AFTER_SYNC) for up to rpl_semi_sync_master_timeout,
+// then falls back to asynchronous replication until a replica catches up.
+
+const (
+	// replWaitTimeout bounds waiting for a replica to connect to its
+	// primary, or for a replica being promoted to apply its relay log.
+	replWaitTimeout = time.Minute
+)
+
+func (d *Driver) ensureNative(ctx context.Context, c *engine.Cluster, nodes []*node, user map[string]string) error {
+	var master *node
+	var replicas []*node
+	for _, n := range nodes {
+		if n.Role == engine.RoleMaster && master == nil {
+			master = n
+		} else {
+			replicas = append(replicas, n)
+		}
+	}
+	// Anything else that takes writes (a former primary, desired or not)
+	// stops taking them before another node is promoted.
+	desired := map[string]bool{}
+	for _, n := range nodes {
+		desired[filepath.Clean(n.Dir)] = true
+	}
+	for _, n := range append(append([]*node{}, replicas...), d.undesiredNodes(c, desired)...) {
+		d.demote(ctx, c, n)
+	}
+
+	// The primary.
+	cfgM := d.configFor(c, master, user, nil)
+	seed := func(ctx context.Context) error { return d.seedFromTemplate(ctx, c.AdminPassword, master) }
+	restartM, err := d.ensureServer(ctx, c, master, cfgM, false, seed)
+	if err != nil {
+		return err
+	}
+	if err := d.promote(ctx, c, master); err != nil {
+		return err
+	}
+
+	// The replicas.
+	var restarts []*node
+	cfgs := map[*node]serverConfig{}
+	for _, r := range replicas {
+		r := r
+		cfgs[r] = d.configFor(c, r, user, nil)
+		clone := func(ctx context.Context) error { return d.cloneFromPrimary(ctx, c, master, r) }
+		restart, err := d.ensureServer(ctx, c, r, cfgs[r], false, clone)
+		if err != nil {
+			return err
+		}
+		if restart {
+			restarts = append(restarts, r)
+		}
+		if err := d.ensureReplicating(ctx, c, r, master); err != nil {
+			return err
+		}
+	}
+
+	// Rolling restart for variables that are not dynamic: replicas first.
+	for _, r := range restarts {
+		if err := d.restartServer(ctx, c, r, cfgs[r].merged(), false); err != nil {
+			return err
+		}
+	}
+	if restartM {
+		if err := d.restartServer(ctx, c, master, cfgM.merged(), false); err != nil {
+			return err
+		}
+	}
+	for _, r := range replicas {
+		if err := d.waitReplicating(ctx, c, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// demote makes a running server that must not be primary read-only. It is
+// best effort: a server that does not answer is not taking writes either.
+func (d *Driver) demote(ctx context.Context, c *engine.Cluster, n *node) {
+	if serverPID(n) == 0 {
+		return
+	}
+	db := connect(c, n)
+	defer db.Close()
+	ro, err := queryString(ctx, db.DB, "SELECT @@GLOBAL.read_only")
+	if err != nil || ro == "1" {
+		return
+	}
+	d.log.Info("making a former primary read-only", "cluster", c.ID, "node", n.ID)
+	_, _ = db.ExecContext(ctx, "SET GLOBAL read_only = ON")
+}
+
+// promote makes the node the primary: it applies what it received as a
+// replica, forgets its replication configuration and takes writes. It also
+// makes sure the replication account exists.
+func (d *Driver) promote(ctx context.Context, c *engine.Cluster, m *node) error {
+	db := connect(c, m)
+	defer db.Close()
+	st, err := scanMap(ctx, db.DB, "SHOW SLAVE STATUS")
+	if err != nil {
+		return sqlErr("node "+m.ID+": slave status", err)
+	}
+	if st != nil {
+		d.log.Info("promoting replica to primary", "cluster", c.ID, "node", m.ID)
+		if _, err := db.ExecContext(ctx, "STOP SLAVE IO_THREAD"); err != nil {
+			return sqlErr("node "+m.ID+": stop slave io thread", err)
+		}
+		waitApplied(ctx, db.DB)
+		for _, q := range []string{"STOP SLAVE", "RESET SLAVE ALL"} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				return sqlErr("node "+m.ID+": "+strings.ToLower(q), err)
+			}
+		}
+	}
+	if _, err := db.ExecContext(ctx, "SET GLOBAL read_only = OFF"); err != nil {
+		return sqlErr("node "+m.ID+": read_only off", err)
+	}
+	return d.ensureAccount(ctx, db.DB, replUser, "%", nativeHash(derivedSecret(c.AdminPassword, "replication")),
+		"GRANT REPLICATION SLAVE ON *.* TO "+account(replUser, "%"))
+}
+
+// waitApplied waits (bounded) until a replica whose IO thread stopped has
+// applied its relay log.
+func waitApplied(ctx context.Context, db *sql.DB) {
+	deadline := time.Now().Add(replWaitTimeout)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		st, err := scanMap(ctx, db, "SHOW SLAVE STATUS")
+		if err != nil || st == nil || st["Slave_SQL_Running"] != "Yes" {
+			return
+		}
+		if st["Relay_Master_Log_File"] == st["Master_Log_File"] && st["Exec_Master_Log_Pos"] == st["Read_Master_Log_Pos"] {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// ensureAccount creates an internal account with a password hash, or
+// updates the hash, and runs grant.
+func (d *Driver) ensureAccount(ctx context.Context, db *sql.DB, user, host, hash, grant string) error {
+	acct := account(user, host)
+	if _, err := db.ExecContext(ctx, "CREATE USER IF NOT EXISTS "+acct+" IDENTIFIED VIA mysql_native_password USING "+quoteString(hash)); err != nil {
+		return sqlErr("create "+user, err)
+	}
+	cur, err := queryString(ctx, db, "SELECT authentication_string FROM mysql.user WHERE User = ? AND Host = ?", user, host)
+	if err != nil {
+		return sqlErr("read "+user, err)
+	}
+	if cur != hash {
+		if _, err := db.ExecContext(ctx, "ALTER USER "+acct+" IDENTIFIED VIA mysql_native_password USING "+quoteString(hash)); err != nil {
+			return sqlErr("alter "+user, err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, grant); err != nil {
+		return sqlErr("grant "+user, err)
+	}
+	return nil
+}
+
+// cloneFromPrimary gives a replica a copy of the primary's data, taken
+// online with mariabackup (connecting over the primary's socket as the
+// engines' OS user, identified by unix_socket), and records the GTID
+// position of the copy.
+func (d *Driver) cloneFromPrimary(ctx context.Context, c *engine.Cluster, primary, r *node) error {
+	bin, err := proc.FindBinary("mariadb-backup")
+	if err != nil {
+		if bin, err = proc.FindBinary("mariabackup"); err != nil {
+			return err
+		}
+	}
+	tmp := r.dataDir() + ".tmp"
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	d.log.Info("cloning replica from primary", "cluster", c.ID, "node", r.ID, "primary", primary.ID)
+	if _, err := d.run(ctx, r.Dir, nil, bin, "--no-defaults", "--backup", "--target-dir="+tmp,
+		"--datadir="+primary.dataDir(), "--socket="+primary.socket(), "--user="+d.runner.User); err != nil {
+		return fmt.Errorf("node %s: clone from primary %s: %w", r.ID, primary.ID, err)
+	}
+	if _, err := d.run(ctx, r.Dir, nil, bin, "--no-defaults", "--prepare", "--target-dir="+tmp); err != nil {
+		return fmt.Errorf("node %s: prepare clone: %w", r.ID, err)
+	}
+	gtid := ""
+	for _, f := range []string{"mariadb_backup_binlog_info", "xtrabackup_binlog_info"} {
+		if b, err := os.ReadFile(filepath.Join(tmp, f)); err == nil {
+			if fields := strings.Fields(string(b)); len(fields) >= 3 {
+				gtid = fields[2]
+			}
+			break
+		}
+	}
+	r.st.CloneGTID = gtid
+	if gtid == "" {
+		r.st.CloneGTID = "-" // an empty position, still to be set
+	}
+	if err := d.saveState(r); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(r.dataDir()); err != nil {
+		return err
+	}
+	return os.Rename(tmp, r.dataDir())
+}
+
+// ensureReplicating points a replica at the primary (GTID, semi-sync) and
+// makes sure its replication threads run.
+func (d *Driver) ensureReplicating(ctx context.Context, c *engine.Cluster, r, master *node) error {
+	db := connect(c, r)
+	defer db.Close()
+	st, err := scanMap(ctx, db.DB, "SHOW SLAVE STATUS")
+	if err != nil {
+		return sqlErr("node "+r.ID+": slave status", err)
+	}
+	if _, err := db.ExecContext(ctx, "SET GLOBAL read_only = ON"); err != nil {
+		return sqlErr("node "+r.ID+": read_only on", err)
+	}
+	port := strconv.Itoa(master.Port)
+	if st == nil || st["Master_Host"] != master.Host || st["Master_Port"] != port ||
+		st["Master_User"] != replUser || st["Using_Gtid"] != "Slave_Pos" {
+		d.log.Info("configuring replication", "cluster", c.ID, "node", r.ID, "primary", master.ID)
+		if st != nil {
+			if _, err := db.ExecContext(ctx, "STOP SLAVE"); err != nil {
+				return sqlErr("node "+r.ID+": stop slave", err)
+			}
+		}
+		switch {
+		case r.st.CloneGTID != "":
+			pos := r.st.CloneGTID
+			if pos == "-" {
+				pos = ""
+			}
+			_, err = db.ExecContext(ctx, "SET GLOBAL gtid_slave_pos = "+quoteString(pos))
+		case st == nil:
+			// A former primary: it continues from what it wrote itself.
+			_, err = db.ExecContext(ctx, "SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos")
+		}
+		if err != nil {
+			return sqlErr("node "+r.ID+": set gtid_slave_pos", err)
+		}
+		q := fmt.Sprintf("CHANGE MASTER TO MASTER_HOST = %s, MASTER_PORT = %d, MASTER_USER = %s, MASTER_PASSWORD = %s, MASTER_USE_GTID = slave_pos, MASTER_CONNECT_RETRY = 2",
+			quoteString(master.Host), master.Port, quoteString(replUser), quoteString(derivedSecret(c.AdminPassword, "replication")))
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return sqlErr("node "+r.ID+": change master", err)
+		}
+		if _, err := db.ExecContext(ctx, "START SLAVE"); err != nil {
+			return sqlErr("node "+r.ID+": start slave", err)
+		}
+		r.st.CloneGTID = ""
+		return d.saveState(r)
+	}
+	if st["Slave_IO_Running"] != "Yes" || st["Slave_SQL_Running"] != "Yes" {
+		if st["Last_SQL_Errno"] != "" && st["Last_SQL_Errno"] != "0" {
+			return fmt.Errorf("node %s: replication stopped on an error: %s", r.ID, st["Last_SQL_Error"])
+		}
+		if _, err := db.ExecContext(ctx, "START SLAVE"); err != nil {
+			return sqlErr("node "+r.ID+": start slave", err)
+		}
+	}
+	return nil
+}
+
+// waitReplicating waits until a replica's threads run and it is connected.
+func (d *Driver) waitReplicating(ctx context.Context, c *engine.Cluster, r *node) error {
+	db := connect(c, r)
+	defer db.Close()
+	deadline := time.Now().Add(replWaitTimeout)
+	var st map[string]string
+	var err error
+	for {
+		st, err = scanMap(ctx, db.DB, "SHOW SLAVE STATUS")
+		if err == nil && st != nil && st["Slave_IO_Running"] == "Yes" && st["Slave_SQL_Running"] == "Yes" {
+			return nil
+		}
+		if err == nil && st != nil && st["Last_SQL_Errno"] != "0" && st["Last_SQL_Errno"] != "" {
+			return fmt.Errorf("node %s: replication stopped on an error: %s", r.ID, st["Last_SQL_Error"])
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		return sqlErr("node "+r.ID+": slave status", err)
+	}
+	if st == nil {
+		return errors.New("node " + r.ID + ": replication is not configured")
+	}
+	return fmt.Errorf("node %s: replica not streaming (IO %s, SQL %s): %s", r.ID, st["Slave_IO_Running"], st["Slave_SQL_Running"], st["Last_IO_Error"])
+}

@@ -1,0 +1,190 @@
+package mysql
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
+)
+
+// The template is an initialized data directory (mariadb-install-db) that
+// new servers copy instead of initializing their own. It keeps only
+// root@localhost (no password; each copy gets the cluster's admin password
+// from an init file on its first start, before it accepts connections) and
+// an account for the engines' OS user identified by the unix_socket plugin
+// (mariabackup uses it to clone replicas, so no password is needed on a
+// command line or in a file).
+//
+// Layout: <TemplateDir>/data, <TemplateDir>/VERSION (the mariadbd version
+// that built it: another version rebuilds it) and <TemplateDir>/catalog.json
+// (the cached parameter catalog).
+
+// templateLogFileSize is the redo log size of the template (the smallest
+// size a node uses, so a first start does not resize it).
+const templateLogFileSize = 32 << 20
+
+func (d *Driver) templateData() string { return filepath.Join(d.templateDir, "data") }
+
+// templateReady reports whether the template exists for this version.
+func (d *Driver) templateReady(version string) bool {
+	b, err := os.ReadFile(filepath.Join(d.templateDir, "VERSION"))
+	if err != nil || strings.TrimSpace(string(b)) != version {
+		return false
+	}
+	st, err := os.Stat(filepath.Join(d.templateData(), "mysql"))
+	return err == nil && st.IsDir()
+}
+
+// ensureTemplate builds the template once: guarded by a mutex in this
+// process and a file lock across processes; built in a temporary directory
+// and renamed into place, so a crash never leaves half a template.
+func (d *Driver) ensureTemplate(ctx context.Context) error {
+	info, err := d.Info(ctx)
+	if err != nil {
+		return err
+	}
+	d.templateMu.Lock()
+	defer d.templateMu.Unlock()
+	if d.templateReady(info.Full) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(d.templateDir), 0o755); err != nil {
+		return fmt.Errorf("template: %w", err)
+	}
+	lock, err := os.OpenFile(d.templateDir+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("template lock: %w", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("template lock: %w", err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck
+	if d.templateReady(info.Full) {
+		return nil
+	}
+	d.log.Info("building MariaDB template data directory", "dir", d.templateDir, "version", info.Full)
+	if err := d.buildTemplate(ctx, info.Full); err != nil {
+		return fmt.Errorf("build MariaDB template in %s: %w", d.templateDir, err)
+	}
+	return nil
+}
+
+func (d *Driver) buildTemplate(ctx context.Context, version string) error {
+	installDB, err := proc.FindBinary("mariadb-install-db")
+	if err != nil {
+		return err
+	}
+	mariadbd, err := proc.FindBinary("mariadbd")
+	if err != nil {
+		return err
+	}
+	tmp := d.templateDir + ".build"
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	if err := d.runner.MkdirAll(tmp, 0o700); err != nil {
+		return err
+	}
+	if err := d.runner.CheckAccess(ctx, tmp); err != nil {
+		return err
+	}
+	data := filepath.Join(tmp, "data")
+	innodb := []string{
+		fmt.Sprintf("--innodb-log-file-size=%d", templateLogFileSize),
+		"--innodb-buffer-pool-size=32M",
+	}
+	args := append([]string{"--no-defaults", "--datadir=" + data,
+		"--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve"}, innodb...)
+	if _, err := d.run(ctx, tmp, nil, installDB, args...); err != nil {
+		return err
+	}
+	// Keep only root@localhost and add the OS user's socket account.
+	var sql strings.Builder
+	sql.WriteString("FLUSH PRIVILEGES;\n")
+	sql.WriteString("DELETE FROM mysql.global_priv WHERE (User = 'root' AND Host <> 'localhost') OR User = '';\n")
+	sql.WriteString("DELETE FROM mysql.proxies_priv WHERE Host <> 'localhost';\n")
+	sql.WriteString("FLUSH PRIVILEGES;\n")
+	if u := d.runner.User; u != "" && u != adminUser {
+		fmt.Fprintf(&sql, "CREATE USER IF NOT EXISTS %s IDENTIFIED VIA unix_socket;\n", account(u, "localhost"))
+		fmt.Fprintf(&sql, "GRANT ALL PRIVILEGES ON *.* TO %s WITH GRANT OPTION;\n", account(u, "localhost"))
+	}
+	bootArgs := append([]string{"--no-defaults", "--bootstrap", "--datadir=" + data,
+		"--skip-log-bin", "--log-error=" + filepath.Join(tmp, "bootstrap.err")}, innodb...)
+	if _, err := d.run(ctx, tmp, strings.NewReader(sql.String()), mariadbd, bootArgs...); err != nil {
+		b, _ := os.ReadFile(filepath.Join(tmp, "bootstrap.err"))
+		return fmt.Errorf("%w: %s", err, tailLines(string(b), 5))
+	}
+	_ = os.Remove(filepath.Join(tmp, "bootstrap.err"))
+	if _, err := d.runner.WriteFile(filepath.Join(tmp, "VERSION"), []byte(version+"\n"), 0o600); err != nil {
+		return err
+	}
+	old := d.templateDir + ".old"
+	_ = os.RemoveAll(old)
+	if _, err := os.Stat(d.templateDir); err == nil {
+		if err := os.Rename(d.templateDir, old); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, d.templateDir); err != nil {
+		return err
+	}
+	_ = os.RemoveAll(old)
+	return nil
+}
+
+// run runs a command as the engine user in dir, with stdin, and returns its
+// combined output; the error carries the output's end.
+func (d *Driver) run(ctx context.Context, dir string, stdin *strings.Reader, name string, args ...string) ([]byte, error) {
+	cmd := d.runner.Command(ctx, name, args...)
+	cmd.Dir = dir
+	if stdin != nil {
+		cmd.Stdin = stdin
+	}
+	var buf bytes.Buffer
+	cmd.Stdout = &buf
+	cmd.Stderr = &buf
+	if err := cmd.Run(); err != nil {
+		return buf.Bytes(), fmt.Errorf("%s: %w: %s", filepath.Base(name), err, tailLines(buf.String(), 8))
+	}
+	return buf.Bytes(), nil
+}
+
+func tailLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// seedFromTemplate gives a node a copy of the template data directory and
+// an init file that sets the admin password on its first start (as a hash,
+// not logged to the binary log).
+func (d *Driver) seedFromTemplate(ctx context.Context, adminPassword string, n *node) error {
+	tmp := n.dataDir() + ".tmp"
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	if _, err := d.run(ctx, n.Dir, nil, "cp", "-a", d.templateData()+"/.", tmp); err != nil {
+		return fmt.Errorf("node %s: copy template: %w", n.ID, err)
+	}
+	init := "SET SESSION sql_log_bin = 0;\n" +
+		"SET SESSION wsrep_on = OFF;\n" +
+		"ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING " + quoteString(nativeHash(adminPassword)) + ";\n"
+	if _, err := d.runner.WriteFile(n.initFile(), []byte(init), 0o600); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(n.dataDir()); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, n.dataDir()); err != nil {
+		return fmt.Errorf("node %s: %w", n.ID, err)
+	}
+	return nil
+}

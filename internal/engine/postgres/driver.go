@@ -1,0 +1,101 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
+)
+
+// Options configure a Driver.
+type Options struct {
+	// TemplateDir holds the prepared initdb templates (one per installed
+	// PostgreSQL version) and their cached catalogs; all clusters share it.
+	TemplateDir string
+	// Runner runs commands and servers as the engines' OS user; nil means
+	// proc.Default().
+	Runner *proc.Runner
+	// Logger receives what the driver does; nil means slog.Default().
+	Logger *slog.Logger
+	// DiskBytesPerGB is how many bytes one GB of Flavor.DiskGB stands for
+	// when deciding that a node's disk is full; 0 means 1 GiB. Only tests
+	// change it, to fill a "disk" in seconds.
+	DiskBytesPerGB int64
+}
+
+// Driver is the local PostgreSQL engine. It is safe for concurrent use on
+// different clusters.
+type Driver struct {
+	opts      Options
+	runner    *proc.Runner
+	runnerErr error
+	log       *slog.Logger
+
+	mu       sync.Mutex
+	installs map[string]*install       // by requested major version ("" = default)
+	catalogs map[string]engine.Catalog // by full version
+	// authReady remembers, per cluster ID, the databases (by OID) where the
+	// pooler's auth lookup function is already installed.
+	authReady map[string]map[uint32]bool
+
+	templateMu sync.Mutex
+	catalogMu  sync.Mutex
+}
+
+var (
+	_ engine.Driver           = (*Driver)(nil)
+	_ engine.UserManager      = (*Driver)(nil)
+	_ engine.DatabaseManager  = (*Driver)(nil)
+	_ engine.ExtensionManager = (*Driver)(nil)
+	_ engine.SlotManager      = (*Driver)(nil)
+)
+
+// New returns a driver. Errors finding the engine user are reported by the
+// first call that needs it.
+func New(opts Options) *Driver {
+	d := &Driver{
+		opts:      opts,
+		runner:    opts.Runner,
+		log:       opts.Logger,
+		installs:  map[string]*install{},
+		catalogs:  map[string]engine.Catalog{},
+		authReady: map[string]map[uint32]bool{},
+	}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	d.log = d.log.With("engine", engine.PostgreSQL)
+	if d.runner == nil {
+		d.runner, d.runnerErr = proc.Default()
+	}
+	return d
+}
+
+// env is what every operation on a cluster needs.
+type env struct {
+	r    *proc.Runner
+	inst *install
+}
+
+func (d *Driver) env(ctx context.Context, version string) (*env, error) {
+	if d.runnerErr != nil {
+		return nil, fmt.Errorf("postgresql: engine user: %w", d.runnerErr)
+	}
+	inst, err := d.install(ctx, version)
+	if err != nil {
+		return nil, err
+	}
+	return &env{r: d.runner, inst: inst}, nil
+}
+
+// Info reports the installed PostgreSQL (the newest one when several are).
+func (d *Driver) Info(ctx context.Context) (engine.Info, error) {
+	e, err := d.env(ctx, "")
+	if err != nil {
+		return engine.Info{}, err
+	}
+	return engine.Info{Engine: engine.PostgreSQL, Version: e.inst.major, Full: e.inst.full}, nil
+}

@@ -1,0 +1,234 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
+)
+
+const (
+	// poolerAuthRole is the role PgBouncer connects as to look users up.
+	poolerAuthRole = "dbaasd_pgbouncer"
+	// poolerAdminUser is the PgBouncer console user dbaasd uses (over the
+	// pooler's private Unix socket only).
+	poolerAdminUser = "dbaasd_admin"
+	// poolerAuthQuery asks the SECURITY DEFINER lookup function installed
+	// in every database (PgBouncer 1.18 runs auth_query in the client's
+	// database; auth_dbname only came with 1.20).
+	poolerAuthQuery = "SELECT uname, phash FROM dbaasd_pgbouncer.user_lookup($1)"
+)
+
+// poolerPaths are the pooler's files, all in <c.Dir>/pooler.
+type poolerPaths struct {
+	dir, ini, hba, users, pid, log, socketDir string
+}
+
+func poolerPathsOf(c *engine.Cluster) poolerPaths {
+	dir := filepath.Join(c.Dir, "pooler")
+	return poolerPaths{
+		dir:   dir,
+		ini:   filepath.Join(dir, "pgbouncer.ini"),
+		hba:   filepath.Join(dir, "hba.conf"),
+		users: filepath.Join(dir, "users.txt"),
+		pid:   filepath.Join(dir, "pgbouncer.pid"),
+		log:   filepath.Join(dir, "pgbouncer.log"),
+		// Decided for the longest port so it never depends on the port.
+		socketDir: socketDir(dir, "dbaasd-pgb-", c.ID, 65535),
+	}
+}
+
+// poolerRestartKeys are the settings PgBouncer only reads at start.
+var poolerRestartKeys = []string{"listen_addr", "listen_port", "unix_socket_dir", "pidfile"}
+
+// ensurePooler runs, reconfigures or stops the cluster's PgBouncer: it
+// listens on the pooler's address, sends clients to the primary over its
+// Unix socket, authenticates them with SCRAM against the primary's users
+// (auth_query through a lookup function) and applies the cluster's
+// firewall (auth_hba_file).
+func (d *Driver) ensurePooler(ctx context.Context, e *env, c *engine.Cluster) error {
+	if c.Pooler == nil {
+		if err := d.stopPooler(c); err != nil {
+			return err
+		}
+		return removePoolerFiles(c)
+	}
+	pl := c.Pooler
+	switch {
+	case pl.Mode != "session" && pl.Mode != "transaction" && pl.Mode != "statement":
+		return fmt.Errorf("%w: pooler mode %q is not session, transaction or statement", engine.ErrInvalid, pl.Mode)
+	case pl.Size <= 0:
+		return fmt.Errorf("%w: pooler size must be positive, not %d", engine.ErrInvalid, pl.Size)
+	case pl.Port <= 0 || pl.Port > 65535:
+		return fmt.Errorf("%w: pooler port %d is not valid", engine.ErrInvalid, pl.Port)
+	}
+	bin, err := proc.FindBinary("pgbouncer")
+	if err != nil {
+		return fmt.Errorf("pooler: %w", err)
+	}
+	if err := d.ensurePoolerAuth(ctx, c); err != nil {
+		return err
+	}
+	pp := poolerPathsOf(c)
+	if err := e.r.MkdirAll(pp.dir, 0o750); err != nil {
+		return err
+	}
+	if err := ensureSocketDir(e.r, pp.socketDir); err != nil {
+		return fmt.Errorf("pooler: %w", err)
+	}
+	primary, err := primaryPaths(c)
+	if err != nil {
+		return err
+	}
+	hba, err := renderPoolerHBA(c.Firewall)
+	if err != nil {
+		return err
+	}
+	oldIni, _ := os.ReadFile(pp.ini)
+	ini := renderPoolerIni(pl, pp, primary)
+	changed := false
+	for _, f := range []struct {
+		path string
+		data []byte
+	}{{pp.hba, []byte(hba)}, {pp.users, poolerUsers(pp)}, {pp.ini, []byte(ini)}} {
+		ch, err := e.r.WriteFile(f.path, f.data, 0o600)
+		if err != nil {
+			return err
+		}
+		changed = changed || ch
+	}
+
+	pid := poolerPID(pp)
+	if pid != 0 && restartNeeded(string(oldIni), ini) {
+		d.log.Info("restarting pooler", "cluster", c.ID)
+		proc.Terminate(pid, 10*time.Second)
+		pid = 0
+	}
+	if pid == 0 {
+		return d.startPooler(ctx, e, c, bin, pp)
+	}
+	if changed {
+		d.log.Info("reloading pooler", "cluster", c.ID)
+		if err := poolerAdmin(ctx, c, pp, "RELOAD"); err != nil {
+			d.log.Warn("pooler console RELOAD failed; sending SIGHUP", "cluster", c.ID, "err", err)
+			if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+				return fmt.Errorf("pooler: reload: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// startPooler starts PgBouncer as a daemon and waits until its console answers.
+func (d *Driver) startPooler(ctx context.Context, e *env, c *engine.Cluster, bin string, pp poolerPaths) error {
+	_ = os.Remove(pp.pid)
+	d.log.Info("starting pooler", "cluster", c.ID, "host", c.Pooler.Host, "port", c.Pooler.Port, "mode", c.Pooler.Mode)
+	pid, err := e.r.StartDaemon(bin, []string{pp.ini}, pp.dir, pp.log)
+	if err != nil {
+		return fmt.Errorf("pooler: %w", err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err = poolerAdmin(ctx, c, pp, "SHOW VERSION")
+		if err == nil {
+			break
+		}
+		if !proc.Alive(pid) || time.Now().After(deadline) {
+			proc.Terminate(pid, 5*time.Second)
+			return fmt.Errorf("pooler: pgbouncer did not start: %w; log: %s", err, tailFile(pp.log, 5))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if proc.ReadPidFile(pp.pid) != pid {
+		if _, err := e.r.WriteFile(pp.pid, fmt.Appendf(nil, "%d\n", pid), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stopPooler stops the cluster's PgBouncer, if it runs.
+func (d *Driver) stopPooler(c *engine.Cluster) error {
+	if c.Dir == "" {
+		return nil
+	}
+	pp := poolerPathsOf(c)
+	if pid := poolerPID(pp); pid != 0 {
+		d.log.Info("stopping pooler", "cluster", c.ID, "pid", pid)
+		proc.Terminate(pid, 10*time.Second)
+		if proc.Alive(pid) {
+			return fmt.Errorf("pooler: pgbouncer (pid %d) did not stop", pid)
+		}
+	}
+	return nil
+}
+
+// removePoolerFiles removes the pooler's directory and socket directory.
+func removePoolerFiles(c *engine.Cluster) error {
+	if c.Dir == "" {
+		return nil
+	}
+	pp := poolerPathsOf(c)
+	if err := removeSocketDir(nodePaths{socketDir: pp.socketDir}); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(pp.dir); err != nil {
+		return fmt.Errorf("pooler: %w", err)
+	}
+	return nil
+}
+
+// poolerPID is the PID of the cluster's running PgBouncer, or 0.
+func poolerPID(pp poolerPaths) int {
+	pid := proc.ReadPidFile(pp.pid)
+	if !proc.Alive(pid) {
+		return 0
+	}
+	if args := proc.Cmdline(pid); len(args) > 0 && filepath.Base(args[0]) != "pgbouncer" {
+		return 0
+	}
+	return pid
+}
+
+// poolerAdmin runs a command on the PgBouncer console over its Unix socket.
+func poolerAdmin(ctx context.Context, c *engine.Cluster, pp poolerPaths, command string) error {
+	conn, err := poolerConsole(ctx, c, pp)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, command); err != nil {
+		return fmt.Errorf("pooler console %s: %w", command, err)
+	}
+	return nil
+}
+
+// poolerConsole connects to the PgBouncer console as dbaasd's console user.
+func poolerConsole(ctx context.Context, c *engine.Cluster, pp poolerPaths) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig("")
+	if err != nil {
+		return nil, err
+	}
+	cfg.Host = pp.socketDir
+	cfg.Port = uint16(c.Pooler.Port)
+	cfg.User = poolerAdminUser
+	cfg.Password = ""
+	cfg.Database = "pgbouncer"
+	cfg.TLSConfig = nil
+	cfg.Fallbacks = nil
+	cfg.ConnectTimeout = 2 * time.Second
+	cfg.RuntimeParams = map[string]string{}
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	return pgx.ConnectConfig(ctx, cfg)
+}

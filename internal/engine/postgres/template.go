@@ -1,0 +1,116 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// templateConf replaces initdb's postgresql.conf in the template: every
+// setting lives in conf.d/dbaasd.conf, which dbaasd owns and rewrites.
+const templateConf = `# Managed by dbaasd. Every setting lives in conf.d/dbaasd.conf, which dbaasd
+# rewrites from the cluster's flavor, configuration and nodes; do not edit.
+# ALTER SYSTEM (postgresql.auto.conf) still overrides it.
+include_dir = 'conf.d'
+`
+
+// templateData returns the data directory of the prepared template for an
+// installed version, running initdb once if needed. Preparation is guarded
+// against concurrent callers in this process (mutex) and in others (an
+// flock on TemplateDir/.lock), and atomic: initdb runs in a temporary
+// directory that is renamed into place when complete.
+func (d *Driver) templateData(ctx context.Context, e *env) (string, error) {
+	if d.opts.TemplateDir == "" {
+		return "", fmt.Errorf("postgresql: no template directory configured")
+	}
+	dir := filepath.Join(d.opts.TemplateDir, "postgresql-"+e.inst.full)
+	data := filepath.Join(dir, "data")
+	if exists(filepath.Join(data, "PG_VERSION")) {
+		return data, nil
+	}
+
+	d.templateMu.Lock()
+	defer d.templateMu.Unlock()
+	if err := e.r.MkdirAll(d.opts.TemplateDir, 0o755); err != nil {
+		return "", err
+	}
+	lock, err := os.OpenFile(filepath.Join(d.opts.TemplateDir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("template lock: %w", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("template lock: %w", err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck
+	if exists(filepath.Join(data, "PG_VERSION")) {
+		return data, nil
+	}
+
+	// Leftovers of preparations that crashed: nobody else builds while we
+	// hold the lock.
+	if old, _ := filepath.Glob(filepath.Join(d.opts.TemplateDir, ".build-*")); len(old) > 0 {
+		for _, o := range old {
+			_ = os.RemoveAll(o)
+		}
+	}
+	build, err := os.MkdirTemp(d.opts.TemplateDir, ".build-")
+	if err != nil {
+		return "", fmt.Errorf("template: %w", err)
+	}
+	defer os.RemoveAll(build)
+	if err := e.r.MkdirAll(build, 0o755); err != nil {
+		return "", err
+	}
+	d.log.Info("preparing initdb template", "version", e.inst.full, "dir", dir)
+	bdata := filepath.Join(build, "data")
+	if _, err := e.r.Run(ctx, e.inst.bin("initdb"), initdbArgs(bdata)...); err != nil {
+		return "", fmt.Errorf("postgresql template: %w", err)
+	}
+	if _, err := e.r.WriteFile(filepath.Join(bdata, "postgresql.conf"), []byte(templateConf), 0o600); err != nil {
+		return "", err
+	}
+	if err := e.r.MkdirAll(filepath.Join(bdata, "conf.d"), 0o700); err != nil {
+		return "", err
+	}
+	if err := os.Rename(build, dir); err != nil {
+		return "", fmt.Errorf("postgresql template: %w", err)
+	}
+	return data, nil
+}
+
+// initdbArgs are the arguments of initdb for a new data directory.
+func initdbArgs(data string) []string {
+	return []string{"-D", data, "-U", superuser, "-E", "UTF8", "--locale=C.UTF-8",
+		"--auth-local=trust", "--auth-host=scram-sha-256", "--data-checksums"}
+}
+
+// createFromTemplate makes a node's data directory a copy of the template.
+// The copy goes to data.tmp first and is renamed when complete, so a crash
+// never leaves a half-copied data directory behind.
+func (d *Driver) createFromTemplate(ctx context.Context, e *env, p nodePaths) error {
+	tmpl, err := d.templateData(ctx, e)
+	if err != nil {
+		return err
+	}
+	tmp := p.data + ".tmp"
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("node %s: %w", p.id, err)
+	}
+	if err := e.r.CopyTree(tmpl, tmp); err != nil {
+		return fmt.Errorf("node %s: copy template: %w", p.id, err)
+	}
+	if err := os.Rename(tmp, p.data); err != nil {
+		return fmt.Errorf("node %s: %w", p.id, err)
+	}
+	return nil
+}
+
+// hasData reports whether a node has a complete data directory.
+func hasData(p nodePaths) bool {
+	b, err := os.ReadFile(filepath.Join(p.data, "PG_VERSION"))
+	return err == nil && strings.TrimSpace(string(b)) != ""
+}

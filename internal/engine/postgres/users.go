@@ -1,0 +1,124 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+)
+
+// checkRoleName refuses names that are not valid or belong to dbaasd.
+func checkRoleName(name string) error {
+	if err := checkName("user", name); err != nil {
+		return err
+	}
+	if name == superuser || name == poolerAuthRole || name == poolerAdminUser {
+		return fmt.Errorf("%w: user name %q is reserved", engine.ErrInvalid, name)
+	}
+	return nil
+}
+
+// quietSession keeps statements of this session out of the server log,
+// whatever the user configured, because they carry password secrets.
+func quietSession(ctx context.Context, conn *pgx.Conn) error {
+	_, err := conn.Exec(ctx, `SELECT set_config(s.name, v.value, false)
+		FROM pg_settings s JOIN (VALUES ('log_statement', 'none'), ('log_min_duration_statement', '-1'),
+			('log_min_duration_sample', '-1'), ('log_min_error_statement', 'panic')) AS v(name, value)
+		ON s.name = v.name`)
+	if err != nil {
+		return sqlError(err, "prepare session")
+	}
+	return nil
+}
+
+// EnsureUser creates a login role with the password, or sets the password
+// (and LOGIN) of an existing one. The password is sent as a SCRAM-SHA-256
+// secret computed here, never in clear text, when it is printable ASCII.
+func (d *Driver) EnsureUser(ctx context.Context, c *engine.Cluster, u engine.User) error {
+	if err := checkRoleName(u.Name); err != nil {
+		return err
+	}
+	if u.Password == "" {
+		return fmt.Errorf("%w: user %s needs a password", engine.ErrInvalid, u.Name)
+	}
+	return onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
+		if err := quietSession(ctx, conn); err != nil {
+			return err
+		}
+		var exists bool
+		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", u.Name).Scan(&exists); err != nil {
+			return sqlError(err, "look up user %s", u.Name)
+		}
+		secret, ok := scramSecret(u.Password)
+		if !ok {
+			secret = u.Password
+			if _, err := conn.Exec(ctx, "SET password_encryption = 'scram-sha-256'"); err != nil {
+				return sqlError(err, "prepare session")
+			}
+		}
+		verb := "ALTER"
+		if !exists {
+			verb = "CREATE"
+		}
+		if _, err := conn.Exec(ctx, fmt.Sprintf("%s ROLE %s LOGIN PASSWORD %s", verb, ident(u.Name), literal(secret))); err != nil {
+			// Never include the statement: it carries the secret.
+			return sqlError(err, "%s user %s", map[bool]string{true: "update", false: "create"}[exists], u.Name)
+		}
+		return nil
+	})
+}
+
+// DropUser ends the user's sessions, gives what it owns to the superuser
+// and drops its privileges in every database where it has any, then drops
+// the role. Dropping a missing user does nothing.
+func (d *Driver) DropUser(ctx context.Context, c *engine.Cluster, name string) error {
+	if err := checkRoleName(name); err != nil {
+		return err
+	}
+	var databases []string
+	err := onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
+		var oid uint32
+		err := conn.QueryRow(ctx, "SELECT oid FROM pg_roles WHERE rolname = $1", name).Scan(&oid)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return sqlError(err, "look up user %s", name)
+		}
+		if _, err := conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", name); err != nil {
+			return sqlError(err, "end the sessions of user %s", name)
+		}
+		rows, err := conn.Query(ctx, `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
+			WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = $1 AND d.datallowconn AND d.datname <> 'postgres'`, oid)
+		if err != nil {
+			return sqlError(err, "list the databases of user %s", name)
+		}
+		databases, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return sqlError(err, "list the databases of user %s", name)
+		}
+		databases = append(databases, "postgres") // last: shared objects
+		return nil
+	})
+	if err != nil || len(databases) == 0 {
+		return err
+	}
+	for _, db := range databases {
+		err := onPrimary(ctx, c, db, func(conn *pgx.Conn) error {
+			_, err := conn.Exec(ctx, fmt.Sprintf("REASSIGN OWNED BY %[1]s TO %[2]s; DROP OWNED BY %[1]s", ident(name), ident(superuser)))
+			return err
+		})
+		if err != nil {
+			return sqlError(err, "drop the objects of user %s in database %s", name, db)
+		}
+	}
+	return onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
+		if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+ident(name)); err != nil {
+			return sqlError(err, "drop user %s", name)
+		}
+		return nil
+	})
+}

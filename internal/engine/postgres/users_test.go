@@ -1,0 +1,91 @@
+package postgres
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/enginetest"
+)
+
+func TestUsersLogInWithTheirPassword(t *testing.T) {
+	t.Parallel()
+	d, c := shared(t)
+	ctx := enginetest.Ctx(t)
+	n := c.Nodes[0]
+	const user = "Mixed Case-user"
+	for _, pw := range []string{"first-Secret-1", `it's a "quoted" \ päss`, "final-Secret-2"} {
+		if err := d.EnsureUser(ctx, c, engine.User{Name: user, Password: pw}); err != nil {
+			t.Fatalf("EnsureUser: %v", err)
+		}
+		conn, err := clientConn(ctx, n.Host, n.Port, user, pw, "postgres", "")
+		if err != nil {
+			t.Fatalf("log in with password %q: %v", pw, err)
+		}
+		conn.Close(ctx)
+	}
+	for _, wrong := range []string{"first-Secret-1", "final-Secret-3", ""} {
+		conn, err := clientConn(ctx, n.Host, n.Port, user, wrong, "postgres", "")
+		if err == nil {
+			conn.Close(ctx)
+			t.Fatalf("logged in with the wrong password %q", wrong)
+		}
+		if !strings.Contains(err.Error(), "password authentication failed") {
+			t.Fatalf("wrong password %q: %v, want a password authentication failure", wrong, err)
+		}
+	}
+	super := superConn(t, &n, "postgres")
+	if got := queryString(t, super, "SELECT left(rolpassword, 14) FROM pg_authid WHERE rolname = $1", user); got != "SCRAM-SHA-256$" {
+		t.Fatalf("stored password starts with %q, want a SCRAM secret", got)
+	}
+
+	if err := d.DropUser(ctx, c, user); err != nil {
+		t.Fatalf("DropUser: %v", err)
+	}
+	if conn, err := clientConn(ctx, n.Host, n.Port, user, "final-Secret-2", "postgres", ""); err == nil {
+		conn.Close(ctx)
+		t.Fatal("a dropped user logged in")
+	}
+	for _, name := range []string{"postgres", poolerAuthRole, "", "a234567890123456789012345678901234567890123456789012345678901234"} {
+		if err := d.EnsureUser(ctx, c, engine.User{Name: name, Password: "x"}); !errors.Is(err, engine.ErrInvalid) {
+			t.Errorf("EnsureUser(%q) = %v, want ErrInvalid", name, err)
+		}
+	}
+}
+
+func TestDropUserThatOwnsObjects(t *testing.T) {
+	t.Parallel()
+	d, c := shared(t)
+	ctx := enginetest.Ctx(t)
+	n := c.Nodes[0]
+	u := engine.User{Name: "owner_of_things", Password: "Secret-123456"}
+	db := engine.Database{Name: "things_db", Owner: "postgres"}
+	for _, err := range []error{
+		d.EnsureUser(ctx, c, u),
+		d.EnsureDatabase(ctx, c, db),
+		d.EnsureGrant(ctx, c, engine.Grant{User: u.Name, Database: db.Name}),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := clientConn(ctx, n.Host, n.Port, u.Name, u.Password, db.Name, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE TABLE things (id int); CREATE SEQUENCE thing_ids"); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	if err := d.DropUser(ctx, c, u.Name); err != nil {
+		t.Fatalf("DropUser of a user owning tables: %v", err)
+	}
+	super := superConn(t, &n, db.Name)
+	if got := queryString(t, super, "SELECT tableowner FROM pg_tables WHERE tablename = 'things'"); got != "postgres" {
+		t.Fatalf("table owner after DropUser = %q, want postgres", got)
+	}
+	if got := queryString(t, super, "SELECT count(*)::text FROM pg_roles WHERE rolname = $1", u.Name); got != "0" {
+		t.Fatal("role still exists after DropUser")
+	}
+}

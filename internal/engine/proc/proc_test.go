@@ -1,0 +1,114 @@
+package proc
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCmdline(t *testing.T) {
+	t.Parallel()
+	args := Cmdline(os.Getpid())
+	if len(args) == 0 || !strings.HasSuffix(args[0], filepath.Base(os.Args[0])) {
+		t.Fatalf("Cmdline(self) = %q, want argv starting with %q", args, os.Args[0])
+	}
+	if got := Cmdline(0); got != nil {
+		t.Fatalf("Cmdline(0) = %q, want nil", got)
+	}
+}
+
+func writeTree(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestDirSize(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{"a": "12345", "sub/b": "123", "sub/deeper/c": ""})
+	if err := os.Symlink("a", filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := DirSize(root)
+	if err != nil || got != 8 {
+		t.Fatalf("DirSize = %d, %v; want 8 (symlinks not counted)", got, err)
+	}
+	if _, err := DirSize(filepath.Join(root, "missing")); err == nil {
+		t.Fatal("DirSize of a missing directory: want an error")
+	}
+}
+
+func TestCopyTree(t *testing.T) {
+	t.Parallel()
+	r, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "src")
+	files := map[string]string{"PG_VERSION": "15\n", "base/1/1259": strings.Repeat("x", 1<<20), "global/empty": ""}
+	writeTree(t, src, files)
+	if err := os.Chmod(filepath.Join(src, "PG_VERSION"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("base/1", filepath.Join(src, "pg_tblspc_link")); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "dst")
+	if err := r.CopyTree(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		b, err := os.ReadFile(filepath.Join(dst, name))
+		if err != nil || string(b) != content {
+			t.Fatalf("%s: got %d bytes (err %v), want %d", name, len(b), err, len(content))
+		}
+	}
+	st, err := os.Stat(filepath.Join(dst, "PG_VERSION"))
+	if err != nil || st.Mode().Perm() != 0o640 {
+		t.Fatalf("mode of copied file = %v (err %v), want 0640", st.Mode().Perm(), err)
+	}
+	if target, err := os.Readlink(filepath.Join(dst, "pg_tblspc_link")); err != nil || target != "base/1" {
+		t.Fatalf("symlink copied as %q (err %v)", target, err)
+	}
+	if err := r.CopyTree(src, dst); err == nil {
+		t.Fatal("CopyTree onto an existing destination: want an error")
+	}
+}
+
+func TestMkdirAllMakesParentsReachable(t *testing.T) {
+	t.Parallel()
+	r, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	dir := filepath.Join(root, "a", "b", "node")
+	if err := r.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.MkdirAll(dir, 0o700); err != nil {
+		t.Fatalf("second MkdirAll: %v", err)
+	}
+	for _, p := range []string{filepath.Join(root, "a"), filepath.Join(root, "a", "b")} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o755 {
+			t.Errorf("parent %s has mode %v, want 0755", p, st.Mode().Perm())
+		}
+	}
+	st, err := os.Stat(dir)
+	if err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("dir mode %v (%v), want 0700", st.Mode().Perm(), err)
+	}
+}

@@ -1,0 +1,269 @@
+package redis
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+)
+
+// endpoint is where and how to reach a server or sentinel.
+type endpoint struct {
+	network string // "unix" or "tcp"
+	addr    string
+	local   string // source IP for TCP connections ("" = kernel's choice)
+	timeout time.Duration
+}
+
+func unixEndpoint(sock string) endpoint {
+	return endpoint{network: "unix", addr: sock, timeout: 5 * time.Second}
+}
+
+// newClient returns a one-connection client that authenticates with password.
+func newClient(ep endpoint, password string) *goredis.Client {
+	opts := &goredis.Options{
+		Network:                  ep.network,
+		Addr:                     ep.addr,
+		Password:                 password,
+		Protocol:                 2,
+		DisableIdentity:          true,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+		DialTimeout:              ep.timeout,
+		ReadTimeout:              ep.timeout,
+		WriteTimeout:             ep.timeout,
+		MaxRetries:               -1,
+		PoolSize:                 1,
+		MinIdleConns:             0,
+		ContextTimeoutEnabled:    true,
+	}
+	if ep.network == "tcp" && ep.local != "" {
+		d := &net.Dialer{Timeout: ep.timeout, LocalAddr: &net.TCPAddr{IP: net.ParseIP(ep.local)}}
+		opts.Dialer = func(ctx context.Context, network, a string) (net.Conn, error) {
+			return d.DialContext(ctx, network, a)
+		}
+	}
+	return goredis.NewClient(opts)
+}
+
+// isAuthErr reports whether err means the password was missing or wrong.
+func isAuthErr(err error) bool {
+	if err == nil {
+		return false
+	}
+	if goredis.IsAuthError(err) {
+		return true
+	}
+	s := err.Error()
+	return strings.Contains(s, "WRONGPASS") || strings.Contains(s, "NOAUTH") ||
+		strings.Contains(s, "invalid password") || strings.Contains(s, "AUTH failed") ||
+		strings.Contains(s, "invalid username-password")
+}
+
+// isLoading reports whether the server is loading its dataset.
+func isLoading(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "LOADING")
+}
+
+// errAuth is returned when none of the known passwords is accepted.
+var errAuth = errors.New("none of the known passwords is accepted")
+
+// connect opens a client to ep, trying each password in turn (the first is
+// the one expected; others are what files say the server was last given,
+// which matters after a password change was interrupted). It returns the
+// client and the password that worked. A LOADING server counts as reachable.
+func connect(ctx context.Context, ep endpoint, passwords []string) (*goredis.Client, string, error) {
+	var lastErr error
+	for _, pw := range passwords {
+		cl := newClient(ep, pw)
+		err := cl.Ping(ctx).Err()
+		if err == nil || isLoading(err) {
+			return cl, pw, nil
+		}
+		_ = cl.Close()
+		if !isAuthErr(err) {
+			return nil, "", err
+		}
+		lastErr = err
+	}
+	if lastErr == nil {
+		return nil, "", fmt.Errorf("%w: no password", errAuth)
+	}
+	return nil, "", fmt.Errorf("%w: %v", errAuth, lastErr)
+}
+
+// passwords returns the passwords to try for a node: the cluster's, then
+// those in the node's config files (a server keeps running with the one it
+// was last given).
+func passwords(c *engine.Cluster, p paths, extra ...string) []string {
+	cands := append([]string{}, extra...)
+	cands = append(cands, c.Password)
+	if pw := confValue(p.conf, "requirepass"); pw != "" {
+		cands = append(cands, pw)
+	}
+	if pw := sentinelAuthPass(p.sentinelConf); pw != "" {
+		cands = append(cands, pw)
+	}
+	seen := map[string]bool{}
+	out := cands[:0]
+	for _, pw := range cands {
+		if pw != "" && !seen[pw] {
+			seen[pw] = true
+			out = append(out, pw)
+		}
+	}
+	return out
+}
+
+// confValue returns the (unquoted) value of a one-argument directive in a
+// Redis config file, "" when absent.
+func confValue(path, name string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	val := ""
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		args := splitArgs(sc.Text())
+		if len(args) >= 2 && strings.EqualFold(args[0], name) {
+			val = args[1]
+		}
+	}
+	return val
+}
+
+// sentinelAuthPass returns the auth-pass a sentinel config holds for MasterName.
+func sentinelAuthPass(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	val := ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		args := splitArgs(sc.Text())
+		if len(args) >= 4 && args[0] == "sentinel" && args[1] == "auth-pass" && args[2] == MasterName {
+			val = args[3]
+		}
+	}
+	return val
+}
+
+// splitArgs splits a config line the way Redis does (sdssplitargs): blanks
+// separate arguments; double quotes allow escapes, single quotes do not.
+func splitArgs(line string) []string {
+	var args []string
+	i := 0
+	for {
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r' || line[i] == '\n') {
+			i++
+		}
+		if i >= len(line) || (len(args) == 0 && line[i] == '#') {
+			return args
+		}
+		var cur strings.Builder
+		inq, insq := false, false
+		for ; i < len(line); i++ {
+			ch := line[i]
+			if inq {
+				if ch == '\\' && i+1 < len(line) {
+					i++
+					switch line[i] {
+					case 'n':
+						cur.WriteByte('\n')
+					case 'r':
+						cur.WriteByte('\r')
+					case 't':
+						cur.WriteByte('\t')
+					case 'x':
+						if i+2 < len(line) {
+							if v, err := strconv.ParseUint(line[i+1:i+3], 16, 8); err == nil {
+								cur.WriteByte(byte(v))
+								i += 2
+								continue
+							}
+						}
+						cur.WriteByte('x')
+					default:
+						cur.WriteByte(line[i])
+					}
+				} else if ch == '"' {
+					inq = false
+					i++
+					break
+				} else {
+					cur.WriteByte(ch)
+				}
+				continue
+			}
+			if insq {
+				if ch == '\\' && i+1 < len(line) && line[i+1] == '\'' {
+					cur.WriteByte('\'')
+					i++
+				} else if ch == '\'' {
+					insq = false
+					i++
+					break
+				} else {
+					cur.WriteByte(ch)
+				}
+				continue
+			}
+			if ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' {
+				break
+			}
+			if ch == '"' {
+				inq = true
+				continue
+			}
+			if ch == '\'' {
+				insq = true
+				continue
+			}
+			cur.WriteByte(ch)
+		}
+		args = append(args, cur.String())
+	}
+}
+
+// parseInfo parses INFO output into key → value.
+func parseInfo(s string) map[string]string {
+	m := map[string]string{}
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// infoInt reads an integer INFO field, -1 when absent.
+func infoInt(m map[string]string, k string) int64 {
+	v, err := strconv.ParseInt(m[k], 10, 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
+// redisErr wraps an error from Redis with what the driver was doing.
+func redisErr(what string, err error) error {
+	return fmt.Errorf("%s: %w", what, err)
+}

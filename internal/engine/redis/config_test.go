@@ -1,0 +1,129 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/enginetest"
+)
+
+func TestConfigIsAppliedLive(t *testing.T) {
+	t.Parallel()
+	d, c := setup(t, 1, func(c *engine.Cluster) {
+		c.Config = map[string]any{"maxmemory-policy": "allkeys-lru", "appendonly": true}
+	})
+	n := &c.Nodes[0]
+	if got := configGet(t, c, n, "maxmemory-policy"); got != "allkeys-lru" {
+		t.Errorf("maxmemory-policy = %q", got)
+	}
+	if got := configGet(t, c, n, "appendonly"); got != "yes" {
+		t.Errorf("appendonly = %q", got)
+	}
+	pid := serverPid(n)
+	c.Config = map[string]any{"maxmemory-policy": "volatile-ttl", "hz": 20.0, "notify-keyspace-events": "KEA"}
+	ensure(t, d, c)
+	if got := configGet(t, c, n, "maxmemory-policy"); got != "volatile-ttl" {
+		t.Errorf("maxmemory-policy = %q after a change", got)
+	}
+	if got := configGet(t, c, n, "hz"); got != "20" {
+		t.Errorf("hz = %q", got)
+	}
+	if got := configGet(t, c, n, "appendonly"); got != "no" {
+		t.Errorf("appendonly = %q after the parameter was removed, want the default", got)
+	}
+	if serverPid(n) != pid {
+		t.Error("the server restarted for parameters that can change live")
+	}
+	if v := confValue(nodePaths(n).conf, "maxmemory-policy"); v != "volatile-ttl" {
+		t.Errorf("config file has maxmemory-policy %q", v)
+	}
+}
+
+func TestRestartOnlyParameter(t *testing.T) {
+	t.Parallel()
+	d, c := setup(t, 2, nil)
+	pids := []int{serverPid(&c.Nodes[0]), serverPid(&c.Nodes[1])}
+	c.Config = map[string]any{"databases": 32.0}
+	ensure(t, d, c)
+	for i := range c.Nodes {
+		n := &c.Nodes[i]
+		if got := configGet(t, c, n, "databases"); got != "32" {
+			t.Fatalf("node %d: databases = %q, want 32", i, got)
+		}
+		if serverPid(n) == pids[i] {
+			t.Errorf("node %d: databases changed without a restart?", i)
+		}
+		pids[i] = serverPid(n)
+	}
+	enginetest.WaitObserved(t, d, c)
+	// Nothing left to do: no second restart.
+	ensure(t, d, c)
+	for i := range c.Nodes {
+		if serverPid(&c.Nodes[i]) != pids[i] {
+			t.Errorf("node %d: Ensure restarted the server again", i)
+		}
+		if st, _ := readState(nodePaths(&c.Nodes[i])); st.RestartPending {
+			t.Errorf("node %d: restart still pending", i)
+		}
+	}
+	// The database is usable.
+	cl := dial(t, &c.Nodes[0], c.Password, "")
+	if err := cl.Do(context.Background(), "SELECT", "31").Err(); err != nil {
+		t.Errorf("SELECT 31: %v", err)
+	}
+}
+
+func TestInvalidValueIsRefusedWithoutBreakingTheNode(t *testing.T) {
+	t.Parallel()
+	d, c := setup(t, 1, nil)
+	n := &c.Nodes[0]
+	before, _ := readFile(nodePaths(n).conf)
+	c.Config = map[string]any{"maxmemory-policy": "sometimes"}
+	err := d.Ensure(enginetest.Ctx(t), c)
+	if !errors.Is(err, engine.ErrInvalid) {
+		t.Fatalf("Ensure = %v, want ErrInvalid", err)
+	}
+	after, _ := readFile(nodePaths(n).conf)
+	if before != after {
+		t.Error("config file rewritten with a value Redis refused")
+	}
+	if err := dial(t, n, c.Password, "").Ping(context.Background()).Err(); err != nil {
+		t.Errorf("node no longer answers: %v", err)
+	}
+}
+
+func TestResizeChangesMaxMemoryLive(t *testing.T) {
+	t.Parallel()
+	d, c := setup(t, 2, nil)
+	want := func(mb int) string { return strconv.FormatInt(int64(mb)*1024*1024*MaxMemoryPercent/100, 10) }
+	for _, n := range c.Nodes {
+		if got := configGet(t, c, &n, "maxmemory"); got != want(c.Flavor.RAMMB) {
+			t.Fatalf("maxmemory = %s, want %s", got, want(c.Flavor.RAMMB))
+		}
+	}
+	pids := []int{serverPid(&c.Nodes[0]), serverPid(&c.Nodes[1])}
+	c.Flavor.RAMMB = 2048
+	ensure(t, d, c)
+	for i, n := range c.Nodes {
+		if got := configGet(t, c, &n, "maxmemory"); got != want(2048) {
+			t.Errorf("node %d: maxmemory = %s after resize, want %s", i, got, want(2048))
+		}
+		if serverPid(&n) != pids[i] {
+			t.Errorf("node %d restarted for a resize", i)
+		}
+	}
+	// A user's maxmemory wins, within the flavor.
+	c.Config = map[string]any{"maxmemory": float64(100 << 20)}
+	ensure(t, d, c)
+	if got := configGet(t, c, &c.Nodes[0], "maxmemory"); got != strconv.Itoa(100<<20) {
+		t.Errorf("maxmemory = %s, want the user's %d", got, 100<<20)
+	}
+	c.Config = map[string]any{"maxmemory": float64(4096 << 20)}
+	ensure(t, d, c)
+	if got := configGet(t, c, &c.Nodes[0], "maxmemory"); got != strconv.Itoa(2048<<20) {
+		t.Errorf("maxmemory = %s, want it capped at the flavor's RAM", got)
+	}
+}

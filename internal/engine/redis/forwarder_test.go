@@ -1,0 +1,157 @@
+package redis
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dbaasd/dbaasd/internal/engine/enginetest"
+)
+
+func TestParseAllow(t *testing.T) {
+	t.Parallel()
+	ps, err := parseAllow([]string{"127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for a, want := range map[string]bool{
+		"127.0.0.1": true, "127.0.0.2": false, "10.9.8.7": true, "11.0.0.1": false,
+		"::1": true, "::ffff:127.0.0.1": true, "fd12::1": true, "fe80::1": false,
+	} {
+		if got := allowed(ps, netip.MustParseAddr(a)); got != want {
+			t.Errorf("allowed(%s) = %v, want %v", a, got, want)
+		}
+	}
+	if _, err := parseAllow([]string{"10.0.0.0/33"}); err == nil {
+		t.Error("bad CIDR accepted")
+	}
+}
+
+// TestForwarderInProcess runs the forwarder in this process (so the race
+// detector sees it) in front of a Unix echo server.
+func TestForwarderInProcess(t *testing.T) {
+	t.Parallel()
+	dir := enginetest.TempDir(t)
+	sock := filepath.Join(dir, "echo.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				sc := bufio.NewScanner(c)
+				for sc.Scan() {
+					_, _ = c.Write([]byte(sc.Text() + "\n"))
+				}
+			}()
+		}
+	}()
+	port := enginetest.FreePort(t)
+	listen := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	cfgPath := filepath.Join(dir, "forwarder.json")
+	write := func(allow ...string) {
+		b, _ := json.Marshal(forwarderConfig{Routes: []forwardRoute{{Listen: listen, Target: sock}}, Allow: allow})
+		if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("127.0.0.1")
+	done := make(chan error, 1)
+	// Signals go to the whole process; the forwarder below is the only
+	// code in this test binary that listens for SIGHUP.
+	go func() { done <- RunForwarder([]string{"-config", cfgPath, "-pidfile", filepath.Join(dir, "pid")}) }()
+	waitStatus := func() {
+		t.Helper()
+		b, _ := os.ReadFile(cfgPath)
+		eventually(t, 5*time.Second, "forwarder applies its config", func() error {
+			var st forwarderStatus
+			sb, err := os.ReadFile(statusPath(cfgPath))
+			if err == nil {
+				err = json.Unmarshal(sb, &st)
+			}
+			if err != nil {
+				return err
+			}
+			if st.Hash != configHash(b) || len(st.Listening) != 1 {
+				return errors.New("not yet")
+			}
+			return nil
+		})
+	}
+	waitStatus()
+
+	echo := func(from string) (string, error) {
+		d := net.Dialer{Timeout: time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		c, err := d.Dial("tcp", listen)
+		if err != nil {
+			return "", err
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		if _, err := c.Write([]byte("hi\n")); err != nil {
+			return "", err
+		}
+		return bufio.NewReader(c).ReadString('\n')
+	}
+	if got, err := echo("127.0.0.1"); err != nil || got != "hi\n" {
+		t.Errorf("allowed source: %q, %v", got, err)
+	}
+	got, err := echo("127.0.0.2")
+	if err == nil || got != "" {
+		t.Errorf("refused source: %q, %v; want an error and no data", got, err)
+	}
+	if !errors.Is(err, syscall.ECONNRESET) {
+		t.Logf("refused source ended with %v (reset expected, any close accepted)", err)
+	}
+
+	// Reload: allow 127.0.0.2, then cut it off while connected.
+	write("127.0.0.0/30")
+	_ = syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	waitStatus()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+	held, err := d.Dial("tcp", listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	r := bufio.NewReader(held)
+	if _, err := held.Write([]byte("one\n")); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := r.ReadString('\n'); err != nil || s != "one\n" {
+		t.Fatalf("held connection: %q, %v", s, err)
+	}
+	write("127.0.0.1")
+	_ = syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	waitStatus()
+	_ = held.SetDeadline(time.Now().Add(2 * time.Second))
+	_, _ = held.Write([]byte("two\n"))
+	if s, err := r.ReadString('\n'); err == nil {
+		t.Errorf("connection from a removed address still answered %q", s)
+	}
+
+	_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("RunForwarder: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("forwarder did not stop on SIGTERM")
+	}
+}

@@ -1,0 +1,74 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+)
+
+// allNodes returns the cluster's nodes and the registered ones it no longer
+// lists (a scale-down interrupted before it removed them).
+func allNodes(c *engine.Cluster) []engine.Node {
+	nodes := append([]engine.Node{}, c.Nodes...)
+	reg, _ := readRegistry(c)
+	return append(nodes, staleNodes(c, reg)...)
+}
+
+// Stop stops every process of the cluster, keeping its data: the sentinels
+// first (so that they do not fail over while the servers stop), then the
+// forwarders, then the servers, which save their dataset as they exit.
+func (d *Driver) Stop(ctx context.Context, c *engine.Cluster) error {
+	nodes := allNodes(c)
+	for i := range nodes {
+		stopSentinel(&nodes[i])
+	}
+	for i := range nodes {
+		d.stopForwarder(c, &nodes[i], false)
+	}
+	var wg sync.WaitGroup
+	for i := range nodes {
+		wg.Add(1)
+		go func(n *engine.Node) {
+			defer wg.Done()
+			stopServer(n)
+		}(&nodes[i])
+	}
+	wg.Wait()
+	d.log.Info("stopped redis cluster", "cluster", c.ID)
+	return ctx.Err()
+}
+
+// Destroy stops every process of the cluster and removes its node
+// directories and the driver's record of them. The cluster directory itself
+// is removed when nothing else is left in it.
+func (d *Driver) Destroy(ctx context.Context, c *engine.Cluster) error {
+	if err := d.Stop(ctx, c); err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range allNodes(c) {
+		if n.Dir == "" {
+			continue
+		}
+		if err := os.RemoveAll(n.Dir); err != nil {
+			errs = append(errs, fmt.Errorf("remove node %s: %w", n.ID, err))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if c.Dir != "" {
+		if err := os.Remove(registryFile(c)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove %s: %w", registryFile(c), err)
+		}
+		_ = os.Remove(filepath.Join(c.Dir, "nodes")) // only when empty
+		_ = os.Remove(c.Dir)                         // only when empty
+	}
+	d.log.Info("destroyed redis cluster", "cluster", c.ID)
+	return nil
+}

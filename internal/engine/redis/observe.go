@@ -1,0 +1,173 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+)
+
+// observeTimeout bounds how long a node may take to answer Observe.
+const observeTimeout = time.Second
+
+// nodeObs is what Observe learned of one node.
+type nodeObs struct {
+	state engine.NodeState
+	repl  replInfo
+	up    bool
+}
+
+// Observe reports what every node does right now: whether its server runs
+// and answers PING (with the password, through the address clients use, so
+// a dead firewall forwarder shows), its replication role and lag, and disk
+// use. It never changes anything.
+func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observation, error) {
+	obs := make([]nodeObs, len(c.Nodes))
+	var wg sync.WaitGroup
+	for i := range c.Nodes {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			obs[i] = observeNode(ctx, c, &c.Nodes[i])
+		}(i)
+	}
+	wg.Wait()
+
+	var out engine.Observation
+	masterOffset := map[string]int64{} // reach address → master_repl_offset
+	for i, o := range obs {
+		if o.up && o.repl.role == "master" {
+			masterOffset[addr(reachIP(&c.Nodes[i]), c.Nodes[i].Port)] = o.repl.offset
+		}
+	}
+	infos := map[string]replInfo{}
+	var masters []*engine.Node
+	for i, o := range obs {
+		if o.up {
+			infos[c.Nodes[i].ID] = o.repl
+			if o.repl.role == "master" {
+				masters = append(masters, &c.Nodes[i])
+			}
+		}
+	}
+	for i := range obs {
+		o := &obs[i]
+		n := &c.Nodes[i]
+		if o.up && o.repl.role == "master" {
+			if newer := staleMaster(n.ID, masters, infos); newer != nil {
+				o.state.Detail = "still acts as master, but node " + newer.ID + " was promoted in its place"
+			}
+		}
+		if o.up && o.repl.role == "slave" {
+			if mo, ok := masterOffset[addr(o.repl.masterHost, o.repl.masterPort)]; ok && o.repl.offset >= 0 && mo >= o.repl.offset {
+				o.state.LagBytes = mo - o.repl.offset
+			}
+			if !o.repl.linkUp && o.state.Detail == "" {
+				o.state.Detail = "replication link to the master is down"
+				if o.repl.syncing {
+					o.state.Detail = "copying the master's dataset"
+				}
+			}
+		}
+		used := diskUsage(nodePaths(n).data)
+		if used > out.DiskUsedBytes {
+			out.DiskUsedBytes = used
+		}
+		if o.state.Status == engine.NodeActive && diskFull(nodePaths(n).data, used, c.Flavor) {
+			o.state.Status = engine.NodeDiskFull
+			o.state.Detail = "the node's disk is full"
+		}
+		out.Nodes = append(out.Nodes, o.state)
+	}
+	return out, nil
+}
+
+// observeNode looks at one node.
+func observeNode(ctx context.Context, c *engine.Cluster, n *engine.Node) nodeObs {
+	o := nodeObs{state: engine.NodeState{ID: n.ID, Role: engine.RoleUnknown, Status: engine.NodeDown}}
+	p := nodePaths(n)
+	if _, err := os.Stat(p.conf); err != nil {
+		o.state.Detail = "not created"
+		return o
+	}
+	if runningPid(p.serverPid, serverWords...) == 0 {
+		o.state.Detail = "redis-server is not running"
+		return o
+	}
+	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
+	defer cancel()
+	ep := endpoint{network: "tcp", addr: addr(reachIP(n), n.Port), local: sourceIP(n), timeout: observeTimeout}
+	cl, _, err := connect(ctx, ep, passwords(c, p))
+	if err != nil {
+		o.state.Detail = "does not answer at " + ep.addr + ": " + err.Error()
+		return o
+	}
+	defer cl.Close()
+	if err := cl.Ping(ctx).Err(); err != nil {
+		if isLoading(err) {
+			o.state.Status = engine.NodeStarting
+			o.state.Detail = "loading its dataset"
+		} else {
+			o.state.Detail = "PING: " + err.Error()
+		}
+		return o
+	}
+	s, err := cl.Info(ctx, "replication").Result()
+	if err != nil {
+		o.state.Detail = "INFO: " + err.Error()
+		return o
+	}
+	o.repl = parseRepl(parseInfo(s))
+	o.up = true
+	o.state.Status = engine.NodeActive
+	switch o.repl.role {
+	case "master":
+		o.state.Role = engine.RoleMaster
+	case "slave":
+		o.state.Role = engine.RoleReplica
+	}
+	return o
+}
+
+// diskUsage is the space a directory tree takes on disk (as du counts it).
+func diskUsage(root string) int64 {
+	var total int64
+	_ = filepath.WalkDir(root, func(_ string, de fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return nil
+		}
+		info, err := de.Info()
+		if err != nil {
+			return nil
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			total += st.Blocks * 512
+		} else {
+			total += info.Size()
+		}
+		return nil
+	})
+	return total
+}
+
+// diskFull reports whether the node's data no longer fits: its flavor's disk
+// is used up, or its file system has no space left.
+func diskFull(dir string, used int64, f engine.Flavor) bool {
+	if f.DiskGB > 0 && used >= int64(f.DiskGB)<<30 {
+		return true
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return false
+	}
+	return st.Bavail*uint64(st.Bsize) < 1<<20
+}

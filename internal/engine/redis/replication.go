@@ -1,0 +1,282 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+)
+
+// replInfo is what a running server says of its replication.
+type replInfo struct {
+	role       string // "master" or "slave"
+	masterHost string
+	masterPort int
+	linkUp     bool
+	syncing    bool
+	offset     int64 // master_repl_offset (master) or slave_repl_offset (replica)
+	replid     string
+	replid2    string // the history it continued from, when it was promoted
+}
+
+// readRepl asks node n's server (over its socket) for INFO replication.
+func readRepl(ctx context.Context, c *engine.Cluster, n *engine.Node) (replInfo, error) {
+	p := nodePaths(n)
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	cl, _, err := connect(cctx, unixEndpoint(p.serverSock), passwords(c, p))
+	if err != nil {
+		return replInfo{}, err
+	}
+	defer cl.Close()
+	s, err := cl.Info(cctx, "replication").Result()
+	if err != nil {
+		return replInfo{}, err
+	}
+	return parseRepl(parseInfo(s)), nil
+}
+
+func parseRepl(m map[string]string) replInfo {
+	ri := replInfo{role: m["role"], masterHost: m["master_host"], linkUp: m["master_link_status"] == "up",
+		syncing: m["master_sync_in_progress"] == "1", replid: m["master_replid"], replid2: m["master_replid2"]}
+	ri.masterPort, _ = strconv.Atoi(m["master_port"])
+	if ri.role == "master" {
+		ri.offset = infoInt(m, "master_repl_offset")
+	} else {
+		ri.offset = infoInt(m, "slave_repl_offset")
+	}
+	return ri
+}
+
+// sentinelVotes counts which address the nodes' sentinels consider the
+// master's: a running sentinel is asked; a stopped one's config file says
+// what it last knew (Sentinel saves it on every change).
+func sentinelVotes(ctx context.Context, c *engine.Cluster, nodes []engine.Node) map[string]int {
+	votes := map[string]int{}
+	for i := range nodes {
+		n := &nodes[i]
+		p := nodePaths(n)
+		a := ""
+		if runningPid(p.sentinelPid, sentinelWords...) > 0 {
+			a, _ = sentinelMasterAddr(ctx, c, n)
+		} else {
+			a = sentinelFileMaster(p.sentinelConf)
+		}
+		if a != "" {
+			votes[a]++
+		}
+	}
+	return votes
+}
+
+// sentinelFileMaster returns the master address in a sentinel config file.
+func sentinelFileMaster(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	a := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		args := splitArgs(line)
+		if len(args) >= 5 && args[0] == "sentinel" && args[1] == "monitor" && args[2] == MasterName {
+			a = net.JoinHostPort(args[3], args[4])
+		}
+	}
+	return a
+}
+
+// effectiveMaster decides which node is the master. Ensure follows
+// Sentinel rather than fighting it:
+//
+//  1. Among the nodes acting as masters, one that another master was
+//     promoted from (its replication ID is the other's previous ID) is
+//     stale: the promoted one is newer. This settles the moment after a
+//     failover when the old master still acts as one.
+//  2. The node most sentinels name as master (running sentinels are asked,
+//     stopped ones' files read) wins when it is one of the remaining
+//     masters, or when no node acts as a master (it is down and is to be
+//     restarted as the master the sentinels expect).
+//  3. Else the only master left; among several, the desired one or the one
+//     furthest ahead; with none (and no sentinel opinion), the desired
+//     master (Node.Role) or the first node.
+//
+// Node.Role therefore only decides for new clusters, clusters growing from
+// one node and clusters whose master was removed; after a Sentinel failover
+// the promoted node stays master and Observe reports the roles as they are.
+func effectiveMaster(c *engine.Cluster, infos map[string]replInfo, votes map[string]int) *engine.Node {
+	byAddr := map[string]*engine.Node{}
+	for i := range c.Nodes {
+		byAddr[addr(reachIP(&c.Nodes[i]), c.Nodes[i].Port)] = &c.Nodes[i]
+	}
+	var masters []*engine.Node
+	for i := range c.Nodes {
+		if ri, ok := infos[c.Nodes[i].ID]; ok && ri.role == "master" {
+			masters = append(masters, &c.Nodes[i])
+		}
+	}
+	masters = dropStaleMasters(masters, infos)
+
+	best, bestVotes := "", 0
+	for a, v := range votes {
+		if v > bestVotes || (v == bestVotes && a < best) {
+			best, bestVotes = a, v
+		}
+	}
+	if voted := byAddr[best]; voted != nil {
+		if len(masters) == 0 {
+			return voted
+		}
+		for _, m := range masters {
+			if m == voted {
+				return m
+			}
+		}
+	}
+	desired := c.Master()
+	if desired == nil && len(c.Nodes) > 0 {
+		desired = &c.Nodes[0]
+	}
+	switch len(masters) {
+	case 0:
+		return desired
+	case 1:
+		return masters[0]
+	}
+	for _, m := range masters {
+		if m == desired {
+			return m
+		}
+	}
+	ahead := masters[0]
+	for _, m := range masters[1:] {
+		if infos[m.ID].offset > infos[ahead.ID].offset {
+			ahead = m
+		}
+	}
+	return ahead
+}
+
+// dropStaleMasters removes the masters another master was promoted from.
+func dropStaleMasters(masters []*engine.Node, infos map[string]replInfo) []*engine.Node {
+	var out []*engine.Node
+	for _, m := range masters {
+		if staleMaster(m.ID, masters, infos) == nil {
+			out = append(out, m)
+		}
+	}
+	if len(out) == 0 {
+		return masters // a cycle cannot happen; keep them all if it does
+	}
+	return out
+}
+
+// staleMaster returns the master that was promoted from master id, or nil.
+func staleMaster(id string, masters []*engine.Node, infos map[string]replInfo) *engine.Node {
+	rid := infos[id].replid
+	for _, o := range masters {
+		if o.ID != id && rid != "" && infos[o.ID].replid2 == rid {
+			return o
+		}
+	}
+	return nil
+}
+
+// waitFailovers waits while a sentinel of the cluster is failing over, so
+// that Ensure decides from the outcome instead of interrupting it.
+func waitFailovers(ctx context.Context, c *engine.Cluster) {
+	deadline := time.Now().Add(2 * failoverTimeoutMs * time.Millisecond)
+	for time.Now().Before(deadline) {
+		busy := false
+		for i := range c.Nodes {
+			n := &c.Nodes[i]
+			if runningPid(nodePaths(n).sentinelPid, sentinelWords...) == 0 {
+				continue
+			}
+			if failingOver(ctx, c, n) {
+				busy = true
+				break
+			}
+		}
+		if !busy {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// failingOver reports whether node n's sentinel is failing over.
+func failingOver(ctx context.Context, c *engine.Cluster, n *engine.Node) bool {
+	cl, _, err := connectSentinel(ctx, c, n)
+	if err != nil {
+		return false
+	}
+	defer cl.Close()
+	v, err := cl.Do(ctx, "SENTINEL", "MASTER", MasterName).Result()
+	if err != nil {
+		return false
+	}
+	return strings.Contains(replyMap(v)["flags"], "failover_in_progress")
+}
+
+// ensureRole makes a running node replicate from master, or act as master
+// when it is the master.
+func (d *Driver) ensureRole(ctx context.Context, c *engine.Cluster, n, master *engine.Node) error {
+	p := nodePaths(n)
+	cl, _, err := connect(ctx, unixEndpoint(p.serverSock), passwords(c, p))
+	if err != nil {
+		return fmt.Errorf("node %s: %w", n.ID, err)
+	}
+	defer cl.Close()
+	s, err := cl.Info(ctx, "replication").Result()
+	if err != nil {
+		return redisErr("INFO replication", err)
+	}
+	ri := parseRepl(parseInfo(s))
+	if n.ID == master.ID {
+		if ri.role != "master" {
+			d.log.Info("promoting redis node to master", "cluster", c.ID, "node", n.ID)
+			if err := cl.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
+				return redisErr("REPLICAOF NO ONE", err)
+			}
+		}
+		return nil
+	}
+	host, port := reachIP(master), master.Port
+	if ri.role == "master" || ri.masterHost != host || ri.masterPort != port {
+		d.log.Info("pointing redis replica at its master", "cluster", c.ID, "node", n.ID, "master", master.ID)
+		if err := cl.Do(ctx, "REPLICAOF", host, strconv.Itoa(port)).Err(); err != nil {
+			return redisErr("REPLICAOF", err)
+		}
+	}
+	return nil
+}
+
+// waitReplicating waits until a replica's link to its master is up or its
+// first synchronisation has started (a large dataset may take long to copy;
+// Observe reports the lag meanwhile).
+func waitReplicating(ctx context.Context, c *engine.Cluster, n *engine.Node, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last replInfo
+	var lastErr error
+	for time.Now().Before(deadline) {
+		last, lastErr = readRepl(ctx, c, n)
+		if lastErr == nil && last.role == "slave" && (last.linkUp || last.syncing) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("node %s: replica does not reach its master (role %q, link up %v, error %v)", n.ID, last.role, last.linkUp, lastErr)
+}

@@ -1,0 +1,358 @@
+// Package apitest runs a whole dbaasd in a test — store, catalogs from the
+// installed engines, service, reconciler (optional) and HTTP handler — and
+// gives a client that checks every response against api/openapi.yaml.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/dbaasd/dbaasd/api"
+	"github.com/dbaasd/dbaasd/internal/daemon"
+	"github.com/dbaasd/dbaasd/internal/engine/kafka"
+	"github.com/dbaasd/dbaasd/internal/engine/redis"
+	"github.com/dbaasd/dbaasd/internal/testutil/pgtest"
+)
+
+// envSelf marks a test binary started as one of dbaasd's subcommands.
+const envSelf = "DBAASD_TEST_SELF"
+
+// Projects and tokens every Env has.
+const (
+	ProjectA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	ProjectB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	ProjectC = "cccccccccccccccccccccccccccccccc"
+	TokenA   = "token-of-project-a"
+	TokenB   = "token-of-project-b"
+	TokenAdm = "token-of-the-admin"
+)
+
+var (
+	shared     string
+	sharedOnce sync.Once
+)
+
+// Main runs a test package that starts dbaasd: when the test binary is
+// started as a dbaasd subcommand (a Kafka broker, a Redis forwarder) it
+// becomes that; otherwise it runs the tests and cleans up after them.
+func Main(m *testing.M) int {
+	if os.Getenv(envSelf) == "1" && len(os.Args) > 1 {
+		var err error
+		switch os.Args[1] {
+		case daemon.SubcommandKafkaBroker:
+			err = kafka.RunBroker(os.Args[2:])
+		case daemon.SubcommandRedisForwarder:
+			err = redis.RunForwarder(os.Args[2:])
+		default:
+			return 2
+		}
+		if err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			return 1
+		}
+		return 0
+	}
+	code := pgtest.Main(m)
+	if shared != "" {
+		_ = os.RemoveAll(shared)
+	}
+	return code
+}
+
+// sharedDir is a directory all daemons of this test binary share for
+// engine templates (so initdb runs once per binary, not once per test).
+func sharedDir(t testing.TB) string {
+	sharedOnce.Do(func() {
+		d, err := os.MkdirTemp("", "dbaasd-shared")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = os.Chmod(d, 0o755)
+		shared = d
+	})
+	return shared
+}
+
+// Options configure an Env.
+type Options struct {
+	// Reconcile runs the reconciler (real engines); false serves the API only.
+	Reconcile bool
+	// Postgres uses a PostgreSQL store instead of SQLite.
+	Postgres bool
+	// Quotas are default project quotas.
+	Quotas map[string]int64
+	// DataDir reuses a data dir (to restart a dbaasd); "" = a new one.
+	DataDir string
+	// StoreURL reuses a store (to restart a dbaasd on PostgreSQL).
+	StoreURL string
+	// ProbeInterval for the reconciler (default 500ms).
+	ProbeInterval time.Duration
+}
+
+// Env is a running dbaasd.
+type Env struct {
+	T        testing.TB
+	D        *daemon.Daemon
+	URL      string
+	DataDir  string
+	StoreURL string
+	stop     func()
+	router   routers.Router
+	stopOnce sync.Once
+}
+
+// Start runs a dbaasd for the test; it stops at the end of the test.
+func Start(t testing.TB, o Options) *Env {
+	t.Helper()
+	dir := o.DataDir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "dbaasd-t"); err != nil {
+			t.Fatal(err)
+		}
+		_ = os.Chmod(dir, 0o755)
+		t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	}
+	storeURL := o.StoreURL
+	if storeURL == "" && o.Postgres {
+		storeURL = pgtest.URL(t)
+	}
+	probe := o.ProbeInterval
+	if probe == 0 {
+		probe = 500 * time.Millisecond
+	}
+	level := slog.LevelWarn
+	if os.Getenv("DBAASD_TEST_LOG") != "" {
+		level = slog.LevelDebug
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d, err := daemon.New(ctx, daemon.Config{
+		DataDir: dir, Store: storeURL, TemplateDir: filepath.Join(sharedDir(t), "templates"),
+		SelfEnv: []string{envSelf + "=1"}, NoReconciler: !o.Reconcile, ProbeInterval: probe,
+		Quotas: o.Quotas, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		Banner: io.Discard, Workers: 4,
+	})
+	if err != nil {
+		cancel()
+		t.Fatalf("start dbaasd: %v", err)
+	}
+	for _, p := range []struct {
+		project, token string
+		admin          bool
+	}{{ProjectA, TokenA, false}, {ProjectB, TokenB, false}, {ProjectC, TokenAdm, true}} {
+		if err := d.Project(ctx, p.project, p.token, p.admin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = d.Serve(ctx, ln)
+	}()
+	doc, err := api.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Env{T: t, D: d, URL: "http://" + ln.Addr().String(), DataDir: dir, StoreURL: storeURL, router: router}
+	e.stop = func() {
+		cancel()
+		<-done
+		_ = d.Close()
+	}
+	t.Cleanup(e.Stop)
+	e.waitHealthy()
+	return e
+}
+
+// Stop stops dbaasd (engines keep running, as in production).
+func (e *Env) Stop() { e.stopOnce.Do(e.stop) }
+
+func (e *Env) waitHealthy() {
+	for i := 0; i < 200; i++ {
+		resp, err := http.Get(e.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.T.Fatal("dbaasd never became healthy")
+}
+
+// Response is an HTTP response with its JSON body decoded.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	JSON   map[string]any
+}
+
+// Get returns a value by a dotted path ("datastore.id", "users.0.name").
+func (r *Response) Get(path string) any {
+	var cur any = r.JSON
+	for _, part := range strings.Split(path, ".") {
+		switch c := cur.(type) {
+		case map[string]any:
+			cur = c[part]
+		case []any:
+			i := 0
+			for _, ch := range part {
+				i = i*10 + int(ch-'0')
+			}
+			if i >= len(c) {
+				return nil
+			}
+			cur = c[i]
+		default:
+			return nil
+		}
+	}
+	return cur
+}
+
+// Str returns a string value by path.
+func (r *Response) Str(path string) string {
+	s, _ := r.Get(path).(string)
+	return s
+}
+
+// Do sends a request with a token (or none when token is "") and checks
+// the response against the OpenAPI document. body may be nil, a string
+// (sent as is) or a value encoded as JSON.
+func (e *Env) Do(token, method, path string, body any) *Response {
+	e.T.Helper()
+	return e.DoHeaders(token, method, path, body, nil)
+}
+
+// DoHeaders is Do with extra request headers.
+func (e *Env) DoHeaders(token, method, path string, body any, headers map[string]string) *Response {
+	e.T.Helper()
+	var rd io.Reader
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	case []byte:
+		raw = b
+	default:
+		var err error
+		if raw, err = json.Marshal(b); err != nil {
+			e.T.Fatal(err)
+		}
+	}
+	if raw != nil {
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, e.URL+path, rd)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("X-Auth-Token", token)
+	}
+	if raw != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	out := &Response{Status: resp.StatusCode, Header: resp.Header}
+	if out.Body, err = io.ReadAll(resp.Body); err != nil {
+		e.T.Fatal(err)
+	}
+	if len(out.Body) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(out.Body, &out.JSON); err != nil {
+			e.T.Fatalf("%s %s: response is not JSON: %v: %s", method, path, err, out.Body)
+		}
+	}
+	if resp.StatusCode >= 500 {
+		e.T.Errorf("%s %s: server error %d: %s", method, path, resp.StatusCode, out.Body)
+	}
+	e.validate(req, raw, resp, out)
+	return out
+}
+
+// validate checks a response against the document: the status must be
+// one the operation declares and the body must match its schema. Error
+// responses must always be the API's error body.
+func (e *Env) validate(req *http.Request, reqBody []byte, resp *http.Response, out *Response) {
+	e.T.Helper()
+	if resp.StatusCode >= 400 {
+		checkErrorBody(e.T, req, resp.StatusCode, out)
+	}
+	if !strings.HasPrefix(req.URL.Path, "/v1/") || strings.HasPrefix(req.URL.Path, "/v1/openapi") {
+		return
+	}
+	vreq := req.Clone(context.Background())
+	if reqBody != nil {
+		vreq.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
+	route, params, err := e.router.FindRoute(vreq)
+	if err != nil {
+		return // unknown route or method: checked as an error body above
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}},
+		Status: resp.StatusCode, Header: resp.Header, Body: io.NopCloser(bytes.NewReader(out.Body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		e.T.Errorf("%s %s: response %d does not match api/openapi.yaml: %v\nbody: %s", req.Method, req.URL.Path,
+			resp.StatusCode, err, truncate(out.Body))
+	}
+}
+
+func init() {
+	openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC4122))
+}
+
+func checkErrorBody(t testing.TB, req *http.Request, status int, out *Response) {
+	t.Helper()
+	errObj, _ := out.JSON["error"].(map[string]any)
+	code, _ := errObj["code"].(float64)
+	title, _ := errObj["title"].(string)
+	msg, _ := errObj["message"].(string)
+	if errObj == nil || int(code) != status || title == "" || msg == "" || len(out.JSON) != 1 || len(errObj) != 3 {
+		t.Errorf("%s %s: status %d without the API's error body: %s", req.Method, req.URL.Path, status, truncate(out.Body))
+	}
+}
+
+func truncate(b []byte) string {
+	if len(b) > 2000 {
+		return string(b[:2000]) + "…"
+	}
+	return string(b)
+}
