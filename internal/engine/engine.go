@@ -94,6 +94,9 @@ type Cluster struct {
 	AdminPassword string
 	// Password is the cluster-wide password of engines that have one (Redis).
 	Password string
+	// ArchiveDir, when set, is where the engine continuously archives what
+	// point-in-time recovery needs (PostgreSQL WAL, MySQL binary logs).
+	ArchiveDir string
 }
 
 // Master returns the node that should be primary, or nil.

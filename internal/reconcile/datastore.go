@@ -27,6 +27,9 @@ func (r *Reconciler) dispatch(ctx context.Context, a *model.Action) error {
 	if h, ok := objectHandlers[a.Name]; ok {
 		return h(r, ctx, a)
 	}
+	if h, ok := r.handlers[a.Name]; ok {
+		return h(ctx, a)
+	}
 	return fmt.Errorf("unknown action %q: %w", a.Name, errPermanent)
 }
 

@@ -93,7 +93,16 @@ type Reconciler struct {
 	mu       sync.Mutex
 	inflight map[string]bool // datastores with an action running here
 	metrics  Metrics
+	handlers map[string]Handler
 }
+
+// Handler runs one kind of action (see Handle).
+type Handler func(ctx context.Context, a *model.Action) error
+
+// Handle registers the controller of an action name that other parts of
+// dbaasd record (backups, restores), before Run. A handler must be
+// idempotent: after a crash it runs again from the start.
+func (r *Reconciler) Handle(name string, h Handler) { r.handlers[name] = h }
 
 // Metrics receives the reconciler's own measurements (may be nil).
 type Metrics interface {
@@ -106,7 +115,8 @@ type Metrics interface {
 func New(s store.Store, drivers map[string]engine.Driver, cfg Config, log *slog.Logger) *Reconciler {
 	cfg.defaults()
 	return &Reconciler{store: s, drivers: drivers, cfg: cfg, log: log, wake: make(chan struct{}, 1),
-		now: func() time.Time { return time.Now().UTC() }, inflight: map[string]bool{}}
+		now: func() time.Time { return time.Now().UTC() }, inflight: map[string]bool{},
+		handlers: map[string]Handler{}}
 }
 
 // SetHooks installs hooks (before Run).
