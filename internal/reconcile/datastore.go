@@ -357,3 +357,24 @@ func (r *Reconciler) requestRepair(ctx context.Context, dsID, reason string) err
 	}
 	return err
 }
+
+// DestroyAll stops and removes the servers of every live datastore (their
+// records stay). It is for tests and for taking a machine out of service.
+func (r *Reconciler) DestroyAll(ctx context.Context) error {
+	list, err := r.store.Datastores().List(ctx, store.Filter{"deleted": false})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, ds := range list {
+		st, err := r.load(ctx, r.store, ds.ID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := st.drv.Destroy(ctx, r.cluster(st)); err != nil {
+			errs = append(errs, fmt.Errorf("destroy %s: %w", ds.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}

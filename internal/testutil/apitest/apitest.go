@@ -133,6 +133,11 @@ func Start(t testing.TB, o Options) *Env {
 	if storeURL == "" && o.Postgres {
 		storeURL = pgtest.URL(t)
 	}
+	if o.DataDir == "" {
+		// Runs after every dbaasd of this data dir stopped (cleanups run
+		// last-in first-out): the engines the test started are destroyed.
+		t.Cleanup(func() { destroyAll(t, dir, storeURL) })
+	}
 	probe := o.ProbeInterval
 	if probe == 0 {
 		probe = 500 * time.Millisecond
@@ -186,6 +191,22 @@ func Start(t testing.TB, o Options) *Env {
 	t.Cleanup(e.Stop)
 	e.waitHealthy()
 	return e
+}
+
+func destroyAll(t testing.TB, dir, storeURL string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	d, err := daemon.New(ctx, daemon.Config{DataDir: dir, Store: storeURL, TemplateDir: filepath.Join(sharedDir(t), "templates"),
+		SelfEnv: []string{envSelf + "=1"}, NoReconciler: true, Banner: io.Discard,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Logf("clean up engines: %v", err)
+		return
+	}
+	defer d.Close()
+	if err := d.Reconciler.DestroyAll(ctx); err != nil {
+		t.Logf("clean up engines: %v", err)
+	}
 }
 
 // Stop stops dbaasd (engines keep running, as in production).
