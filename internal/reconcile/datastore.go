@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -50,6 +51,10 @@ func (r *Reconciler) converge(ctx context.Context, a *model.Action, create, repa
 	}
 	gen := st.ds.Generation
 	c := r.cluster(st)
+	// The cluster's directory is dbaasd's; what is inside is the driver's.
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+		return fmt.Errorf("create cluster directory: %w", err)
+	}
 	if create && r.hooks != nil {
 		if err := r.hooks.BeforeStart(ctx, st.ds, c, st.drv); err != nil {
 			return err
