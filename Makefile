@@ -46,10 +46,10 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 bench: deps build
-	$(GO) run ./bench/cmd/harness -out bench/results/latest.md
+	$(GO) run ./bench/cmd/harness -out bench/results/latest.md $(BENCH_ARGS)
 
 bench-quick: deps build
-	$(GO) run ./bench/cmd/harness -quick -out bench/results/quick.md
+	$(GO) run ./bench/cmd/harness -quick -out bench/results/quick.md $(BENCH_ARGS)
 
 clean:
 	rm -rf bin

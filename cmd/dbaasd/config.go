@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/auth"
+	"github.com/dbaasd/dbaasd/internal/auth/identity"
 	"github.com/dbaasd/dbaasd/internal/daemon"
 	"github.com/dbaasd/dbaasd/internal/service"
 )
@@ -35,6 +36,8 @@ func parseConfig(args []string, getenv func(string) string) (daemon.Config, erro
 	var (
 		cfg                     daemon.Config
 		tokens, quotas          listFlag
+		users                   listFlag
+		usersFile               string
 		portRange, floatingPool string
 		logFormat, logLevel     string
 	)
@@ -44,15 +47,26 @@ func parseConfig(args []string, getenv func(string) string) (daemon.Config, erro
 	fs.StringVar(&cfg.Region, "region", "local", "region name in the service catalog")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "advertised base URL (default http://LISTEN)")
 	fs.Var(&tokens, "token", "static API token TOKEN=PROJECT_ID[:admin] (repeatable; env DBAAS_TOKENS, comma-separated)")
+	fs.Var(&users, "user", "identity user NAME:PASSWORD:PROJECT_ID[+PROJECT_ID...][@DOMAIN] (repeatable; env DBAAS_USERS, comma-separated)")
+	fs.StringVar(&usersFile, "users-file", "", "file of identity users, one NAME:PASSWORD:PROJECT_ID[+PROJECT_ID...][@DOMAIN] per line")
+	fs.DurationVar(&cfg.TokenTTL, "token-ttl", identity.DefaultTokenTTL, "lifetime of tokens issued by the identity endpoint")
+	fs.StringVar(&cfg.TemplateDir, "template-dir", "", "prepared engine data directory templates (default DATA_DIR/templates)")
 	fs.StringVar(&cfg.SecretKeyFile, "secret-key-file", "", "file with the key that encrypts secrets (default DATA_DIR/secret.key)")
 	fs.StringVar(&cfg.EngineHost, "engine-host", "127.0.0.1", "address engine servers listen on")
 	fs.StringVar(&portRange, "port-range", "21000-29999", "ports given to engine servers")
 	fs.StringVar(&floatingPool, "floating-ip-pool", service.DefaultFloatingIPPool.String(), "addresses floating IPs are taken from")
 	fs.IntVar(&cfg.Workers, "workers", 4, "actions run at once")
-	fs.DurationVar(&cfg.ProbeInterval, "probe-interval", 3*time.Second, "how often clusters are observed")
+	fs.DurationVar(&cfg.ProbeInterval, "probe-interval", time.Second, "how often clusters are observed")
+	fs.DurationVar(&cfg.FailoverAfter, "failover-after", 2*time.Second, "how long a primary may not answer before a replica is promoted")
+	fs.StringVar(&cfg.ReplicaID, "replica-id", "", "name of this dbaasd among replicas sharing a store (default hostname-pid)")
+	fs.DurationVar(&cfg.ActionLease, "action-lease", 30*time.Second, "how long a replica reserves an action it works on")
+	fs.DurationVar(&cfg.BackupInterval, "backup-interval", 24*time.Hour, "time between base backups of a datastore")
 	fs.Var(&quotas, "quota", "default project quota RESOURCE=N (repeatable; env DBAAS_QUOTA, comma-separated)")
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.DurationVar(&cfg.MetricsInterval, "metrics-interval", 30*time.Second, "how often every cluster's nodes are sampled for metrics")
+	fs.DurationVar(&cfg.MetricsRetention, "metrics-retention", 7*24*time.Hour, "how long metric samples are kept")
+	fs.StringVar(&cfg.LogExportURL, "log-export-url", "", "POST exported log lines (JSON lines) here instead of writing DATA_DIR/log-export files")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			fs.SetOutput(os.Stdout)
@@ -76,11 +90,14 @@ func parseConfig(args []string, getenv func(string) string) (daemon.Config, erro
 		if f.Name == "token" {
 			name = "DBAAS_TOKENS"
 		}
+		if f.Name == "user" {
+			name = "DBAAS_USERS"
+		}
 		v := getenv(name)
 		if v == "" {
 			return
 		}
-		if f.Name == "token" || f.Name == "quota" {
+		if f.Name == "token" || f.Name == "quota" || f.Name == "user" {
 			for _, item := range strings.Split(v, ",") {
 				if item = strings.TrimSpace(item); item != "" {
 					_ = f.Value.Set(item)
@@ -102,6 +119,11 @@ func parseConfig(args []string, getenv func(string) string) (daemon.Config, erro
 		}
 		cfg.Tokens = append(cfg.Tokens, st)
 	}
+	idUsers, err := parseUsers(users, usersFile)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Users = idUsers
 	lo, hi, ok := strings.Cut(portRange, "-")
 	var err1, err2 error
 	cfg.PortMin, err1 = strconv.Atoi(lo)
@@ -122,6 +144,13 @@ func parseConfig(args []string, getenv func(string) string) (daemon.Config, erro
 			return cfg, fmt.Errorf("--quota %q: want RESOURCE=N with a known resource", q)
 		}
 		cfg.Quotas[k] = n
+	}
+	if cfg.MetricsInterval < time.Second || cfg.MetricsRetention < cfg.MetricsInterval {
+		return cfg, fmt.Errorf("--metrics-interval %s, --metrics-retention %s: want an interval of at least 1s and a longer retention",
+			cfg.MetricsInterval, cfg.MetricsRetention)
+	}
+	if cfg.BackupInterval < time.Second {
+		return cfg, fmt.Errorf("--backup-interval %s: want at least 1s", cfg.BackupInterval)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {

@@ -23,7 +23,12 @@ func TestBinaryLifecycle(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	t.Parallel()
-	dir := t.TempDir()
+	// Engines may run as another OS user, who must reach the data dir.
+	dir, err := os.MkdirTemp("", "dbaasd-bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	bin := filepath.Join(dir, "dbaasd")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)

@@ -87,6 +87,11 @@ func (s *Server) GetDatastore(ctx context.Context, r gen.GetDatastoreRequestObje
 	if err != nil {
 		return nil, err
 	}
+	if v.Deleted {
+		// Clients wait for 404 after a delete (the Terraform provider polls
+		// until it); deleted datastores stay listable with deleted=true.
+		return nil, service.NotFound("datastore %s was deleted", v.ID)
+	}
 	return gen.GetDatastore200JSONResponse{DatastoreOKJSONResponse: dsOK(v)}, nil
 }
 

@@ -55,7 +55,7 @@ func (s *Server) GetPrometheusMetricsToken(ctx context.Context, r gen.GetPrometh
 	if err != nil {
 		return nil, err
 	}
-	return gen.GetPrometheusMetricsToken200JSONResponse{PrometheusMetricsToken: tokenOut(t)}, nil
+	return getTokenResponse{bothShapes(tokenOut(t))}, nil
 }
 
 func (s *Server) UpdatePrometheusMetricsToken(ctx context.Context, r gen.UpdatePrometheusMetricsTokenRequestObject) (gen.UpdatePrometheusMetricsTokenResponseObject, error) {
@@ -63,7 +63,7 @@ func (s *Server) UpdatePrometheusMetricsToken(ctx context.Context, r gen.UpdateP
 	if err != nil {
 		return nil, err
 	}
-	return gen.UpdatePrometheusMetricsToken200JSONResponse{PrometheusMetricsToken: tokenOut(t)}, nil
+	return updateTokenResponse{bothShapes(tokenOut(t))}, nil
 }
 
 func (s *Server) DeletePrometheusMetricsToken(ctx context.Context, r gen.DeletePrometheusMetricsTokenRequestObject) (gen.DeletePrometheusMetricsTokenResponseObject, error) {

@@ -77,6 +77,7 @@ type Observer func(method, route string, status int, d time.Duration)
 func withLogAndRecover(log *slog.Logger, observe Observer, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		r = withRouteContext(r)
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {

@@ -114,6 +114,7 @@ func NewHandler(o Options) (http.Handler, error) {
 		},
 	})
 	var h http.Handler = r
+	h = withCleanPath(h)
 	h = withBodyLimit(o.MaxBodyBytes, h)
 	h = withLogAndRecover(o.Logger, o.Observe, h)
 	h = withRequestID(h)

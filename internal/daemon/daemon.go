@@ -19,6 +19,8 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/api"
 	"github.com/dbaasd/dbaasd/internal/auth"
+	"github.com/dbaasd/dbaasd/internal/auth/identity"
+	"github.com/dbaasd/dbaasd/internal/backup"
 	"github.com/dbaasd/dbaasd/internal/catalog"
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
@@ -27,24 +29,46 @@ import (
 	"github.com/dbaasd/dbaasd/internal/secret"
 	"github.com/dbaasd/dbaasd/internal/service"
 	"github.com/dbaasd/dbaasd/internal/store"
+	"github.com/dbaasd/dbaasd/internal/telemetry"
 )
 
 // Config is dbaasd's configuration.
 type Config struct {
-	Listen        string
-	DataDir       string
-	Store         string // "" = SQLite in DataDir; postgres://… = PostgreSQL
-	Region        string
-	PublicURL     string
-	Tokens        []auth.StaticToken
+	Listen    string
+	DataDir   string
+	Store     string // "" = SQLite in DataDir; postgres://… = PostgreSQL
+	Region    string
+	PublicURL string
+	Tokens    []auth.StaticToken
+	// Users may log in at the identity endpoint (/identity/v3).
+	Users []identity.User
+	// TokenTTL is the lifetime of identity tokens (default 24h).
+	TokenTTL      time.Duration
 	SecretKeyFile string // "" = DataDir/secret.key
 	EngineHost    string
 	PortMin       int
 	PortMax       int
 	Workers       int
 	ProbeInterval time.Duration
-	Quotas        map[string]int64 // defaults for projects without explicit quotas
-	FloatingIPs   netip.Prefix
+	// BackupInterval is the time between base backups of a datastore
+	// (default 24h).
+	BackupInterval time.Duration
+	// MetricsInterval is how often clusters are sampled (default 30s),
+	// MetricsRetention how long samples are kept (default 168h), and
+	// LogExportURL, when set, where exported logs are POSTed (default:
+	// files under DataDir/log-export).
+	MetricsInterval  time.Duration
+	MetricsRetention time.Duration
+	LogExportURL     string
+	// FailoverAfter is how long a primary may not answer before a replica
+	// is promoted (default 2s).
+	FailoverAfter time.Duration
+	// ReplicaID names this dbaasd among replicas sharing a store (default
+	// hostname-pid); ActionLease is how long it reserves an action.
+	ReplicaID   string
+	ActionLease time.Duration
+	Quotas      map[string]int64 // defaults for projects without explicit quotas
+	FloatingIPs netip.Prefix
 	// TemplateDir holds the engines' prepared data directory templates
 	// (default DataDir/templates); several dbaasd may share one.
 	TemplateDir string
@@ -70,6 +94,8 @@ type Daemon struct {
 	Reconciler *reconcile.Reconciler
 	Handler    http.Handler
 	Drivers    map[string]engine.Driver
+	Backups    *backup.Manager
+	Telemetry  *telemetry.Service
 	log        *slog.Logger
 	ready      atomic.Bool
 }
@@ -130,6 +156,10 @@ func (d *Daemon) setup(ctx context.Context) error {
 		if err := runner.CheckAccess(ctx, cfg.DataDir); err != nil {
 			return err
 		}
+		// Tools a crashed dbaasd left running (and what they forked) go.
+		if err := runner.TrackTools(filepath.Join(cfg.DataDir, "run", "tools")); err != nil {
+			return err
+		}
 		templates := cfg.TemplateDir
 		if templates == "" {
 			templates = filepath.Join(cfg.DataDir, "templates")
@@ -167,8 +197,10 @@ func (d *Daemon) setup(ctx context.Context) error {
 	}
 	d.Reconciler = reconcile.New(d.Store, drivers, reconcile.Config{
 		DataDir: cfg.DataDir, EngineHost: cfg.EngineHost, PortMin: cfg.PortMin, PortMax: cfg.PortMax,
-		Workers: cfg.Workers, ProbeInterval: cfg.ProbeInterval,
+		Workers: cfg.Workers, ProbeInterval: cfg.ProbeInterval, ArchiveDir: archiveDirs(cfg.DataDir), FailoverAfter: cfg.FailoverAfter,
+		Owner: cfg.ReplicaID, Lease: cfg.ActionLease,
 	}, log.With("component", "reconciler"))
+	d.setupBackups()
 	notify := d.Reconciler.Notify
 	if cfg.NoReconciler {
 		notify = nil
@@ -176,8 +208,14 @@ func (d *Daemon) setup(ctx context.Context) error {
 	d.Service = service.New(d.Store, service.Config{
 		Capabilities: Capabilities(drivers), Machine: machine, Region: cfg.Region, DefaultQuotas: quotas, FloatingIPPool: cfg.FloatingIPs,
 	}, log, notify)
+	mounts, err := d.mounts(ctx)
+	if err != nil {
+		return err
+	}
+	tel, observe := d.setupTelemetry(mounts)
 	h, err := api.NewHandler(api.Options{
-		Service: d.Service, Authenticator: d.Auth, Logger: log, Ready: d.ready.Load,
+		Service: d.Service, Authenticator: d.Auth, Logger: log, Ready: d.ready.Load, Mounts: mounts,
+		Telemetry: tel, Observe: observe,
 	})
 	if err != nil {
 		return err
@@ -208,6 +246,8 @@ func (d *Daemon) Serve(ctx context.Context, ln net.Listener) error {
 			_ = d.Reconciler.Run(rctx)
 		}
 	}()
+	telDone := d.startTelemetry(rctx)
+	backupsDone := d.startBackups(rctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	d.ready.Store(true)
@@ -225,6 +265,8 @@ func (d *Daemon) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopReconciler()
 	<-done
+	<-telDone
+	<-backupsDone
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}

@@ -275,7 +275,7 @@ func TestPostgreSQLEndToEnd(t *testing.T) {
 	if r := e.Do(at.TokenA, http.MethodDelete, "/v1/datastores/"+ds, nil); r.Status != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", r.Status, r.Body)
 	}
-	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "DELETED", wait)
+	e.WaitGone(at.TokenA, "/v1/datastores/"+ds, wait) // deleted: 404, as clients expect
 	for _, pid := range pids {
 		if proc.Alive(pid) {
 			t.Errorf("postmaster %d still runs after delete", pid)
@@ -455,5 +455,22 @@ func TestRestartDbaasdLeavesClustersRunning(t *testing.T) {
 	}
 	mustConnect(t, r.Str("datastore.connection.master"), "late", "Secret-pass-1", "postgres")
 	third.Do(at.TokenA, http.MethodDelete, "/v1/datastores/"+ds, nil)
-	third.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "DELETED", wait)
+	third.WaitGone(at.TokenA, "/v1/datastores/"+ds, wait) // deleted: 404, as clients expect
+}
+
+// isParentOf reports whether parent is the parent process of child.
+func isParentOf(parent, child int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", child))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return false
+	}
+	var state string
+	var ppid int
+	fmt.Sscanf(s[i+2:], "%s %d", &state, &ppid)
+	return ppid == parent
 }

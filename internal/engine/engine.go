@@ -116,6 +116,11 @@ type NodeState struct {
 	Status string // NodeActive, NodeDown, NodeDiskFull
 	// LagBytes is the replication lag of a replica, when known.
 	LagBytes int64
+	// Position is how far the node's data has come in the cluster's
+	// replication stream (PostgreSQL: WAL received; MySQL: GTID sequence;
+	// Redis: replication offset), comparable among the nodes of one
+	// cluster; 0 when unknown. Failover promotes the most advanced replica.
+	Position uint64
 	Detail   string // why a node is not ACTIVE, for people
 }
 

@@ -22,7 +22,8 @@ type Action struct {
 	Payload      map[string]any // what the action needs beyond desired state
 	Error        string
 	Progress     int
-	Attempts     int
+	Attempts     int // times a worker claimed it
+	Failures     int // attempts that ended in an error
 	LeaseOwner   string
 	LeaseUntil   *time.Time
 	NotBefore    *time.Time // retry back-off

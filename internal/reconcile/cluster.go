@@ -105,6 +105,9 @@ func (r *Reconciler) cluster(st *state) *engine.Cluster {
 			Dir: filepath.Join(dir, "nodes", in.ID[:8]),
 		})
 	}
+	if r.cfg.ArchiveDir != nil {
+		c.ArchiveDir = r.cfg.ArchiveDir(st.ds.ID)
+	}
 	if st.ds.Pooler != nil && st.ds.PoolerPort != 0 {
 		host := r.cfg.EngineHost
 		if m := c.Master(); m != nil {

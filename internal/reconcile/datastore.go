@@ -18,7 +18,7 @@ func (r *Reconciler) dispatch(ctx context.Context, a *model.Action) error {
 	switch a.Name {
 	case service.ActDatastoreCreate:
 		return r.converge(ctx, a, true, false)
-	case service.ActDatastoreUpdate, service.ActDatastoreResize:
+	case service.ActDatastoreUpdate, service.ActDatastoreResize, service.ActDatastoreFailover:
 		return r.converge(ctx, a, false, false)
 	case service.ActDatastoreRepair:
 		return r.converge(ctx, a, false, true)
@@ -208,6 +208,28 @@ func applyObservation(ctx context.Context, tx store.Tx, ds *model.Datastore, ins
 		in.Status, in.Role, in.RoleName = status, role, strings.ToLower(role)
 		if err := tx.Instances().Update(ctx, in); err != nil {
 			return err
+		}
+	}
+	// When the engine elected a primary itself (Redis Sentinel), the other
+	// nodes recorded as primary are replicas now: roles follow what is
+	// observed, so the master address points at the node taking writes.
+	var observedMaster string
+	masters := 0
+	for _, n := range o.Nodes {
+		if n.Role == engine.RoleMaster && (n.Status == engine.NodeActive || n.Status == engine.NodeDiskFull) {
+			observedMaster = n.ID
+			masters++
+		}
+	}
+	if masters == 1 {
+		for i := range insts {
+			in := &insts[i]
+			if in.ID != observedMaster && in.Role == model.RoleMaster && in.Status != model.StatusPendingDelete {
+				in.Role, in.RoleName = model.RoleReplica, "replica"
+				if err := tx.Instances().Update(ctx, in); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	if o.DiskUsedBytes > 0 {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/model"
+	"github.com/dbaasd/dbaasd/internal/service"
 	"github.com/dbaasd/dbaasd/internal/store"
 )
 
@@ -22,25 +23,34 @@ func (r *Reconciler) probeLoop(ctx context.Context) {
 	}
 }
 
-// ProbeAll observes every live datastore that has no work under way and
-// records what it sees; a datastore with a node down gets a repair.
+// ProbeAll observes every live datastore this replica holds the probe
+// lease of and that has no work under way, and records what it sees: a
+// datastore with a node down gets a repair, one whose primary is down gets
+// a failover, one in ERROR gets a retry after a back-off.
 func (r *Reconciler) ProbeAll(ctx context.Context) {
 	list, err := r.store.Datastores().List(ctx, store.Filter{"deleted": false})
 	if err != nil {
 		r.log.Warn("probe: list datastores", "error", err)
 		return
 	}
-	pending := 0
 	for _, ds := range list {
 		if ctx.Err() != nil {
 			return
 		}
-		if !stable(ds.Status) {
-			pending++
-			continue
+		now := r.now()
+		ok, err := r.store.AcquireLease(ctx, "probe:"+ds.ID, r.cfg.Owner, now, now.Add(3*r.cfg.ProbeInterval))
+		if err != nil || !ok {
+			continue // another replica probes it
 		}
-		if err := r.probe(ctx, ds.ID); err != nil {
-			r.log.Warn("probe", "datastore_id", ds.ID, "error", err)
+		switch {
+		case stable(ds.Status):
+			if err := r.probe(ctx, ds.ID); err != nil {
+				r.log.Warn("probe", "datastore_id", ds.ID, "error", err)
+			}
+		case ds.Status == model.StatusError:
+			if err := r.retryFailed(ctx, &ds); err != nil {
+				r.log.Warn("retry failed datastore", "datastore_id", ds.ID, "error", err)
+			}
 		}
 	}
 	if r.metrics != nil {
@@ -119,6 +129,12 @@ func (r *Reconciler) probe(ctx context.Context, dsID string) error {
 	if err != nil {
 		return err
 	}
+	if failed, err := r.maybeFailover(ctx, st, c, obs); failed || err != nil {
+		return err
+	}
+	if r.awaitEngineElection(st, c, obs) {
+		return nil
+	}
 	// Heal: a node down gets a repair; a disk that just filled gets one
 	// too, so the engine is made to refuse writes.
 	if newStatus == model.StatusDegraded || newStatus == model.StatusDown ||
@@ -126,6 +142,181 @@ func (r *Reconciler) probe(ctx context.Context, dsID string) error {
 		return r.requestRepair(ctx, dsID, "probe")
 	}
 	return nil
+}
+
+// maybeFailover moves the MASTER role to the most advanced replica when the
+// primary has not answered for FailoverAfter and the driver can promote
+// without losing acknowledged writes: every replica must answer (one of
+// them acknowledged each commit, and the most advanced has them all).
+func (r *Reconciler) maybeFailover(ctx context.Context, st *state, c *engine.Cluster, obs engine.Observation) (bool, error) {
+	fo, ok := st.drv.(engine.Failover)
+	master := c.Master()
+	if !ok || master == nil || len(c.Nodes) < 2 || !fo.FailoverSafe(c) {
+		return false, nil
+	}
+	byID := map[string]engine.NodeState{}
+	for _, n := range obs.Nodes {
+		byID[n.ID] = n
+	}
+	if s := byID[master.ID].Status; s == engine.NodeActive || s == engine.NodeDiskFull {
+		r.clearDown(st.ds.ID)
+		return false, nil
+	}
+	since := r.markDown(st.ds.ID)
+	var best *engine.Node
+	var bestPos uint64
+	for i := range c.Nodes {
+		n := &c.Nodes[i]
+		if n.ID == master.ID {
+			continue
+		}
+		ns := byID[n.ID]
+		if ns.Status != engine.NodeActive || ns.Role != engine.RoleReplica {
+			r.log.Warn("primary down but not every replica answers: no failover (it could lose acknowledged writes)",
+				"datastore_id", st.ds.ID, "node", n.ID, "status", ns.Status)
+			return false, nil
+		}
+		if best == nil || ns.Position > bestPos {
+			best, bestPos = n, ns.Position
+		}
+	}
+	if best == nil || r.now().Sub(since) < r.cfg.FailoverAfter {
+		return best != nil, nil // wait: it may be a blip
+	}
+	err := r.store.InTx(ctx, func(tx store.Tx) error {
+		ds, err := tx.Datastores().GetForUpdate(ctx, st.ds.ID)
+		if err != nil {
+			return err
+		}
+		if ds.Generation != st.ds.Generation || !stable(ds.Status) {
+			return nil
+		}
+		insts, err := tx.Instances().List(ctx, store.Filter{"datastore_id": ds.ID})
+		if err != nil {
+			return err
+		}
+		for i := range insts {
+			in := &insts[i]
+			switch in.ID {
+			case best.ID:
+				in.Role, in.RoleName = model.RoleMaster, "master"
+			case master.ID:
+				in.Role, in.RoleName, in.Status = model.RoleReplica, "replica", model.StatusDown
+			default:
+				continue
+			}
+			if err := tx.Instances().Update(ctx, in); err != nil {
+				return err
+			}
+		}
+		now := r.now()
+		ds.Generation++
+		ds.Status, ds.UpdatedAt = model.StatusDegraded, now
+		if err := tx.Datastores().Update(ctx, ds); err != nil {
+			return err
+		}
+		r.log.Warn("primary down: failing over", "datastore_id", ds.ID, "old_primary", master.ID, "new_primary", best.ID,
+			"position", bestPos, "down_for", now.Sub(since).String())
+		return tx.Actions().Insert(ctx, &model.Action{
+			Base:        model.Base{ID: newID(), ProjectID: ds.ProjectID, CreatedAt: now, UpdatedAt: now},
+			DatastoreID: ds.ID, Name: service.ActDatastoreFailover, ResourceType: "datastore", ResourceID: ds.ID,
+			Status: model.ActionPending, RequestID: "dbaasd-failover",
+		})
+	})
+	if err != nil {
+		return true, err
+	}
+	r.clearDown(st.ds.ID)
+	r.Notify()
+	return true, nil
+}
+
+// awaitEngineElection reports whether a repair must wait because the
+// primary is down and the engine is electing a new one itself.
+func (r *Reconciler) awaitEngineElection(st *state, c *engine.Cluster, obs engine.Observation) bool {
+	sf, ok := st.drv.(engine.SelfFailover)
+	master := c.Master()
+	if !ok || master == nil {
+		return false
+	}
+	grace := sf.FailoverGrace(c)
+	for _, n := range obs.Nodes {
+		if n.Role == engine.RoleMaster && (n.Status == engine.NodeActive || n.Status == engine.NodeDiskFull) {
+			r.clearDown(st.ds.ID) // a primary answers (maybe a newly elected one)
+			return false
+		}
+	}
+	if grace <= 0 {
+		return false
+	}
+	return r.now().Sub(r.markDown(st.ds.ID)) < grace
+}
+
+func (r *Reconciler) markDown(dsID string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t, ok := r.downSince[dsID]; ok {
+		return t
+	}
+	t := r.now()
+	r.downSince[dsID] = t
+	return t
+}
+
+func (r *Reconciler) clearDown(dsID string) {
+	r.mu.Lock()
+	delete(r.downSince, dsID)
+	r.mu.Unlock()
+}
+
+// retryFailed gives a datastore in ERROR another try once its last action
+// failed long enough ago (the back-off doubles with every failure in a
+// row, up to an hour), so a cause fixed outside dbaasd (a port freed, a
+// binary installed, disk space made) heals without a person.
+func (r *Reconciler) retryFailed(ctx context.Context, ds *model.Datastore) error {
+	if busy, err := r.busy(ctx, ds.ID); busy || err != nil {
+		return err
+	}
+	acts, err := r.store.Actions().List(ctx, store.Filter{"datastore_id": ds.ID, "resource_type": "datastore"})
+	if err != nil || len(acts) == 0 {
+		return err
+	}
+	failures := 0
+	for i := len(acts) - 1; i >= 0 && acts[i].Status == model.ActionError; i-- {
+		failures++
+	}
+	last := acts[len(acts)-1]
+	if failures == 0 || last.FinishTime == nil {
+		return nil
+	}
+	backoff := r.cfg.RetryAfter << min(failures-1, 10)
+	if backoff > time.Hour {
+		backoff = time.Hour
+	}
+	if r.now().Sub(*last.FinishTime) < backoff {
+		return nil
+	}
+	name := service.ActDatastoreRepair
+	if ds.CreationFinishedAt == nil {
+		name = service.ActDatastoreCreate // it never came up: build it again
+	}
+	now := r.now()
+	err = r.store.InTx(ctx, func(tx store.Tx) error {
+		cur, err := tx.Datastores().GetForUpdate(ctx, ds.ID)
+		if err != nil || cur.Status != model.StatusError {
+			return err
+		}
+		r.log.Info("retrying failed datastore", "datastore_id", ds.ID, "action", name, "failures", failures)
+		return tx.Actions().Insert(ctx, &model.Action{
+			Base:        model.Base{ID: newID(), ProjectID: ds.ProjectID, CreatedAt: now, UpdatedAt: now},
+			DatastoreID: ds.ID, Name: name, ResourceType: "datastore", ResourceID: ds.ID,
+			Status: model.ActionPending, RequestID: "dbaasd-retry",
+		})
+	})
+	if err == nil {
+		r.Notify()
+	}
+	return err
 }
 
 // recordSlots writes the observed use and size of logical replication slots.

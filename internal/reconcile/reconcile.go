@@ -43,6 +43,15 @@ type Config struct {
 	MaxAttempts int
 	// Poll is how often the queue is checked when nothing wakes the workers.
 	Poll time.Duration
+	// ArchiveDir, when set, names the directory where a datastore's engine
+	// archives what point-in-time recovery needs (engine.Cluster.ArchiveDir).
+	ArchiveDir func(datastoreID string) string
+	// FailoverAfter is how long a primary must not answer before a replica
+	// is promoted.
+	FailoverAfter time.Duration
+	// RetryAfter is the first back-off before a datastore in ERROR is tried
+	// again (it doubles with each failure in a row, up to an hour).
+	RetryAfter time.Duration
 }
 
 func (c *Config) defaults() {
@@ -68,6 +77,12 @@ func (c *Config) defaults() {
 	if c.Poll == 0 {
 		c.Poll = time.Second
 	}
+	if c.FailoverAfter == 0 {
+		c.FailoverAfter = 2 * time.Second
+	}
+	if c.RetryAfter == 0 {
+		c.RetryAfter = time.Minute
+	}
 }
 
 // Hooks let other parts of dbaasd take part in the life of a datastore
@@ -90,10 +105,11 @@ type Reconciler struct {
 	wake    chan struct{}
 	now     func() time.Time
 
-	mu       sync.Mutex
-	inflight map[string]bool // datastores with an action running here
-	metrics  Metrics
-	handlers map[string]Handler
+	mu        sync.Mutex
+	inflight  map[string]bool      // datastores with an action running here
+	downSince map[string]time.Time // datastores whose primary stopped answering
+	metrics   Metrics
+	handlers  map[string]Handler
 }
 
 // Handler runs one kind of action (see Handle).
@@ -115,7 +131,7 @@ type Metrics interface {
 func New(s store.Store, drivers map[string]engine.Driver, cfg Config, log *slog.Logger) *Reconciler {
 	cfg.defaults()
 	return &Reconciler{store: s, drivers: drivers, cfg: cfg, log: log, wake: make(chan struct{}, 1),
-		now: func() time.Time { return time.Now().UTC() }, inflight: map[string]bool{},
+		now: func() time.Time { return time.Now().UTC() }, inflight: map[string]bool{}, downSince: map[string]time.Time{},
 		handlers: map[string]Handler{}}
 }
 
@@ -257,12 +273,12 @@ func (r *Reconciler) fail(ctx context.Context, a *model.Action, cause error, log
 	if len(msg) > 4000 {
 		msg = msg[:4000] + "…"
 	}
-	final := errors.Is(cause, engine.ErrInvalid) || errors.Is(cause, errPermanent) || a.Attempts >= r.cfg.MaxAttempts
+	final := errors.Is(cause, engine.ErrInvalid) || errors.Is(cause, errPermanent) || a.Failures+1 >= r.cfg.MaxAttempts
 	if r.metrics != nil {
 		r.metrics.EngineError(a.ResourceType)
 	}
 	if !final {
-		backoff := time.Duration(a.Attempts*a.Attempts) * 2 * time.Second
+		backoff := time.Duration((a.Failures+1)*(a.Failures+1)) * 2 * time.Second
 		log.Warn("action failed; will retry", "error", msg, "retry_in", backoff)
 		err := r.store.InTx(ctx, func(tx store.Tx) error {
 			cur, err := tx.Actions().GetForUpdate(ctx, a.ID)
@@ -274,6 +290,7 @@ func (r *Reconciler) fail(ctx context.Context, a *model.Action, cause error, log
 			}
 			nb := r.now().Add(backoff)
 			cur.Status, cur.Error, cur.LeaseOwner, cur.LeaseUntil, cur.NotBefore = model.ActionPending, msg, "", nil, &nb
+			cur.Failures++
 			cur.UpdatedAt = r.now()
 			return tx.Actions().Update(ctx, cur)
 		})
@@ -304,6 +321,9 @@ func (r *Reconciler) finish(ctx context.Context, a *model.Action, status, msg st
 		now := r.now()
 		cur.Status, cur.Error, cur.FinishTime, cur.UpdatedAt = status, msg, &now, now
 		cur.LeaseOwner, cur.LeaseUntil = "", nil
+		if status == model.ActionError {
+			cur.Failures++
+		}
 		if status == model.ActionSuccess {
 			cur.Progress = 100
 		}

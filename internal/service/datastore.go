@@ -24,6 +24,9 @@ const (
 	ActDatastoreUpdate = "datastore.update" // converge config, firewall, pooler, password, floating IPs
 	ActDatastoreResize = "datastore.resize"
 	ActDatastoreRepair = "datastore.repair"
+	// ActDatastoreFailover moves the primary role to a replica (recorded
+	// by the reconciler when a primary stops answering).
+	ActDatastoreFailover = "datastore.failover"
 )
 
 // DiskSpec is the disk part of a create request.

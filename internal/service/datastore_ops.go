@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/dbaasd/dbaasd/internal/model"
 	"github.com/dbaasd/dbaasd/internal/store"
@@ -292,6 +293,26 @@ func (s *Service) checkRestore(ctx context.Context, tx store.Tx, c Caller, typ *
 	}
 	if !src.AllowRestore {
 		return Invalid("restore.datastore_id", "datastore %s has no backup to restore from yet", r.DatastoreID)
+	}
+	if r.TargetTime == nil {
+		return nil
+	}
+	// The window: from the oldest backup to the newest archived point (now
+	// for a live datastore), in the API's precision (whole seconds, UTC).
+	w, ok, err := store.WindowOf(ctx, s.store, src, s.now())
+	if err != nil {
+		return err
+	}
+	from, to := w.From.UTC(), w.To.UTC().Truncate(time.Second)
+	if f := from.Truncate(time.Second); !f.Equal(from) {
+		from = f.Add(time.Second)
+	}
+	if !ok || from.After(to) {
+		return Invalid("restore.datastore_id", "datastore %s has no backup to restore from yet", r.DatastoreID)
+	}
+	if t := r.TargetTime.UTC(); t.Before(from) || t.After(to) {
+		const layout = "2006-01-02T15:04:05"
+		return Invalid("restore.target_time", "must be between %s and %s", from.Format(layout), to.Format(layout))
 	}
 	return nil
 }

@@ -120,6 +120,7 @@ type Tx interface {
 // Store is dbaasd's durable state.
 type Store interface {
 	Tx
+	Leases
 	Telemetry
 	Backups
 	// InTx runs fn in one transaction, committed if fn returns nil.

@@ -377,13 +377,13 @@ func newTables(s Sealer) *tables {
 		})
 
 	t.actions = newTable("actions", []string{"id", "project_id", "datastore_id", "name", "resource_type",
-		"resource_id", "status", "request_id", "payload", "error", "progress", "attempts", "lease_owner",
+		"resource_id", "status", "request_id", "payload", "error", "progress", "attempts", "failures", "lease_owner",
 		"lease_until", "not_before", "start_time", "finish_time", "created_at", "updated_at"}, "created_at, id",
 		func(v *model.Action) string { return v.ID },
 		func(v *model.Action) ([]any, error) {
 			p, err := toJSON(v.Payload)
 			return []any{v.ID, v.ProjectID, v.DatastoreID, v.Name, v.ResourceType, v.ResourceID, v.Status,
-				v.RequestID, p, v.Error, v.Progress, v.Attempts, v.LeaseOwner, tsPtr(v.LeaseUntil),
+				v.RequestID, p, v.Error, v.Progress, v.Attempts, v.Failures, v.LeaseOwner, tsPtr(v.LeaseUntil),
 				tsPtr(v.NotBefore), tsPtr(v.StartTime), tsPtr(v.FinishTime), ts(v.CreatedAt), ts(v.UpdatedAt)}, err
 		},
 		func(sc scanner) (*model.Action, error) {
@@ -392,7 +392,7 @@ func newTables(s Sealer) *tables {
 			var lu, nb, st, ft sql.NullInt64
 			var ca, ua int64
 			if err := sc.Scan(&v.ID, &v.ProjectID, &v.DatastoreID, &v.Name, &v.ResourceType, &v.ResourceID,
-				&v.Status, &v.RequestID, &p, &v.Error, &v.Progress, &v.Attempts, &v.LeaseOwner, &lu, &nb, &st, &ft,
+				&v.Status, &v.RequestID, &p, &v.Error, &v.Progress, &v.Attempts, &v.Failures, &v.LeaseOwner, &lu, &nb, &st, &ft,
 				&ca, &ua); err != nil {
 				return nil, err
 			}

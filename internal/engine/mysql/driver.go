@@ -194,6 +194,12 @@ func (d *Driver) Destroy(ctx context.Context, c *engine.Cluster) error {
 	if err := d.check(); err != nil {
 		return err
 	}
+	if c.ArchiveDir != "" && len(c.Nodes) > 0 {
+		// The archive outlives the cluster: it gets the last logs first.
+		if _, err := d.SyncArchive(ctx, c, true); err != nil {
+			d.log.Warn("could not archive the last binary logs before removing the servers", "cluster", c.ID, "error", err)
+		}
+	}
 	var errs []error
 	for _, n := range d.allNodes(c) {
 		if err := d.removeNode(ctx, n, destroyGrace); err != nil {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -106,6 +107,9 @@ func observeReplication(ctx context.Context, db *sql.DB, ns *engine.NodeState, m
 	}
 	ns.Status = engine.NodeActive
 	if st == nil {
+		if pos, err := queryString(ctx, db, "SELECT @@GLOBAL.gtid_binlog_pos"); err == nil {
+			ns.Position = gtidSeq(pos)
+		}
 		ro, err := queryString(ctx, db, "SELECT @@GLOBAL.read_only")
 		switch {
 		case err != nil:
@@ -118,6 +122,8 @@ func observeReplication(ctx context.Context, db *sql.DB, ns *engine.NodeState, m
 		return
 	}
 	ns.Role = engine.RoleReplica
+	// What the replica has received (its relay log), not only applied.
+	ns.Position = max(gtidSeq(st["Gtid_IO_Pos"]), gtidSeq(st["Gtid_Slave_Pos"]))
 	exec, _ := strconv.ParseInt(st["Exec_Master_Log_Pos"], 10, 64)
 	if masterFile != "" && st["Relay_Master_Log_File"] == masterFile && masterPos >= exec {
 		ns.LagBytes = masterPos - exec
@@ -128,6 +134,22 @@ func observeReplication(ctx context.Context, db *sql.DB, ns *engine.NodeState, m
 	case st["Seconds_Behind_Master"] != "" && st["Seconds_Behind_Master"] != "0":
 		ns.Detail = "replica is " + st["Seconds_Behind_Master"] + " s behind its primary"
 	}
+}
+
+// gtidSeq is the highest sequence number in a MariaDB GTID position such
+// as "0-1-42" or "0-1-42,1-2-7"; 0 when there is none.
+func gtidSeq(pos string) uint64 {
+	var best uint64
+	for _, g := range strings.Split(pos, ",") {
+		parts := strings.Split(strings.TrimSpace(g), "-")
+		if len(parts) != 3 {
+			continue
+		}
+		if n, err := strconv.ParseUint(parts[2], 10, 64); err == nil && n > best {
+			best = n
+		}
+	}
+	return best
 }
 
 // binlogPosition is a server's current binary log file and position.

@@ -137,8 +137,31 @@ func renderConf(in confInput) (string, map[string]string, error) {
 			setting{"primary_slot_name", quoteConf(slotName(in.node.id))},
 		)
 	}
+	managed = append(managed, setting{"synchronous_standby_names", quoteConf(syncStandbys(c, in.node.id))})
+	archive, err := archiveSettings(c)
+	if err != nil {
+		return "", nil, err
+	}
+	managed = append(managed, archive...)
 	section("Managed by dbaasd", managed)
 	return b.String(), eff, nil
+}
+
+// syncStandbys makes every commit wait until at least one replica has it
+// (ANY 1 of the cluster's other nodes), so that failing over to the most
+// advanced replica never loses an acknowledged commit. Single-node
+// clusters commit locally. While no replica is connected, commits wait.
+func syncStandbys(c *engine.Cluster, self string) string {
+	var names []string
+	for _, n := range c.Nodes {
+		if n.ID != self {
+			names = append(names, `"`+slotName(n.ID)+`"`)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return "ANY 1 (" + strings.Join(names, ", ") + ")"
 }
 
 // primaryConninfo is how a replica reaches the primary: over its Unix

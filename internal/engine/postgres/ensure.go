@@ -29,6 +29,9 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	if err := e.r.MkdirAll(filepath.Join(c.Dir, "nodes"), 0o755); err != nil {
 		return err
 	}
+	if err := ensureArchiveDir(e, c); err != nil {
+		return err
+	}
 	master := c.Master()
 	mp := pathsOf(master)
 	results := map[string]nodeResult{}

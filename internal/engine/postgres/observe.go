@@ -79,6 +79,7 @@ func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observa
 		default:
 			pr.st.Status = engine.NodeActive
 			pr.lsn, pr.hasLSN = a.lsn, a.lsn > 0
+			pr.st.Position = a.lsn
 			if a.inRecovery {
 				pr.st.Role = engine.RoleReplica
 				break
@@ -120,15 +121,15 @@ func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observa
 }
 
 // probeServer asks a server, within observeTimeout, whether it is in
-// recovery, its WAL position (replayed on a replica, written on a
-// primary) and, on a primary, which replicas stream from it.
+// recovery, its WAL position (received or replayed, whichever is further,
+// on a replica; written on a primary) and, on a primary, which replicas stream from it.
 func probeServer(ctx context.Context, p nodePaths) (inRecovery bool, lsn uint64, streaming []string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 	defer cancel()
 	err = withConn(ctx, p, "postgres", func(conn *pgx.Conn) error {
 		var pos *string
 		if err := conn.QueryRow(ctx, `SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery()
-			THEN coalesce(pg_last_wal_replay_lsn(), pg_last_wal_receive_lsn())::text
+			THEN greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text
 			ELSE pg_current_wal_lsn()::text END`).Scan(&inRecovery, &pos); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,16 +20,46 @@ import (
 // now belongs to another program).
 func serverPID(p nodePaths) int {
 	pid := proc.ReadPidFile(filepath.Join(p.data, "postmaster.pid"))
-	if !proc.Alive(pid) {
+	if proc.Alive(pid) && isPostmaster(proc.Cmdline(pid)) {
+		return pid
+	}
+	// No (or a stale) pid file: a crash of dbaasd at the wrong moment (a
+	// data directory being replaced) can leave a server running whose pid
+	// file is gone. Find it by its data directory, so that it is adopted
+	// or stopped, and never collides with a second server on its port.
+	return postmasterOf(p.data)
+}
+
+func isPostmaster(args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	base := filepath.Base(args[0])
+	return base == "postgres" || base == "postmaster" || strings.HasPrefix(base, "postgres:")
+}
+
+// postmasterOf finds a running postmaster started with -D dataDir.
+func postmasterOf(dataDir string) int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
 		return 0
 	}
-	if args := proc.Cmdline(pid); len(args) > 0 {
-		base := filepath.Base(args[0])
-		if base != "postgres" && base != "postmaster" && !strings.HasPrefix(base, "postgres:") {
-			return 0
+	for _, ent := range entries {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		args := proc.Cmdline(pid)
+		if !isPostmaster(args) {
+			continue
+		}
+		for i := 0; i+1 < len(args); i++ {
+			if args[i] == "-D" && filepath.Clean(args[i+1]) == filepath.Clean(dataDir) && proc.Alive(pid) {
+				return pid
+			}
 		}
 	}
-	return pid
+	return 0
 }
 
 // adoptTimeout bounds how long a running server may take to answer (it

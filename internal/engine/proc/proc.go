@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -34,6 +35,8 @@ type Runner struct {
 	UID, GID int
 	// switchUser is true when commands must drop to UID/GID (dbaasd is root).
 	switchUser bool
+	// toolDir records the process groups of running tools (TrackTools).
+	toolDir atomic.Pointer[string]
 }
 
 var (
@@ -74,10 +77,15 @@ func newDefault() (*Runner, error) {
 	return &Runner{User: u.Username, UID: uid, GID: gid, switchUser: true}, nil
 }
 
-// Command prepares a command that runs as the engine user.
+// Command prepares a short-lived command that runs as the engine user. It
+// dies with dbaasd (the kernel sends it SIGKILL when dbaasd's thread that
+// started it ends), so a crash of dbaasd leaves no tool (pg_basebackup,
+// mariadb-backup, …) running with resources it holds. Engine servers are
+// started with StartDaemon (or daemonize themselves) and live on.
 func (r *Runner) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, name, args...)
 	r.prepare(cmd)
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	return cmd
 }
 
@@ -107,7 +115,7 @@ func (r *Runner) Run(ctx context.Context, name string, args ...string) ([]byte, 
 	var buf bytes.Buffer
 	cmd.Stdout = &buf
 	cmd.Stderr = &buf
-	err := cmd.Run()
+	err := r.runTracked(cmd)
 	if err != nil {
 		return buf.Bytes(), fmt.Errorf("%s %s: %w: %s", filepath.Base(name), strings.Join(args, " "), err, strings.TrimSpace(tail(buf.String(), 2000)))
 	}

@@ -1,10 +1,15 @@
 package proc
 
 import (
+	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestCmdline(t *testing.T) {
@@ -110,5 +115,48 @@ func TestMkdirAllMakesParentsReachable(t *testing.T) {
 	st, err := os.Stat(dir)
 	if err != nil || st.Mode().Perm() != 0o700 {
 		t.Fatalf("dir mode %v (%v), want 0700", st.Mode().Perm(), err)
+	}
+}
+
+// TestToolsLeaveNothingBehind runs a tool that forks a child which
+// outlives it: Run kills the tool's process group when the tool is done,
+// and TrackTools kills groups recorded by a dbaasd that died meanwhile.
+func TestToolsLeaveNothingBehind(t *testing.T) {
+	r := &Runner{}
+	dir := t.TempDir()
+	if err := r.TrackTools(dir); err != nil {
+		t.Fatal(err)
+	}
+	marker := fmt.Sprintf("dbaasd-test-orphan-%d", os.Getpid())
+	if _, err := r.Run(context.Background(), "/bin/sh", "-c", "(exec -a "+marker+" sleep 300 &) ; exit 0"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if out, _ := exec.Command("pgrep", "-f", marker).Output(); len(out) > 0 {
+		t.Fatalf("a forked child outlived its tool: %s", out)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("tool records left: %v", entries)
+	}
+	// A group recorded by a dead dbaasd is killed at the next start.
+	cmd := exec.Command("/bin/sh", "-c", "exec -a "+marker+" sleep 300")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	// Recorded by a dbaasd (PID 999999999) that is not running any more.
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("999999999-%d", cmd.Process.Pid)), []byte("sleep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&Runner{}).TrackTools(dir); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the recorded group was not killed")
 	}
 }

@@ -50,12 +50,13 @@ func BenchmarkBareRedisStart(b *testing.B) {
 		if err != nil {
 			b.Fatalf("%v: %s", err, out)
 		}
-		// A fresh client per attempt: go-redis throttles redials of a pool
-		// whose dial failed.
+		// Dial, then PING, as the driver's readiness check does.
 		for {
-			cl := newClient(endpoint{network: "tcp", addr: addr("127.0.0.1", port), timeout: time.Second}, "")
-			err := cl.Ping(ctx).Err()
-			_ = cl.Close()
+			cl, err := dialClient(ctx, endpoint{network: "tcp", addr: addr("127.0.0.1", port), timeout: time.Second}, "")
+			if err == nil {
+				err = cl.Ping(ctx).Err()
+				_ = cl.Close()
+			}
 			if err == nil {
 				break
 			}

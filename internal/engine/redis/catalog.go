@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/dbaasd/dbaasd/internal/engine"
 )
 
@@ -252,11 +254,13 @@ func (d *Driver) probeParams(ctx context.Context) (map[string]string, map[string
 		<-exited
 	}()
 
-	cl := newClient(unixEndpoint(sock), "")
-	defer cl.Close()
+	var cl *goredis.Client
 	for {
-		if err := cl.Ping(pctx).Err(); err == nil {
-			break
+		if cl, err = dialClient(pctx, unixEndpoint(sock), ""); err == nil {
+			if err = cl.Ping(pctx).Err(); err == nil {
+				break
+			}
+			_ = cl.Close()
 		}
 		select {
 		case <-exited:
@@ -266,6 +270,7 @@ func (d *Driver) probeParams(ctx context.Context) (map[string]string, map[string
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+	defer cl.Close()
 	values, err := cl.ConfigGet(pctx, "*").Result()
 	if err != nil {
 		return nil, nil, fmt.Errorf("catalog: CONFIG GET: %w", err)

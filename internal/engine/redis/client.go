@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -31,7 +32,20 @@ func unixEndpoint(sock string) endpoint {
 
 // newClient returns a one-connection client that authenticates with password.
 func newClient(ep endpoint, password string) *goredis.Client {
-	opts := &goredis.Options{
+	return goredis.NewClient(clientOptions(ep, password, nil))
+}
+
+// clientOptions are the go-redis options of the driver's clients: RESP2
+// (Sentinel and older servers speak it), no client identity or maintenance
+// notifications, one connection, no command retries, one dial attempt. first,
+// when set, is an established connection the client uses before dialing.
+func clientOptions(ep endpoint, password string, first net.Conn) *goredis.Options {
+	d := &net.Dialer{Timeout: ep.timeout}
+	if ep.network == "tcp" && ep.local != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(ep.local)}
+	}
+	var handed atomic.Bool
+	return &goredis.Options{
 		Network:                  ep.network,
 		Addr:                     ep.addr,
 		Password:                 password,
@@ -42,17 +56,31 @@ func newClient(ep endpoint, password string) *goredis.Client {
 		ReadTimeout:              ep.timeout,
 		WriteTimeout:             ep.timeout,
 		MaxRetries:               -1,
+		DialerRetries:            1,
 		PoolSize:                 1,
-		MinIdleConns:             0,
 		ContextTimeoutEnabled:    true,
-	}
-	if ep.network == "tcp" && ep.local != "" {
-		d := &net.Dialer{Timeout: ep.timeout, LocalAddr: &net.TCPAddr{IP: net.ParseIP(ep.local)}}
-		opts.Dialer = func(ctx context.Context, network, a string) (net.Conn, error) {
+		Dialer: func(ctx context.Context, network, a string) (net.Conn, error) {
+			if first != nil && handed.CompareAndSwap(false, true) {
+				return first, nil
+			}
 			return d.DialContext(ctx, network, a)
-		}
+		},
 	}
-	return goredis.NewClient(opts)
+}
+
+// dialClient connects to ep first and only then builds a client on that
+// connection, so that an unreachable server is a plain dial error (go-redis
+// would retry and log each failed dial).
+func dialClient(ctx context.Context, ep endpoint, password string) (*goredis.Client, error) {
+	d := &net.Dialer{Timeout: ep.timeout}
+	if ep.network == "tcp" && ep.local != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(ep.local)}
+	}
+	conn, err := d.DialContext(ctx, ep.network, ep.addr)
+	if err != nil {
+		return nil, err
+	}
+	return goredis.NewClient(clientOptions(ep, password, conn)), nil
 }
 
 // isAuthErr reports whether err means the password was missing or wrong.
@@ -84,8 +112,11 @@ var errAuth = errors.New("none of the known passwords is accepted")
 func connect(ctx context.Context, ep endpoint, passwords []string) (*goredis.Client, string, error) {
 	var lastErr error
 	for _, pw := range passwords {
-		cl := newClient(ep, pw)
-		err := cl.Ping(ctx).Err()
+		cl, err := dialClient(ctx, ep, pw)
+		if err != nil {
+			return nil, "", err
+		}
+		err = cl.Ping(ctx).Err()
 		if err == nil || isLoading(err) {
 			return cl, pw, nil
 		}

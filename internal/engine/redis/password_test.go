@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +49,30 @@ func TestSetPassword(t *testing.T) {
 		}
 		return nil
 	})
+
+	// The sentinels still reach the servers (auth-pass) and each other
+	// (sentinel-pass): once a node would be judged down (2 s), nothing is.
+	time.Sleep(3 * time.Second)
+	for i := range c.Nodes {
+		n := &c.Nodes[i]
+		if err := newClient(endpoint{network: "tcp", addr: sentinelAddrOf(t, n), timeout: time.Second}, old).Ping(ctx).Err(); !isAuthErr(err) {
+			t.Errorf("sentinel %d with the old password: %v, want an authentication error", i, err)
+		}
+		sc := newClient(endpoint{network: "tcp", addr: sentinelAddrOf(t, n), timeout: time.Second}, newPw)
+		q, err := sc.Do(ctx, "SENTINEL", "CKQUORUM", MasterName).Text()
+		m, _ := sc.Do(ctx, "SENTINEL", "MASTER", MasterName).Result()
+		r, _ := sc.Do(ctx, "SENTINEL", "REPLICAS", MasterName).Result()
+		_ = sc.Close()
+		if err != nil || !strings.Contains(q, "2 usable") {
+			t.Errorf("sentinel %d: CKQUORUM = %q, %v", i, q, err)
+		}
+		if f := replyMap(m)["flags"]; f != "master" {
+			t.Errorf("sentinel %d: master flags %q", i, f)
+		}
+		if rs, _ := r.([]any); len(rs) != 1 || replyMap(rs[0])["flags"] != "slave" {
+			t.Errorf("sentinel %d: replicas %v", i, r)
+		}
+	}
 
 	// Files carry the new password: a restart keeps it, and Ensure with the
 	// recorded new password is a no-op that converges.

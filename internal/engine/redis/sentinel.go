@@ -188,7 +188,7 @@ func (d *Driver) startSentinel(ctx context.Context, c *engine.Cluster, n *engine
 	if err := touch(r, p.sentinelLog); err != nil {
 		return err
 	}
-	if out, err := r.Run(ctx, bin, args...); err != nil {
+	if out, err := r.Run(ctx, "/bin/sh", privateStart(bin, args...)...); err != nil {
 		return fmt.Errorf("node %s: start redis-sentinel: %w: %s", n.ID, err, strings.TrimSpace(string(out)))
 	}
 	for start := time.Now(); ; {

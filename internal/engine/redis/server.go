@@ -161,7 +161,7 @@ func (d *Driver) startServer(ctx context.Context, c *engine.Cluster, n *engine.N
 	}
 	// daemonize yes: the parent checks the config (reporting errors on its
 	// output) and exits; the server forks into its own session.
-	if out, err := r.Run(ctx, bin, p.conf); err != nil {
+	if out, err := r.Run(ctx, "/bin/sh", privateStart(bin, p.conf)...); err != nil {
 		if strings.Contains(string(out), "FATAL CONFIG FILE ERROR") {
 			return fmt.Errorf("%w: node %s: redis-server refused its configuration: %s", engine.ErrInvalid, n.ID, strings.TrimSpace(string(out)))
 		}
@@ -237,6 +237,14 @@ func stopServer(n *engine.Node) {
 	if pid := runningPid(p.serverPid, serverWords...); pid > 0 {
 		proc.Terminate(pid, shutdownGrace)
 	}
+}
+
+// privateStart returns the arguments of /bin/sh that run a Redis binary
+// under umask 077: the files Redis writes itself (dump.rdb, the AOF, logs,
+// and the config files Sentinel and CONFIG REWRITE rewrite with passwords in
+// them) are then readable by the engine user only.
+func privateStart(bin string, args ...string) []string {
+	return append([]string{"-c", `umask 077 && exec "$0" "$@"`, bin}, args...)
 }
 
 // touch creates a file owned by the engine user if it does not exist.

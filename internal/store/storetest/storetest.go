@@ -39,6 +39,9 @@ func Run(t *testing.T, newStore Opener) {
 		{"ActionQueue", testActionQueue},
 		{"ActionLeaseExpiry", testLeaseExpiry},
 		{"CatalogRoundTrip", testCatalog},
+		{"Backups", testBackups}, {"ArchiveFiles", testArchiveFiles}, {"RecoveryWindow", testRecoveryWindow},
+		{"Leases", testLeases},
+		{"Samples", testSamples}, {"PruneSamples", testPruneSamples}, {"LogOffsets", testLogOffsets},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -484,5 +487,55 @@ func testCatalog(t *testing.T, open func() store.Store) {
 	must(t, err)
 	if ge.Name != ext.Name || len(ge.DatastoreTypeIDs) != 1 {
 		t.Fatalf("extension round trip: %+v", ge)
+	}
+}
+
+func testLeases(t *testing.T, open func() store.Store) {
+	s := open()
+	name := "probe:" + uuid.NewString()
+	t0 := time.Now()
+	ok, err := s.AcquireLease(ctx(), name, "a", t0, t0.Add(time.Second))
+	must(t, err)
+	if !ok {
+		t.Fatal("a free lease was not acquired")
+	}
+	if ok, _ := s.AcquireLease(ctx(), name, "b", t0, t0.Add(time.Second)); ok {
+		t.Fatal("b took a lease a holds")
+	}
+	if ok, _ := s.AcquireLease(ctx(), name, "a", t0, t0.Add(2*time.Second)); !ok {
+		t.Fatal("a could not renew its own lease")
+	}
+	later := t0.Add(3 * time.Second)
+	if ok, _ := s.AcquireLease(ctx(), name, "b", later, later.Add(time.Second)); !ok {
+		t.Fatal("b could not take an expired lease")
+	}
+	must(t, s.ReleaseLease(ctx(), name, "a")) // not a's any more: no effect
+	if ok, _ := s.AcquireLease(ctx(), name, "a", later, later.Add(time.Second)); ok {
+		t.Fatal("a's stale release freed b's lease")
+	}
+	must(t, s.ReleaseLease(ctx(), name, "b"))
+	if ok, _ := s.AcquireLease(ctx(), name, "a", later, later.Add(time.Second)); !ok {
+		t.Fatal("a released lease could not be taken")
+	}
+	// Racing owners: exactly one wins.
+	race := "race:" + uuid.NewString()
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			ok, err := s.AcquireLease(ctx(), race, fmt.Sprint("owner", i), t0, t0.Add(time.Minute))
+			if err != nil {
+				t.Errorf("acquire: %v", err)
+			}
+			if ok {
+				wins.Add(1)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d owners won one lease", wins.Load())
 	}
 }

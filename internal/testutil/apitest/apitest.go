@@ -103,6 +103,19 @@ type Options struct {
 	StoreURL string
 	// ProbeInterval for the reconciler (default 500ms).
 	ProbeInterval time.Duration
+	// FailoverAfter for the reconciler (default 2s).
+	FailoverAfter time.Duration
+	// Users are identity users, NAME:PASSWORD:PROJECT_ID[+PROJECT_ID…][@DOMAIN].
+	Users []string
+	// Region is the region of the identity catalog (default "local").
+	Region string
+	// TokenTTL is the lifetime of identity tokens (default 24h).
+	TokenTTL time.Duration
+	// MetricsInterval is how often clusters are sampled (default 30s).
+	MetricsInterval time.Duration
+	// LogWriter, when set, also receives everything dbaasd logs (debug
+	// level, JSON), for tests of what the log holds.
+	LogWriter io.Writer
 }
 
 // Env is a running dbaasd.
@@ -146,12 +159,19 @@ func Start(t testing.TB, o Options) *Env {
 	if os.Getenv("DBAASD_TEST_LOG") != "" {
 		level = slog.LevelDebug
 	}
+	var logh slog.Handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+	if o.LogWriter != nil {
+		logh = slog.NewMultiHandler(logh, slog.NewJSONHandler(o.LogWriter, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	portMin := PortBase()
 	ctx, cancel := context.WithCancel(context.Background())
 	d, err := daemon.New(ctx, daemon.Config{
+		PortMin: portMin, PortMax: portMin + portSpan - 1,
 		DataDir: dir, Store: storeURL, TemplateDir: filepath.Join(sharedDir(t), "templates"),
-		SelfEnv: []string{envSelf + "=1"}, NoReconciler: !o.Reconcile, ProbeInterval: probe,
-		Quotas: o.Quotas, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
-		Banner: io.Discard, Workers: 4,
+		SelfEnv: []string{envSelf + "=1"}, NoReconciler: !o.Reconcile, ProbeInterval: probe, FailoverAfter: o.FailoverAfter,
+		Quotas: o.Quotas, Logger: slog.New(logh),
+		Banner: io.Discard, Workers: 4, MetricsInterval: o.MetricsInterval,
+		Users: identityUsers(t, o.Users), Region: o.Region, TokenTTL: o.TokenTTL,
 	})
 	if err != nil {
 		cancel()
@@ -207,6 +227,29 @@ func destroyAll(t testing.TB, dir, storeURL string) {
 	if err := d.Reconciler.DestroyAll(ctx); err != nil {
 		t.Logf("clean up engines: %v", err)
 	}
+}
+
+// portSpan is how many ports each test's dbaasd may give its servers.
+const portSpan = 100
+
+var (
+	portMu   sync.Mutex
+	nextPort = 21000 + 100*int(time.Now().UnixNano()%60)
+)
+
+// PortBase returns the first of portSpan ports for one test's dbaasd.
+// dbaasd instances with separate stores do not see each other's port
+// allocations, so concurrent tests (and test binaries) use different
+// ranges.
+func PortBase() int {
+	portMu.Lock()
+	defer portMu.Unlock()
+	p := nextPort
+	nextPort += portSpan
+	if nextPort+portSpan > 30900 {
+		nextPort = 21000
+	}
+	return p
 }
 
 // Stop stops dbaasd (engines keep running, as in production).

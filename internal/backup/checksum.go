@@ -1,0 +1,48 @@
+package backup
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+)
+
+// checksum returns the size and SHA-256 (hex) of a file.
+func checksum(path string) (int64, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, "", fmt.Errorf("checksum %s: %w", path, err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// errDamaged reports a file that does not match the catalogue.
+type errDamaged struct {
+	what, file     string
+	size, wantSize int64
+	sum, wantSum   string
+}
+
+func (e *errDamaged) Error() string {
+	return fmt.Sprintf("%s is damaged: %s does not match the catalogue (%d bytes with SHA-256 %.12s…, recorded %d bytes with SHA-256 %.12s…)",
+		e.what, e.file, e.size, e.sum, e.wantSize, e.wantSum)
+}
+
+// verify checks a file against its recorded size and SHA-256.
+func verify(what, path string, wantSize int64, wantSum string) error {
+	size, sum, err := checksum(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if size != wantSize || sum != wantSum {
+		return &errDamaged{what: what, file: path, size: size, wantSize: wantSize, sum: sum, wantSum: wantSum}
+	}
+	return nil
+}

@@ -1,0 +1,22 @@
+package daemon
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/dbaasd/dbaasd/internal/auth/identity"
+)
+
+// mounts returns the handlers served beside the API: the identity service
+// the official clients log in to.
+func (d *Daemon) mounts(ctx context.Context) (map[string]http.Handler, error) {
+	id, err := identity.New(ctx, identity.Config{
+		Store: d.Store, Auth: d.Auth, Users: d.cfg.Users, Region: d.cfg.Region,
+		PublicURL: d.cfg.PublicURL, Listen: d.cfg.Listen, TokenTTL: d.cfg.TokenTTL,
+		Logger: d.log.With("component", "identity"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]http.Handler{identity.Prefix: id}, nil
+}

@@ -1,0 +1,47 @@
+package daemon
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/dbaasd/dbaasd/internal/api"
+	"github.com/dbaasd/dbaasd/internal/reconcile"
+	"github.com/dbaasd/dbaasd/internal/telemetry"
+)
+
+// setupTelemetry builds the metrics collector, the log reader and
+// shipper, and dbaasd's own metrics; installs the latter in the
+// reconciler; and adds the handlers for /metrics (dbaasd's own) and
+// /prometheus (the projects' exporter) to mounts. It returns what the API
+// handler needs.
+func (d *Daemon) setupTelemetry(mounts map[string]http.Handler) (api.Telemetry, api.Observer) {
+	self := telemetry.NewSelf()
+	d.Telemetry = telemetry.New(d.Store, d.Drivers, telemetry.Config{
+		DataDir:   d.cfg.DataDir,
+		Cluster:   d.Reconciler.ClusterOf,
+		Interval:  d.cfg.MetricsInterval,
+		Retention: d.cfg.MetricsRetention,
+		ExportURL: d.cfg.LogExportURL,
+	}, self, d.log.With("component", "telemetry"))
+	d.Reconciler.SetMetrics(self)
+	mounts["/metrics"] = self.Handler()
+	mounts["/prometheus"] = d.Telemetry.Exporter(d.Service.MetricsTokenProject)
+	return d.Telemetry, self.ObserveRequest
+}
+
+var _ reconcile.Metrics = (*telemetry.Self)(nil)
+
+// startTelemetry samples clusters and ships logs until ctx ends (not when
+// dbaasd serves the API only); the channel closes once it stopped.
+func (d *Daemon) startTelemetry(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	if d.cfg.NoReconciler || d.Telemetry == nil {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		d.Telemetry.Run(ctx)
+	}()
+	return done
+}

@@ -1,0 +1,170 @@
+package postgres
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
+)
+
+var _ engine.MetricsSampler = (*Driver)(nil)
+
+// sampleTimeout bounds the queries to one server during Sample.
+const sampleTimeout = 3 * time.Second
+
+// PostgreSQL-specific metric names (beside engine.Metric*).
+const (
+	metricDeadlocks = "deadlocks_total"  // counter: deadlocks detected
+	metricTempBytes = "temp_bytes_total" // counter: bytes written to temporary files
+)
+
+// dbStats is one row of pg_stat_database with the database's size.
+type dbStats struct {
+	name                                  string
+	commits, rollbacks, returned, written int64
+	hits, reads, deadlocks, tempBytes, sz int64
+	connections                           int64
+}
+
+// nodeSample is what one server answered.
+type nodeSample struct {
+	up         bool
+	inRecovery bool
+	lsn        uint64
+	dbs        []dbStats
+}
+
+// Sample measures every node: pg_stat_database summed over the databases
+// (commits, rollbacks, rows returned by scans, rows inserted, updated or
+// deleted, buffer hits and reads, deadlocks, temporary bytes), client
+// connections (pg_stat_activity, dbaasd's own excluded), the data
+// directory's size and, on replicas, the replication lag in bytes behind
+// the primary's WAL position. Databases are measured on the desired
+// primary, each with its pg_database_size. Servers that are down are
+// reported with Up false.
+func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, error) {
+	answers := make([]nodeSample, len(c.Nodes))
+	pids := make([]int, len(c.Nodes))
+	sizes := make([]int64, len(c.Nodes))
+	var wg sync.WaitGroup
+	for i := range c.Nodes {
+		p := pathsOf(&c.Nodes[i])
+		if size, err := proc.DirSize(p.data); err == nil {
+			sizes[i] = size
+		}
+		if pids[i] = serverPID(p); pids[i] == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = sampleServer(ctx, p)
+		}()
+	}
+	wg.Wait()
+
+	var primaryLSN uint64
+	for i, a := range answers {
+		if a.up && !a.inRecovery && c.Nodes[i].Role == engine.RoleMaster {
+			primaryLSN = a.lsn
+		}
+	}
+	var out engine.Sample
+	for i, a := range answers {
+		n := &c.Nodes[i]
+		ns := engine.NodeSample{NodeID: n.ID, Up: a.up, PID: pids[i],
+			Values: map[string]float64{engine.MetricDiskUsedBytes: float64(sizes[i])}}
+		if a.up {
+			var sum dbStats
+			for _, s := range a.dbs {
+				sum.commits += s.commits
+				sum.rollbacks += s.rollbacks
+				sum.returned += s.returned
+				sum.written += s.written
+				sum.hits += s.hits
+				sum.reads += s.reads
+				sum.deadlocks += s.deadlocks
+				sum.tempBytes += s.tempBytes
+				sum.connections += s.connections
+			}
+			v := ns.Values
+			v[engine.MetricConnections] = float64(sum.connections)
+			v[engine.MetricCommits] = float64(sum.commits)
+			v[engine.MetricRollbacks] = float64(sum.rollbacks)
+			v[engine.MetricRowsRead] = float64(sum.returned)
+			v[engine.MetricRowsWritten] = float64(sum.written)
+			v[engine.MetricCacheHits] = float64(sum.hits)
+			v[engine.MetricCacheMisses] = float64(sum.reads)
+			v[metricDeadlocks] = float64(sum.deadlocks)
+			v[metricTempBytes] = float64(sum.tempBytes)
+			if a.inRecovery && primaryLSN > 0 {
+				lag := 0.0
+				if primaryLSN > a.lsn {
+					lag = float64(primaryLSN - a.lsn)
+				}
+				v[engine.MetricReplicationLagBytes] = lag
+			}
+			if n.Role == engine.RoleMaster {
+				for _, s := range a.dbs {
+					dv := map[string]float64{
+						engine.MetricConnections: float64(s.connections),
+						engine.MetricCommits:     float64(s.commits), engine.MetricRollbacks: float64(s.rollbacks),
+						engine.MetricRowsRead: float64(s.returned), engine.MetricRowsWritten: float64(s.written),
+						engine.MetricCacheHits: float64(s.hits), engine.MetricCacheMisses: float64(s.reads),
+						metricDeadlocks: float64(s.deadlocks), metricTempBytes: float64(s.tempBytes),
+					}
+					dv[engine.MetricSizeBytes] = float64(s.sz)
+					out.Databases = append(out.Databases, engine.DatabaseSample{Name: s.name, NodeID: n.ID, Values: dv})
+				}
+			}
+		}
+		out.Nodes = append(out.Nodes, ns)
+	}
+	return out, nil
+}
+
+// sampleServer asks one server, within sampleTimeout, for its statistics.
+// A server that answers is up even when its statistics cannot be read (a
+// database dropped during the query): it then has no values.
+func sampleServer(ctx context.Context, p nodePaths) nodeSample {
+	var ns nodeSample
+	ctx, cancel := context.WithTimeout(ctx, sampleTimeout)
+	defer cancel()
+	_ = withConn(ctx, p, "postgres", func(conn *pgx.Conn) error {
+		var pos *string
+		if err := conn.QueryRow(ctx, `SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery()
+			THEN coalesce(pg_last_wal_replay_lsn(), pg_last_wal_receive_lsn())::text
+			ELSE pg_current_wal_lsn()::text END`).Scan(&ns.inRecovery, &pos); err != nil {
+			return err
+		}
+		ns.up = true
+		if pos != nil {
+			ns.lsn = parseLSN(*pos)
+		}
+		// Databases that do not accept connections (template0) and
+		// templates are left out.
+		rows, err := conn.Query(ctx, `SELECT d.datname, s.xact_commit, s.xact_rollback, s.tup_returned,
+				s.tup_inserted + s.tup_updated + s.tup_deleted, s.blks_hit, s.blks_read, s.deadlocks, s.temp_bytes,
+				pg_database_size(d.oid),
+				(SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.oid AND a.backend_type = 'client backend'
+					AND a.pid <> pg_backend_pid())
+			FROM pg_database d JOIN pg_stat_database s ON s.datid = d.oid
+			WHERE d.datallowconn AND NOT d.datistemplate
+			ORDER BY d.datname`)
+		if err != nil {
+			return err
+		}
+		ns.dbs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (dbStats, error) {
+			var s dbStats
+			err := r.Scan(&s.name, &s.commits, &s.rollbacks, &s.returned, &s.written, &s.hits, &s.reads,
+				&s.deadlocks, &s.tempBytes, &s.sz, &s.connections)
+			return s, err
+		})
+		return err
+	})
+	return ns
+}

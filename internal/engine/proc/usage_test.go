@@ -1,0 +1,100 @@
+package proc
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestTreeUsageCountsDescendants(t *testing.T) {
+	t.Parallel()
+	// A shell that runs a busy child: the child's CPU time counts for the
+	// shell's tree while it runs.
+	cmd := exec.Command("/bin/sh", "-c", "i=0; while [ $i -lt 2000000 ]; do i=$((i+1)); done & sleep 30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	pid := cmd.Process.Pid
+	var u Usage
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		if u, err = TreeUsage(pid); err != nil {
+			t.Fatal(err)
+		}
+		if u.Processes >= 3 && u.CPUSeconds >= 0.05 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("usage of the tree never showed its busy child: %+v", u)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if u.MemoryBytes <= 0 {
+		t.Fatalf("no memory counted: %+v", u)
+	}
+	one, err := TreeUsage(os.Getpid())
+	if err != nil || one.MemoryBytes < 1<<20 {
+		t.Fatalf("own usage %+v, %v: want at least 1 MiB resident", one, err)
+	}
+}
+
+func TestTreeUsageMissingProcess(t *testing.T) {
+	t.Parallel()
+	if _, err := TreeUsage(0); err == nil {
+		t.Fatal("pid 0: want an error")
+	}
+	if _, err := treeUsage(t.TempDir(), 12345); err == nil {
+		t.Fatal("a process without /proc entry: want an error")
+	}
+}
+
+func TestReadStatOddCommandName(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	dir := filepath.Join(root, "42")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// comm "a) b (c" with spaces and parentheses; utime 150, stime 50,
+	// cutime 100, cstime 0 ticks; rss 10 pages.
+	stat := "42 (a) b (c) S 7 42 42 0 -1 4194304 1 0 0 0 150 50 100 0 20 0 1 0 100 1000000 10 18446744073709551615\n"
+	if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := readStat(root, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ppid != 7 || st.cpu != 3 || st.rssPage != 10 {
+		t.Fatalf("readStat = %+v, want ppid 7, cpu 3 s, rss 10 pages", st)
+	}
+	u, err := treeUsage(root, 42)
+	if err != nil || u.Processes != 1 || u.CPUSeconds != 3 || u.MemoryBytes != 10*int64(os.Getpagesize()) {
+		t.Fatalf("treeUsage = %+v, %v", u, err)
+	}
+}
+
+func TestProcessesSnapshot(t *testing.T) {
+	t.Parallel()
+	ps, err := ReadProcesses()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := ps.TreeUsage(os.Getpid())
+	if err != nil || u.Processes < 1 || u.MemoryBytes <= 0 {
+		t.Fatalf("own usage from a snapshot: %+v, %v", u, err)
+	}
+	if init, err := ps.TreeUsage(1); err != nil || init.Processes <= u.Processes {
+		t.Fatalf("the tree of pid 1 (%+v, %v) must hold more than this process's", init, err)
+	}
+	if _, err := ps.TreeUsage(1 << 30); err == nil {
+		t.Fatal("a process missing from the snapshot: want an error")
+	}
+}

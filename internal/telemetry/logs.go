@@ -1,0 +1,143 @@
+package telemetry
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/dbaasd/dbaasd/internal/api"
+	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/model"
+)
+
+// source is one log file with the instance that writes it.
+type source struct {
+	file engine.LogFile
+	inst model.Instance
+	fmt  *logFormat
+}
+
+// sources lists the log files of a datastore, with their instances and
+// formats, that pass the job and instance filters.
+func (s *Service) sources(t *target, job string, ips []string) []source {
+	src, ok := t.drv.(engine.LogSource)
+	if !ok {
+		return nil
+	}
+	var out []source
+	for _, f := range src.LogFiles(t.cluster) {
+		in, known := t.insts[f.NodeID]
+		lf := formats[f.Format]
+		if !known || lf == nil || (job != "" && f.Job != job) || !matchesInstance(in, ips) {
+			continue
+		}
+		out = append(out, source{file: f, inst: in, fmt: lf})
+	}
+	return out
+}
+
+// matchesInstance reports whether an instance is one the ips filter
+// names: by IP address (every instance on that address), host:port,
+// hostname or floating IP. An empty filter matches every instance.
+func matchesInstance(in model.Instance, ips []string) bool {
+	if len(ips) == 0 {
+		return true
+	}
+	for _, ip := range ips {
+		if ip == in.Host || ip == address(in) || (in.Hostname != "" && ip == in.Hostname) || (in.FloatingIP != "" && ip == in.FloatingIP) {
+			return true
+		}
+	}
+	return false
+}
+
+// labels gives an entry's labels with the source's.
+func (src source) labels(e entry) map[string]string {
+	l := make(map[string]string, len(e.labels)+3)
+	for k, v := range e.labels {
+		l[k] = v
+	}
+	l["job"] = src.file.Job
+	l["instance"] = address(src.inst)
+	if src.inst.Hostname != "" {
+		l["hostname"] = src.inst.Hostname
+	}
+	return l
+}
+
+// Logs implements api.Telemetry: it reads the datastore's log files from
+// their ends and returns the newest q.Limit entries in [q.Start, q.End]
+// that pass the filters, oldest first. Filters: job exactly; ips (see
+// matchesInstance); databases, which keeps only entries that name one of
+// the databases (PostgreSQL sessions, MariaDB slow queries and refused
+// logins).
+func (s *Service) Logs(ctx context.Context, datastoreID string, q api.LogQuery) ([]api.LogLine, error) {
+	ds, err := s.store.Datastores().Get(ctx, datastoreID)
+	if err != nil {
+		return nil, fmt.Errorf("logs of %s: %w", datastoreID, err)
+	}
+	t, err := s.load(ctx, ds)
+	if err != nil {
+		return nil, err
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	dbs := map[string]bool{}
+	for _, d := range q.Databases {
+		dbs[d] = true
+	}
+	keep := func(e entry) bool {
+		if e.ts.Before(q.Start) || e.ts.After(q.End) {
+			return false
+		}
+		return len(dbs) == 0 || dbs[e.labels["database"]]
+	}
+	type found struct {
+		e   entry
+		src source
+	}
+	var all []found
+	for _, src := range s.sources(t, q.Job, q.IPs) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		// A file last written before the range has nothing in it.
+		if st, err := os.Stat(src.file.Path); err != nil || st.ModTime().Before(q.Start) {
+			continue
+		}
+		var mine []found
+		err := scanBackward(src.file.Path, src.fmt, func(es []entry) bool {
+			var chunk []found
+			for _, e := range es {
+				if keep(e) {
+					chunk = append(chunk, found{e, src})
+				}
+			}
+			mine = append(chunk, mine...)
+			// Enough, or the chunk began before the range: stop reading.
+			return len(mine) < limit && !es[0].ts.Before(q.Start)
+		})
+		if err != nil {
+			s.log.Warn("read log", "datastore_id", datastoreID, "file", src.file.Path, "error", err)
+			continue
+		}
+		if len(mine) > limit {
+			mine = mine[len(mine)-limit:]
+		}
+		all = append(all, mine...)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].e.ts.Before(all[j].e.ts) })
+	if len(all) > limit {
+		all = all[len(all)-limit:]
+	}
+	out := make([]api.LogLine, 0, len(all))
+	for _, f := range all {
+		out = append(out, api.LogLine{TS: float64(f.e.ts.UnixMicro()) / 1e6, IP: f.src.inst.Host,
+			Value: strings.TrimSpace(f.e.value), Labels: f.src.labels(f.e)})
+	}
+	return out, nil
+}
