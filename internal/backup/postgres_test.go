@@ -92,6 +92,21 @@ func TestPostgreSQLPointInTimeRestore(t *testing.T) {
 
 	restored := restore(t, e, "postgresql", "pg-at-t2", 1, src, &t2)
 	rc := pgConn(t, restored, "app", "Secret-pass-1", "appdb")
+	// The restored datastore's users and databases are in the API too.
+	newID := restored.Str("datastore.id")
+	for _, kind := range []string{"users", "databases"} {
+		deadline := time.Now().Add(wait)
+		for {
+			r := e.Do(at.TokenA, http.MethodGet, "/v1/"+kind+"?datastore_id="+newID+"&status=ACTIVE", nil)
+			if len(r.Get(kind).([]any)) == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the restored datastore's %s are not in the API: %s", kind, r.Body)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
 	if got := pgInts(t, rc, "SELECT x FROM t ORDER BY x"); fmt.Sprint(got) != "[1 2 3]" {
 		t.Errorf("rows restored to t2 = %v, want [1 2 3]", got)
 	}

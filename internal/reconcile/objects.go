@@ -513,6 +513,7 @@ func (r *Reconciler) dropACL(ctx context.Context, a *model.Action) error {
 func (r *Reconciler) ensureObjects(ctx context.Context, st *state, c *engine.Cluster) error {
 	f := store.Filter{"datastore_id": st.ds.ID}
 	live := func(status string) bool { return status != model.StatusPendingDelete && status != model.StatusError }
+	var created []func(store.Tx) error // objects recorded before their engine object existed
 	if um, ok := st.drv.(engine.UserManager); ok {
 		users, err := r.store.Users().List(ctx, f)
 		if err != nil {
@@ -523,6 +524,7 @@ func (r *Reconciler) ensureObjects(ctx context.Context, st *state, c *engine.Clu
 				if err := um.EnsureUser(ctx, c, engine.User{Name: u.Name, Password: u.Password}); err != nil {
 					return fmt.Errorf("repair user %s: %w", u.Name, err)
 				}
+				created = append(created, r.activateIfPending(ctx, "user", u.ID, u.Status))
 			}
 		}
 	}
@@ -542,6 +544,7 @@ func (r *Reconciler) ensureObjects(ctx context.Context, st *state, c *engine.Clu
 			if err := dm.EnsureDatabase(ctx, c, ed); err != nil {
 				return fmt.Errorf("repair database %s: %w", ed.Name, err)
 			}
+			created = append(created, r.activateIfPending(ctx, "database", dbs[i].ID, dbs[i].Status))
 		}
 		grants, err := r.store.Grants().List(ctx, f)
 		if err != nil {
@@ -558,6 +561,7 @@ func (r *Reconciler) ensureObjects(ctx context.Context, st *state, c *engine.Clu
 			if err := dm.EnsureGrant(ctx, c, eg); err != nil {
 				return fmt.Errorf("repair grant: %w", err)
 			}
+			created = append(created, r.activateIfPending(ctx, "grant", grants[i].ID, grants[i].Status))
 		}
 	}
 	if em, ok := st.drv.(engine.ExtensionManager); ok {
@@ -576,6 +580,7 @@ func (r *Reconciler) ensureObjects(ctx context.Context, st *state, c *engine.Clu
 			if err := em.EnsureExtension(ctx, c, ee); err != nil {
 				return fmt.Errorf("repair extension %s: %w", ee.Name, err)
 			}
+			created = append(created, r.activateIfPending(ctx, "extension", exts[i].ID, exts[i].Status))
 		}
 	}
 	if sm, ok := st.drv.(engine.SlotManager); ok {
@@ -627,5 +632,23 @@ func (r *Reconciler) ensureObjects(ctx context.Context, st *state, c *engine.Clu
 			}
 		}
 	}
-	return nil
+	return r.store.InTx(ctx, func(tx store.Tx) error {
+		for _, f := range created {
+			if err := f(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// activateIfPending returns a step that marks an object ACTIVE if it was
+// recorded as PENDING_CREATE (objects a repair created in the engine).
+func (r *Reconciler) activateIfPending(ctx context.Context, kind, id, status string) func(store.Tx) error {
+	return func(tx store.Tx) error {
+		if status != model.StatusPendingCreate {
+			return nil
+		}
+		return objectStatusSetters[kind](ctx, tx, id, model.StatusActive, r.now())
+	}
 }

@@ -315,6 +315,11 @@ func (s *Service) CreateDatastore(ctx context.Context, c Caller, in DatastoreCre
 		if _, err := s.enqueue(ctx, tx, c, d.ID, ActDatastoreCreate, "datastore", d.ID, nil); err != nil {
 			return err
 		}
+		if d.Restore != nil {
+			if err := s.copyRestoredObjects(ctx, tx, c, d.Restore.DatastoreID, d); err != nil {
+				return err
+			}
+		}
 		out = &DatastoreView{Datastore: *d, Engine: typ.Engine, Instances: insts, Connection: map[string]string{}}
 		return nil
 	})
