@@ -4,7 +4,7 @@ BIN       := bin/dbaasd
 DATA_DIR  ?= ./data
 GOFLAGS_TEST ?= -race -count=1 -timeout 40m
 
-.PHONY: all deps build run test test-short generate check-generate lint fmt bench bench-quick clean
+.PHONY: all deps tools build run test test-short generate check-generate lint fmt bench bench-quick clean
 
 all: build
 
@@ -35,12 +35,22 @@ generate:
 check-generate: generate
 	git diff --exit-code -- internal/api/gen
 
+# The pinned linter, installed where `go install` puts binaries (GOBIN, or GOPATH/bin).
+tools:
+	$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+
+# Fails when golangci-lint is neither in PATH nor where `make tools` installs it.
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	@if command -v golangci-lint >/dev/null 2>&1; then golangci-lint run ./...; \
-	else echo "golangci-lint not installed; skipped (go vet and gofmt ran)"; fi
+	@lint=$$(command -v golangci-lint || true); \
+	gopath_bin=$$($(GO) env GOPATH | cut -d: -f1)/bin; \
+	for dir in $$($(GO) env GOBIN) "$$gopath_bin"; do \
+		if [ -z "$$lint" ] && [ -x "$$dir/golangci-lint" ]; then lint=$$dir/golangci-lint; fi; \
+	done; \
+	if [ -z "$$lint" ]; then echo "golangci-lint not found in PATH nor in $$gopath_bin; run 'make tools'" >&2; exit 1; fi; \
+	"$$lint" run ./...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -41,8 +41,12 @@ func main() {
 	if err != nil {
 		exit(err)
 	}
-	defer d.Close()
-	exit(d.Run(ctx))
+	// exit ends the process, so the store is closed here rather than deferred.
+	err = d.Run(ctx)
+	if cerr := d.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("close store: %w", cerr)
+	}
+	exit(err)
 }
 
 func exit(err error) {

@@ -28,7 +28,7 @@ func TestBinaryLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	bin := filepath.Join(dir, "dbaasd")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
@@ -43,7 +43,7 @@ func TestBinaryLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
-	l.Close()
+	_ = l.Close()
 
 	start := func() (*exec.Cmd, *strings.Builder) {
 		cmd := exec.Command(bin)
@@ -63,7 +63,7 @@ func TestBinaryLifecycle(t *testing.T) {
 		deadline := time.Now().Add(2 * time.Minute)
 		for time.Now().Before(deadline) {
 			if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
-				resp.Body.Close()
+				_ = resp.Body.Close()
 				if resp.StatusCode == 200 {
 					return cmd, &out
 				}
@@ -97,7 +97,7 @@ func TestBinaryLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return resp.StatusCode
 	}
 

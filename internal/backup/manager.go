@@ -143,7 +143,7 @@ func (m *Manager) lock(datastoreID string, shared, wait bool) (func(), error) {
 		return nil, fmt.Errorf("backup lock: %w", err)
 	}
 	if err := flock(f, shared, wait); err != nil {
-		f.Close()
+		_ = f.Close()
 		if errors.Is(err, syscallEWOULDBLOCK) {
 			return nil, errBusy
 		}

@@ -42,7 +42,7 @@ func myInts(t *testing.T, db *sql.DB, q string) []int {
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var out []int
 	for rows.Next() {
 		var v int
@@ -50,6 +50,9 @@ func myInts(t *testing.T, db *sql.DB, q string) []int {
 			t.Fatal(err)
 		}
 		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", q, err)
 	}
 	return out
 }

@@ -36,9 +36,7 @@ func planPrune(ds *model.Datastore, backups []store.Backup, files []store.Archiv
 	}
 	if ds.Deleted && (!restorable || ds.DeletedAt != nil && now.After(ds.DeletedAt.Add(retention))) {
 		p := prunePlan{all: true}
-		for _, b := range backups {
-			p.backups = append(p.backups, b)
-		}
+		p.backups = append(p.backups, backups...)
 		for _, f := range files {
 			p.files = append(p.files, f.Name)
 		}

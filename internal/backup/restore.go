@@ -98,7 +98,7 @@ func (m *Manager) BeforeStart(ctx context.Context, ds *model.Datastore, c *engin
 	if err := os.RemoveAll(stage); err != nil {
 		return fmt.Errorf("restore staging: %w", err)
 	}
-	defer os.RemoveAll(stage)
+	defer func() { _ = os.RemoveAll(stage) }()
 	baseDir, err := m.stageBase(ctx, base, filepath.Join(stage, dirBase))
 	if err != nil {
 		return err
@@ -299,13 +299,13 @@ func (m *Manager) download(ctx context.Context, key, dst string) error {
 	if err != nil {
 		return err
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	f, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
 	if _, err := f.ReadFrom(r); err != nil {
-		f.Close()
+		_ = f.Close() // the copy's error is the one to report
 		return err
 	}
 	return f.Close()

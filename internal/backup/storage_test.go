@@ -30,7 +30,7 @@ func TestLocalStorage(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(r)
-	r.Close()
+	_ = r.Close()
 	if string(b) != "backup" {
 		t.Errorf("read back %q", b)
 	}

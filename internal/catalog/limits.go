@@ -25,7 +25,7 @@ func NodeCountAllowed(engineName string, l Limits, n int) bool {
 	if n < l.NodesMin || n > l.NodesMax {
 		return false
 	}
-	return !(engineName == "mysql" && n == 2)
+	return engineName != "mysql" || n != 2
 }
 
 // LimitsFor returns the limits of an engine on this machine: nodes may not

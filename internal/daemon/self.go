@@ -47,7 +47,7 @@ func selfCommand(given []string, dataDir string, r *proc.Runner) ([]string, erro
 		return nil, fmt.Errorf("copy own executable: %w", err)
 	}
 	if _, err := io.Copy(tmp, bytes.NewReader(data)); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the copy's error is the one to report
 		return nil, fmt.Errorf("copy own executable: %w", err)
 	}
 	if err := tmp.Close(); err != nil {

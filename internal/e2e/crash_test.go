@@ -212,7 +212,7 @@ func checkEndState(t *testing.T, e *at.Env, dir string) {
 				t.Errorf("datastore %s: %s %s does not accept connections: %v", id, k, addr, err)
 				continue
 			}
-			c.Close()
+			_ = c.Close()
 		}
 		checkObjects(t, e, dir, id)
 	}

@@ -223,7 +223,7 @@ func TestMySQLSemiSyncFailover(t *testing.T) {
 			defer cancel()
 			_, err := c.ExecContext(ctx, "INSERT INTO writes VALUES (?)", n)
 			return err
-		}, func() { c.Close() }, nil
+		}, func() { _ = c.Close() }, nil
 	})
 	time.Sleep(time.Second)
 	pid := mysqlPID(t, e.DataDir, ds, oldMaster)
@@ -268,7 +268,9 @@ func TestMySQLSemiSyncFailover(t *testing.T) {
 		_ = rows.Scan(&n)
 		present[n] = true
 	}
-	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	lost := 0
 	for _, n := range w.acked {
 		if !present[n] {
@@ -317,7 +319,7 @@ func TestRedisSentinelFailover(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		if role, err := c.Do(ctx, "ROLE").Slice(); err != nil || len(role) == 0 || role[0] != "master" {
-			c.Close()
+			_ = c.Close()
 			return nil, nil, fmt.Errorf("not a master (%v)", err)
 		}
 		return func(n int) error {
@@ -334,7 +336,7 @@ func TestRedisSentinelFailover(t *testing.T) {
 				return fmt.Errorf("write %d not acknowledged by a replica", n)
 			}
 			return nil
-		}, func() { c.Close() }, nil
+		}, func() { _ = c.Close() }, nil
 	})
 	time.Sleep(time.Second)
 	pid := redisPID(t, e.DataDir, ds, oldMaster)
@@ -376,7 +378,7 @@ func TestRedisSentinelFailover(t *testing.T) {
 		t.Errorf("%d instances are MASTER", masters)
 	}
 	c := goredis.NewClient(&goredis.Options{Addr: r.Str("datastore.connection.master"), Password: "Redis-Secret-1"})
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	lost := 0
 	for _, n := range w.acked {
 		if v, err := c.Get(context.Background(), fmt.Sprintf("k%d", n)).Int(); err != nil || v != n {

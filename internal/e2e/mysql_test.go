@@ -38,10 +38,10 @@ func myOpen(t *testing.T, addr, user, password, db, localIP string) (*sql.DB, er
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := db2.PingContext(ctx); err != nil {
-		db2.Close()
+		_ = db2.Close()
 		return nil, err
 	}
-	t.Cleanup(func() { db2.Close() })
+	t.Cleanup(func() { _ = db2.Close() })
 	return db2, nil
 }
 

@@ -61,14 +61,6 @@ func queryOne[T any](t *testing.T, c *pgx.Conn, sql string, args ...any) T {
 	return v
 }
 
-type pgFixture struct {
-	e                  *at.Env
-	ds, user, db       string
-	master, pooler     string
-	superAddr          string
-	userName, password string
-}
-
 func post(t *testing.T, e *at.Env, path string, body any) *at.Response {
 	t.Helper()
 	r := e.Do(at.TokenA, http.MethodPost, path, body)
@@ -223,14 +215,14 @@ func TestPostgreSQLEndToEnd(t *testing.T) {
 	if c, err := pgConnect(t, master, "app_user", "Secret-pass-1", "appdb", "127.0.0.1"); err != nil {
 		t.Errorf("a connection from 127.0.0.1 was refused: %v", err)
 	} else {
-		c.Close(context.Background())
+		_ = c.Close(context.Background())
 	}
 	put(t, e, "/v1/datastores/"+ds+"/firewall", map[string]any{"firewall": map[string]any{"ips": []string{}}})
 	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
 	if c, err := pgConnect(t, master, "app_user", "Secret-pass-1", "appdb", "127.0.0.2"); err != nil {
 		t.Errorf("with an empty firewall 127.0.0.2 is refused: %v", err)
 	} else {
-		c.Close(context.Background())
+		_ = c.Close(context.Background())
 	}
 
 	// Floating IP: an extra address reaches the primary.
@@ -368,7 +360,7 @@ func superConn(t *testing.T, dataDir, ds string) *pgx.Conn {
 		if err != nil {
 			t.Fatalf("superuser connection: %v", err)
 		}
-		t.Cleanup(func() { c.Close(context.Background()) })
+		t.Cleanup(func() { _ = c.Close(context.Background()) })
 		return c
 	}
 	t.Fatal("no primary found")
@@ -471,6 +463,8 @@ func isParentOf(parent, child int) bool {
 	}
 	var state string
 	var ppid int
-	fmt.Sscanf(s[i+2:], "%s %d", &state, &ppid)
+	if _, err := fmt.Sscanf(s[i+2:], "%s %d", &state, &ppid); err != nil {
+		return false
+	}
 	return ppid == parent
 }

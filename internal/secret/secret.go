@@ -71,8 +71,11 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("create secret key: %w", err)
 	}
-	defer f.Close()
 	if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
+		_ = f.Close() // the write's error is the one to report
+		return nil, fmt.Errorf("write secret key: %w", err)
+	}
+	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("write secret key: %w", err)
 	}
 	return key, nil

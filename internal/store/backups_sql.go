@@ -66,7 +66,7 @@ func (o *ops) ListBackups(ctx context.Context, datastoreID string) ([]Backup, er
 	if err != nil {
 		return nil, fmt.Errorf("list backups: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	out := []Backup{}
 	for rows.Next() {
 		var b Backup
@@ -115,7 +115,7 @@ func (o *ops) ListArchiveFiles(ctx context.Context, datastoreID string) ([]Archi
 	if err != nil {
 		return nil, fmt.Errorf("list archived files: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	out := []ArchiveFile{}
 	for rows.Next() {
 		var f ArchiveFile

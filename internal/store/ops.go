@@ -85,7 +85,7 @@ func (o *ops) Usage(ctx context.Context, projectID string) (Usage, error) {
 	if err != nil {
 		return u, fmt.Errorf("usage of %s: %w", projectID, err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	for rows.Next() {
 		var fw string
 		var list []string
@@ -106,7 +106,7 @@ func (o *ops) Quotas(ctx context.Context, projectID string) (map[string]int64, e
 	if err != nil {
 		return nil, fmt.Errorf("quotas of %s: %w", projectID, err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	out := map[string]int64{}
 	for rows.Next() {
 		var r string
@@ -223,12 +223,15 @@ func (o *ops) AllocatePort(ctx context.Context, host string, lo, hi int, datasto
 	for rows.Next() {
 		var p int
 		if err := rows.Scan(&p); err != nil {
-			rows.Close()
+			_ = rows.Close()
 			return 0, fmt.Errorf("allocate port: %w", err)
 		}
 		used[p] = true
 	}
-	rows.Close()
+	// Next closed the rows when it returned false; Err tells why it stopped.
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("allocate port: %w", err)
+	}
 	for p := lo; p <= hi; p++ {
 		if used[p] || (isFree != nil && !isFree(p)) {
 			continue

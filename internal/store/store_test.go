@@ -77,7 +77,7 @@ func TestSecretsAreSealedAtRest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer raw.Close()
+			defer func() { _ = raw.Close() }()
 			var rp, ap string
 			if err := raw.QueryRow("SELECT redis_password, admin_password FROM datastores WHERE id = '"+d.ID+"'").Scan(&rp, &ap); err != nil {
 				t.Fatal(err)

@@ -110,7 +110,7 @@ func (r repo[T]) List(ctx context.Context, f Filter) ([]T, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", r.t.name, err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	out := []T{}
 	for rows.Next() {
 		v, err := r.t.scan(rows)

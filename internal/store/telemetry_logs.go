@@ -12,7 +12,7 @@ func (o *ops) LogOffsets(ctx context.Context) ([]LogOffset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("log offsets: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	out := []LogOffset{}
 	for rows.Next() {
 		var l LogOffset

@@ -61,7 +61,7 @@ func (o *ops) QuerySamples(ctx context.Context, datastoreID, kind string, from, 
 	if err != nil {
 		return nil, fmt.Errorf("query samples of %s: %w", datastoreID, err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	out := []Sample{}
 	for rows.Next() {
 		s := Sample{DatastoreID: datastoreID, Kind: kind}

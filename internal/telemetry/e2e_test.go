@@ -223,7 +223,7 @@ func TestTelemetryEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
@@ -257,7 +257,7 @@ func TestTelemetryEndToEnd(t *testing.T) {
 	failLogin := func() {
 		t.Helper()
 		if c, err := pgConnect(master, "app", "Wrong-Password-9", "appdb"); err == nil {
-			c.Close(ctx)
+			_ = c.Close(ctx)
 			t.Fatal("a wrong password was accepted")
 		}
 	}
@@ -330,7 +330,7 @@ func TestTelemetryEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	own, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	for _, want := range []string{
 		`dbaasd_http_request_duration_seconds_count{code="200",method="GET",route="/v1/datastores/{datastore_id}"}`,
 		`dbaasd_reconcile_action_duration_seconds_count{action="`,
@@ -381,7 +381,7 @@ func findExported(t *testing.T, path string) map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		var rec map[string]any

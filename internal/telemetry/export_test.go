@@ -25,7 +25,9 @@ func appendLines(t *testing.T, path string, lines ...string) {
 		t.Fatal(err)
 	}
 	for _, l := range lines {
-		fmt.Fprintln(f, l)
+		if _, err := fmt.Fprintln(f, l); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
@@ -45,7 +47,7 @@ func readRecords(t *testing.T, path string) []Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var out []Record
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

@@ -22,7 +22,6 @@ type fakeDriver struct {
 	// sampleCtx, when set, is used instead of sample.
 	sampleCtx func(ctx context.Context, c *engine.Cluster) (engine.Sample, error)
 	logs      func(c *engine.Cluster) []engine.LogFile
-	sampled   int
 }
 
 func (f *fakeDriver) Info(context.Context) (engine.Info, error) {

@@ -70,7 +70,7 @@ func (f *FileSink) Write(_ context.Context, projectID, logGroup string, recs []R
 		return fmt.Errorf("log export: %w", err)
 	}
 	if _, err := out.Write(body); err != nil {
-		out.Close()
+		_ = out.Close()
 		return fmt.Errorf("log export to %s: %w", path, err)
 	}
 	if err := out.Close(); err != nil {
@@ -109,7 +109,7 @@ func (h *HTTPSink) Write(ctx context.Context, projectID, logGroup string, recs [
 	if err != nil {
 		return fmt.Errorf("log export: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("log export: %s answered %s: %s", h.URL, resp.Status, strings.TrimSpace(string(msg)))

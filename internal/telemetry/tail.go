@@ -33,7 +33,7 @@ func scanBackward(path string, f *logFormat, visit func([]entry) bool) error {
 	if err != nil {
 		return fmt.Errorf("open log: %w", err)
 	}
-	defer file.Close()
+	defer func() { _ = file.Close() }()
 	st, err := file.Stat()
 	if err != nil {
 		return fmt.Errorf("stat log: %w", err)
@@ -114,7 +114,7 @@ func readForward(path string, f *logFormat, offset, limit int64, now time.Time) 
 	if err != nil {
 		return nil, offset, fmt.Errorf("open log: %w", err)
 	}
-	defer file.Close()
+	defer func() { _ = file.Close() }()
 	buf := make([]byte, limit)
 	n, err := file.ReadAt(buf, offset)
 	if err != nil && !errors.Is(err, io.EOF) {

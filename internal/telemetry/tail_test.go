@@ -96,19 +96,31 @@ func TestReadForwardLeavesPartialLines(t *testing.T) {
 		t.Fatalf("readForward = %+v, %d, %v", es, next, err)
 	}
 	// The rest of the line arrives, with a continuation of it.
-	fh, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	fmt.Fprint(fh, "ee\n  and more\n")
-	fh.Close()
+	appendText(t, path, "ee\n  and more\n")
 	es, next2, err := readForward(path, f, next, 1<<20, now)
 	if err != nil || len(es) != 1 || es[0].value != "three\n  and more" || next2 <= next {
 		t.Fatalf("second read = %+v, %d, %v", es, next2, err)
 	}
 	// Lines that continue an entry shipped before come as their own entry.
-	fh, _ = os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	fmt.Fprint(fh, "  late continuation\n1:M 02 Jan 2026 10:00:03.000 * four\n")
-	fh.Close()
+	appendText(t, path, "  late continuation\n1:M 02 Jan 2026 10:00:03.000 * four\n")
 	es, _, err = readForward(path, f, next2, 1<<20, now)
 	if err != nil || len(es) != 2 || es[0].value != "late continuation" || !es[0].ts.Equal(now) || es[1].value != "four" {
 		t.Fatalf("third read = %+v, %v", es, err)
+	}
+}
+
+// appendText appends s to the file at path.
+func appendText(t *testing.T, path, s string) {
+	t.Helper()
+	fh, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fh.WriteString(s); err != nil {
+		_ = fh.Close()
+		t.Fatal(err)
+	}
+	if err := fh.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -102,7 +102,7 @@ func (b *bundle) do(t *testing.T, method, path string, body any, headers map[str
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	r := reply{status: resp.StatusCode, header: resp.Header}
 	r.raw, _ = io.ReadAll(resp.Body)
 	if len(r.raw) > 0 {
@@ -143,7 +143,7 @@ func (b *bundle) login(t *testing.T, user, domain, password, project string) (st
 }
 
 func tokenField(r reply, path string) any {
-	var cur any = r.body["token"]
+	cur := r.body["token"]
 	for _, p := range strings.Split(path, ".") {
 		m, _ := cur.(map[string]any)
 		cur = m[p]

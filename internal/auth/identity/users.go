@@ -119,7 +119,10 @@ func ParseUser(spec string, cost int) (User, error) {
 
 // isBcrypt reports whether s is a bcrypt hash.
 func isBcrypt(s string) bool {
-	if len(s) != 60 || !(strings.HasPrefix(s, "$2a$") || strings.HasPrefix(s, "$2b$") || strings.HasPrefix(s, "$2y$")) {
+	if len(s) != 60 {
+		return false
+	}
+	if prefix := s[:4]; prefix != "$2a$" && prefix != "$2b$" && prefix != "$2y$" {
 		return false
 	}
 	_, err := bcrypt.Cost([]byte(s))
@@ -147,7 +150,7 @@ func LoadUsersFile(path string, cost int) ([]User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("users file: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var users []User
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {

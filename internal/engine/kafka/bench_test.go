@@ -31,7 +31,7 @@ func benchCluster(b *testing.B) *engine.Cluster {
 		b.Fatal(err)
 	}
 	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	_ = l.Close()
 	id := uuid.NewString()
 	return &engine.Cluster{
 		ID: uuid.NewString(), Engine: engine.Kafka, Dir: dir,

@@ -52,7 +52,6 @@ func TestConfigIsApplied(t *testing.T) {
 	raw := make([]byte, 6144)
 	_, _ = rand.Read(raw)
 	large := base64.StdEncoding.EncodeToString(raw)
-	pid := d.PIDs(c, &c.Nodes[0])[0]
 
 	c.Config = map[string]any{"message.max.bytes": float64(2048)}
 	must(t, d.Ensure(ctx, c))
@@ -69,7 +68,7 @@ func TestConfigIsApplied(t *testing.T) {
 		t.Fatalf("after restart message.max.bytes = %q, want 2048", v)
 	}
 	// Removing the key resets the default, without a restart.
-	pid = d.PIDs(c, &c.Nodes[0])[0]
+	pid := d.PIDs(c, &c.Nodes[0])[0]
 	c.Config = map[string]any{}
 	must(t, d.Ensure(ctx, c))
 	must(t, produce(t, c, SuperUser, c.AdminPassword, "big", large))

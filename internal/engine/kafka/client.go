@@ -98,7 +98,7 @@ func apiVersions(ctx context.Context, addr string, version int16, timeout time.D
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}

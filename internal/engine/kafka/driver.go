@@ -237,7 +237,7 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 		}
 	}
 	if pid == 0 {
-		if pid, err = d.start(ctx, c, l, digest); err != nil {
+		if _, err := d.start(ctx, c, l, digest); err != nil {
 			return err
 		}
 	}

@@ -85,11 +85,11 @@ func canBind(ip string) bool {
 	if err != nil {
 		return false
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	c, err := d.Dial("tcp", l.Addr().String())
 	if err != nil {
 		return false
 	}
-	c.Close()
+	_ = c.Close()
 	return true
 }

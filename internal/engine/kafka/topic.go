@@ -22,11 +22,16 @@ func checkTopicName(name string) error {
 		return fmt.Errorf("%w: invalid topic name %q", engine.ErrInvalid, name)
 	}
 	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+		if !topicNameRune(r) {
 			return fmt.Errorf("%w: topic name %q: only ASCII letters, digits, '.', '_' and '-' are allowed", engine.ErrInvalid, name)
 		}
 	}
 	return nil
+}
+
+// topicNameRune reports whether r may appear in a topic name.
+func topicNameRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
 }
 
 // EnsureTopic creates the topic with t.Partitions partitions, or grows an
@@ -44,8 +49,8 @@ func (d *Driver) EnsureTopic(ctx context.Context, c *engine.Cluster, t engine.To
 		if err != nil {
 			return err
 		}
-		switch {
-		case have == 0:
+		switch have {
+		case 0:
 			r, err := adm.CreateTopic(ctx, int32(t.Partitions), -1, nil, t.Name)
 			if err == nil {
 				err = r.Err

@@ -17,10 +17,10 @@ import (
 var scramMechanisms = []kadm.ScramMechanism{kadm.ScramSha256, kadm.ScramSha512}
 
 func checkUserName(name string) error {
-	switch {
-	case name == "":
+	switch name {
+	case "":
 		return fmt.Errorf("%w: empty user name", engine.ErrInvalid)
-	case name == SuperUser:
+	case SuperUser:
 		return fmt.Errorf("%w: user name %q is reserved for dbaasd", engine.ErrInvalid, name)
 	}
 	return nil

@@ -156,7 +156,7 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 	if err != nil {
 		return info, fmt.Errorf("base backup: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // on errors; closed and checked below otherwise
 	args := []string{"--no-defaults", "--backup", "--stream=xbstream", "--target-dir=" + dst, "--tmpdir=" + dst,
 		"--datadir=" + n.dataDir(), "--socket=" + n.socket(), "--user=" + d.runner.User}
 	if d.mode == ModeSync && len(c.Nodes) > 1 {
@@ -175,6 +175,9 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 		return info, fmt.Errorf("base backup: compress: %w", err)
 	}
 	if err := f.Sync(); err != nil {
+		return info, fmt.Errorf("base backup: %w", err)
+	}
+	if err := f.Close(); err != nil {
 		return info, fmt.Errorf("base backup: %w", err)
 	}
 	if err := d.runner.Chown(out); err != nil {
@@ -241,7 +244,7 @@ func (d *Driver) SyncArchive(ctx context.Context, c *engine.Cluster, force bool)
 		return start, d.archiveBinlogs(c, n, names)
 	}
 	db := connect(c, n)
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	st, err := scanMap(ctx, db.DB, "SHOW MASTER STATUS")
 	if err != nil {
 		return time.Time{}, sqlErr("node "+n.ID+": master status", err)
@@ -275,7 +278,7 @@ func binaryLogs(ctx context.Context, db *dbConn) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	cols, err := rows.Columns()
 	if err != nil {
 		return nil, err
@@ -348,7 +351,7 @@ func (d *Driver) copyFile(src, dst string, mtime time.Time) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }()
 	// A name of its own: another dbaasd on this machine may copy the same
 	// log at the same time.
 	tmp := filepath.Join(filepath.Dir(dst), fmt.Sprintf(".%s.%d-%d.tmp", filepath.Base(dst), os.Getpid(), time.Now().UnixNano()))
@@ -357,11 +360,11 @@ func (d *Driver) copyFile(src, dst string, mtime time.Time) error {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
+		_ = out.Close()
 		return err
 	}
 	if err := out.Sync(); err != nil {
-		out.Close()
+		_ = out.Close()
 		return err
 	}
 	if err := out.Close(); err != nil {
@@ -505,7 +508,7 @@ func (d *Driver) extractStream(ctx context.Context, file, dir string) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	r, err := engine.Decompress(f, file)
 	if err != nil {
 		return err
@@ -582,13 +585,13 @@ func (d *Driver) replay(ctx context.Context, c *engine.Cluster, n *node, user ma
 	var dumpErr strings.Builder
 	dump.Stdout, dump.Stderr = pw, &dumpErr
 	if err := dump.Start(); err != nil {
-		pr.Close()
-		pw.Close()
+		_ = pr.Close()
+		_ = pw.Close()
 		return fmt.Errorf("node %s: start mariadb-binlog: %w", n.ID, err)
 	}
-	pw.Close()
+	_ = pw.Close()
 	applyErr := d.client(ctx, n, pr, "--binary-mode")
-	pr.Close()
+	_ = pr.Close()
 	dumpWait := dump.Wait()
 	if dumpWait != nil {
 		return fmt.Errorf("node %s: mariadb-binlog: %w: %s", n.ID, dumpWait, tailLines(dumpErr.String(), 5))

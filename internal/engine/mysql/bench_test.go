@@ -29,7 +29,7 @@ func benchCluster(b *testing.B, eng string) *engine.Cluster {
 		b.Fatal(err)
 	}
 	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	_ = l.Close()
 	id := uuid.NewString()
 	return &engine.Cluster{
 		ID: uuid.NewString(), Engine: eng, Dir: dir,
@@ -101,7 +101,7 @@ func BenchmarkBareInstallAndStart(b *testing.B) {
 				b.Fatal(fmt.Errorf("bare mariadbd did not start"))
 			}
 		}
-		db.Close()
+		_ = db.Close()
 		b.StopTimer()
 		proc.Terminate(pid, 30*time.Second)
 		_ = os.RemoveAll(dir)

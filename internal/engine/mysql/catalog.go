@@ -107,7 +107,7 @@ func (d *Driver) readCatalog(ctx context.Context) ([]engine.Parameter, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	if err := d.runner.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (d *Driver) readCatalog(ctx context.Context) ([]engine.Parameter, error) {
 		}
 	}()
 	db := openSocket(sock, "", time.Second)
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	for {
@@ -165,7 +165,7 @@ func queryCatalog(ctx context.Context, db *sql.DB) ([]engine.Parameter, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var out []engine.Parameter
 	for rows.Next() {
 		var name, typ, readOnly string

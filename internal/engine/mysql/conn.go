@@ -172,7 +172,7 @@ func scanMap(ctx context.Context, db *sql.DB, q string) (map[string]string, erro
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	cols, err := rows.Columns()
 	if err != nil {
 		return nil, err

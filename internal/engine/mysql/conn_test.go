@@ -10,8 +10,9 @@ func TestNativeHash(t *testing.T) {
 	if got := nativeHash("secret"); got != "*14E65567ABDB5135D0CFD9A70B3032C179A49EE7" {
 		t.Errorf("nativeHash(secret) = %s", got)
 	}
-	if derivedSecret("a", "replication") == derivedSecret("b", "replication") ||
-		derivedSecret("a", "replication") != derivedSecret("a", "replication") {
+	first, again := derivedSecret("a", "replication"), derivedSecret("a", "replication")
+	other := derivedSecret("b", "replication")
+	if first == other || first != again {
 		t.Error("derivedSecret is not a deterministic function of the password")
 	}
 }

@@ -87,7 +87,7 @@ func ensure(t *testing.T, d *Driver, c *engine.Cluster) {
 func adminDB(t *testing.T, c *engine.Cluster, n engine.Node) *sql.DB {
 	t.Helper()
 	db := openSocket(newNode(n).socket(), c.AdminPassword, 5*time.Second)
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { _ = db.Close() })
 	return db
 }
 
@@ -106,7 +106,7 @@ func tcpDB(t *testing.T, network string, n engine.Node, user, password, dbname s
 		t.Fatal(err)
 	}
 	db := sql.OpenDB(conn)
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { _ = db.Close() })
 	return db
 }
 

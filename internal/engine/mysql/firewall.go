@@ -113,7 +113,7 @@ func (d *Driver) accounts(ctx context.Context, db *dbConn, only string) (map[str
 	if err != nil {
 		return nil, sqlErr("list users", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	out := map[string][]userEntry{}
 	for rows.Next() {
 		var u string
@@ -135,7 +135,7 @@ func userGrants(ctx context.Context, db *dbConn, user string) ([]string, error) 
 	if err != nil {
 		return nil, sqlErr("list grants of "+user, err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var out []string
 	for rows.Next() {
 		var g string

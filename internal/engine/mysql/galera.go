@@ -103,7 +103,7 @@ func galeraStatus(ctx context.Context, db *sql.DB) (galeraState, error) {
 	if err != nil {
 		return galeraState{}, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var g galeraState
 	for rows.Next() {
 		var k, v string
@@ -189,7 +189,7 @@ func (d *Driver) ensurePrimaryComponent(ctx context.Context, c *engine.Cluster, 
 		}
 		db := connect(c, n)
 		g, err := galeraStatus(ctx, db.DB)
-		db.Close()
+		_ = db.Close()
 		if err != nil {
 			unanswering = append(unanswering, n)
 			continue
@@ -206,7 +206,7 @@ func (d *Driver) ensurePrimaryComponent(ctx context.Context, c *engine.Cluster, 
 		d.log.Warn("no primary component: bootstrapping from the most advanced running node", "cluster", c.ID, "node", n.ID)
 		db := connect(c, n)
 		_, err := db.ExecContext(ctx, "SET GLOBAL wsrep_provider_options = 'pc.bootstrap=YES'")
-		db.Close()
+		_ = db.Close()
 		if err != nil {
 			return sqlErr("node "+n.ID+": pc.bootstrap", err)
 		}

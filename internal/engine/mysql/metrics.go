@@ -100,7 +100,7 @@ func (d *Driver) sampleNode(ctx context.Context, c *engine.Cluster, n *node, gal
 	ctx, cancel := context.WithTimeout(ctx, sampleTimeout)
 	defer cancel()
 	db := openSocket(n.socket(), c.AdminPassword, sampleTimeout)
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	status, err := globalStatus(ctx, db)
 	if err != nil {
 		return a
@@ -153,7 +153,7 @@ func globalStatus(ctx context.Context, db *sql.DB) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	m := map[string]string{}
 	for rows.Next() {
 		var k, v string
@@ -180,7 +180,7 @@ func sampleSchemas(ctx context.Context, db *sql.DB, nodeID string) []engine.Data
 		var name string
 		var size, tables float64
 		if err := rows.Scan(&name, &size, &tables); err != nil {
-			rows.Close()
+			_ = rows.Close()
 			return nil
 		}
 		if systemSchemas[name] {
@@ -191,13 +191,16 @@ func sampleSchemas(ctx context.Context, db *sql.DB, nodeID string) []engine.Data
 			engine.MetricSizeBytes: size, metricTables: tables, engine.MetricConnections: 0,
 		}})
 	}
-	rows.Close()
+	// Next closed the rows when it returned false; Err tells why it stopped.
+	if rows.Err() != nil {
+		return nil
+	}
 	conns, err := db.QueryContext(ctx, `SELECT DB, COUNT(*) FROM information_schema.PROCESSLIST
 		WHERE DB IS NOT NULL AND ID <> CONNECTION_ID() AND COMMAND NOT IN ('Daemon', 'Binlog Dump', 'Slave_IO', 'Slave_SQL') GROUP BY DB`)
 	if err != nil {
 		return out
 	}
-	defer conns.Close()
+	defer func() { _ = conns.Close() }()
 	for conns.Next() {
 		var name string
 		var n float64

@@ -70,7 +70,7 @@ func TestSampleAndLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if _, err := conn.ExecContext(ctx, "SET SESSION long_query_time = 0"); err != nil {
 		t.Fatal(err)
 	}

@@ -315,7 +315,7 @@ func (d *Driver) waitReady(ctx context.Context, c *engine.Cluster, n *node, pid 
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	db := openSocket(n.socket(), c.AdminPassword, time.Second)
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	var last error
 	for {
 		if pid > 0 && !proc.Alive(pid) {

@@ -49,7 +49,7 @@ func TestUsersDatabasesGrants(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer rows.Close()
+		defer func() { _ = rows.Close() }()
 		cols, _ := rows.Columns()
 		vals := make([]any, len(cols))
 		ptrs := make([]any, len(cols))
@@ -63,6 +63,9 @@ func TestUsersDatabasesGrants(t *testing.T) {
 					t.Errorf("binary log holds a plaintext password: %s", b)
 				}
 			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
 		}
 	})
 
@@ -159,7 +162,9 @@ func TestUsersDatabasesGrants(t *testing.T) {
 			_ = rows.Scan(&s)
 			showGrants = append(showGrants, s)
 		}
-		rows.Close()
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
 		if !strings.Contains(strings.Join(showGrants, "\n"), "ALL PRIVILEGES ON `bob\\_db`.*") {
 			t.Errorf("SHOW GRANTS = %q", showGrants)
 		}

@@ -72,7 +72,7 @@ func (d *Driver) observeNode(ctx context.Context, c *engine.Cluster, n *node, ga
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 	defer cancel()
 	db := openSocket(n.socket(), c.AdminPassword, observeTimeout)
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	if _, err := queryString(ctx, db, "SELECT 1"); err != nil {
 		ns.Detail = "mariadbd does not answer: " + err.Error()
 		return ns
@@ -157,7 +157,7 @@ func binlogPosition(ctx context.Context, c *engine.Cluster, n *node) (string, in
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 	defer cancel()
 	db := openSocket(n.socket(), c.AdminPassword, observeTimeout)
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	st, err := scanMap(ctx, db, "SHOW MASTER STATUS")
 	if err != nil || st == nil {
 		return "", 0

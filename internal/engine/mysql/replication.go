@@ -108,7 +108,7 @@ func (d *Driver) demote(ctx context.Context, c *engine.Cluster, n *node) {
 		return
 	}
 	db := connect(c, n)
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	ro, err := queryString(ctx, db.DB, "SELECT @@GLOBAL.read_only")
 	if err != nil || ro == "1" {
 		return
@@ -122,7 +122,7 @@ func (d *Driver) demote(ctx context.Context, c *engine.Cluster, n *node) {
 // makes sure the replication account exists.
 func (d *Driver) promote(ctx context.Context, c *engine.Cluster, m *node) error {
 	db := connect(c, m)
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	st, err := scanMap(ctx, db.DB, "SHOW SLAVE STATUS")
 	if err != nil {
 		return sqlErr("node "+m.ID+": slave status", err)
@@ -233,7 +233,7 @@ func (d *Driver) cloneFromPrimary(ctx context.Context, c *engine.Cluster, primar
 // makes sure its replication threads run.
 func (d *Driver) ensureReplicating(ctx context.Context, c *engine.Cluster, r, master *node) error {
 	db := connect(c, r)
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	st, err := scanMap(ctx, db.DB, "SHOW SLAVE STATUS")
 	if err != nil {
 		return sqlErr("node "+r.ID+": slave status", err)
@@ -289,7 +289,7 @@ func (d *Driver) ensureReplicating(ctx context.Context, c *engine.Cluster, r, ma
 // waitReplicating waits until a replica's threads run and it is connected.
 func (d *Driver) waitReplicating(ctx context.Context, c *engine.Cluster, r *node) error {
 	db := connect(c, r)
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	deadline := time.Now().Add(replWaitTimeout)
 	var st map[string]string
 	var err error

@@ -42,7 +42,7 @@ func (d *Driver) ensureServer(ctx context.Context, c *engine.Cluster, n *node, c
 		return false, err
 	}
 	db := connect(c, n)
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	return d.applyConfig(ctx, db.DB, n, want)
 }
 
@@ -107,10 +107,10 @@ func (d *Driver) withWriter(ctx context.Context, c *engine.Cluster, fn func(db *
 		err := probe(ctx, db.DB, galera)
 		if err == nil {
 			err = fn(db)
-			db.Close()
+			_ = db.Close()
 			return err
 		}
-		db.Close()
+		_ = db.Close()
 		errs = append(errs, fmt.Errorf("node %s: %w", n.ID, err))
 	}
 	return fmt.Errorf("no writable node in cluster %s: %v", c.ID, errs)

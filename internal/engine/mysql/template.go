@@ -60,7 +60,7 @@ func (d *Driver) ensureTemplate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("template lock: %w", err)
 	}
-	defer lock.Close()
+	defer func() { _ = lock.Close() }()
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return fmt.Errorf("template lock: %w", err)
 	}

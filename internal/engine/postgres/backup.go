@@ -430,7 +430,7 @@ func untar(ctx context.Context, e *env, file, dir string) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	r, err := engine.Decompress(f, file)
 	if err != nil {
 		return err

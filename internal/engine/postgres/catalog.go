@@ -101,7 +101,7 @@ func (d *Driver) readCatalog(ctx context.Context, e *env, tmpl string) (engine.C
 	if err != nil {
 		return engine.Catalog{}, fmt.Errorf("catalog: %w", err)
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }()
 	if err := e.r.MkdirAll(tmp, 0o700); err != nil {
 		return engine.Catalog{}, err
 	}
@@ -138,7 +138,7 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 

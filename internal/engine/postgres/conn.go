@@ -46,7 +46,7 @@ func withConn(ctx context.Context, p nodePaths, database string, f func(*pgx.Con
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	return f(conn)
 }
 

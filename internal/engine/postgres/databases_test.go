@@ -82,7 +82,7 @@ func TestDatabasesAndGrants(t *testing.T) {
 	if err != nil {
 		t.Fatalf("alice connects: %v", err)
 	}
-	defer aliceConn.Close(ctx)
+	defer func() { _ = aliceConn.Close(ctx) }()
 	if _, err := aliceConn.Exec(ctx, "CREATE TABLE public.notes (id serial PRIMARY KEY, body text); INSERT INTO notes (body) VALUES ('hi')"); err != nil {
 		t.Fatalf("alice creates a table: %v", err)
 	}
@@ -94,7 +94,7 @@ func TestDatabasesAndGrants(t *testing.T) {
 		if _, err := conn.Exec(ctx, "INSERT INTO notes (body) VALUES ('from "+u.Name+"')"); err != nil {
 			t.Errorf("%s writes to alice's table: %v", u.Name, err)
 		}
-		conn.Close(ctx)
+		_ = conn.Close(ctx)
 	}
 	bobConn, err := clientConn(ctx, n.Host, n.Port, bob.Name, bob.Password, db.Name, "")
 	if err != nil {
@@ -103,7 +103,7 @@ func TestDatabasesAndGrants(t *testing.T) {
 	if _, err := bobConn.Exec(ctx, "CREATE TABLE bobs (x int)"); err != nil {
 		t.Fatal(err)
 	}
-	bobConn.Close(ctx)
+	_ = bobConn.Close(ctx)
 	if _, err := aliceConn.Exec(ctx, "INSERT INTO bobs VALUES (1)"); err != nil {
 		t.Errorf("alice writes to bob's later table: %v", err)
 	}
@@ -120,7 +120,7 @@ func TestDatabasesAndGrants(t *testing.T) {
 		t.Fatal("DropGrant of alice took bob's grant too")
 	}
 	if conn, err := clientConn(ctx, n.Host, n.Port, alice.Name, alice.Password, db.Name, ""); err == nil {
-		conn.Close(ctx)
+		_ = conn.Close(ctx)
 		t.Fatal("alice logged in to the database after DropGrant")
 	}
 	if err := d.DropGrant(ctx, c, engine.Grant{User: owner.Name, Database: db.Name}); err != nil {

@@ -61,7 +61,7 @@ func TestFirewall(t *testing.T) {
 	try := func(from string) error {
 		conn, err := clientConn(ctx, n.Host, n.Port, u.Name, u.Password, "postgres", from)
 		if err == nil {
-			conn.Close(ctx)
+			_ = conn.Close(ctx)
 		}
 		return err
 	}

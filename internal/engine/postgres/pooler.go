@@ -207,7 +207,7 @@ func poolerAdmin(ctx context.Context, c *engine.Cluster, pp poolerPaths, command
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	if _, err := conn.Exec(ctx, command); err != nil {
 		return fmt.Errorf("pooler console %s: %w", command, err)
 	}

@@ -16,7 +16,7 @@ func poolerConfig(t *testing.T, c *engine.Cluster, key string) string {
 	if err != nil {
 		t.Fatalf("pooler console: %v", err)
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	rows, err := conn.Query(ctx, "SHOW CONFIG")
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func TestPooler(t *testing.T) {
 		if err != nil {
 			return "", err
 		}
-		defer conn.Close(ctx)
+		defer func() { _ = conn.Close(ctx) }()
 		var s string
 		err = conn.QueryRow(ctx, "SELECT current_user || '@' || current_database() || ':' || current_setting('port')").Scan(&s)
 		return s, err
@@ -99,7 +99,7 @@ func TestPooler(t *testing.T) {
 	}
 	// Internal roles never log in through the pooler.
 	if conn, err := clientConn(ctx, pl.Host, pl.Port, poolerAuthRole, "", "postgres", ""); err == nil {
-		conn.Close(ctx)
+		_ = conn.Close(ctx)
 		t.Fatal("the pooler's auth role logged in over TCP")
 	}
 
@@ -111,7 +111,7 @@ func TestPooler(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pooler to a database created later: %v", err)
 	}
-	conn.Close(ctx)
+	_ = conn.Close(ctx)
 
 	// A new port restarts it; no pooler stops it.
 	pl.Port = freeTestPort()

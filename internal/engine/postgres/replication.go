@@ -36,7 +36,7 @@ func controlSysID(data string) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read system identifier: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var b [8]byte
 	if _, err := f.ReadAt(b[:], 0); err != nil {
 		return 0, fmt.Errorf("read system identifier: %w", err)

@@ -41,7 +41,7 @@ func (d *Driver) templateData(ctx context.Context, e *env) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("template lock: %w", err)
 	}
-	defer lock.Close()
+	defer func() { _ = lock.Close() }()
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return "", fmt.Errorf("template lock: %w", err)
 	}
@@ -61,7 +61,7 @@ func (d *Driver) templateData(ctx context.Context, e *env) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("template: %w", err)
 	}
-	defer os.RemoveAll(build)
+	defer func() { _ = os.RemoveAll(build) }()
 	if err := e.r.MkdirAll(build, 0o755); err != nil {
 		return "", err
 	}

@@ -23,12 +23,12 @@ func TestUsersLogInWithTheirPassword(t *testing.T) {
 		if err != nil {
 			t.Fatalf("log in with password %q: %v", pw, err)
 		}
-		conn.Close(ctx)
+		_ = conn.Close(ctx)
 	}
 	for _, wrong := range []string{"first-Secret-1", "final-Secret-3", ""} {
 		conn, err := clientConn(ctx, n.Host, n.Port, user, wrong, "postgres", "")
 		if err == nil {
-			conn.Close(ctx)
+			_ = conn.Close(ctx)
 			t.Fatalf("logged in with the wrong password %q", wrong)
 		}
 		if !strings.Contains(err.Error(), "password authentication failed") {
@@ -44,7 +44,7 @@ func TestUsersLogInWithTheirPassword(t *testing.T) {
 		t.Fatalf("DropUser: %v", err)
 	}
 	if conn, err := clientConn(ctx, n.Host, n.Port, user, "final-Secret-2", "postgres", ""); err == nil {
-		conn.Close(ctx)
+		_ = conn.Close(ctx)
 		t.Fatal("a dropped user logged in")
 	}
 	for _, name := range []string{"postgres", poolerAuthRole, "", "a234567890123456789012345678901234567890123456789012345678901234"} {
@@ -77,7 +77,7 @@ func TestDropUserThatOwnsObjects(t *testing.T) {
 	if _, err := conn.Exec(ctx, "CREATE TABLE things (id int); CREATE SEQUENCE thing_ids"); err != nil {
 		t.Fatal(err)
 	}
-	conn.Close(ctx)
+	_ = conn.Close(ctx)
 	if err := d.DropUser(ctx, c, u.Name); err != nil {
 		t.Fatalf("DropUser of a user owning tables: %v", err)
 	}

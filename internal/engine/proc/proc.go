@@ -138,7 +138,7 @@ func (r *Runner) StartDaemon(name string, args []string, dir, logPath string, en
 	if err != nil {
 		return 0, fmt.Errorf("open log %s: %w", logPath, err)
 	}
-	defer logf.Close()
+	defer func() { _ = logf.Close() }() // the daemon writes through its own descriptor
 	if err := r.Chown(logPath); err != nil {
 		return 0, err
 	}
@@ -507,17 +507,17 @@ func (r *Runner) copyFile(from, to string, mode os.FileMode) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }()
 	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
+		_ = out.Close()
 		return err
 	}
 	if err := out.Chmod(mode); err != nil {
-		out.Close()
+		_ = out.Close()
 		return err
 	}
 	if err := out.Close(); err != nil {

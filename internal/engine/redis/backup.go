@@ -53,7 +53,7 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 	if err != nil {
 		return info, fmt.Errorf("node %s: %w", n.ID, err)
 	}
-	defer cl.Close()
+	defer func() { _ = cl.Close() }()
 	if err := os.RemoveAll(dst); err != nil {
 		return info, fmt.Errorf("snapshot: %w", err)
 	}
@@ -149,7 +149,7 @@ func copySnapshot(ctx context.Context, r *proc.Runner, cl *goredis.Client, src, 
 	if err != nil {
 		return false, fmt.Errorf("open snapshot: %w", err)
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }()
 	st, err := persistence(ctx, cl)
 	if err != nil {
 		return false, fmt.Errorf("INFO persistence: %w", err)
@@ -169,11 +169,11 @@ func copyOwned(r *proc.Runner, in io.Reader, path string) error {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
+		_ = out.Close()
 		return fmt.Errorf("copy snapshot: %w", err)
 	}
 	if err := out.Sync(); err != nil {
-		out.Close()
+		_ = out.Close()
 		return err
 	}
 	if err := out.Close(); err != nil {
@@ -207,7 +207,7 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 	if err != nil {
 		return fmt.Errorf("%w: snapshot of %s: %w", engine.ErrInvalid, from.ClusterID, err)
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }()
 	d.log.Info("restoring snapshot", "cluster", c.ID, "node", m.ID, "source", from.ClusterID)
 	if err := copyOwned(r, in, filepath.Join(p.data, snapshotFile)); err != nil {
 		return fmt.Errorf("node %s: %w", m.ID, err)

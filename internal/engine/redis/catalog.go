@@ -223,7 +223,7 @@ func (d *Driver) probeParams(ctx context.Context) (map[string]string, map[string
 	if err != nil {
 		return nil, nil, fmt.Errorf("catalog: %w", err)
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("catalog: %w", err)
 	}
@@ -270,7 +270,7 @@ func (d *Driver) probeParams(ctx context.Context) (map[string]string, map[string
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	defer cl.Close()
+	defer func() { _ = cl.Close() }()
 	values, err := cl.ConfigGet(pctx, "*").Result()
 	if err != nil {
 		return nil, nil, fmt.Errorf("catalog: CONFIG GET: %w", err)

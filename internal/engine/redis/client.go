@@ -162,7 +162,7 @@ func confValue(path, name string) string {
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	val := ""
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
@@ -181,7 +181,7 @@ func sentinelAuthPass(path string) string {
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	val := ""
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

@@ -118,7 +118,7 @@ func RunForwarder(args []string) error {
 	if err != nil {
 		return fmt.Errorf("redis-forwarder: %w", err)
 	}
-	defer lock.Close()
+	defer func() { _ = lock.Close() }()
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		return fmt.Errorf("redis-forwarder: another forwarder runs with %s: %w", *config, err)
 	}
@@ -133,7 +133,7 @@ func RunForwarder(args []string) error {
 		if err := os.WriteFile(*pidfile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
 			return fmt.Errorf("redis-forwarder: write pid file: %w", err)
 		}
-		defer os.Remove(*pidfile)
+		defer func() { _ = os.Remove(*pidfile) }()
 	}
 	retry := time.NewTicker(100 * time.Millisecond)
 	defer retry.Stop()

@@ -45,7 +45,7 @@ func TestForwarderInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -53,7 +53,7 @@ func TestForwarderInProcess(t *testing.T) {
 				return
 			}
 			go func() {
-				defer c.Close()
+				defer func() { _ = c.Close() }()
 				sc := bufio.NewScanner(c)
 				for sc.Scan() {
 					_, _ = c.Write([]byte(sc.Text() + "\n"))
@@ -101,7 +101,7 @@ func TestForwarderInProcess(t *testing.T) {
 		if err != nil {
 			return "", err
 		}
-		defer c.Close()
+		defer func() { _ = c.Close() }()
 		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
 		if _, err := c.Write([]byte("hi\n")); err != nil {
 			return "", err
@@ -128,7 +128,7 @@ func TestForwarderInProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer held.Close()
+	defer func() { _ = held.Close() }()
 	r := bufio.NewReader(held)
 	if _, err := held.Write([]byte("one\n")); err != nil {
 		t.Fatal(err)

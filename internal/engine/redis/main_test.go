@@ -48,14 +48,14 @@ func copyTestBinary() (string, error) {
 	if err != nil {
 		return dir, err
 	}
-	defer src.Close()
+	defer func() { _ = src.Close() }()
 	forwarderBin = filepath.Join(dir, "redis-forwarder.test")
 	dst, err := os.OpenFile(forwarderBin, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
 	if err != nil {
 		return dir, err
 	}
 	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
+		_ = dst.Close()
 		return dir, err
 	}
 	return dir, dst.Close()

@@ -119,7 +119,7 @@ func sampleRedis(ctx context.Context, c *engine.Cluster, p paths) redisAnswer {
 	if err != nil {
 		return a
 	}
-	defer cl.Close()
+	defer func() { _ = cl.Close() }()
 	s, err := cl.Info(ctx, "clients", "memory", "stats", "replication", "keyspace").Result()
 	if err != nil {
 		return a

@@ -37,7 +37,7 @@ func TestSampleAndLogFiles(t *testing.T) {
 		}
 	}
 	db3 := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("%s:%d", c.Nodes[0].Host, c.Nodes[0].Port), Password: c.Password, DB: 3})
-	defer db3.Close()
+	defer func() { _ = db3.Close() }()
 	if err := db3.Set(ctx, "other", "v", 0).Err(); err != nil {
 		t.Fatal(err)
 	}

@@ -108,7 +108,7 @@ func observeNode(ctx context.Context, c *engine.Cluster, n *engine.Node) nodeObs
 		o.state.Detail = "does not answer at " + ep.addr + ": " + err.Error()
 		return o
 	}
-	defer cl.Close()
+	defer func() { _ = cl.Close() }()
 	if err := cl.Ping(ctx).Err(); err != nil {
 		if isLoading(err) {
 			o.state.Status = engine.NodeStarting

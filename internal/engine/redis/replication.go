@@ -33,7 +33,7 @@ func readRepl(ctx context.Context, c *engine.Cluster, n *engine.Node) (replInfo,
 	if err != nil {
 		return replInfo{}, err
 	}
-	defer cl.Close()
+	defer func() { _ = cl.Close() }()
 	s, err := cl.Info(cctx, "replication").Result()
 	if err != nil {
 		return replInfo{}, err
@@ -219,7 +219,7 @@ func failingOver(ctx context.Context, c *engine.Cluster, n *engine.Node) bool {
 	if err != nil {
 		return false
 	}
-	defer cl.Close()
+	defer func() { _ = cl.Close() }()
 	v, err := cl.Do(ctx, "SENTINEL", "MASTER", MasterName).Result()
 	if err != nil {
 		return false
@@ -235,7 +235,7 @@ func (d *Driver) ensureRole(ctx context.Context, c *engine.Cluster, n, master *e
 	if err != nil {
 		return fmt.Errorf("node %s: %w", n.ID, err)
 	}
-	defer cl.Close()
+	defer func() { _ = cl.Close() }()
 	s, err := cl.Info(ctx, "replication").Result()
 	if err != nil {
 		return redisErr("INFO replication", err)

@@ -74,7 +74,7 @@ func TestEnsureFollowsSentinelFailover(t *testing.T) {
 	}
 	// Let the sentinels discover the replicas (INFO every 10 s at first).
 	sentinel := newClient(endpoint{network: "tcp", addr: sentinelAddrOf(t, &c.Nodes[1]), timeout: 2 * time.Second}, c.Password)
-	defer sentinel.Close()
+	defer func() { _ = sentinel.Close() }()
 	eventually(t, 30*time.Second, "sentinel fails over", func() error {
 		return sentinel.Do(ctx, "SENTINEL", "FAILOVER", MasterName).Err()
 	})

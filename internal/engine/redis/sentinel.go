@@ -37,7 +37,7 @@ func sentinelMasterAddr(ctx context.Context, c *engine.Cluster, n *engine.Node) 
 	if err != nil {
 		return "", err
 	}
-	defer cl.Close()
+	defer func() { _ = cl.Close() }()
 	res, err := cl.Do(ctx, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MasterName).StringSlice()
 	if err != nil {
 		if errors.Is(err, goredis.Nil) {
@@ -108,7 +108,7 @@ func keptSentinelState(path string) []string {
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var kept []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -226,7 +226,7 @@ func (d *Driver) configureSentinel(ctx context.Context, c *engine.Cluster, n, ma
 	if err != nil {
 		return fmt.Errorf("node %s: sentinel: %w", n.ID, err)
 	}
-	defer cl.Close()
+	defer func() { _ = cl.Close() }()
 	do := func(args ...any) error {
 		if err := cl.Do(ctx, args...).Err(); err != nil {
 			return fmt.Errorf("node %s: sentinel %v: %w", n.ID, args[:2], err)
@@ -326,7 +326,7 @@ func resetSentinel(ctx context.Context, c *engine.Cluster, n *engine.Node) error
 	if err != nil {
 		return fmt.Errorf("node %s: sentinel: %w", n.ID, err)
 	}
-	defer cl.Close()
+	defer func() { _ = cl.Close() }()
 	if err := cl.Do(ctx, "SENTINEL", "RESET", MasterName).Err(); err != nil {
 		return fmt.Errorf("node %s: SENTINEL RESET: %w", n.ID, err)
 	}

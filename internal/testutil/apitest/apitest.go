@@ -63,7 +63,7 @@ func Main(m *testing.M) int {
 			return 2
 		}
 		if err != nil {
-			os.Stderr.WriteString(err.Error() + "\n")
+			_, _ = os.Stderr.WriteString(err.Error() + "\n")
 			return 1
 		}
 		return 0
@@ -223,7 +223,7 @@ func destroyAll(t testing.TB, dir, storeURL string) {
 		t.Logf("clean up engines: %v", err)
 		return
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }()
 	if err := d.Reconciler.DestroyAll(ctx); err != nil {
 		t.Logf("clean up engines: %v", err)
 	}
@@ -259,7 +259,7 @@ func (e *Env) waitHealthy() {
 	for i := 0; i < 200; i++ {
 		resp, err := http.Get(e.URL + "/healthz")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return
 			}
@@ -351,7 +351,7 @@ func (e *Env) DoHeaders(token, method, path string, body any, headers map[string
 	if err != nil {
 		e.T.Fatalf("%s %s: %v", method, path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	out := &Response{Status: resp.StatusCode, Header: resp.Header}
 	if out.Body, err = io.ReadAll(resp.Body); err != nil {
 		e.T.Fatal(err)

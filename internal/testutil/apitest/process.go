@@ -67,7 +67,7 @@ func StartProc(t testing.TB, dataDir, storeURL string, args ...string) *Proc {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
-	l.Close()
+	_ = l.Close()
 	base := PortBase()
 	args = append([]string{"--port-range", fmt.Sprintf("%d-%d", base, base+portSpan-1)}, args...)
 	p := &Proc{t: t, DataDir: dataDir, Store: storeURL, Args: args, Addr: addr}
@@ -97,7 +97,7 @@ func (p *Proc) Start() {
 	for time.Now().Before(deadline) {
 		resp, err := http.Get("http://" + p.Addr + "/healthz")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return
 			}
@@ -117,7 +117,7 @@ func (p *Proc) Kill() {
 	_, _ = p.cmd.Process.Wait()
 	p.cmd = nil
 	if p.log != nil {
-		p.log.Close()
+		_ = p.log.Close()
 	}
 }
 

@@ -56,7 +56,7 @@ func URL(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	name := "t_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
 	if _, err := db.Exec("CREATE DATABASE " + name); err != nil {
 		t.Fatalf("create test database: %v", err)
