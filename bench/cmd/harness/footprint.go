@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/dbaasd/dbaasd/bench/internal/procs"
+	"github.com/dbaasd/dbaasd/bench/internal/report"
+	"github.com/dbaasd/dbaasd/bench/internal/rss"
+	"github.com/dbaasd/dbaasd/bench/internal/stats"
+)
+
+func summarize(v []float64) stats.Summary { return stats.Summarize(v) }
+
+// footprint is what the read section measures of dbaasd itself.
+type footprint struct {
+	startFresh, startEmpty, startFull time.Duration
+	seedTime                          time.Duration
+	clusters                          int
+	rssEmpty, rssFull, rssAfter       []float64 // MiB, several samples
+	rssBare                           []float64
+	cpuEmpty, cpuFull                 []float64 // % of one core
+}
+
+// sampleRSS reads a process's RSS (MiB) five times, 200 ms apart.
+func sampleRSS(ctx context.Context, pid int) []float64 {
+	var out []float64
+	for i := 0; i < 5; i++ {
+		if u, err := rss.Of(pid); err == nil {
+			out = append(out, rss.MiB(u.RSS))
+		}
+		if sleep(ctx, 200*time.Millisecond) != nil {
+			break
+		}
+	}
+	return out
+}
+
+// idleCPU measures a process's CPU use (% of one core) over consecutive
+// windows of 3 s (dbaasd's default probe interval; 1 s in quick mode), one
+// per run.
+func idleCPU(ctx context.Context, e *env, pid int) []float64 {
+	window := 3 * time.Second
+	if e.cfg.quick {
+		window = time.Second
+	}
+	var out []float64
+	for i := 0; i < e.cfg.runs; i++ {
+		c0, err := rss.CPUSeconds(pid)
+		if err != nil {
+			return out
+		}
+		t := time.Now()
+		if sleep(ctx, window) != nil {
+			return out
+		}
+		c1, err := rss.CPUSeconds(pid)
+		if err != nil {
+			return out
+		}
+		out = append(out, (c1-c0)/time.Since(t).Seconds()*100)
+	}
+	return out
+}
+
+// figures records the dbaasd footprint figures and their detail table.
+func (fp *footprint) figures(e *env, res *results) {
+	n := fmt.Sprintf("%d", fp.clusters)
+	res.add(&figure{section: "footprint", name: "dbaasd RSS, idle, empty store", unit: "MiB", values: fp.rssEmpty,
+		baseName: "bare net/http handler (idle)", base: fp.rssBare})
+	res.add(&figure{section: "footprint", name: "dbaasd RSS, " + n + " clusters stored, after list requests", unit: "MiB",
+		values: fp.rssFull, baseName: "dbaasd RSS, empty store", base: fp.rssEmpty})
+	res.add(&figure{section: "footprint", name: "dbaasd CPU while idle, " + n + " clusters stored", unit: "% of a core",
+		values: fp.cpuFull, baseName: "dbaasd CPU while idle, empty store", base: fp.cpuEmpty})
+	res.addDetail("footprint", &detail{
+		title:  "dbaasd process",
+		header: []string{"measure", "value"},
+		rows: [][]string{
+			{"first start on a new data dir (prepares engine templates, catalog)", report.Num(fp.startFresh.Seconds()) + " s"},
+			{"start, empty store", report.Num(fp.startEmpty.Seconds()) + " s"},
+			{"start, " + n + " clusters stored", report.Num(fp.startFull.Seconds()) + " s"},
+			{"seeding " + n + " clusters directly into the store (one transaction per project)", fmt.Sprintf("%s s (%s clusters/s)", report.Num(fp.seedTime.Seconds()), report.Num(float64(fp.clusters)/fp.seedTime.Seconds()))},
+			{"RSS, idle, empty store", report.Summary(summarize(fp.rssEmpty), "MiB")},
+			{"RSS, " + n + " clusters, after list requests", report.Summary(summarize(fp.rssFull), "MiB")},
+			{"RSS, " + n + " clusters, after the read benchmarks", report.Summary(summarize(fp.rssAfter), "MiB")},
+			{"CPU while idle, empty store", report.Summary(summarize(fp.cpuEmpty), "% of a core")},
+			{"CPU while idle, " + n + " clusters stored", report.Summary(summarize(fp.cpuFull), "% of a core")},
+			{"bare handler RSS, idle", report.Summary(summarize(fp.rssBare), "MiB")},
+		},
+		notes: []string{
+			"RSS samples: 5, 200 ms apart. CPU: user + system time over 3 s windows (dbaasd's default probe interval; 1 s in quick mode), one per run.",
+			"dbaasd's RSS includes memory Go has freed but not yet returned to the system (start-up parses the OpenAPI document and the engines' catalogs), which is why it falls later on.",
+			"Idle CPU with many stored clusters is the work of dbaasd's periodic loops over every datastore (prober, telemetry sampling, backup scheduler), which run whatever the datastores' state. The seeded clusters are recorded as ERROR (see bench/README.md) and have no servers.",
+		},
+	})
+}
+
+// clusterUsage is the memory of the processes of one cluster: every
+// process whose command line, working directory or open files are under
+// the cluster's directory, or whose pid file is there, with descendants;
+// dbaasd itself (pid) is left out.
+func clusterUsage(dataDir, datastoreID string, dbaasdPID int) rss.Usage {
+	dir := filepath.Join(dataDir, "clusters", datastoreID)
+	return rss.Sum(procs.Under(dir, map[int]bool{dbaasdPID: true}))
+}
+
+// treeUsage is the memory of a process and its descendants.
+func treeUsage(pid int) rss.Usage {
+	return rss.Sum(procs.Tree(pid))
+}

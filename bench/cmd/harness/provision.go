@@ -1,0 +1,318 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dbaasd/dbaasd/bench/internal/barestart"
+	"github.com/dbaasd/dbaasd/bench/internal/dbaasd"
+	"github.com/dbaasd/dbaasd/bench/internal/report"
+	"github.com/dbaasd/dbaasd/bench/internal/rss"
+)
+
+// bareOf is the bare start each engine is compared with.
+var bareOf = map[string]string{
+	"postgresql": "postgresql", "mysql_native": "mariadb", "mysql": "mariadb", "redis": "redis", "kafka": "kafka",
+}
+
+// bareName describes each bare start.
+var bareName = map[string]string{
+	"postgresql": "bare initdb + pg_ctl start -w",
+	"mariadb":    "bare mariadb-install-db + mariadbd until it answers",
+	"redis":      "bare redis-server until PING",
+	"kafka":      "bare `dbaasd kafka-broker` until a SASL metadata answer",
+}
+
+// fastEngines start in well under a second; quick mode builds 3-node
+// clusters of these only.
+var fastEngines = map[string]bool{"redis": true, "kafka": true}
+
+// createPoll is how often a new datastore's status is polled.
+const createPoll = 25 * time.Millisecond
+
+// provisionQuotas lift the default project quotas for the benchmarks that
+// create clusters.
+var provisionQuotas = []string{"datastores=100000", "cores=1000000", "ram=1000000000", "disk_local=100000000"}
+
+// clusterRun is one create of one engine and size.
+type clusterRun struct {
+	create, delete time.Duration
+	mem            rss.Usage
+}
+
+// bareRun is one bare start.
+type bareRun struct {
+	start time.Duration
+	mem   rss.Usage
+}
+
+// runProvision is section 4 (and the cluster part of 5): create → ACTIVE
+// of 1- and 3-node clusters of each engine, each beside the engine's bare
+// start in the same run, and the memory of each idle cluster.
+func runProvision(ctx context.Context, e *env, res *results) error {
+	const sec = "provision"
+	token, tokenFlag := bootToken()
+	dataDir, err := e.dir("p")
+	if err != nil {
+		return err
+	}
+	srv, err := e.startDbaasd(ctx, "p", dbaasd.Options{DataDir: dataDir, Tokens: []string{tokenFlag}, Quotas: provisionQuotas})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	cl := dbaasd.NewClient(srv.URL, token)
+	defer deleteAll(e, cl)
+	types, err := cl.TypeIDs(ctx)
+	if err != nil {
+		return err
+	}
+	var engines []string
+	for _, eng := range e.cfg.engines {
+		if types[eng] == "" {
+			res.note(sec, "%s: not in dbaasd's catalog (engine not installed?): skipped", eng)
+			continue
+		}
+		engines = append(engines, eng)
+	}
+	notOffered := map[string]string{} // engine/nodes → why not measured
+	sizes := func(eng string) []int {
+		if e.cfg.quick && !fastEngines[eng] {
+			notOffered[eng+"/3"] = "skipped in quick mode"
+			return []int{1}
+		}
+		return []int{1, 3}
+	}
+	if e.cfg.quick {
+		res.note(sec, "quick mode: engines %s only; 3-node clusters of %s only", strings.Join(engines, ", "), "redis and kafka")
+	}
+
+	created := map[string][]clusterRun{} // engine/nodes
+	bares := map[string][]bareRun{}      // bare engine
+	broken := map[string]bool{}
+	for run := 1; run <= e.cfg.runs; run++ {
+		measuredBare := map[string]bool{}
+		for _, eng := range engines {
+			if broken[eng] {
+				continue
+			}
+			if b := bareOf[eng]; !measuredBare[b] {
+				measuredBare[b] = true
+				br, err := bareStart(ctx, e, b, run)
+				if err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					res.fail(sec, fmt.Errorf("bare %s: %w", b, err))
+				} else {
+					bares[b] = append(bares[b], br)
+					e.logf("run %d/%d bare %-12s %6.2f s  RSS %5.1f MiB", run, e.cfg.runs, b, br.start.Seconds(), rss.MiB(br.mem.RSS))
+				}
+			}
+			for _, nodes := range sizes(eng) {
+				k := eng + "/" + strconv.Itoa(nodes)
+				if notOffered[k] != "" {
+					continue
+				}
+				cr, err := createOne(ctx, e, cl, dataDir, srv.Proc.PID(), types[eng], eng, nodes, run)
+				var apiErr *dbaasd.APIError
+				if errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest && strings.Contains(apiErr.Body, "node_count") {
+					notOffered[k] = apiErr.Message()
+					res.note(sec, "%s: %d-node clusters are not offered (dbaasd answers: %s)", eng, nodes, apiErr.Message())
+					continue
+				}
+				if err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					res.fail(sec, fmt.Errorf("%s, %d node(s), run %d: %w", eng, nodes, run, err))
+					broken[eng] = true
+					break
+				}
+				created[k] = append(created[k], cr)
+				e.logf("run %d/%d %-12s %d node(s) %6.2f s to ACTIVE, %5.2f s to delete, RSS %5.1f MiB (%d processes)",
+					run, e.cfg.runs, eng, nodes, cr.create.Seconds(), cr.delete.Seconds(), rss.MiB(cr.mem.RSS), cr.mem.Procs)
+			}
+		}
+	}
+	provisionFigures(res, engines, created, bares, notOffered)
+	return nil
+}
+
+// createOne creates a datastore, waits until it is ACTIVE, measures the
+// memory of its servers, deletes it and waits until it is gone.
+func createOne(ctx context.Context, e *env, cl *dbaasd.Client, dataDir string, dbaasdPID int, typeID, eng string, nodes, run int) (clusterRun, error) {
+	var cr clusterRun
+	name := fmt.Sprintf("bench-%s-%d-%d", eng, nodes, run)
+	t := time.Now()
+	id, err := cl.CreateDatastore(ctx, typeID, eng, name, nodes)
+	if err != nil {
+		return cr, err
+	}
+	if err := cl.WaitStatus(ctx, id, "ACTIVE", createPoll, 10*time.Minute); err != nil {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+		defer cancel()
+		_ = cl.DeleteDatastore(dctx, id, 5*time.Minute)
+		return cr, err
+	}
+	cr.create = time.Since(t)
+	if err := sleep(ctx, time.Second); err == nil {
+		cr.mem = clusterUsage(dataDir, id, dbaasdPID)
+	}
+	t = time.Now()
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+	defer cancel()
+	if err := cl.DeleteDatastore(dctx, id, 5*time.Minute); err != nil {
+		return cr, err
+	}
+	cr.delete = time.Since(t)
+	return cr, ctx.Err()
+}
+
+// bareStart measures one bare start of an engine, its memory once idle,
+// then stops it and removes its files.
+func bareStart(ctx context.Context, e *env, engine string, run int) (bareRun, error) {
+	var br bareRun
+	dir := filepath.Join(e.root, "bare-engines", fmt.Sprintf("%s-%d", engine, run))
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return br, err
+	}
+	t := time.Now()
+	s, err := barestart.Start(ctx, engine, barestart.Options{Runner: e.runner, Dir: dir, DbaasdBin: e.bin})
+	if err != nil {
+		return br, err
+	}
+	br.start = time.Since(t)
+	if err := sleep(ctx, time.Second); err == nil {
+		br.mem = treeUsage(s.PID)
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	stopErr := s.Stop(sctx)
+	_ = os.RemoveAll(dir)
+	return br, stopErr
+}
+
+// deleteAll deletes every datastore the project still has (the cleanup of
+// the sections that create clusters; best effort).
+func deleteAll(e *env, cl *dbaasd.Client) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	ids, err := cl.LiveDatastores(ctx)
+	if err != nil {
+		e.logf("cleanup: list datastores: %v", err)
+		return
+	}
+	for _, id := range ids {
+		if err := cl.DeleteDatastore(ctx, id, 5*time.Minute); err != nil {
+			e.logf("cleanup: %v", err)
+		}
+	}
+}
+
+// provisionFigures records the figures and detail tables of section 4.
+func provisionFigures(res *results, engines []string, created map[string][]clusterRun, bares map[string][]bareRun, notOffered map[string]string) {
+	secs := func(rs []clusterRun, f func(clusterRun) time.Duration) []float64 {
+		var out []float64
+		for _, r := range rs {
+			out = append(out, f(r).Seconds())
+		}
+		return out
+	}
+	mem := func(rs []clusterRun, f func(rss.Usage) int64) []float64 {
+		var out []float64
+		for _, r := range rs {
+			out = append(out, rss.MiB(f(r.mem)))
+		}
+		return out
+	}
+	bareSecs := func(rs []bareRun) []float64 {
+		var out []float64
+		for _, r := range rs {
+			out = append(out, r.start.Seconds())
+		}
+		return out
+	}
+	bareMem := func(rs []bareRun, f func(rss.Usage) int64) []float64 {
+		var out []float64
+		for _, r := range rs {
+			out = append(out, rss.MiB(f(r.mem)))
+		}
+		return out
+	}
+	rssOf := func(u rss.Usage) int64 { return u.RSS }
+	pssOf := func(u rss.Usage) int64 { return u.PSS }
+	createOf := func(r clusterRun) time.Duration { return r.create }
+	deleteOf := func(r clusterRun) time.Duration { return r.delete }
+
+	timing := &detail{title: "Provisioning: create → ACTIVE, each beside the engine's bare start",
+		header: []string{"engine", "nodes", "create → ACTIVE (s)", "bare start (s)", "× bare", "× 1 node", "delete → DELETED (s)"}}
+	memory := &detail{title: "Memory of an idle cluster (sum over its processes)",
+		header: []string{"engine", "nodes", "processes", "RSS (MiB)", "PSS (MiB)", "bare server RSS (MiB)", "bare server PSS (MiB)"}}
+	for _, eng := range engines {
+		b := bareOf[eng]
+		one, three := created[eng+"/1"], created[eng+"/3"]
+		var target target
+		if eng == "postgresql" {
+			target = ratioAtMost{1}
+		}
+		f1 := res.add(&figure{section: "provision", name: eng + ", 1 node: create → ACTIVE", unit: "s",
+			values: secs(one, createOf), baseName: bareName[b], base: bareSecs(bares[b]), target: target})
+		f3 := &figure{section: "provision", name: eng + ", 3 nodes: create → ACTIVE", unit: "s",
+			values: secs(three, createOf), baseName: eng + ", 1 node (dbaasd)", base: secs(one, createOf), target: ratioAtMost{2}}
+		if notOffered[eng+"/3"] == "" {
+			res.add(f3)
+		}
+		res.add(&figure{section: "footprint", name: "RSS of an idle " + eng + " cluster, 1 node", unit: "MiB",
+			values: mem(one, rssOf), baseName: strings.TrimPrefix(bareName[b], "bare ") + " (bare, RSS)", base: bareMem(bares[b], rssOf)})
+		for _, row := range []struct {
+			nodes int
+			rs    []clusterRun
+			f     *figure
+		}{{1, one, f1}, {3, three, f3}} {
+			if notOffered[eng+"/"+strconv.Itoa(row.nodes)] != "" {
+				continue
+			}
+			x1 := "—"
+			if row.nodes == 3 {
+				x1 = report.Ratio(row.f.ratio())
+			}
+			xb := report.Ratio(medianRatio(secs(row.rs, createOf), bareSecs(bares[b])))
+			timing.rows = append(timing.rows, []string{eng, strconv.Itoa(row.nodes), report.Summary(summarize(secs(row.rs, createOf)), ""),
+				report.Summary(summarize(bareSecs(bares[b])), ""), xb, x1, report.Summary(summarize(secs(row.rs, deleteOf)), "")})
+			procsN := "—"
+			if len(row.rs) > 0 {
+				procsN = strconv.Itoa(row.rs[len(row.rs)-1].mem.Procs)
+			}
+			memory.rows = append(memory.rows, []string{eng, strconv.Itoa(row.nodes), procsN,
+				report.Summary(summarize(mem(row.rs, rssOf)), ""), report.Summary(summarize(mem(row.rs, pssOf)), ""),
+				report.Summary(summarize(bareMem(bares[b], rssOf)), ""), report.Summary(summarize(bareMem(bares[b], pssOf)), "")})
+		}
+	}
+	timing.notes = []string{
+		"create → ACTIVE: from sending POST /v1/datastores to the first GET (polled every 25 ms) that reports ACTIVE; one cluster at a time, deleted before the next.",
+		"Bare starts: PostgreSQL `initdb` (dbaasd's template options) + `pg_ctl start -w`; MariaDB `mariadb-install-db` (dbaasd's template options) + `mariadbd` until root's ping answers (both MySQL flavours are compared with it); Redis `redis-server` until PING; Kafka `dbaasd kafka-broker` on a minimal configuration until the SCRAM superuser gets a metadata answer. All run as the engines' OS user.",
+		"Clusters include what dbaasd adds to a server: PgBouncer for PostgreSQL, Sentinels and a firewall forwarder for Redis, replicas for 3 nodes.",
+	}
+	memory.notes = []string{
+		"Measured 1 s after the cluster became ACTIVE (or the bare server answered). RSS counts shared pages once per process, so it overstates a PostgreSQL server (its shared buffers appear in every backend); PSS splits shared pages among the processes that share them.",
+	}
+	res.addDetail("provision", timing)
+	res.addDetail("footprint", memory)
+}
+
+// medianRatio is median(a)/median(b), NaN when either has no values.
+func medianRatio(a, b []float64) float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return math.NaN()
+	}
+	return summarize(a).Median / summarize(b).Median
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/dbaasd/dbaasd/bench/internal/dbaasd"
+	"github.com/dbaasd/dbaasd/bench/internal/report"
+)
+
+// flatRatio is how much slower the last creates may be than the first
+// ones for create time to count as flat.
+const flatRatio = 1.2
+
+// runScale is section 6: PostgreSQL 1-node clusters created back to back
+// (each waited for until ACTIVE) until the chosen count, to see whether
+// create time grows with the number of clusters; and dbaasd's footprint
+// with that many live clusters.
+func runScale(ctx context.Context, e *env, res *results) error {
+	const sec = "scale"
+	token, tokenFlag := bootToken()
+	dataDir, err := e.dir("s")
+	if err != nil {
+		return err
+	}
+	srv, err := e.startDbaasd(ctx, "s", dbaasd.Options{DataDir: dataDir, Tokens: []string{tokenFlag}, Quotas: provisionQuotas})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	cl := dbaasd.NewClient(srv.URL, token)
+	defer deleteAll(e, cl)
+	types, err := cl.TypeIDs(ctx)
+	if err != nil {
+		return err
+	}
+	typeID := types["postgresql"]
+	if typeID == "" {
+		return fmt.Errorf("postgresql is not in dbaasd's catalog")
+	}
+	if err := sleep(ctx, time.Second); err != nil {
+		return err
+	}
+	pid := srv.Proc.PID()
+	rssBefore, cpuBefore := sampleRSS(ctx, pid), idleCPU(ctx, e, pid)
+
+	n := e.cfg.scaleN
+	var times []float64
+	var ids []string
+	for i := 1; i <= n; i++ {
+		t := time.Now()
+		id, err := cl.CreateDatastore(ctx, typeID, "postgresql", fmt.Sprintf("bench-scale-%03d", i), 1)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, id)
+		if err := cl.WaitStatus(ctx, id, "ACTIVE", createPoll, 10*time.Minute); err != nil {
+			return fmt.Errorf("cluster %d of %d: %w", i, n, err)
+		}
+		times = append(times, time.Since(t).Seconds())
+		e.logf("scale %3d/%d %6.2f s to ACTIVE", i, n, times[i-1])
+	}
+	if err := sleep(ctx, time.Second); err != nil {
+		return err
+	}
+	rssAfter, cpuAfter := sampleRSS(ctx, pid), idleCPU(ctx, e, pid)
+	// Measure the API read of the list with n live clusters once, too.
+	t := time.Now()
+	if _, err := cl.Get(ctx, "/v1/datastores"); err != nil {
+		return err
+	}
+	listTime := time.Since(t)
+
+	t = time.Now()
+	for _, id := range ids {
+		if err := cl.RequestDelete(ctx, id); err != nil {
+			return err
+		}
+	}
+	for _, id := range ids {
+		if err := cl.WaitDeleted(ctx, id, 10*time.Minute); err != nil {
+			return err
+		}
+	}
+	deleteAllTime := time.Since(t)
+
+	k := min(10, n/2)
+	if k < 1 {
+		k = 1
+	}
+	first, last := times[:k], times[len(times)-k:]
+	res.add(&figure{section: "scale", name: fmt.Sprintf("postgresql 1 node, create → ACTIVE: last %d of %d clusters", k, n),
+		unit: "s", values: last, baseName: fmt.Sprintf("first %d of %d clusters", k, n), base: first,
+		target: ratioAtMost{flatRatio}})
+	res.add(&figure{section: "footprint", name: fmt.Sprintf("dbaasd CPU while idle, %d live PostgreSQL clusters", n),
+		unit: "% of a core", values: cpuAfter, baseName: "the same dbaasd before the clusters", base: cpuBefore})
+	res.add(&figure{section: "footprint", name: fmt.Sprintf("dbaasd RSS, %d live PostgreSQL clusters", n),
+		unit: "MiB", values: rssAfter, baseName: "the same dbaasd before the clusters", base: rssBefore})
+
+	d := &detail{title: fmt.Sprintf("Scale: %d PostgreSQL 1-node clusters created back to back", n),
+		header: []string{"clusters", "create → ACTIVE, median (min–max) (s)"}}
+	for lo := 0; lo < n; lo += k {
+		hi := min(lo+k, n)
+		d.rows = append(d.rows, []string{strconv.Itoa(lo+1) + "–" + strconv.Itoa(hi), report.Summary(summarize(times[lo:hi]), "")})
+	}
+	d.notes = append(d.notes,
+		fmt.Sprintf("Flat means the median of the last %d creates is at most %s the median of the first %d (the threshold is the harness's choice).", k, report.Ratio(flatRatio), k),
+		fmt.Sprintf("With %d live clusters: GET /v1/datastores took %s ms once; deleting all of them (all DELETEs sent, then each awaited) took %s s.",
+			n, report.Num(float64(listTime.Microseconds())/1000), report.Num(deleteAllTime.Seconds())),
+		"Every create: "+joinSecs(times)+" (s).")
+	res.addDetail(sec, d)
+	return nil
+}
+
+func joinSecs(v []float64) string {
+	s := ""
+	for i, x := range v {
+		if i > 0 {
+			s += ", "
+		}
+		s += report.Num(x)
+	}
+	return s
+}

@@ -1,0 +1,122 @@
+// Package barestart starts each engine by hand, the way a person would
+// without dbaasd, to give the provisioning benchmark its baselines:
+//
+//   - PostgreSQL: initdb (with the options of dbaasd's template) and
+//     pg_ctl start -w;
+//   - MariaDB: mariadb-install-db and mariadbd, until it answers a ping;
+//   - Redis: redis-server, until it answers PING;
+//   - Kafka: `dbaasd kafka-broker` on a hand-written minimal configuration,
+//     until the superuser gets a metadata answer (as the Kafka driver's own
+//     BenchmarkBareKfakeStart does).
+//
+// Servers run as the engines' OS user (proc.Runner: the unprivileged
+// dbaasd user when the harness runs as root), in sessions of their own.
+package barestart
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
+)
+
+// Server is a running bare engine server.
+type Server struct {
+	Engine string
+	Dir    string
+	Port   int
+	// PID is the main process (its descendants belong to it).
+	PID  int
+	stop func(ctx context.Context) error
+}
+
+// Stop stops the server.
+func (s *Server) Stop(ctx context.Context) error {
+	if s == nil || s.stop == nil {
+		return nil
+	}
+	return s.stop(ctx)
+}
+
+// Options are common to all engines.
+type Options struct {
+	Runner *proc.Runner
+	// Dir is a new directory for the server's files (created here).
+	Dir string
+	// DbaasdBin is bin/dbaasd (for the Kafka broker).
+	DbaasdBin string
+	// PostgresOpts are extra "-c name=value" server options.
+	PostgresOpts []string
+}
+
+// Start starts a bare server of an engine: "postgresql", "mariadb",
+// "redis" or "kafka".
+func Start(ctx context.Context, engine string, o Options) (*Server, error) {
+	if err := o.Runner.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	switch engine {
+	case "postgresql":
+		return startPostgres(ctx, o)
+	case "mariadb":
+		return startMariaDB(ctx, o)
+	case "redis":
+		return startRedis(ctx, o)
+	case "kafka":
+		return startKafka(ctx, o)
+	}
+	return nil, fmt.Errorf("bare start: unknown engine %q", engine)
+}
+
+// freePort returns a TCP port on 127.0.0.1 that is free right now.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+// poll calls try every 10 ms until it succeeds or timeout passes.
+func poll(ctx context.Context, timeout time.Duration, what string, try func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var err error
+	for {
+		if err = try(ctx); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s did not answer within %s: %w", what, timeout, err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// terminate stops a process (SIGTERM, then SIGKILL after grace).
+func terminate(pid int) func(context.Context) error {
+	return func(context.Context) error {
+		proc.Terminate(pid, 30*time.Second)
+		return nil
+	}
+}
+
+// logTail returns the end of a log file, for error messages.
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	if len(b) > 1500 {
+		b = b[len(b)-1500:]
+	}
+	return string(b)
+}

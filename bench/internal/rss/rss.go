@@ -1,0 +1,103 @@
+// Package rss reads the memory footprint of processes from /proc: the
+// resident set size (RSS, which counts shared pages once per process) and
+// the proportional set size (PSS, which splits shared pages among the
+// processes sharing them, so sums over several processes add up).
+package rss
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Usage is the memory of one or several processes, in bytes.
+type Usage struct {
+	Procs int
+	RSS   int64
+	PSS   int64
+}
+
+// MiB converts bytes to mebibytes.
+func MiB(b int64) float64 { return float64(b) / (1 << 20) }
+
+// Of returns the memory of one process.
+func Of(pid int) (Usage, error) {
+	rss, err := field(fmt.Sprintf("/proc/%d/status", pid), "VmRSS:")
+	if err != nil {
+		return Usage{}, fmt.Errorf("rss of %d: %w", pid, err)
+	}
+	// smaps_rollup needs the same user or root; without it PSS stays 0.
+	pss, _ := field(fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Pss:")
+	return Usage{Procs: 1, RSS: rss, PSS: pss}, nil
+}
+
+// Sum returns the memory of several processes (processes that ended
+// meanwhile are skipped).
+func Sum(pids []int) Usage {
+	var u Usage
+	for _, pid := range pids {
+		one, err := Of(pid)
+		if err != nil {
+			continue
+		}
+		u.Procs++
+		u.RSS += one.RSS
+		u.PSS += one.PSS
+	}
+	return u
+}
+
+// field returns a "Name:   123 kB" value of a /proc file in bytes.
+func field(path, name string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name) {
+			continue
+		}
+		fs := strings.Fields(line[len(name):])
+		if len(fs) == 0 {
+			break
+		}
+		kb, err := strconv.ParseInt(fs[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", path, err)
+		}
+		return kb << 10, nil
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("%s: no %s", path, name)
+}
+
+// CPUSeconds returns the user plus system CPU time a process has used.
+func CPUSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("cpu of %d: %w", pid, err)
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("cpu of %d: bad stat", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	// After the command: state(0) ppid(1) … utime(11) stime(12), in clock ticks.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("cpu of %d: short stat", pid)
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / clockTicks, nil
+}
+
+// clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
+const clockTicks = 100

@@ -1,0 +1,23 @@
+package rss
+
+import (
+	"os"
+	"testing"
+)
+
+func TestOfSelf(t *testing.T) {
+	t.Parallel()
+	u, err := Of(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Procs != 1 || u.RSS < 1<<20 {
+		t.Errorf("implausible footprint of the test binary: %+v", u)
+	}
+	if s := Sum([]int{os.Getpid(), -1}); s.Procs != 1 || s.RSS == 0 {
+		t.Errorf("Sum must skip unknown processes: %+v", s)
+	}
+	if _, err := CPUSeconds(os.Getpid()); err != nil {
+		t.Error(err)
+	}
+}
