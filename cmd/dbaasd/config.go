@@ -62,6 +62,7 @@ func parseConfig(args []string, getenv func(string) string) (daemon.Config, erro
 	fs.DurationVar(&cfg.ActionLease, "action-lease", 30*time.Second, "how long a replica reserves an action it works on")
 	fs.DurationVar(&cfg.BackupInterval, "backup-interval", 24*time.Hour, "time between base backups of a datastore")
 	fs.Var(&quotas, "quota", "default project quota RESOURCE=N (repeatable; env DBAAS_QUOTA, comma-separated)")
+	fs.StringVar(&cfg.PprofListen, "pprof-listen", "", "serve Go's pprof profiles on this address (debugging; off when empty)")
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.DurationVar(&cfg.MetricsInterval, "metrics-interval", 30*time.Second, "how often every cluster's nodes are sampled for metrics")

@@ -44,7 +44,7 @@ func (m *Manager) Tick(ctx context.Context) {
 		}
 		return // another dbaasd on this store schedules
 	}
-	list, err := m.store.Datastores().List(ctx, store.Filter{})
+	list, err := m.store.DatastoreSummaries().List(ctx, store.Filter{})
 	if err != nil {
 		m.log.Warn("backup scheduler: list datastores", "error", err)
 		return

@@ -77,6 +77,8 @@ type Config struct {
 	// Self is the command that runs this binary (default: os.Executable()).
 	Self    []string
 	SelfEnv []string
+	// PprofListen, when set, serves Go's pprof profiles there (debugging).
+	PprofListen string
 	// NoReconciler serves the API without converging engines (tests of the
 	// API surface only).
 	NoReconciler bool
@@ -237,6 +239,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 // Serve is Run on a given listener.
 func (d *Daemon) Serve(ctx context.Context, ln net.Listener) error {
+	if d.cfg.PprofListen != "" {
+		go d.servePprof(ctx)
+	}
 	srv := &http.Server{Handler: d.Handler, ReadHeaderTimeout: 10 * time.Second}
 	rctx, stopReconciler := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/model"
+	"github.com/dbaasd/dbaasd/internal/reconcile"
 	"github.com/dbaasd/dbaasd/internal/secret"
 	"github.com/dbaasd/dbaasd/internal/store"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
@@ -91,9 +92,8 @@ func TestTwoReplicasOneStore(t *testing.T) {
 	if pids := postmasterPIDs(t, dir, ds); len(pids) != 3 {
 		t.Errorf("%d postmasters run, want 3", len(pids))
 	}
-	// Probing is split by leases, not duplicated: one replica holds the
-	// datastore's probe lease.
-	if ok, _ := s.AcquireLease(context.Background(), "probe:"+ds, "intruder", time.Now(), time.Now().Add(time.Second)); ok {
-		t.Error("the probe lease of a datastore is not held by a replica")
+	// Probing is not duplicated: one replica holds the probe lease.
+	if ok, _ := s.AcquireLease(context.Background(), reconcile.ProbeLease, "intruder", time.Now(), time.Now().Add(time.Second)); ok {
+		t.Error("no replica holds the probe lease")
 	}
 }

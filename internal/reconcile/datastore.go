@@ -332,7 +332,7 @@ func (r *Reconciler) markFailed(ctx context.Context, a *model.Action) error {
 // so that after a restart of dbaasd every cluster is checked: stopped
 // servers are started and missing objects re-created.
 func (r *Reconciler) readopt(ctx context.Context) error {
-	list, err := r.store.Datastores().List(ctx, store.Filter{"deleted": false})
+	list, err := r.store.DatastoreSummaries().List(ctx, store.Filter{"deleted": false})
 	if err != nil {
 		return err
 	}
@@ -388,7 +388,7 @@ func (r *Reconciler) requestRepair(ctx context.Context, dsID, reason string) err
 // DestroyAll stops and removes the servers of every live datastore (their
 // records stay). It is for tests and for taking a machine out of service.
 func (r *Reconciler) DestroyAll(ctx context.Context) error {
-	list, err := r.store.Datastores().List(ctx, store.Filter{"deleted": false})
+	list, err := r.store.DatastoreSummaries().List(ctx, store.Filter{"deleted": false})
 	if err != nil {
 		return err
 	}

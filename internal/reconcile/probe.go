@@ -23,12 +23,22 @@ func (r *Reconciler) probeLoop(ctx context.Context) {
 	}
 }
 
-// ProbeAll observes every live datastore this replica holds the probe
-// lease of and that has no work under way, and records what it sees: a
+// ProbeLease names the lease of the replica that probes (one of several
+// dbaasd sharing a store probes at a time; another takes over when it
+// stops renewing the lease).
+const ProbeLease = "reconcile:probe"
+
+// ProbeAll observes every live datastore that has no work under way, when
+// this replica holds the probe lease, and records what it sees: a
 // datastore with a node down gets a repair, one whose primary is down gets
 // a failover, one in ERROR gets a retry after a back-off.
 func (r *Reconciler) ProbeAll(ctx context.Context) {
-	list, err := r.store.Datastores().List(ctx, store.Filter{"deleted": false})
+	now := r.now()
+	lead, err := r.store.AcquireLease(ctx, ProbeLease, r.cfg.Owner, now, now.Add(3*r.cfg.ProbeInterval))
+	if err != nil || !lead {
+		return // another replica probes
+	}
+	list, err := r.store.DatastoreSummaries().List(ctx, store.Filter{"deleted": false})
 	if err != nil {
 		r.log.Warn("probe: list datastores", "error", err)
 		return
@@ -37,17 +47,12 @@ func (r *Reconciler) ProbeAll(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		now := r.now()
-		ok, err := r.store.AcquireLease(ctx, "probe:"+ds.ID, r.cfg.Owner, now, now.Add(3*r.cfg.ProbeInterval))
-		if err != nil || !ok {
-			continue // another replica probes it
-		}
 		switch {
 		case stable(ds.Status):
 			if err := r.probe(ctx, ds.ID); err != nil {
 				r.log.Warn("probe", "datastore_id", ds.ID, "error", err)
 			}
-		case ds.Status == model.StatusError:
+		case ds.Status == model.StatusError && r.retryDue(ds.ID):
 			if err := r.retryFailed(ctx, &ds); err != nil {
 				r.log.Warn("retry failed datastore", "datastore_id", ds.ID, "error", err)
 			}
@@ -252,6 +257,19 @@ func (r *Reconciler) awaitEngineElection(st *state, c *engine.Cluster, obs engin
 	return r.now().Sub(r.markDown(st.ds.ID)) < grace
 }
 
+// retryDue reports whether a datastore in ERROR may be looked at again.
+func (r *Reconciler) retryDue(dsID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.now().Before(r.retryAt[dsID])
+}
+
+func (r *Reconciler) retryNotBefore(dsID string, t time.Time) {
+	r.mu.Lock()
+	r.retryAt[dsID] = t
+	r.mu.Unlock()
+}
+
 func (r *Reconciler) markDown(dsID string) time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -277,6 +295,10 @@ func (r *Reconciler) retryFailed(ctx context.Context, ds *model.Datastore) error
 	if busy, err := r.busy(ctx, ds.ID); busy || err != nil {
 		return err
 	}
+	// Whatever is decided below, look at this datastore again only after
+	// RetryAfter (or when its back-off ends): datastores in ERROR cost
+	// nothing between retries.
+	r.retryNotBefore(ds.ID, r.now().Add(r.cfg.RetryAfter))
 	acts, err := r.store.Actions().List(ctx, store.Filter{"datastore_id": ds.ID, "resource_type": "datastore"})
 	if err != nil || len(acts) == 0 {
 		return err
@@ -293,7 +315,8 @@ func (r *Reconciler) retryFailed(ctx context.Context, ds *model.Datastore) error
 	if backoff > time.Hour {
 		backoff = time.Hour
 	}
-	if r.now().Sub(*last.FinishTime) < backoff {
+	if due := last.FinishTime.Add(backoff); r.now().Before(due) {
+		r.retryNotBefore(ds.ID, due)
 		return nil
 	}
 	name := service.ActDatastoreRepair

@@ -108,6 +108,7 @@ type Reconciler struct {
 	mu        sync.Mutex
 	inflight  map[string]bool      // datastores with an action running here
 	downSince map[string]time.Time // datastores whose primary stopped answering
+	retryAt   map[string]time.Time // datastores in ERROR: when to look again
 	metrics   Metrics
 	handlers  map[string]Handler
 }
@@ -132,6 +133,7 @@ func New(s store.Store, drivers map[string]engine.Driver, cfg Config, log *slog.
 	cfg.defaults()
 	return &Reconciler{store: s, drivers: drivers, cfg: cfg, log: log, wake: make(chan struct{}, 1),
 		now: func() time.Time { return time.Now().UTC() }, inflight: map[string]bool{}, downSince: map[string]time.Time{},
+		retryAt:  map[string]time.Time{},
 		handlers: map[string]Handler{}}
 }
 
@@ -186,8 +188,6 @@ func (r *Reconciler) work(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 		case <-r.wake:
-			// Pass the wake-up on: other workers may have work too.
-			r.Notify()
 		case <-time.After(r.cfg.Poll):
 		}
 	}
@@ -200,6 +200,10 @@ func (r *Reconciler) RunOnce(ctx context.Context) (bool, error) {
 	if err != nil || a == nil {
 		return false, err
 	}
+	// There may be more work: wake another worker to look. A worker that
+	// finds nothing goes back to sleep without passing the wake-up on, so
+	// wake-ups travel only as far as there is work.
+	r.Notify()
 	r.run(ctx, a)
 	return true, nil
 }

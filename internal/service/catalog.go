@@ -67,7 +67,7 @@ func (s *Service) GetFlavor(ctx context.Context, id string) (*FlavorView, error)
 // flavorUse counts the nodes of live datastores by flavor, across projects:
 // they share the host.
 func (s *Service) flavorUse(ctx context.Context) (map[string]int, error) {
-	ds, err := s.store.Datastores().List(ctx, store.Filter{"deleted": false})
+	ds, err := s.store.DatastoreSummaries().List(ctx, store.Filter{"deleted": false})
 	if err != nil {
 		return nil, err
 	}

@@ -374,7 +374,7 @@ func (s *Service) applyPooler(d *model.Datastore, caps Capabilities, p *PoolerSp
 
 // GetDatastore returns one of the caller's datastores (deleted ones too).
 func (s *Service) GetDatastore(ctx context.Context, c Caller, id string) (*DatastoreView, error) {
-	d, err := owned(ctx, s.store.Datastores(), c, id, "datastore", dsProject)
+	d, err := owned(ctx, s.store.DatastoresWithoutSecrets(), c, id, "datastore", dsProject)
 	if err != nil {
 		return nil, err
 	}
@@ -392,7 +392,7 @@ func (s *Service) ListDatastores(ctx context.Context, c Caller, f store.Filter) 
 	if _, ok := f["deleted"]; !ok {
 		f["deleted"] = false
 	}
-	list, err := s.store.Datastores().List(ctx, f)
+	list, err := s.store.DatastoresWithoutSecrets().List(ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -426,54 +426,29 @@ func (s *Service) views(ctx context.Context, c Caller, list []model.Datastore) (
 	if len(list) == 0 {
 		return out, nil
 	}
-	types, err := s.store.DatastoreTypes().List(ctx, nil)
+	engines, err := s.engineOf(ctx)
 	if err != nil {
 		return nil, err
 	}
-	engines := map[string]string{}
-	for _, t := range types {
-		engines[t.ID] = t.Engine
-	}
-	var insts []model.Instance
-	var dbs []model.Database
-	var topics []model.Topic
-	if len(list) == 1 {
-		f := store.Filter{"datastore_id": list[0].ID}
-		if insts, err = s.store.Instances().List(ctx, f); err != nil {
-			return nil, err
-		}
-		n, err := s.store.Databases().Count(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		t, err := s.store.Topics().Count(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		v := view(list[0], engines[list[0].TypeID], insts)
-		v.DatabasesCount, v.TopicsCount = n, t
-		return append(out, v), nil
-	}
 	f := store.Filter{"project_id": c.ProjectID}
-	if insts, err = s.store.Instances().List(ctx, f); err != nil {
+	if len(list) == 1 {
+		f = store.Filter{"datastore_id": list[0].ID}
+	}
+	insts, err := s.store.Instances().List(ctx, f)
+	if err != nil {
 		return nil, err
 	}
-	if dbs, err = s.store.Databases().List(ctx, f); err != nil {
+	dbCount, err := s.store.Databases().CountBy(ctx, f, "datastore_id")
+	if err != nil {
 		return nil, err
 	}
-	if topics, err = s.store.Topics().List(ctx, f); err != nil {
+	topicCount, err := s.store.Topics().CountBy(ctx, f, "datastore_id")
+	if err != nil {
 		return nil, err
 	}
 	byDS := map[string][]model.Instance{}
 	for _, in := range insts {
 		byDS[in.DatastoreID] = append(byDS[in.DatastoreID], in)
-	}
-	dbCount, topicCount := map[string]int{}, map[string]int{}
-	for _, d := range dbs {
-		dbCount[d.DatastoreID]++
-	}
-	for _, t := range topics {
-		topicCount[t.DatastoreID]++
 	}
 	for _, d := range list {
 		v := view(d, engines[d.TypeID], byDS[d.ID])

@@ -58,7 +58,16 @@ func (s *Service) checkQuota(ctx context.Context, tx store.Tx, project string, d
 	if err := tx.LockProject(ctx, project); err != nil {
 		return err
 	}
-	u, err := tx.Usage(ctx, project)
+	var needed []string
+	for r, n := range usageMap(delta) {
+		if n > 0 {
+			needed = append(needed, r)
+		}
+	}
+	if len(needed) == 0 {
+		return nil
+	}
+	u, err := tx.Usage(ctx, project, needed...)
 	if err != nil {
 		return err
 	}

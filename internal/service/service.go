@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -64,6 +65,33 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	notify func()
+
+	typesMu      sync.Mutex
+	engines      map[string]string // datastore type ID → engine
+	enginesUntil time.Time
+}
+
+// enginesCacheTTL is how long the engine of each datastore type is kept in
+// memory: types change only when a dbaasd syncs its catalog at start.
+const enginesCacheTTL = 30 * time.Second
+
+// engineOf returns the engine of every datastore type by type ID.
+func (s *Service) engineOf(ctx context.Context) (map[string]string, error) {
+	s.typesMu.Lock()
+	defer s.typesMu.Unlock()
+	if s.engines != nil && s.now().Before(s.enginesUntil) {
+		return s.engines, nil
+	}
+	types, err := s.store.DatastoreTypes().List(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(types))
+	for _, t := range types {
+		m[t.ID] = t.Engine
+	}
+	s.engines, s.enginesUntil = m, s.now().Add(enginesCacheTTL)
+	return m, nil
 }
 
 // New returns a Service. notify is called after every committed action so
@@ -112,8 +140,13 @@ func normalizeProject(p string) string {
 	return p
 }
 
+// getter is what owned needs of a repository.
+type getter[T any] interface {
+	Get(ctx context.Context, id string) (*T, error)
+}
+
 // owned loads a record and hides it (404) when it belongs to another project.
-func owned[T any](ctx context.Context, r store.Repo[T], c Caller, id, what string, project func(*T) string) (*T, error) {
+func owned[T any](ctx context.Context, r getter[T], c Caller, id, what string, project func(*T) string) (*T, error) {
 	v, err := r.Get(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && project(v) != c.ProjectID) {
 		return nil, NotFound("%s %s not found", what, id)
@@ -176,11 +209,13 @@ func (s *Service) inTx(ctx context.Context, fn func(tx store.Tx) error) error {
 
 // liveDatastore loads a caller's datastore that is not deleted.
 func (s *Service) liveDatastore(ctx context.Context, tx store.Tx, c Caller, id string, lock bool) (*model.Datastore, error) {
-	get := owned[model.Datastore]
+	var d *model.Datastore
+	var err error
 	if lock {
-		get = ownedForUpdate[model.Datastore]
+		d, err = ownedForUpdate(ctx, tx.Datastores(), c, id, "datastore", dsProject)
+	} else {
+		d, err = owned(ctx, tx.Datastores(), c, id, "datastore", dsProject)
 	}
-	d, err := get(ctx, tx.Datastores(), c, id, "datastore", dsProject)
 	if err != nil {
 		return nil, err
 	}

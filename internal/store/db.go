@@ -41,12 +41,15 @@ type DB struct {
 	sql     *sql.DB
 	dialect string
 	tables  *tables
+	cache   *stmtCache
 	ops
 }
 
 // ops implements Tx over one querier (the pool, or a transaction).
 type ops struct {
 	q       querier
+	tx      *sql.Tx // set inside a transaction
+	cache   *stmtCache
 	dialect string
 	t       *tables
 	inTx    bool
@@ -125,7 +128,8 @@ func finishOpen(ctx context.Context, db *sql.DB, dialect string, gd goose.Dialec
 		return nil, fmt.Errorf("apply migrations: %w", err)
 	}
 	t := newTables(sealer)
-	return &DB{sql: db, dialect: dialect, tables: t, ops: ops{q: db, dialect: dialect, t: t}}, nil
+	cache := newStmtCache(db)
+	return &DB{sql: db, dialect: dialect, tables: t, cache: cache, ops: ops{q: db, cache: cache, dialect: dialect, t: t}}, nil
 }
 
 func pingRetry(ctx context.Context, db *sql.DB) error {
@@ -147,7 +151,10 @@ func pingRetry(ctx context.Context, db *sql.DB) error {
 func (db *DB) Dialect() string { return db.dialect }
 
 // Close implements Store.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	db.cache.close()
+	return db.sql.Close()
+}
 
 // InTx implements Store. Serialisation failures and lock timeouts are
 // retried a few times, since fn must be safe to run again.
@@ -168,7 +175,7 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&ops{q: tx, dialect: db.dialect, t: db.tables, inTx: true}); err != nil {
+	if err := fn(&ops{q: tx, tx: tx, cache: db.cache, dialect: db.dialect, t: db.tables, inTx: true}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -225,13 +232,25 @@ func (o *ops) rebind(query string) string {
 }
 
 func (o *ops) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return o.q.ExecContext(ctx, o.rebind(query), args...)
+	query = o.rebind(query)
+	if st := o.prepared(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return o.q.ExecContext(ctx, query, args...)
 }
 
 func (o *ops) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return o.q.QueryContext(ctx, o.rebind(query), args...)
+	query = o.rebind(query)
+	if st := o.prepared(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return o.q.QueryContext(ctx, query, args...)
 }
 
 func (o *ops) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return o.q.QueryRowContext(ctx, o.rebind(query), args...)
+	query = o.rebind(query)
+	if st := o.prepared(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return o.q.QueryRowContext(ctx, query, args...)
 }

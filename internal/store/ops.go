@@ -23,6 +23,17 @@ func (o *ops) ConfigurationParameters() Repo[model.ConfigurationParameter] {
 	return repo[model.ConfigurationParameter]{o.t.params, o}
 }
 func (o *ops) Datastores() Repo[model.Datastore] { return repo[model.Datastore]{o.t.datastores, o} }
+
+// DatastoreSummaries implements Tx.
+func (o *ops) DatastoreSummaries() Reader[model.Datastore] {
+	return repo[model.Datastore]{o.t.dsSummary, o}
+}
+
+// DatastoresWithoutSecrets implements Tx.
+func (o *ops) DatastoresWithoutSecrets() Reader[model.Datastore] {
+	return repo[model.Datastore]{o.t.dsPublic, o}
+}
+
 func (o *ops) Instances() Repo[model.Instance]   { return repo[model.Instance]{o.t.instances, o} }
 func (o *ops) Users() Repo[model.User]           { return repo[model.User]{o.t.users, o} }
 func (o *ops) Databases() Repo[model.Database]   { return repo[model.Database]{o.t.databases, o} }
@@ -54,31 +65,53 @@ func (o *ops) LockProject(ctx context.Context, projectID string) error {
 	return nil
 }
 
-// Usage implements Tx.
-func (o *ops) Usage(ctx context.Context, projectID string) (Usage, error) {
+// Usage implements Tx. Only the parts asked for are counted (all when
+// none are named), so a quota check costs what the request adds.
+func (o *ops) Usage(ctx context.Context, projectID string, only ...string) (Usage, error) {
 	var u Usage
-	err := o.queryRow(ctx, `SELECT
-		COUNT(*),
-		COALESCE(SUM(vcpus * node_count), 0),
-		COALESCE(SUM(ram * node_count), 0),
-		COALESCE(SUM(CASE WHEN disk_type = 'network-ultra' THEN 0 ELSE disk * node_count END), 0),
-		COALESCE(SUM(CASE WHEN disk_type = 'network-ultra' THEN disk * node_count ELSE 0 END), 0)
-		FROM datastores WHERE project_id = ? AND deleted = ?`, projectID, false).
-		Scan(&u.Datastores, &u.Cores, &u.RAM, &u.DiskLocal, &u.DiskNetworkUltra)
-	if err != nil {
-		return u, fmt.Errorf("usage of %s: %w", projectID, err)
+	want := func(names ...string) bool {
+		if len(only) == 0 {
+			return true
+		}
+		for _, n := range names {
+			for _, o := range only {
+				if n == o {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if want("datastores", "cores", "ram", "disk_local", "disk_network_ultra") {
+		err := o.queryRow(ctx, `SELECT
+			COUNT(*),
+			COALESCE(SUM(vcpus * node_count), 0),
+			COALESCE(SUM(ram * node_count), 0),
+			COALESCE(SUM(CASE WHEN disk_type = 'network-ultra' THEN 0 ELSE disk * node_count END), 0),
+			COALESCE(SUM(CASE WHEN disk_type = 'network-ultra' THEN disk * node_count ELSE 0 END), 0)
+			FROM datastores WHERE project_id = ? AND deleted = ?`, projectID, false).
+			Scan(&u.Datastores, &u.Cores, &u.RAM, &u.DiskLocal, &u.DiskNetworkUltra)
+		if err != nil {
+			return u, fmt.Errorf("usage of %s: %w", projectID, err)
+		}
 	}
 	counts := []struct {
-		dst   *int64
-		table string
+		dst         *int64
+		table, name string
 	}{
-		{&u.Databases, "databases"}, {&u.Users, "users"}, {&u.Topics, "topics"}, {&u.ACLs, "acls"},
-		{&u.MetricsTokens, "prometheus_metrics_tokens"},
+		{&u.Databases, "databases", "databases"}, {&u.Users, "users", "users"}, {&u.Topics, "topics", "topics"},
+		{&u.ACLs, "acls", "acls"}, {&u.MetricsTokens, "prometheus_metrics_tokens", "prometheus_metrics_tokens"},
 	}
 	for _, c := range counts {
+		if !want(c.name) {
+			continue
+		}
 		if err := o.queryRow(ctx, "SELECT COUNT(*) FROM "+c.table+" WHERE project_id = ?", projectID).Scan(c.dst); err != nil {
 			return u, fmt.Errorf("usage of %s: %w", projectID, err)
 		}
+	}
+	if !want("firewall_rules") {
+		return u, nil
 	}
 	// Firewall rules are stored as a JSON list per datastore.
 	rows, err := o.query(ctx, "SELECT firewall FROM datastores WHERE project_id = ? AND deleted = ?", projectID, false)

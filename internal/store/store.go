@@ -42,6 +42,17 @@ type Repo[T any] interface {
 	Update(ctx context.Context, v *T) error
 	// Delete removes a record; ErrNotFound if it does not exist.
 	Delete(ctx context.Context, id string) error
+	// CountBy counts the records matching f by the value of one field.
+	CountBy(ctx context.Context, f Filter, field string) (map[string]int, error)
+}
+
+// Reader reads one kind of record.
+type Reader[T any] interface {
+	Get(ctx context.Context, id string) (*T, error)
+	List(ctx context.Context, f Filter) ([]T, error)
+	Count(ctx context.Context, f Filter) (int, error)
+	// CountBy counts the records matching f by the value of one field.
+	CountBy(ctx context.Context, f Filter, field string) (map[string]int, error)
 }
 
 // Usage is what a project uses, for quotas.
@@ -67,6 +78,16 @@ type Tx interface {
 	ConfigurationParameters() Repo[model.ConfigurationParameter]
 	AvailableExtensions() Repo[model.AvailableExtension]
 	Datastores() Repo[model.Datastore]
+	// DatastoresWithoutSecrets reads datastores without opening their
+	// secrets (RedisPassword and AdminPassword stay empty): for answers to
+	// clients, which never show them.
+	DatastoresWithoutSecrets() Reader[model.Datastore]
+	// DatastoreSummaries reads only the identity and state of datastores:
+	// ID, ProjectID, Name, TypeID, FlavorID, NodeCount, Status,
+	// AllowRestore, BackupRetentionDays, LogGroup, CreationFinishedAt,
+	// Deleted, DeletedAt, Generation, CreatedAt and UpdatedAt; other fields
+	// stay empty. Periodic loops over every datastore use it.
+	DatastoreSummaries() Reader[model.Datastore]
 	Instances() Repo[model.Instance]
 	Users() Repo[model.User]
 	Databases() Repo[model.Database]
@@ -81,8 +102,9 @@ type Tx interface {
 	// LockProject serialises writers of one project until the transaction
 	// ends, so that quota checks hold under concurrent requests.
 	LockProject(ctx context.Context, projectID string) error
-	// Usage sums what a project uses (deleted datastores excluded).
-	Usage(ctx context.Context, projectID string) (Usage, error)
+	// Usage sums what a project uses (deleted datastores excluded): only
+	// the named quota resources when some are named, else all of them.
+	Usage(ctx context.Context, projectID string, only ...string) (Usage, error)
 	// Quotas returns a project's explicit quota limits by resource name.
 	Quotas(ctx context.Context, projectID string) (map[string]int64, error)
 	// SetQuota sets one quota limit of a project.

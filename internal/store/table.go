@@ -137,6 +137,31 @@ func (r repo[T]) Count(ctx context.Context, f Filter) (int, error) {
 	return n, nil
 }
 
+func (r repo[T]) CountBy(ctx context.Context, f Filter, field string) (map[string]int, error) {
+	if !r.t.colSet[field] {
+		return nil, fmt.Errorf("count %s by unknown field %q", r.t.name, field)
+	}
+	w, args, err := r.where(f)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := r.o.query(ctx, "SELECT "+field+", COUNT(*) FROM "+r.t.name+w+" GROUP BY "+field, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count %s: %w", r.t.name, err)
+	}
+	defer func() { _ = rows.Close() }()
+	out := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, fmt.Errorf("count %s: %w", r.t.name, err)
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
+}
+
 func (r repo[T]) Insert(ctx context.Context, v *T) error {
 	vals, err := r.t.values(v)
 	if err != nil {

@@ -16,6 +16,8 @@ type tables struct {
 	params       *table[model.ConfigurationParameter]
 	availExts    *table[model.AvailableExtension]
 	datastores   *table[model.Datastore]
+	dsPublic     *table[model.Datastore] // datastores without opening secrets
+	dsSummary    *table[model.Datastore] // the few columns periodic loops need
 	instances    *table[model.Instance]
 	users        *table[model.User]
 	databases    *table[model.Database]
@@ -229,6 +231,11 @@ func newTables(s Sealer) *tables {
 			return &v, nil
 		})
 
+	if _, public := s.(noSecrets); !public {
+		t.dsPublic = newTables(noSecrets{}).datastores
+	}
+	t.dsSummary = summaryTable()
+
 	t.instances = newTable("instances", []string{"id", "project_id", "datastore_id", "idx", "role", "role_name", "status", "host",
 		"port", "floating_ip", "hostname", "availability_zone", "created_at"}, "datastore_id, idx",
 		func(v *model.Instance) string { return v.ID },
@@ -401,4 +408,36 @@ func newTables(s Sealer) *tables {
 			return &v, fromJSON(p, &v.Payload)
 		})
 	return t
+}
+
+// noSecrets is the sealer of the secret-free datastore view: it leaves
+// sealed values unopened (and is never used to write).
+type noSecrets struct{}
+
+func (noSecrets) Seal(string) (string, error) {
+	return "", fmt.Errorf("the secret-free view is read-only")
+}
+func (noSecrets) Open(string) (string, error) { return "", nil }
+
+// summaryTable reads only what periodic loops (probing, backups, metric
+// collection, log export) need of each datastore, which makes a pass over
+// thousands of datastores cheap. Every other field stays empty.
+func summaryTable() *table[model.Datastore] {
+	return newTable("datastores", []string{"id", "project_id", "name", "type_id", "flavor_id", "node_count", "status",
+		"allow_restore", "backup_retention_days", "log_group", "creation_finished_at", "deleted", "deleted_at",
+		"generation", "created_at", "updated_at"}, "created_at, id",
+		func(v *model.Datastore) string { return v.ID },
+		func(*model.Datastore) ([]any, error) { return nil, fmt.Errorf("datastore summaries are read-only") },
+		func(sc scanner) (*model.Datastore, error) {
+			var v model.Datastore
+			var cfa, da sql.NullInt64
+			var ca, ua int64
+			if err := sc.Scan(&v.ID, &v.ProjectID, &v.Name, &v.TypeID, &v.FlavorID, &v.NodeCount, &v.Status,
+				&v.AllowRestore, &v.BackupRetentionDays, &v.LogGroup, &cfa, &v.Deleted, &da, &v.Generation, &ca, &ua); err != nil {
+				return nil, err
+			}
+			v.CreationFinishedAt, v.DeletedAt = fromTSPtr(cfa), fromTSPtr(da)
+			v.CreatedAt, v.UpdatedAt = fromTS(ca), fromTS(ua)
+			return &v, nil
+		})
 }

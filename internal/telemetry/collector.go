@@ -57,7 +57,7 @@ func (s *Service) Prune(ctx context.Context) (int64, error) {
 // that cannot be sampled gets up = 0 on its nodes; it never stops the
 // others.
 func (s *Service) CollectOnce(ctx context.Context) error {
-	list, err := s.store.Datastores().List(ctx, store.Filter{"deleted": false})
+	list, err := s.store.DatastoreSummaries().List(ctx, store.Filter{"deleted": false})
 	if err != nil {
 		return err
 	}
@@ -79,8 +79,9 @@ func (s *Service) CollectOnce(ctx context.Context) error {
 	sem := make(chan struct{}, s.cfg.Workers)
 	for i := range list {
 		ds := &list[i]
-		// Clusters still being created have no servers to ask yet.
-		if ds.Status == model.StatusPendingDelete || ds.CreationFinishedAt == nil {
+		// Clusters still being created have no servers to ask yet, and
+		// ones that failed (ERROR) have none dbaasd vouches for.
+		if ds.Status == model.StatusPendingDelete || ds.Status == model.StatusError || ds.CreationFinishedAt == nil {
 			continue
 		}
 		select {

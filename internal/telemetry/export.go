@@ -53,7 +53,7 @@ func (s *Service) exportLoop(ctx context.Context) {
 func (s *Service) ShipOnce(ctx context.Context) error {
 	s.shipMu.Lock()
 	defer s.shipMu.Unlock()
-	list, err := s.store.Datastores().List(ctx, store.Filter{"deleted": false})
+	list, err := s.store.DatastoreSummaries().List(ctx, store.Filter{"deleted": false})
 	if err != nil {
 		return err
 	}

@@ -173,7 +173,7 @@ func seedStore(ctx context.Context, dataDir string, spec seed.Spec) ([]seed.Proj
 	if err != nil {
 		return nil, err
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	return seed.Seed(ctx, st, spec)
 }
 

@@ -199,8 +199,8 @@ func (e *env) runLoad(ctx context.Context, s loadSpec) (*loadgen.Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(out.Name())
-	defer out.Close()
+	defer func() { _ = os.Remove(out.Name()) }()
+	defer func() { _ = out.Close() }()
 	p, err := e.group.Start(procs.Spec{Name: "load", Path: e.load, Args: args, Stdout: out,
 		Log: filepath.Join(e.root, "load.log")})
 	if err != nil {

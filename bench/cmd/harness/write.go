@@ -57,7 +57,7 @@ func runWrite(ctx context.Context, e *env, res *results) error {
 	if err != nil {
 		return err
 	}
-	defer rawLite.Close()
+	defer func() { _ = rawLite.Close() }()
 	targets := []*writeTarget{{name: "SQLite", url: lite.URL, raw: rawLite, ph: "?"}}
 
 	// PostgreSQL: one server for dbaasd's store and the raw baseline.
@@ -66,7 +66,7 @@ func runWrite(ctx context.Context, e *env, res *results) error {
 		res.note("write", "PostgreSQL store not measured: %v", err)
 		e.logf("write: postgres: %v", err)
 	} else {
-		defer rawPG.Close()
+		defer func() { _ = rawPG.Close() }()
 		pg, err := e.startDbaasd(ctx, "write-postgres", dbaasd.Options{Store: pgURL, Tokens: tokenFlags, Quotas: quota})
 		if err != nil {
 			return err
@@ -165,7 +165,7 @@ func startStorePostgres(ctx context.Context, e *env) (string, *sql.DB, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	defer admin.Close()
+	defer func() { _ = admin.Close() }()
 	for _, db := range []string{"dbaasd_store", "raw_baseline"} {
 		if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+db); err != nil {
 			return "", nil, fmt.Errorf("create database %s: %w", db, err)

@@ -52,7 +52,7 @@ func startMariaDB(ctx context.Context, o Options) (*Server, error) {
 		_ = s.Stop(ctx)
 		return nil, err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	err = poll(ctx, 2*time.Minute, "bare mariadbd", func(ctx context.Context) error {
 		if !proc.Alive(pid) {
 			return fmt.Errorf("mariadbd exited: %s", logTail(logPath))

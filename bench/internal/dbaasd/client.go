@@ -45,7 +45,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body any) (int, []
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	out, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return resp.StatusCode, nil, fmt.Errorf("%s %s: read body: %w", method, path, err)

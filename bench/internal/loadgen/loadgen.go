@@ -220,7 +220,7 @@ func do(ctx context.Context, client *http.Client, cfg *Config, due time.Time) sa
 		return sample{err: err, latency: time.Since(due)}
 	}
 	n, err := io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	s := sample{latency: time.Since(due), status: resp.StatusCode, bytes: n, err: err}
 	if s.err == nil && !statusOK(cfg.ExpectStatus, resp.StatusCode) {
 		s.err = fmt.Errorf("status %d", resp.StatusCode)

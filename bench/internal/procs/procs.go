@@ -63,7 +63,7 @@ func (g *Group) Start(s Spec) (*Proc, error) {
 		if err != nil {
 			return nil, fmt.Errorf("start %s: open log: %w", s.Name, err)
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		cmd.Stdout, cmd.Stderr = f, f
 	}
 	if s.Stdout != nil {

@@ -25,7 +25,7 @@ func TestSeedSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	types := []Type{{ID: "11111111-1111-4111-8111-111111111111", Engine: "postgresql"}, {ID: "22222222-2222-4222-8222-222222222222", Engine: "redis"}}
 	projects, err := Seed(ctx, st, Spec{Projects: 3, PerProject: 6, Types: types, Salt: "t"})
 	if err != nil {

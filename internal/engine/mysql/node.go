@@ -247,6 +247,9 @@ func serverPID(n *node) int {
 	if pid := proc.ReadPidFile(n.pidFile()); pid > 0 && proc.Alive(pid) && cmdlineHas(pid, arg) {
 		return pid
 	}
+	if _, err := os.Stat(n.cnfPath()); err != nil {
+		return 0 // no configuration: no server of this node can run
+	}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())

@@ -23,10 +23,19 @@ func serverPID(p nodePaths) int {
 	if proc.Alive(pid) && isPostmaster(proc.Cmdline(pid)) {
 		return pid
 	}
-	// No (or a stale) pid file: a crash of dbaasd at the wrong moment (a
-	// data directory being replaced) can leave a server running whose pid
-	// file is gone. Find it by its data directory, so that it is adopted
-	// or stopped, and never collides with a second server on its port.
+	return 0
+}
+
+// liveServerPID is serverPID, and when there is no (or a stale) pid file,
+// a postmaster found by its data directory: a crash of dbaasd at the wrong
+// moment (a data directory being replaced) can leave a server running whose
+// pid file is gone. Starting and stopping use it, so such a server is
+// adopted or stopped and never collides with a second one on its port;
+// observing uses the cheaper serverPID.
+func liveServerPID(p nodePaths) int {
+	if pid := serverPID(p); pid != 0 {
+		return pid
+	}
 	return postmasterOf(p.data)
 }
 
@@ -40,6 +49,9 @@ func isPostmaster(args []string) bool {
 
 // postmasterOf finds a running postmaster started with -D dataDir.
 func postmasterOf(dataDir string) int {
+	if _, err := os.Stat(dataDir); err != nil {
+		return 0 // no data directory: no server of this node can run
+	}
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0
@@ -71,7 +83,7 @@ const adoptTimeout = 2 * time.Minute
 // a moment ago still shows up as a live process for a little while). It
 // reports whether it started the server, and what the server says.
 func (d *Driver) ensureRunning(ctx context.Context, e *env, p nodePaths) (started bool, st serverState, err error) {
-	if pid := serverPID(p); pid != 0 {
+	if pid := liveServerPID(p); pid != 0 {
 		deadline := time.Now().Add(adoptTimeout)
 		for {
 			if st, err = queryState(ctx, p); err == nil {
@@ -154,7 +166,7 @@ func (d *Driver) restartServer(ctx context.Context, e *env, p nodePaths, why str
 // disconnected, committed work is kept). It falls back to signals when
 // pg_ctl fails and returns once the server is gone.
 func (d *Driver) stopServer(ctx context.Context, e *env, p nodePaths) error {
-	pid := serverPID(p)
+	pid := liveServerPID(p)
 	if pid == 0 {
 		return nil
 	}

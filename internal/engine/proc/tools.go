@@ -29,7 +29,7 @@ func (r *Runner) TrackTools(dir string) error {
 		owner, group, ok := strings.Cut(ent.Name(), "-")
 		ownerPID, err1 := strconv.Atoi(owner)
 		pgid, err2 := strconv.Atoi(group)
-		if !ok || err1 != nil || err2 != nil || (ownerPID != os.Getpid() && Alive(ownerPID)) {
+		if !ok || err1 != nil || err2 != nil || Alive(ownerPID) {
 			continue
 		}
 		want, _ := os.ReadFile(filepath.Join(dir, ent.Name()))

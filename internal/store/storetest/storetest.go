@@ -272,6 +272,11 @@ func testUsage(t *testing.T, open func() store.Store) {
 	if u != want {
 		t.Fatalf("usage = %+v, want %+v", u, want)
 	}
+	part, err := s.Usage(ctx(), p, "prometheus_metrics_tokens")
+	must(t, err)
+	if part != (store.Usage{MetricsTokens: 1}) {
+		t.Fatalf("usage of metrics tokens only = %+v", part)
+	}
 	must(t, s.SetQuota(ctx(), model.Quota{ProjectID: p, Resource: "datastores", Limit: 5}))
 	must(t, s.SetQuota(ctx(), model.Quota{ProjectID: p, Resource: "datastores", Limit: 6}))
 	q, err := s.Quotas(ctx(), p)
