@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -45,7 +46,7 @@ func TestBinaryLifecycle(t *testing.T) {
 	addr := l.Addr().String()
 	_ = l.Close()
 
-	start := func() (*exec.Cmd, *strings.Builder) {
+	start := func() (*exec.Cmd, *lockedBuilder) {
 		cmd := exec.Command(bin)
 		cmd.Env = append(os.Environ(), "DBAAS_LISTEN="+addr, "DBAAS_DATA_DIR="+data, "DBAAS_LOG_LEVEL=warn")
 		stdout, _ := cmd.StdoutPipe()
@@ -53,7 +54,7 @@ func TestBinaryLifecycle(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		var out strings.Builder
+		out := &lockedBuilder{}
 		go func() {
 			sc := bufio.NewScanner(stdout)
 			for sc.Scan() {
@@ -65,7 +66,7 @@ func TestBinaryLifecycle(t *testing.T) {
 			if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
 				_ = resp.Body.Close()
 				if resp.StatusCode == 200 {
-					return cmd, &out
+					return cmd, out
 				}
 			}
 			time.Sleep(50 * time.Millisecond)
@@ -132,4 +133,22 @@ func TestBinaryLifecycle(t *testing.T) {
 	if err != nil || key.Mode().Perm() != 0o600 {
 		t.Errorf("secret key file: %v %v", key, err)
 	}
+}
+
+// lockedBuilder is a strings.Builder safe for a writer and a reader.
+type lockedBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuilder) WriteString(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(s)
+}
+
+func (l *lockedBuilder) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

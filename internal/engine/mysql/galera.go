@@ -43,8 +43,9 @@ type galeraPorts struct {
 	SST   int `json:"sst"`
 }
 
-// allocGaleraPorts picks three free ports on host.
-func allocGaleraPorts(host string) (*galeraPorts, error) {
+// allocGaleraPorts picks three free ports on host that are not in taken,
+// and adds them to taken.
+func allocGaleraPorts(host string, taken map[int]bool) (*galeraPorts, error) {
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
@@ -52,13 +53,21 @@ func allocGaleraPorts(host string) (*galeraPorts, error) {
 		}
 	}()
 	var ports []int
-	for i := 0; i < 3; i++ {
+	for tries := 0; len(ports) < 3; tries++ {
+		if tries > 100 {
+			return nil, fmt.Errorf("allocate Galera ports on %s: no free port found", host)
+		}
 		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 		if err != nil {
 			return nil, fmt.Errorf("allocate a Galera port on %s: %w", host, err)
 		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		ls = append(ls, l) // held open until all three are chosen
+		if p := l.Addr().(*net.TCPAddr).Port; !taken[p] {
+			ports = append(ports, p)
+		}
+	}
+	for _, p := range ports {
+		taken[p] = true
 	}
 	return &galeraPorts{Gcomm: ports[0], IST: ports[1], SST: ports[2]}, nil
 }

@@ -134,6 +134,15 @@ func clusterServerID(clusterID string) uint32 {
 // prepareNodes creates the desired nodes' directories and state.
 func (d *Driver) prepareNodes(ctx context.Context, c *engine.Cluster) ([]*node, error) {
 	galera := d.mode == ModeSync && len(c.Nodes) > 1
+	// Ports the cluster's nodes already use: a node's new Galera ports must
+	// differ from them (the kernel may hand a just-closed port out again).
+	taken := map[int]bool{}
+	for _, en := range c.Nodes {
+		taken[en.Port] = true
+		if n := newNode(en); n.loadState() == nil && n.st.Galera != nil {
+			taken[n.st.Galera.Gcomm], taken[n.st.Galera.IST], taken[n.st.Galera.SST] = true, true, true
+		}
+	}
 	var nodes []*node
 	for _, en := range c.Nodes {
 		n := newNode(en)
@@ -159,7 +168,7 @@ func (d *Driver) prepareNodes(ctx context.Context, c *engine.Cluster) ([]*node, 
 		n.st.Engine, n.st.Cluster, n.st.Node = d.name, c.ID, n.ID
 		n.st.Index, n.st.Role, n.st.Host, n.st.Port = n.Index, n.Role, n.Host, n.Port
 		if galera && n.st.Galera == nil {
-			p, err := allocGaleraPorts(n.Host)
+			p, err := allocGaleraPorts(n.Host, taken)
 			if err != nil {
 				return nil, err
 			}
