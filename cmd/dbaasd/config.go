@@ -58,6 +58,7 @@ func parseConfig(args []string, getenv func(string) string) (daemon.Config, erro
 	fs.IntVar(&cfg.Workers, "workers", 4, "actions run at once")
 	fs.DurationVar(&cfg.ProbeInterval, "probe-interval", time.Second, "how often clusters are observed")
 	fs.DurationVar(&cfg.FailoverAfter, "failover-after", 2*time.Second, "how long a primary may not answer before a replica is promoted")
+	fs.DurationVar(&cfg.RetryAfter, "retry-after", time.Minute, "first back-off before a datastore in ERROR is tried again (doubles up to 1h)")
 	fs.StringVar(&cfg.ReplicaID, "replica-id", "", "name of this dbaasd among replicas sharing a store (default hostname-pid)")
 	fs.DurationVar(&cfg.ActionLease, "action-lease", 30*time.Second, "how long a replica reserves an action it works on")
 	fs.DurationVar(&cfg.BackupInterval, "backup-interval", 24*time.Hour, "time between base backups of a datastore")

@@ -67,6 +67,9 @@ type Config struct {
 	// hostname-pid); ActionLease is how long it reserves an action.
 	ReplicaID   string
 	ActionLease time.Duration
+	// RetryAfter is the first back-off before a datastore in ERROR is
+	// tried again (default 1m, doubling to 1h).
+	RetryAfter  time.Duration
 	Quotas      map[string]int64 // defaults for projects without explicit quotas
 	FloatingIPs netip.Prefix
 	// TemplateDir holds the engines' prepared data directory templates
@@ -200,7 +203,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 	d.Reconciler = reconcile.New(d.Store, drivers, reconcile.Config{
 		DataDir: cfg.DataDir, EngineHost: cfg.EngineHost, PortMin: cfg.PortMin, PortMax: cfg.PortMax,
 		Workers: cfg.Workers, ProbeInterval: cfg.ProbeInterval, ArchiveDir: archiveDirs(cfg.DataDir), FailoverAfter: cfg.FailoverAfter,
-		Owner: cfg.ReplicaID, Lease: cfg.ActionLease,
+		Owner: cfg.ReplicaID, Lease: cfg.ActionLease, RetryAfter: cfg.RetryAfter,
 	}, log.With("component", "reconciler"))
 	d.setupBackups()
 	notify := d.Reconciler.Notify

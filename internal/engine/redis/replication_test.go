@@ -72,6 +72,16 @@ func TestEnsureFollowsSentinelFailover(t *testing.T) {
 	if err := dial(t, old, c.Password, "").Set(ctx, "before", "failover", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
+	// Redis replicates asynchronously and a forced failover does not wait:
+	// the write must reach every replica before the test asks for one.
+	eventually(t, 10*time.Second, "replicas catch up", func() error {
+		for i := 1; i < len(c.Nodes); i++ {
+			if v, _ := dial(t, &c.Nodes[i], c.Password, "").Get(ctx, "before").Result(); v != "failover" {
+				return fmt.Errorf("replica %d: %q", i, v)
+			}
+		}
+		return nil
+	})
 	// Let the sentinels discover the replicas (INFO every 10 s at first).
 	sentinel := newClient(endpoint{network: "tcp", addr: sentinelAddrOf(t, &c.Nodes[1]), timeout: 2 * time.Second}, c.Password)
 	defer func() { _ = sentinel.Close() }()

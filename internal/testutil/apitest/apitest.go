@@ -105,6 +105,8 @@ type Options struct {
 	ProbeInterval time.Duration
 	// FailoverAfter for the reconciler (default 2s).
 	FailoverAfter time.Duration
+	// RetryAfter for datastores in ERROR (default 1m).
+	RetryAfter time.Duration
 	// Users are identity users, NAME:PASSWORD:PROJECT_ID[+PROJECT_ID…][@DOMAIN].
 	Users []string
 	// Region is the region of the identity catalog (default "local").
@@ -168,7 +170,7 @@ func Start(t testing.TB, o Options) *Env {
 	d, err := daemon.New(ctx, daemon.Config{
 		PortMin: portMin, PortMax: portMin + portSpan - 1,
 		DataDir: dir, Store: storeURL, TemplateDir: filepath.Join(sharedDir(t), "templates"),
-		SelfEnv: []string{envSelf + "=1"}, NoReconciler: !o.Reconcile, ProbeInterval: probe, FailoverAfter: o.FailoverAfter,
+		SelfEnv: []string{envSelf + "=1"}, NoReconciler: !o.Reconcile, ProbeInterval: probe, FailoverAfter: o.FailoverAfter, RetryAfter: o.RetryAfter,
 		Quotas: o.Quotas, Logger: slog.New(logh),
 		Banner: io.Discard, Workers: 4, MetricsInterval: o.MetricsInterval,
 		Users: identityUsers(t, o.Users), Region: o.Region, TokenTTL: o.TokenTTL,
