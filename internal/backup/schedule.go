@@ -78,9 +78,12 @@ func (m *Manager) Tick(ctx context.Context) {
 			m.schedule(ctx, ds, newest[ds.ID])
 			m.syncArchive(ctx, ds, eng)
 		}
-		if ds.Deleted && count[ds.ID] == 0 && !ds.AllowRestore {
+		if count[ds.ID] == 0 && !ds.AllowRestore && (ds.Deleted || !backupable(ds.Status)) {
+			// Without backups and archive there is nothing to catalogue
+			// or prune (a datastore that never served, or nothing of a
+			// deleted one is left).
 			if _, err := os.Stat(m.ArchiveDir(ds.ID)); errors.Is(err, os.ErrNotExist) {
-				continue // nothing of it is left
+				continue
 			}
 		}
 		m.catalogue(ctx, ds.ID)

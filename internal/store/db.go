@@ -82,7 +82,10 @@ func OpenSQLite(ctx context.Context, path string, sealer Sealer) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	// Every connection is kept: a new one runs the pragmas and prepares
+	// its statements again (the default keeps only two idle).
 	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
 	return finishOpen(ctx, db, SQLite, goose.DialectSQLite3, sealer)
 }
 
