@@ -316,7 +316,8 @@ func FindBinary(name string, globs ...string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
-	for _, d := range []string{"/usr/sbin", "/usr/local/sbin", "/sbin"} {
+	sbins := []string{"/usr/sbin", "/usr/local/sbin", "/sbin"}
+	for _, d := range sbins {
 		p := filepath.Join(d, name)
 		if isExec(p) {
 			return p, nil
@@ -332,7 +333,7 @@ func FindBinary(name string, globs ...string) (string, error) {
 			}
 		}
 	}
-	return "", fmt.Errorf("%s not found in PATH or %s: is the engine installed?", name, strings.Join(globs, ", "))
+	return "", fmt.Errorf("%s not found in PATH, %s: is the engine installed?", name, strings.Join(append(sbins, globs...), ", "))
 }
 
 func isExec(p string) bool {
