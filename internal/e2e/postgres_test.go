@@ -318,12 +318,18 @@ func TestPostgreSQLThreeNodes(t *testing.T) {
 	if _, err := m.Exec(context.Background(), "CREATE TABLE t AS SELECT 42 AS x"); err != nil {
 		t.Fatal(err)
 	}
+	// Replicas apply asynchronously (a commit waits for one of them): the
+	// database itself may not be on a replica yet.
 	for _, key := range []string{"replica-1", "replica-2"} {
-		rc := mustConnect(t, r.Str("datastore.connection."+key), "u", "Secret-pass-1", "d")
+		addr := r.Str("datastore.connection." + key)
 		deadline := time.Now().Add(20 * time.Second)
 		for {
 			var x int
-			err := rc.QueryRow(context.Background(), "SELECT x FROM t").Scan(&x)
+			rc, err := pgConnect(t, addr, "u", "Secret-pass-1", "d", "")
+			if err == nil {
+				err = rc.QueryRow(context.Background(), "SELECT x FROM t").Scan(&x)
+				_ = rc.Close(context.Background())
+			}
 			if err == nil && x == 42 {
 				break
 			}
