@@ -51,7 +51,7 @@ type config struct {
 }
 
 // allSections in the order they run.
-var allSections = []string{"api", "write", "provision", "scale"}
+var allSections = []string{"api", "write", "provision", "scale", "failover"}
 
 func parseFlags() (config, error) {
 	var c config
@@ -151,7 +151,7 @@ func run(cfg config) int {
 
 	res := newResults()
 	sections := map[string]func(context.Context, *env, *results) error{
-		"api": runAPI, "write": runWrite, "provision": runProvision, "scale": runScale,
+		"api": runAPI, "write": runWrite, "provision": runProvision, "scale": runScale, "failover": runFailover,
 	}
 	for _, name := range allSections {
 		if !cfg.sections[name] {

@@ -18,6 +18,7 @@ var reportSections = []struct{ id, title string }{
 	{"provision", "4. Provisioning"},
 	{"footprint", "5. Footprint"},
 	{"scale", "6. Scale"},
+	{"failover", "7. Failover"},
 }
 
 // writeReport renders the results as Markdown.
