@@ -18,7 +18,7 @@ import (
 )
 
 // ActBackup is the action that takes a base backup of a datastore.
-const ActBackup = "datastore.backup"
+const ActBackup = model.ActionNameBackup
 
 // actCreate is the action whose progress a restore reports (the
 // service's datastore.create).

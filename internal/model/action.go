@@ -10,6 +10,17 @@ const (
 	ActionError      = "ERROR"
 )
 
+// Names of the actions other packages reason about.
+const (
+	// ActionNameBackup takes a base backup. It only reads from a running
+	// server, so it runs beside the datastore's other work: health probes
+	// go on while it runs, and a failover does not wait for it (the
+	// backup's server may be the primary that failed).
+	ActionNameBackup = "datastore.backup"
+	// ActionNameFailover promotes a replica after the primary failed.
+	ActionNameFailover = "datastore.failover"
+)
+
 // Action is one change a project asked for, carried out by the reconciler.
 type Action struct {
 	Base

@@ -13,12 +13,44 @@ import (
 func (r *Reconciler) probeLoop(ctx context.Context) {
 	t := time.NewTicker(r.cfg.ProbeInterval)
 	defer t.Stop()
+	// Between rounds, datastores whose primary was seen down are observed
+	// four times as often, so a failover starts as soon as FailoverAfter
+	// has passed rather than at the next round after it.
+	fast := time.NewTicker(max(r.cfg.ProbeInterval/4, 10*time.Millisecond))
+	defer fast.Stop()
+	r.ProbeAll(ctx)
 	for {
-		r.ProbeAll(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			r.ProbeAll(ctx)
+		case <-fast.C:
+			r.probeDown(ctx)
+		}
+	}
+}
+
+// probeDown observes again the datastores whose primary this replica saw
+// down (only the replica holding the probe lease sees them) until their
+// failover is due; one that cannot fail over then (a replica does not
+// answer either) is left to the rounds.
+func (r *Reconciler) probeDown(ctx context.Context) {
+	now := r.now()
+	r.mu.Lock()
+	ids := make([]string, 0, len(r.downSince))
+	for id, since := range r.downSince {
+		if now.Sub(since) <= r.cfg.FailoverAfter+r.cfg.ProbeInterval {
+			ids = append(ids, id)
+		}
+	}
+	r.mu.Unlock()
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := r.probe(ctx, id); err != nil {
+			r.log.Warn("probe", "datastore_id", id, "error", err)
 		}
 	}
 }
@@ -68,14 +100,23 @@ func (r *Reconciler) ProbeAll(ctx context.Context) {
 
 func (r *Reconciler) busy(ctx context.Context, dsID string) (bool, error) {
 	r.mu.Lock()
-	here := r.inflight[dsID]
+	here := r.inflight[dsID] > 0
 	r.mu.Unlock()
 	if here {
 		return true, nil
 	}
+	// A backup runs beside the probe: a primary that dies during one is
+	// noticed, and failed over, without waiting for the backup to fail.
 	for _, s := range []string{model.ActionPending, model.ActionInProgress} {
 		n, err := r.store.Actions().Count(ctx, store.Filter{"datastore_id": dsID, "status": s})
-		if err != nil || n > 0 {
+		if err != nil || n == 0 {
+			if err != nil {
+				return true, err
+			}
+			continue
+		}
+		b, err := r.store.Actions().Count(ctx, store.Filter{"datastore_id": dsID, "status": s, "name": model.ActionNameBackup})
+		if err != nil || n > b {
 			return true, err
 		}
 	}

@@ -106,7 +106,7 @@ type Reconciler struct {
 	now     func() time.Time
 
 	mu        sync.Mutex
-	inflight  map[string]bool      // datastores with an action running here
+	inflight  map[string]int       // datastores with actions running here (backups aside)
 	downSince map[string]time.Time // datastores whose primary stopped answering
 	retryAt   map[string]time.Time // datastores in ERROR: when to look again
 	metrics   Metrics
@@ -132,7 +132,7 @@ type Metrics interface {
 func New(s store.Store, drivers map[string]engine.Driver, cfg Config, log *slog.Logger) *Reconciler {
 	cfg.defaults()
 	return &Reconciler{store: s, drivers: drivers, cfg: cfg, log: log, wake: make(chan struct{}, 1),
-		now: func() time.Time { return time.Now().UTC() }, inflight: map[string]bool{}, downSince: map[string]time.Time{},
+		now: func() time.Time { return time.Now().UTC() }, inflight: map[string]int{}, downSince: map[string]time.Time{},
 		retryAt:  map[string]time.Time{},
 		handlers: map[string]Handler{}}
 }
@@ -212,14 +212,18 @@ func (r *Reconciler) RunOnce(ctx context.Context) (bool, error) {
 func (r *Reconciler) run(ctx context.Context, a *model.Action) {
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r.mu.Lock()
-	r.inflight[a.DatastoreID] = true
-	r.mu.Unlock()
-	defer func() {
+	if a.Name != model.ActionNameBackup { // a backup does not hold the probe back
 		r.mu.Lock()
-		delete(r.inflight, a.DatastoreID)
+		r.inflight[a.DatastoreID]++
 		r.mu.Unlock()
-	}()
+		defer func() {
+			r.mu.Lock()
+			if r.inflight[a.DatastoreID]--; r.inflight[a.DatastoreID] <= 0 {
+				delete(r.inflight, a.DatastoreID)
+			}
+			r.mu.Unlock()
+		}()
+	}
 	done := make(chan struct{})
 	go r.keepLease(actx, cancel, a, done)
 	start := time.Now()

@@ -26,7 +26,7 @@ const (
 	ActDatastoreRepair = "datastore.repair"
 	// ActDatastoreFailover moves the primary role to a replica (recorded
 	// by the reconciler when a primary stops answering).
-	ActDatastoreFailover = "datastore.failover"
+	ActDatastoreFailover = model.ActionNameFailover
 )
 
 // DiskSpec is the disk part of a create request.

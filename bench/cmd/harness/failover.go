@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -13,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql" // database/sql driver "mysql"
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
 
@@ -480,7 +482,10 @@ type quietRedis struct{}
 
 func (quietRedis) Printf(context.Context, string, ...any) {}
 
-func init() { goredis.SetLogger(quietRedis{}) }
+func init() {
+	goredis.SetLogger(quietRedis{})
+	_ = mysql.SetLogger(log.New(io.Discard, "", 0)) // the same for the MySQL driver
+}
 
 func (t *redisTarget) write(ctx context.Context, n int) error {
 	if n == 0 {

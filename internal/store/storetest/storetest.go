@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore Opener) {
 		{"Tokens", testTokens},
 		{"Ports", testPorts},
 		{"ActionQueue", testActionQueue},
+		{"FailoverBesideBackup", testFailoverBesideBackup},
 		{"ActionLeaseExpiry", testLeaseExpiry},
 		{"CatalogRoundTrip", testCatalog},
 		{"Backups", testBackups}, {"ArchiveFiles", testArchiveFiles}, {"RecoveryWindow", testRecoveryWindow},
@@ -358,6 +359,34 @@ func finish(t *testing.T, s store.Store, a *model.Action) {
 	t.Helper()
 	a.Status = model.ActionSuccess
 	must(t, s.Actions().Update(ctx(), a))
+}
+
+// testFailoverBesideBackup: a failover does not wait for a backup of its
+// datastore that runs, while any other action still waits for both.
+func testFailoverBesideBackup(t *testing.T, open func() store.Store) {
+	s := open()
+	p := project(t, s)
+	backup := action(p, "ds-f", now)
+	backup.Name = model.ActionNameBackup
+	failover := action(p, "ds-f", now.Add(time.Second))
+	failover.Name = model.ActionNameFailover
+	other := action(p, "ds-f", now.Add(2*time.Second))
+	for _, a := range []*model.Action{backup, failover, other} {
+		must(t, s.Actions().Insert(ctx(), a))
+	}
+	lease := time.Now().Add(time.Minute)
+	var got []string
+	for i := 0; i < 3; i++ {
+		a, err := s.ClaimAction(ctx(), "w", time.Now(), lease)
+		must(t, err)
+		if a == nil {
+			break
+		}
+		got = append(got, a.Name)
+	}
+	if fmt.Sprint(got) != fmt.Sprint([]string{model.ActionNameBackup, model.ActionNameFailover}) {
+		t.Fatalf("claimed %v, want the backup and the failover beside it (and nothing else)", got)
+	}
 }
 
 func testActionQueue(t *testing.T, open func() store.Store) {
