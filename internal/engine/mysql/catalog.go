@@ -116,7 +116,7 @@ func (d *Driver) readCatalog(ctx context.Context) ([]engine.Parameter, error) {
 		return nil, err
 	}
 	sock := filepath.Join(dir, "s.sock")
-	cmd := d.runner.Command(context.WithoutCancel(ctx), bin, "--no-defaults", "--datadir="+data, "--socket="+sock,
+	cmd := d.runner.Command(context.WithoutCancel(ctx), bin, "--no-defaults", "--datadir="+data, "--socket="+sock, "--tmpdir="+dir,
 		"--skip-networking", "--skip-log-bin", "--pid-file="+filepath.Join(dir, "pid"),
 		"--log-error="+filepath.Join(dir, "error.log"), "--innodb-buffer-pool-size=32M",
 		fmt.Sprintf("--innodb-log-file-size=%d", templateLogFileSize), "--performance-schema=OFF")

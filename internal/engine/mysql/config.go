@@ -130,6 +130,7 @@ func (d *Driver) configFor(c *engine.Cluster, n *node, user map[string]string, p
 		"port":                strconv.Itoa(n.Port),
 		"socket":              n.socket(),
 		"datadir":             n.dataDir(),
+		"tmpdir":              n.runDir(), // private: servers sharing /tmp collide on temporary table names
 		"pid_file":            n.pidFile(),
 		"log_error":           n.errorLog(),
 		"slow_query_log_file": n.Dir + "/log/slow.log",

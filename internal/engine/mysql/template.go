@@ -95,9 +95,15 @@ func (d *Driver) buildTemplate(ctx context.Context, version string) error {
 		return err
 	}
 	data := filepath.Join(tmp, "data")
+	// A private tmpdir: bootstraps running at once in a shared /tmp
+	// collide on temporary table names and fail.
+	tmpdir := filepath.Join(tmp, "tmp")
+	if err := d.runner.MkdirAll(tmpdir, 0o700); err != nil {
+		return err
+	}
 	innodb := []string{
 		fmt.Sprintf("--innodb-log-file-size=%d", templateLogFileSize),
-		"--innodb-buffer-pool-size=32M",
+		"--innodb-buffer-pool-size=32M", "--tmpdir=" + tmpdir,
 	}
 	args := append([]string{"--no-defaults", "--datadir=" + data,
 		"--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve"}, innodb...)
@@ -121,6 +127,7 @@ func (d *Driver) buildTemplate(ctx context.Context, version string) error {
 		return fmt.Errorf("%w: %s", err, tailLines(string(b), 5))
 	}
 	_ = os.Remove(filepath.Join(tmp, "bootstrap.err"))
+	_ = os.RemoveAll(tmpdir)
 	if _, err := d.runner.WriteFile(filepath.Join(tmp, "VERSION"), []byte(version+"\n"), 0o600); err != nil {
 		return err
 	}
@@ -150,9 +157,27 @@ func (d *Driver) run(ctx context.Context, dir string, stdin *strings.Reader, nam
 	cmd.Stdout = &buf
 	cmd.Stderr = &buf
 	if err := cmd.Run(); err != nil {
-		return buf.Bytes(), fmt.Errorf("%s: %w: %s", filepath.Base(name), err, tailLines(buf.String(), 8))
+		return buf.Bytes(), fmt.Errorf("%s: %w: %s", filepath.Base(name), err, errorLines(buf.String(), 8))
 	}
 	return buf.Bytes(), nil
+}
+
+// errorLines keeps the lines of a command's output that report an error
+// (the cause is often above a long footer), else its last n lines.
+func errorLines(s string, n int) string {
+	var errs []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, "ERROR") || strings.Contains(l, "[Warning]") {
+			errs = append(errs, strings.TrimSpace(l))
+		}
+	}
+	if len(errs) == 0 {
+		return tailLines(s, n)
+	}
+	if len(errs) > n {
+		errs = errs[len(errs)-n:]
+	}
+	return strings.Join(errs, " | ")
 }
 
 func tailLines(s string, n int) string {
