@@ -51,22 +51,12 @@ const (
 // runs with its default --probe-interval and --failover-after.
 func runFailover(ctx context.Context, e *env, res *results) error {
 	const sec = "failover"
-	token, tokenFlag := bootToken()
-	dataDir, err := e.dir("f")
+	cs, err := startClusterServer(ctx, e, "f")
 	if err != nil {
 		return err
 	}
-	srv, err := e.startDbaasd(ctx, "f", dbaasd.Options{DataDir: dataDir, Tokens: []string{tokenFlag}, Quotas: provisionQuotas})
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
-	cl := dbaasd.NewClient(srv.URL, token)
-	defer deleteAll(e, cl)
-	types, err := cl.TypeIDs(ctx)
-	if err != nil {
-		return err
-	}
+	defer cs.stop(e)
+	cl, dataDir, types := cs.cl, cs.dataDir, cs.types
 	d := &detail{title: "Failover: primary killed → first acknowledged write on the new primary",
 		header: []string{"engine", "failover (s)", "writes acknowledged", "acknowledged writes lost"}}
 	for _, eng := range failoverEngines {

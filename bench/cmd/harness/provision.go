@@ -59,22 +59,12 @@ type bareRun struct {
 // start in the same run, and the memory of each idle cluster.
 func runProvision(ctx context.Context, e *env, res *results) error {
 	const sec = "provision"
-	token, tokenFlag := bootToken()
-	dataDir, err := e.dir("p")
+	cs, err := startClusterServer(ctx, e, "p")
 	if err != nil {
 		return err
 	}
-	srv, err := e.startDbaasd(ctx, "p", dbaasd.Options{DataDir: dataDir, Tokens: []string{tokenFlag}, Quotas: provisionQuotas})
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
-	cl := dbaasd.NewClient(srv.URL, token)
-	defer deleteAll(e, cl)
-	types, err := cl.TypeIDs(ctx)
-	if err != nil {
-		return err
-	}
+	defer cs.stop(e)
+	srv, cl, dataDir, types := cs.srv, cs.cl, cs.dataDir, cs.types
 	var engines []string
 	for _, eng := range e.cfg.engines {
 		if types[eng] == "" {
@@ -175,6 +165,40 @@ func createOne(ctx context.Context, e *env, cl *dbaasd.Client, dataDir string, d
 	}
 	cr.delete = time.Since(t)
 	return cr, ctx.Err()
+}
+
+// clusterServer is a dbaasd the harness creates clusters in.
+type clusterServer struct {
+	srv     *dbaasd.Server
+	cl      *dbaasd.Client
+	dataDir string
+	types   map[string]string // datastore type IDs by engine
+}
+
+// startClusterServer starts a dbaasd (its data dir named name) for a
+// section that creates clusters, with quotas lifted.
+func startClusterServer(ctx context.Context, e *env, name string) (*clusterServer, error) {
+	token, tokenFlag := bootToken()
+	dataDir, err := e.dir(name)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := e.startDbaasd(ctx, name, dbaasd.Options{DataDir: dataDir, Tokens: []string{tokenFlag}, Quotas: provisionQuotas})
+	if err != nil {
+		return nil, err
+	}
+	cs := &clusterServer{srv: srv, cl: dbaasd.NewClient(srv.URL, token), dataDir: dataDir}
+	if cs.types, err = cs.cl.TypeIDs(ctx); err != nil {
+		cs.stop(e)
+		return nil, err
+	}
+	return cs, nil
+}
+
+// stop deletes every cluster still there and stops dbaasd.
+func (cs *clusterServer) stop(e *env) {
+	deleteAll(e, cs.cl)
+	cs.srv.Stop()
 }
 
 // bareStart measures one bare start of an engine, its memory once idle,

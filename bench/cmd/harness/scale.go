@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/dbaasd/dbaasd/bench/internal/dbaasd"
 	"github.com/dbaasd/dbaasd/bench/internal/report"
 )
 
@@ -20,22 +19,12 @@ const flatRatio = 1.2
 // with that many live clusters.
 func runScale(ctx context.Context, e *env, res *results) error {
 	const sec = "scale"
-	token, tokenFlag := bootToken()
-	dataDir, err := e.dir("s")
+	cs, err := startClusterServer(ctx, e, "s")
 	if err != nil {
 		return err
 	}
-	srv, err := e.startDbaasd(ctx, "s", dbaasd.Options{DataDir: dataDir, Tokens: []string{tokenFlag}, Quotas: provisionQuotas})
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
-	cl := dbaasd.NewClient(srv.URL, token)
-	defer deleteAll(e, cl)
-	types, err := cl.TypeIDs(ctx)
-	if err != nil {
-		return err
-	}
+	defer cs.stop(e)
+	srv, cl, types := cs.srv, cs.cl, cs.types
 	typeID := types["postgresql"]
 	if typeID == "" {
 		return fmt.Errorf("postgresql is not in dbaasd's catalog")
