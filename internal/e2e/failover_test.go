@@ -73,6 +73,39 @@ func (w *writer) run(connect func(addr string) (func(n int) error, func(), error
 	}
 }
 
+// killPrimary lets the writer write for a second, kills the primary's
+// server (pid) and waits up to within until a write is acknowledged after
+// the kill by a new primary; then it stops the writer.
+func (w *writer) killPrimary(pid int, within time.Duration) {
+	t := w.t
+	t.Helper()
+	time.Sleep(time.Second)
+	w.mu.Lock()
+	w.killed = time.Now()
+	w.mu.Unlock()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// A new primary takes writes.
+	deadline := time.Now().Add(within)
+	for {
+		w.mu.Lock()
+		ok := !w.firstOK.IsZero()
+		w.mu.Unlock()
+		if ok || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	close(w.stop)
+	<-w.done
+	if w.firstOK.IsZero() {
+		t.Fatal("no write succeeded after the primary was killed")
+	}
+	t.Logf("failover: primary killed → new primary accepting writes in %v", w.firstOK.Sub(w.killed).Round(time.Millisecond))
+}
+
 // TestPostgreSQLFailover kills the primary of a 3-node cluster while a
 // client writes: a replica is promoted, the client keeps writing through
 // the address the API gives, no acknowledged write is lost, and the old
@@ -110,32 +143,7 @@ func TestPostgreSQLFailover(t *testing.T) {
 				_ = c.Close(context.Background())
 			}, nil
 	})
-	time.Sleep(time.Second)
-	primary := primaryPID(t, e.DataDir, ds)
-	w.mu.Lock()
-	w.killed = time.Now()
-	w.mu.Unlock()
-	if err := syscall.Kill(primary, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	// A new primary takes writes.
-	deadline := time.Now().Add(wait)
-	for {
-		w.mu.Lock()
-		ok := !w.firstOK.IsZero()
-		w.mu.Unlock()
-		if ok || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(500 * time.Millisecond)
-	close(w.stop)
-	<-w.done
-	if w.firstOK.IsZero() {
-		t.Fatal("no write succeeded after the primary was killed")
-	}
-	t.Logf("failover: primary killed → new primary accepting writes in %v", w.firstOK.Sub(w.killed).Round(time.Millisecond))
+	w.killPrimary(primaryPID(t, e.DataDir, ds), wait)
 
 	r := e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
 	roles := map[string]string{}
@@ -225,31 +233,7 @@ func TestMySQLSemiSyncFailover(t *testing.T) {
 			return err
 		}, func() { _ = c.Close() }, nil
 	})
-	time.Sleep(time.Second)
-	pid := mysqlPID(t, e.DataDir, ds, oldMaster)
-	w.mu.Lock()
-	w.killed = time.Now()
-	w.mu.Unlock()
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(2 * wait)
-	for {
-		w.mu.Lock()
-		ok := !w.firstOK.IsZero()
-		w.mu.Unlock()
-		if ok || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(500 * time.Millisecond)
-	close(w.stop)
-	<-w.done
-	if w.firstOK.IsZero() {
-		t.Fatal("no write succeeded after the primary was killed")
-	}
-	t.Logf("failover: primary killed → new primary accepting writes in %v", w.firstOK.Sub(w.killed).Round(time.Millisecond))
+	w.killPrimary(mysqlPID(t, e.DataDir, ds, oldMaster), 2*wait)
 	r = e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", 3*wait)
 	for _, in := range r.Get("datastore.instances").([]any) {
 		m := in.(map[string]any)
@@ -338,31 +322,7 @@ func TestRedisSentinelFailover(t *testing.T) {
 			return nil
 		}, func() { _ = c.Close() }, nil
 	})
-	time.Sleep(time.Second)
-	pid := redisPID(t, e.DataDir, ds, oldMaster)
-	w.mu.Lock()
-	w.killed = time.Now()
-	w.mu.Unlock()
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(wait)
-	for {
-		w.mu.Lock()
-		ok := !w.firstOK.IsZero()
-		w.mu.Unlock()
-		if ok || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	time.Sleep(500 * time.Millisecond)
-	close(w.stop)
-	<-w.done
-	if w.firstOK.IsZero() {
-		t.Fatal("no write succeeded after the primary was killed")
-	}
-	t.Logf("failover: primary killed → new primary accepting writes in %v", w.firstOK.Sub(w.killed).Round(time.Millisecond))
+	w.killPrimary(redisPID(t, e.DataDir, ds, oldMaster), wait)
 	r = e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
 	masters := 0
 	for _, in := range r.Get("datastore.instances").([]any) {

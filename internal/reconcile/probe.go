@@ -108,16 +108,13 @@ func (r *Reconciler) busy(ctx context.Context, dsID string) (bool, error) {
 	// A backup runs beside the probe: a primary that dies during one is
 	// noticed, and failed over, without waiting for the backup to fail.
 	for _, s := range []string{model.ActionPending, model.ActionInProgress} {
-		n, err := r.store.Actions().Count(ctx, store.Filter{"datastore_id": dsID, "status": s})
-		if err != nil || n == 0 {
-			if err != nil {
-				return true, err
-			}
-			continue
-		}
-		b, err := r.store.Actions().Count(ctx, store.Filter{"datastore_id": dsID, "status": s, "name": model.ActionNameBackup})
-		if err != nil || n > b {
+		byName, err := r.store.Actions().CountBy(ctx, store.Filter{"datastore_id": dsID, "status": s}, "name")
+		if err != nil {
 			return true, err
+		}
+		delete(byName, model.ActionNameBackup)
+		if len(byName) > 0 {
+			return true, nil
 		}
 	}
 	return false, nil

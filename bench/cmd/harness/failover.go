@@ -10,6 +10,7 @@ import (
 	"log"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -60,7 +61,7 @@ func runFailover(ctx context.Context, e *env, res *results) error {
 	d := &detail{title: "Failover: primary killed → first acknowledged write on the new primary",
 		header: []string{"engine", "failover (s)", "writes acknowledged", "acknowledged writes lost"}}
 	for _, eng := range failoverEngines {
-		if !contains(e.cfg.engines, eng) || types[eng] == "" || (e.cfg.quick && !fastEngines[eng]) {
+		if !slices.Contains(e.cfg.engines, eng) || types[eng] == "" || (e.cfg.quick && !fastEngines[eng]) {
 			continue // quick mode: the engines whose clusters start in well under a second
 		}
 		var secs []float64
@@ -88,15 +89,6 @@ func runFailover(ctx context.Context, e *env, res *results) error {
 		"No baseline: the target (PostgreSQL under 5 s) is absolute; most of the time is detection, by design (a primary must stay unreachable for --failover-after before a replica is promoted).")
 	res.addDetail(sec, d)
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // failoverResult is one failover.
