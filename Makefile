@@ -43,6 +43,7 @@ tools:
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	@lint=$$(command -v golangci-lint || true); \
 	gopath_bin=$$($(GO) env GOPATH | cut -d: -f1)/bin; \
