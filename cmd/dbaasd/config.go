@@ -51,6 +51,7 @@ func parseConfig(args []string, getenv func(string) string) (daemon.Config, erro
 	fs.StringVar(&usersFile, "users-file", "", "file of identity users, one NAME:PASSWORD:PROJECT_ID[+PROJECT_ID...][@DOMAIN] per line")
 	fs.DurationVar(&cfg.TokenTTL, "token-ttl", identity.DefaultTokenTTL, "lifetime of tokens issued by the identity endpoint")
 	fs.StringVar(&cfg.TemplateDir, "template-dir", "", "prepared engine data directory templates (default DATA_DIR/templates)")
+	fs.StringVar(&cfg.RunDir, "run-dir", "", "datastores' Unix sockets and pid files, a short path (default /run/dbaasd for root, else $XDG_RUNTIME_DIR/dbaasd or /tmp/dbaasd-UID)")
 	fs.StringVar(&cfg.SecretKeyFile, "secret-key-file", "", "file with the key that encrypts secrets (default DATA_DIR/secret.key)")
 	fs.StringVar(&cfg.EngineHost, "engine-host", "127.0.0.1", "address engine servers listen on")
 	fs.StringVar(&portRange, "port-range", "21000-29999", "ports given to engine servers")

@@ -75,6 +75,9 @@ type Config struct {
 	// TemplateDir holds the engines' prepared data directory templates
 	// (default DataDir/templates); several dbaasd may share one.
 	TemplateDir string
+	// RunDir holds the datastores' runtime directories: their Unix sockets
+	// and pid files (default DefaultRunDir()). Several dbaasd may share one.
+	RunDir string
 	// Drivers overrides the local engine drivers; nil = LocalDrivers.
 	Drivers map[string]engine.Driver
 	// Self is the command that runs this binary (default: os.Executable()).
@@ -124,8 +127,11 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	cfg.DataDir = dataDir
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
+	if err := prepareDataDir(dataDir); err != nil {
+		return nil, err
+	}
+	if cfg.RunDir, err = prepareRunDir(cfg.RunDir); err != nil {
+		return nil, err
 	}
 	if cfg.SecretKeyFile == "" {
 		cfg.SecretKeyFile = filepath.Join(dataDir, "secret.key")
@@ -202,6 +208,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 	}
 	d.Reconciler = reconcile.New(d.Store, drivers, reconcile.Config{
 		DataDir: cfg.DataDir, EngineHost: cfg.EngineHost, PortMin: cfg.PortMin, PortMax: cfg.PortMax,
+		RunDir:  cfg.RunDir,
 		Workers: cfg.Workers, ProbeInterval: cfg.ProbeInterval, ArchiveDir: archiveDirs(cfg.DataDir), FailoverAfter: cfg.FailoverAfter,
 		Owner: cfg.ReplicaID, Lease: cfg.ActionLease, RetryAfter: cfg.RetryAfter,
 	}, log.With("component", "reconciler"))

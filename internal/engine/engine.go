@@ -12,6 +12,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"path/filepath"
 )
 
 // Engine names, as used in datastore types and the limits catalog.
@@ -62,7 +63,19 @@ type Node struct {
 	Host       string // address the server listens on
 	Port       int    // port the server listens on
 	FloatingIP string // an extra address that must also reach the server ("" = none)
-	Dir        string // the node's own directory (data, logs, sockets), created by the driver
+	Dir        string // the node's own directory (data, configuration, logs), created by the driver
+	// RunDir is the node's directory for Unix sockets and pid files, created
+	// by the driver: short, whatever the length of Dir, so that socket paths
+	// fit in sun_path. "" means Dir/run.
+	RunDir string
+}
+
+// SocketDir is where the node's servers put their Unix sockets.
+func (n *Node) SocketDir() string {
+	if n.RunDir != "" {
+		return n.RunDir
+	}
+	return filepath.Join(n.Dir, "run")
 }
 
 // Pooler is the desired connection pooler of a cluster (PostgreSQL only).
@@ -79,8 +92,11 @@ type Cluster struct {
 	Engine  string // one of the engine names above
 	Version string
 	Dir     string // the cluster's directory under the data dir
-	Flavor  Flavor
-	Nodes   []Node
+	// RunDir is the cluster's short runtime directory, the parent of its
+	// nodes' RunDirs ("" when they have none).
+	RunDir string
+	Flavor Flavor
+	Nodes  []Node
 	// Config holds the user's configuration parameters (name → value as
 	// decoded from JSON: string, float64, bool). Absent keys mean defaults.
 	Config map[string]any

@@ -3,10 +3,10 @@ package reconcile
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
+	"github.com/dbaasd/dbaasd/internal/layout"
 	"github.com/dbaasd/dbaasd/internal/model"
 	"github.com/dbaasd/dbaasd/internal/store"
 )
@@ -37,11 +37,6 @@ func (r *Reconciler) load(ctx context.Context, q store.Tx, id string) (*state, e
 		return nil, fmt.Errorf("no driver for engine %s on this dbaasd: %w", typ.Engine, errPermanent)
 	}
 	return &state{ds: ds, typ: typ, insts: insts, drv: drv}, nil
-}
-
-// ClusterDir is where a datastore's servers keep their files.
-func ClusterDir(dataDir, datastoreID string) string {
-	return filepath.Join(dataDir, "clusters", datastoreID)
 }
 
 func hostname(ds *model.Datastore, in *model.Instance) string {
@@ -85,43 +80,13 @@ func (r *Reconciler) allocate(ctx context.Context, id string) error {
 
 func (r *Reconciler) portFree(p int) bool { return proc.PortFree(r.cfg.EngineHost, p) }
 
+// Layout is where the reconciler puts datastores' files.
+func (r *Reconciler) Layout() layout.Layout {
+	return layout.Layout{DataDir: r.cfg.DataDir, RunDir: r.cfg.RunDir, EngineHost: r.cfg.EngineHost, ArchiveDir: r.cfg.ArchiveDir}
+}
+
 // cluster builds the driver's view of a datastore from desired state.
 // Instances marked for removal are left out, so Ensure removes them.
 func (r *Reconciler) cluster(st *state) *engine.Cluster {
-	dir := ClusterDir(r.cfg.DataDir, st.ds.ID)
-	c := &engine.Cluster{
-		ID: st.ds.ID, Engine: st.typ.Engine, Version: st.typ.Version, Dir: dir,
-		Flavor:        engine.Flavor{VCPUs: st.ds.Flavor.VCPUs, RAMMB: st.ds.Flavor.RAM, DiskGB: st.ds.Flavor.Disk},
-		Config:        copyMap(st.ds.Config),
-		Firewall:      append([]string{}, st.ds.Firewall...),
-		AdminPassword: st.ds.AdminPassword, Password: st.ds.RedisPassword,
-	}
-	for _, in := range st.insts {
-		if in.Status == model.StatusPendingDelete {
-			continue
-		}
-		c.Nodes = append(c.Nodes, engine.Node{
-			ID: in.ID, Index: in.Index, Role: in.Role, Host: in.Host, Port: in.Port, FloatingIP: in.FloatingIP,
-			Dir: filepath.Join(dir, "nodes", in.ID[:8]),
-		})
-	}
-	if r.cfg.ArchiveDir != nil {
-		c.ArchiveDir = r.cfg.ArchiveDir(st.ds.ID)
-	}
-	if st.ds.Pooler != nil && st.ds.PoolerPort != 0 {
-		host := r.cfg.EngineHost
-		if m := c.Master(); m != nil {
-			host = m.Host
-		}
-		c.Pooler = &engine.Pooler{Mode: st.ds.Pooler.Mode, Size: st.ds.Pooler.Size, Host: host, Port: st.ds.PoolerPort}
-	}
-	return c
-}
-
-func copyMap(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+	return r.Layout().Cluster(st.ds, st.typ, st.insts)
 }

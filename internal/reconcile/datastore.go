@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -51,8 +52,9 @@ func (r *Reconciler) converge(ctx context.Context, a *model.Action, create, repa
 	}
 	gen := st.ds.Generation
 	c := r.cluster(st)
-	// The cluster's directory is dbaasd's; what is inside is the driver's.
-	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+	// The clusters' parent is dbaasd's: others may pass, not list. Each
+	// cluster's directory is its OS account's, made by the driver.
+	if err := os.MkdirAll(filepath.Dir(c.Dir), 0o711); err != nil {
 		return fmt.Errorf("create cluster directory: %w", err)
 	}
 	if create && r.hooks != nil {

@@ -27,6 +27,9 @@ import (
 type Config struct {
 	// DataDir holds the clusters' directories (DataDir/clusters/<id>).
 	DataDir string
+	// RunDir holds the clusters' runtime directories (Unix sockets); ""
+	// keeps them in the node directories (see layout.Layout).
+	RunDir string
 	// EngineHost is the address engine servers listen on.
 	EngineHost string
 	// PortMin and PortMax bound the ports given to engine servers.

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"path/filepath"
 	"strconv"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/layout"
 	"github.com/dbaasd/dbaasd/internal/model"
 	"github.com/dbaasd/dbaasd/internal/store"
 )
@@ -43,9 +43,9 @@ func (s *Service) load(ctx context.Context, ds *model.Datastore) (*target, error
 	return t, nil
 }
 
-// clusterFromStore is the default ClusterFunc: the reconciler's layout
-// (DataDir/clusters/<id>/nodes/<first 8 characters of the instance ID>)
-// built from the store, with the drivers given to New.
+// clusterFromStore is the default ClusterFunc: the layout of datastores
+// in DataDir (layout.Layout) built from the store, with the drivers given
+// to New. dbaasd passes the reconciler's own ClusterOf instead.
 func (s *Service) clusterFromStore(ctx context.Context, id string) (*engine.Cluster, engine.Driver, error) {
 	ds, err := s.store.Datastores().Get(ctx, id)
 	if err != nil {
@@ -63,24 +63,7 @@ func (s *Service) clusterFromStore(ctx context.Context, id string) (*engine.Clus
 	if drv == nil {
 		return nil, nil, fmt.Errorf("no driver for engine %s", typ.Engine)
 	}
-	dir := filepath.Join(s.cfg.DataDir, "clusters", id)
-	c := &engine.Cluster{
-		ID: id, Engine: typ.Engine, Version: typ.Version, Dir: dir,
-		Flavor:        engine.Flavor{VCPUs: ds.Flavor.VCPUs, RAMMB: ds.Flavor.RAM, DiskGB: ds.Flavor.Disk},
-		Config:        ds.Config,
-		Firewall:      ds.Firewall,
-		AdminPassword: ds.AdminPassword, Password: ds.RedisPassword,
-	}
-	for _, in := range insts {
-		if in.Status == model.StatusPendingDelete || len(in.ID) < 8 {
-			continue
-		}
-		c.Nodes = append(c.Nodes, engine.Node{
-			ID: in.ID, Index: in.Index, Role: in.Role, Host: in.Host, Port: in.Port, FloatingIP: in.FloatingIP,
-			Dir: filepath.Join(dir, "nodes", in.ID[:8]),
-		})
-	}
-	return c, drv, nil
+	return layout.Layout{DataDir: s.cfg.DataDir}.Cluster(ds, typ, insts), drv, nil
 }
 
 // address is how an instance is reached: host:port.

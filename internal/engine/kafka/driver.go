@@ -183,7 +183,7 @@ func (d *Driver) desired(c *engine.Cluster, l layout) (*brokerConfig, settings, 
 // running returns the pid and status of the cluster's live broker process,
 // or 0.
 func running(l layout) (int, brokerStatus) {
-	pid := proc.ReadPidFile(l.pid())
+	pid := proc.OwnedPid(l.pid())
 	if pid <= 0 || !isBroker(pid, l.config()) {
 		return 0, brokerStatus{}
 	}
@@ -206,7 +206,11 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	if err != nil {
 		return err
 	}
-	if err := d.prepareDirs(ctx, c, l); err != nil {
+	r, err := d.account(c)
+	if err != nil {
+		return err
+	}
+	if err := d.prepareDirs(r, c, l); err != nil {
 		return err
 	}
 	prev, _, _ := loadBrokerConfig(l.config())
@@ -219,7 +223,7 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 		proc.Terminate(pid, d.opts.StopTimeout)
 		pid = 0
 	}
-	if _, err := d.opts.Runner.WriteFile(l.config(), content, 0o600); err != nil {
+	if _, err := r.WriteFile(l.config(), content, 0o600); err != nil {
 		return err
 	}
 	if pid > 0 && st.ConfigDigest != digest {
@@ -237,55 +241,58 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 		}
 	}
 	if pid == 0 {
-		if _, err := d.start(ctx, c, l, digest); err != nil {
+		if _, err := d.start(ctx, r, c, l, digest); err != nil {
 			return err
 		}
 	}
 	if err := converge(ctx, c, s); err != nil {
 		return err
 	}
-	d.removeLeftNodes(c, l, prev)
+	d.removeLeftNodes(r, c, l, prev)
 	return nil
 }
 
-// prepareDirs creates every node's directory and the data directory, for
-// the engine user only.
-func (d *Driver) prepareDirs(ctx context.Context, c *engine.Cluster, l layout) error {
-	if c.Dir != "" {
-		if err := d.opts.Runner.CheckAccess(ctx, c.Dir); err != nil {
-			return err
+// account is the runner of the cluster's own OS account (created when
+// missing): the broker runs as it, its files are its.
+func (d *Driver) account(c *engine.Cluster) (*proc.Runner, error) {
+	r, err := d.opts.Runner.ForCluster(c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: %w", err)
+	}
+	return r, nil
+}
+
+// prepareDirs makes the cluster's directories private directories of its
+// OS account, with every node's directory and the data directory inside.
+func (d *Driver) prepareDirs(r *proc.Runner, c *engine.Cluster, l layout) error {
+	for _, dir := range []string{c.Dir, c.RunDir} {
+		if dir == "" {
+			continue
+		}
+		if err := r.ClaimDir(dir); err != nil {
+			return fmt.Errorf("cluster %s: %w", c.ID, err)
 		}
 	}
 	for _, n := range c.Nodes {
 		if n.Dir == "" {
 			return fmt.Errorf("%w: node %s has no directory", engine.ErrInvalid, n.ID)
 		}
-		// The parent (the cluster's nodes directory) must be
-		// traversable by the engine user; Runner.MkdirAll would create
-		// it for root only.
-		if parent := filepath.Dir(n.Dir); parent != c.Dir {
-			if _, err := os.Stat(parent); errors.Is(err, os.ErrNotExist) {
-				if err := os.MkdirAll(parent, 0o755); err != nil {
-					return fmt.Errorf("create %s: %w", parent, err)
-				}
-			}
-		}
-		if err := d.opts.Runner.MkdirAll(n.Dir, 0o700); err != nil {
+		if err := r.MkdirAll(n.Dir, 0o700); err != nil {
 			return err
 		}
 	}
-	return d.opts.Runner.MkdirAll(l.data(), 0o700)
+	return r.MkdirAll(l.data(), 0o700)
 }
 
 // start starts the broker process and waits until it serves.
-func (d *Driver) start(ctx context.Context, c *engine.Cluster, l layout, digest string) (int, error) {
+func (d *Driver) start(ctx context.Context, r *proc.Runner, c *engine.Cluster, l layout, digest string) (int, error) {
 	if err := waitPortsFree(ctx, c); err != nil {
 		return 0, err
 	}
-	_ = os.Remove(l.pid())
-	_ = os.Remove(l.status())
+	_ = r.Remove(l.pid())
+	_ = r.Remove(l.status())
 	args := append(append([]string(nil), d.opts.BrokerCommand[1:]...), l.config())
-	pid, err := d.opts.Runner.StartDaemon(d.opts.BrokerCommand[0], args, l.home.Dir, l.log(), d.opts.BrokerEnv...)
+	pid, err := r.StartDaemon(d.opts.BrokerCommand[0], args, l.home.Dir, l.log(), d.opts.BrokerEnv...)
 	if err != nil {
 		return 0, fmt.Errorf("start kafka broker: %w", err)
 	}
@@ -418,8 +425,9 @@ func converge(ctx context.Context, c *engine.Cluster, s settings) error {
 }
 
 // removeLeftNodes removes the directories of nodes that left the cluster
-// (they hold nothing but are the driver's to clean up).
-func (d *Driver) removeLeftNodes(c *engine.Cluster, l layout, prev *brokerConfig) {
+// (they hold nothing but are the driver's to clean up), as the cluster's
+// OS account: the previous configuration is in a directory it owns.
+func (d *Driver) removeLeftNodes(r *proc.Runner, c *engine.Cluster, l layout, prev *brokerConfig) {
 	if prev == nil {
 		return
 	}
@@ -430,7 +438,7 @@ func (d *Driver) removeLeftNodes(c *engine.Cluster, l layout, prev *brokerConfig
 	for _, pl := range prev.Listeners {
 		if pl.Dir != "" && !keep[pl.Dir] {
 			d.opts.Logger.Info("removing directory of a node that left the kafka cluster", "cluster", c.ID, "node", pl.NodeID)
-			_ = os.RemoveAll(pl.Dir)
+			_ = r.RemoveAll(pl.Dir)
 		}
 	}
 }
@@ -494,9 +502,14 @@ func (d *Driver) Stop(_ context.Context, c *engine.Cluster) error {
 	return nil
 }
 
-// Destroy stops the broker and removes every node's directory, including
-// those of nodes that already left the cluster.
+// Destroy stops the broker, removes every node's directory (those of
+// nodes that already left the cluster included) and the cluster's
+// directories, and ends the cluster's OS account.
 func (d *Driver) Destroy(ctx context.Context, c *engine.Cluster) error {
+	r, err := d.account(c)
+	if err != nil {
+		return err
+	}
 	dirs := map[string]bool{}
 	for _, n := range c.Nodes {
 		if n.Dir != "" {
@@ -514,11 +527,19 @@ func (d *Driver) Destroy(ctx context.Context, c *engine.Cluster) error {
 		return err
 	}
 	for dir := range dirs {
+		if err := r.RemoveAll(dir); err != nil {
+			return fmt.Errorf("remove %s: %w", dir, err)
+		}
+	}
+	for _, dir := range []string{c.Dir, c.RunDir} {
+		if dir == "" {
+			continue
+		}
 		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("remove %s: %w", dir, err)
 		}
 	}
-	return nil
+	return d.opts.Runner.ReleaseCluster(c.ID, c.ArchiveDir)
 }
 
 // PIDs returns the process serving node n (the cluster's single broker

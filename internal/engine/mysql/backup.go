@@ -97,17 +97,21 @@ func (d *Driver) backupNode(c *engine.Cluster) (*node, error) {
 	if err := d.checkCluster(c); err != nil {
 		return nil, err
 	}
+	r, err := d.account(c)
+	if err != nil {
+		return nil, err
+	}
 	if d.mode == ModeNative {
-		n := newNode(*c.Master())
+		n := newNode(r, *c.Master())
 		return n, n.loadState()
 	}
 	for _, en := range c.Nodes {
-		n := newNode(en)
+		n := newNode(r, en)
 		if serverPID(n) != 0 {
 			return n, n.loadState()
 		}
 	}
-	n := newNode(c.Nodes[0])
+	n := newNode(r, c.Nodes[0])
 	return n, n.loadState()
 }
 
@@ -141,7 +145,7 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 	if err := os.RemoveAll(dst); err != nil {
 		return info, fmt.Errorf("base backup: %w", err)
 	}
-	if err := d.runner.MkdirAll(dst, 0o700); err != nil {
+	if err := n.r.ClaimDir(dst); err != nil {
 		return info, err
 	}
 	info.Kind, info.StartedAt = engine.BackupBase, time.Now().UTC()
@@ -152,18 +156,26 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 		}
 	}
 	out := filepath.Join(dst, baseStreamFile)
-	f, err := os.OpenFile(out, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	var f *os.File
+	err = n.r.As(func() error {
+		f, err = os.OpenFile(out, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		return err
+	})
 	if err != nil {
 		return info, fmt.Errorf("base backup: %w", err)
 	}
 	defer func() { _ = f.Close() }() // on errors; closed and checked below otherwise
-	args := []string{"--no-defaults", "--backup", "--stream=xbstream", "--target-dir=" + dst, "--tmpdir=" + dst,
-		"--datadir=" + n.dataDir(), "--socket=" + n.socket(), "--user=" + d.runner.User}
+	defaults, err := writeClientDefaults(c, n)
+	if err != nil {
+		return info, err
+	}
+	args := []string{defaults, "--backup", "--stream=xbstream", "--target-dir=" + dst, "--tmpdir=" + dst,
+		"--datadir=" + n.dataDir()}
 	if d.mode == ModeSync && len(c.Nodes) > 1 {
 		args = append(args, "--galera-info")
 	}
 	d.log.Info("taking base backup", "cluster", c.ID, "node", n.ID)
-	cmd := d.runner.Command(ctx, bin, args...)
+	cmd := n.r.Command(ctx, bin, args...)
 	cmd.Dir = dst
 	zw := engine.NewCompressor(f)
 	var stderr strings.Builder
@@ -179,9 +191,6 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 	}
 	if err := f.Close(); err != nil {
 		return info, fmt.Errorf("base backup: %w", err)
-	}
-	if err := d.runner.Chown(out); err != nil {
-		return info, err
 	}
 	info.ConsistentAt = time.Now().UTC()
 	m := binlogPosRE.FindStringSubmatch(stderr.String())
@@ -231,7 +240,7 @@ func (d *Driver) SyncArchive(ctx context.Context, c *engine.Cluster, force bool)
 	if err != nil {
 		return time.Time{}, err
 	}
-	if err := d.runner.MkdirAll(c.ArchiveDir, 0o750); err != nil {
+	if err := n.r.ClaimDir(c.ArchiveDir); err != nil {
 		return time.Time{}, err
 	}
 	defer lockArchive(c.ID)()
@@ -338,15 +347,20 @@ func (d *Driver) archiveBinlogs(c *engine.Cluster, n *node, names []string) erro
 			}
 			continue
 		}
-		if err := d.copyFile(src, dst, st.ModTime()); err != nil {
+		if err := copyFile(n.r, src, dst, st.ModTime()); err != nil {
 			return fmt.Errorf("node %s: archive %s: %w", n.ID, name, err)
 		}
 	}
 	return nil
 }
 
-// copyFile copies src to dst atomically, owned by the engines' OS user.
-func (d *Driver) copyFile(src, dst string, mtime time.Time) error {
+// copyFile copies src to dst atomically, as (and owned by) the cluster's
+// OS account.
+func copyFile(r *proc.Runner, src, dst string, mtime time.Time) error {
+	return r.As(func() error { return copyFileAs(src, dst, mtime) })
+}
+
+func copyFileAs(src, dst string, mtime time.Time) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -368,9 +382,6 @@ func (d *Driver) copyFile(src, dst string, mtime time.Time) error {
 		return err
 	}
 	if err := out.Close(); err != nil {
-		return err
-	}
-	if err := d.runner.Chown(tmp); err != nil {
 		return err
 	}
 	if err := os.Chtimes(tmp, mtime, mtime); err != nil {
@@ -421,28 +432,28 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 	}
 	tmp := n.dataDir() + ".tmp"
 	for _, dir := range []string{n.dataDir(), tmp} {
-		if err := os.RemoveAll(dir); err != nil {
+		if err := n.r.RemoveAll(dir); err != nil {
 			return fmt.Errorf("node %s: %w", n.ID, err)
 		}
 	}
-	if err := d.runner.MkdirAll(tmp, 0o700); err != nil {
+	if err := n.r.MkdirAll(tmp, 0o700); err != nil {
 		return err
 	}
 	d.log.Info("restoring base backup", "cluster", c.ID, "node", n.ID, "source", from.ClusterID, "position", from.Backup.Position)
-	if err := d.extractStream(ctx, filepath.Join(from.BaseDir, baseStreamFile), tmp); err != nil {
+	if err := d.extractStream(ctx, n, filepath.Join(from.BaseDir, baseStreamFile), tmp); err != nil {
 		return fmt.Errorf("node %s: %w", n.ID, err)
 	}
-	if _, err := d.run(ctx, n.Dir, nil, bin, "--no-defaults", "--prepare", "--target-dir="+tmp); err != nil {
+	if _, err := run(ctx, n.r, n.Dir, nil, bin, "--no-defaults", "--prepare", "--target-dir="+tmp); err != nil {
 		return fmt.Errorf("node %s: prepare backup: %w", n.ID, err)
 	}
-	if err := os.Rename(tmp, n.dataDir()); err != nil {
+	if err := n.r.Rename(tmp, n.dataDir()); err != nil {
 		return fmt.Errorf("node %s: %w", n.ID, err)
 	}
 	forgetGalera(n)
 	init := "SET SESSION sql_log_bin = 0;\n" +
 		"SET SESSION wsrep_on = OFF;\n" +
 		"ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING " + quoteString(nativeHash(c.AdminPassword)) + ";\n"
-	if _, err := d.runner.WriteFile(n.initFile(), []byte(init), 0o600); err != nil {
+	if _, err := n.r.WriteFile(n.initFile(), []byte(init), 0o600); err != nil {
 		return err
 	}
 	if len(logs) == 0 {
@@ -503,7 +514,7 @@ func splitLogName(name string) (string, int, bool) {
 
 // extractStream unpacks a (compressed) xbstream into dir with mbstream, as
 // the engines' OS user.
-func (d *Driver) extractStream(ctx context.Context, file, dir string) error {
+func (d *Driver) extractStream(ctx context.Context, n *node, file, dir string) error {
 	f, err := os.Open(file)
 	if err != nil {
 		return err
@@ -517,7 +528,7 @@ func (d *Driver) extractStream(ctx context.Context, file, dir string) error {
 	if err != nil {
 		return err
 	}
-	cmd := d.runner.Command(ctx, bin, "-x", "-C", dir)
+	cmd := n.r.Command(ctx, bin, "-x", "-C", dir)
 	cmd.Stdin = r
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -546,7 +557,7 @@ func (d *Driver) replay(ctx context.Context, c *engine.Cluster, n *node, user ma
 	cfg["read_only"] = "OFF"
 	cfg["pid_file"] = filepath.Join(n.runDir(), "restore.pid")
 	cfg["log_error"] = filepath.Join(n.logDir(), "restore.log")
-	if _, err := d.runner.WriteFile(restoreCnf(n), serverConfig{owned: cfg}.render(), 0o600); err != nil {
+	if _, err := n.r.WriteFile(restoreCnf(n), serverConfig{owned: cfg}.render(), 0o600); err != nil {
 		return err
 	}
 	mariadbd, err := proc.FindBinary("mariadbd")
@@ -554,16 +565,16 @@ func (d *Driver) replay(ctx context.Context, c *engine.Cluster, n *node, user ma
 		return err
 	}
 	d.log.Info("replaying archived binary logs", "cluster", c.ID, "node", n.ID, "logs", len(logs), "target", target)
-	pid, err := d.runner.StartDaemon(mariadbd, []string{"--defaults-file=" + restoreCnf(n)}, n.Dir, n.outLog())
+	pid, err := n.r.StartDaemon(mariadbd, []string{"--defaults-file=" + restoreCnf(n)}, n.Dir, n.outLog())
 	if err != nil {
 		return fmt.Errorf("node %s: %w", n.ID, err)
 	}
 	defer func() { _ = d.stopRestoreServer(context.WithoutCancel(ctx), n) }()
-	if err := d.waitClient(ctx, n, pid); err != nil {
+	if err := d.waitClient(ctx, c, n, pid); err != nil {
 		return err
 	}
 	if pos.gtid != "" {
-		if err := d.client(ctx, n, nil, "-e", "RESET MASTER; SET GLOBAL gtid_binlog_state = "+quoteString(pos.gtid)); err != nil {
+		if err := d.client(ctx, c, n, nil, "-e", "RESET MASTER; SET GLOBAL gtid_binlog_state = "+quoteString(pos.gtid)); err != nil {
 			return fmt.Errorf("node %s: set the backup's GTID state: %w", n.ID, err)
 		}
 	}
@@ -581,7 +592,7 @@ func (d *Driver) replay(ctx context.Context, c *engine.Cluster, n *node, user ma
 	if err != nil {
 		return err
 	}
-	dump := d.runner.Command(ctx, binlog, args...)
+	dump := n.r.Command(ctx, binlog, args...)
 	var dumpErr strings.Builder
 	dump.Stdout, dump.Stderr = pw, &dumpErr
 	if err := dump.Start(); err != nil {
@@ -590,7 +601,7 @@ func (d *Driver) replay(ctx context.Context, c *engine.Cluster, n *node, user ma
 		return fmt.Errorf("node %s: start mariadb-binlog: %w", n.ID, err)
 	}
 	_ = pw.Close()
-	applyErr := d.client(ctx, n, pr, "--binary-mode")
+	applyErr := d.client(ctx, c, n, pr, "--binary-mode")
 	_ = pr.Close()
 	dumpWait := dump.Wait()
 	if dumpWait != nil {
@@ -602,14 +613,19 @@ func (d *Driver) replay(ctx context.Context, c *engine.Cluster, n *node, user ma
 	return d.stopRestoreServer(ctx, n)
 }
 
-// client runs the mariadb client on a node's socket as the engines' OS
-// user (unix_socket authentication), with stdin.
-func (d *Driver) client(ctx context.Context, n *node, stdin io.Reader, args ...string) error {
+// client runs the mariadb client on a node's socket as the admin user (as
+// the cluster's OS account, with the options file of writeClientDefaults),
+// with stdin.
+func (d *Driver) client(ctx context.Context, c *engine.Cluster, n *node, stdin io.Reader, args ...string) error {
 	bin, err := findBinary("mariadb", "mysql")
 	if err != nil {
 		return err
 	}
-	cmd := d.runner.Command(ctx, bin, append([]string{"--no-defaults", "--socket=" + n.socket(), "--user=" + d.runner.User}, args...)...)
+	defaults, err := writeClientDefaults(c, n)
+	if err != nil {
+		return err
+	}
+	cmd := n.r.Command(ctx, bin, append([]string{defaults}, args...)...)
 	if stdin != nil {
 		cmd.Stdin = stdin
 	}
@@ -622,7 +638,7 @@ func (d *Driver) client(ctx context.Context, n *node, stdin io.Reader, args ...s
 }
 
 // waitClient waits until the temporary server answers.
-func (d *Driver) waitClient(ctx context.Context, n *node, pid int) error {
+func (d *Driver) waitClient(ctx context.Context, c *engine.Cluster, n *node, pid int) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	for {
@@ -630,7 +646,7 @@ func (d *Driver) waitClient(ctx context.Context, n *node, pid int) error {
 			b, _ := os.ReadFile(filepath.Join(n.logDir(), "restore.log"))
 			return fmt.Errorf("node %s: the restore server exited: %s", n.ID, tailLines(string(b), 5))
 		}
-		err := d.client(ctx, n, nil, "-e", "SELECT 1")
+		err := d.client(ctx, c, n, nil, "-e", "SELECT 1")
 		if err == nil {
 			return nil
 		}
@@ -649,7 +665,7 @@ func (d *Driver) stopRestoreServer(ctx context.Context, n *node) error {
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil || !cmdlineHas(pid, arg) || !isMariadbd(pid) {
+		if err != nil || !cmdlineHas(pid, arg) || !isMariadbd(pid) || !n.r.OwnsProcess(pid) {
 			continue
 		}
 		done := make(chan struct{})
@@ -663,6 +679,6 @@ func (d *Driver) stopRestoreServer(ctx context.Context, n *node) error {
 			return fmt.Errorf("node %s: the restore server (pid %d) did not stop", n.ID, pid)
 		}
 	}
-	_ = os.Remove(restoreCnf(n))
+	_ = n.r.Remove(restoreCnf(n))
 	return nil
 }

@@ -112,7 +112,7 @@ func (d *Driver) readCatalog(ctx context.Context) ([]engine.Parameter, error) {
 		return nil, err
 	}
 	data := filepath.Join(dir, "data")
-	if _, err := d.run(ctx, dir, nil, "cp", "-a", d.templateData()+"/.", data); err != nil {
+	if _, err := run(ctx, d.runner, dir, nil, "cp", "-a", d.templateData()+"/.", data); err != nil {
 		return nil, err
 	}
 	sock := filepath.Join(dir, "s.sock")

@@ -205,7 +205,7 @@ func galeraName(s string) string {
 
 // writeConfig writes the node's my.cnf (0600, engine user).
 func (d *Driver) writeConfig(n *node, cfg serverConfig) error {
-	_, err := d.runner.WriteFile(n.cnfPath(), cfg.render(), 0o600)
+	_, err := n.r.WriteFile(n.cnfPath(), cfg.render(), 0o600)
 	return err
 }
 

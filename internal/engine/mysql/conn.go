@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -193,4 +194,28 @@ func scanMap(ctx context.Context, db *sql.DB, q string) (map[string]string, erro
 		m[c] = vals[i].String
 	}
 	return m, rows.Err()
+}
+
+// writeClientDefaults writes the options file with which the cluster's OS
+// account runs MariaDB's tools (mariadb, mariadb-backup) against a node: the
+// admin account, its password and the node's socket, in a file only that
+// account can read (the password never appears on a command line). It
+// returns the --defaults-file option that names it, which must come first.
+func writeClientDefaults(c *engine.Cluster, n *node) (string, error) {
+	path := filepath.Join(n.runDir(), "client.cnf")
+	var b strings.Builder
+	b.WriteString("# Written by dbaasd: the admin account for MariaDB's tools. Do not edit.\n")
+	for _, group := range []string{"client", "mariadb-backup"} {
+		fmt.Fprintf(&b, "[%s]\nuser=%s\npassword=%s\nsocket=%s\n", group, adminUser, optionValue(c.AdminPassword), optionValue(n.socket()))
+	}
+	if _, err := n.r.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return "", fmt.Errorf("node %s: %w", n.ID, err)
+	}
+	return "--defaults-file=" + path, nil
+}
+
+// optionValue quotes a value for a MariaDB options file.
+func optionValue(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	return `"` + r.Replace(s) + `"`
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
@@ -73,6 +72,16 @@ func New(opts Options) *Driver {
 		d.runner, d.runnerErr = proc.Default()
 	}
 	return d
+}
+
+// account is the runner of the cluster's own OS account, created when
+// missing (see proc.Runner.ForCluster).
+func (d *Driver) account(c *engine.Cluster) (*proc.Runner, error) {
+	r, err := d.runner.ForCluster(c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", d.name, err)
+	}
+	return r, nil
 }
 
 // Name is the engine name this driver serves.
@@ -160,10 +169,15 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	if err != nil {
 		return err
 	}
-	if err := d.removeUndesired(ctx, c); err != nil {
+	if err := d.removeUndesired(ctx, nodes[0].r, c); err != nil {
 		return err
 	}
-	return d.withWriter(ctx, c, func(db *dbConn) error { return d.reconcileFirewall(ctx, db, c) })
+	return d.withWriter(ctx, c, func(db *dbConn) error {
+		if err := dropSocketAccounts(ctx, db); err != nil {
+			return err
+		}
+		return d.reconcileFirewall(ctx, db, c)
+	})
 }
 
 // Stop stops every server of the cluster (replicas first), keeping data.
@@ -171,7 +185,11 @@ func (d *Driver) Stop(ctx context.Context, c *engine.Cluster) error {
 	if err := d.check(); err != nil {
 		return err
 	}
-	nodes := d.allNodes(c)
+	r, err := d.account(c)
+	if err != nil {
+		return err
+	}
+	nodes := d.allNodes(r, c)
 	// Replicas (and nodes that are no longer wanted) first, the primary
 	// last: in a semi-sync cluster the replicas then hold everything; in a
 	// Galera cluster the last node keeps safe_to_bootstrap.
@@ -200,25 +218,34 @@ func (d *Driver) Destroy(ctx context.Context, c *engine.Cluster) error {
 			d.log.Warn("could not archive the last binary logs before removing the servers", "cluster", c.ID, "error", err)
 		}
 	}
+	r, err := d.account(c)
+	if err != nil {
+		return err
+	}
 	var errs []error
-	for _, n := range d.allNodes(c) {
+	for _, n := range d.allNodes(r, c) {
 		if err := d.removeNode(ctx, n, destroyGrace); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if c.Dir != "" {
-		// Only empty directories: the cluster directory may hold what
-		// other parts of dbaasd put there.
-		_ = os.Remove(filepath.Join(c.Dir, "nodes"))
-		_ = os.Remove(c.Dir)
+	for _, dir := range []string{c.Dir, c.RunDir} {
+		if dir == "" {
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, fmt.Errorf("cluster %s: %w", c.ID, err))
+		}
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return d.runner.ReleaseCluster(c.ID, c.ArchiveDir)
 }
 
 // PIDs returns the process IDs of a node's server (empty when it does not
 // run), for supervision and tests.
 func (d *Driver) PIDs(c *engine.Cluster, n *engine.Node) []int {
-	if pid := serverPID(newNode(*n)); pid > 0 {
+	if pid := serverPID(newNode(d.runner.Existing(c.ID), *n)); pid > 0 {
 		return []int{pid}
 	}
 	return nil

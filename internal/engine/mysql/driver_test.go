@@ -86,7 +86,7 @@ func ensure(t *testing.T, d *Driver, c *engine.Cluster) {
 // adminDB connects to a node's socket as the admin user.
 func adminDB(t *testing.T, c *engine.Cluster, n engine.Node) *sql.DB {
 	t.Helper()
-	db := openSocket(newNode(n).socket(), c.AdminPassword, 5*time.Second)
+	db := openSocket(newNode(nil, n).socket(), c.AdminPassword, 5*time.Second)
 	t.Cleanup(func() { _ = db.Close() })
 	return db
 }

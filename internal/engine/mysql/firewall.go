@@ -98,7 +98,9 @@ func (d *Driver) reservedUser(name string) bool {
 	case "", "root", "mariadb.sys", "mysql", "public", replUser:
 		return true
 	}
-	return d.runner != nil && strings.EqualFold(name, d.runner.User)
+	// dbaasd's own accounts, and the OS account's socket account of
+	// clusters made before datastores had OS accounts of their own.
+	return strings.HasPrefix(strings.ToLower(name), "dbaasd")
 }
 
 // accounts lists the API users with their host entries.
@@ -214,6 +216,36 @@ func (d *Driver) reconcileFirewall(ctx context.Context, db *dbConn, c *engine.Cl
 		src := entries[0]
 		if err := syncUserHosts(ctx, db, u, entries, patterns, src.Plugin, src.Auth, false); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// dropSocketAccounts drops every account that logs in by unix_socket (the
+// OS user's name as proof): templates made before datastores had OS
+// accounts of their own left mysql@localhost and one for dbaasd's OS user.
+// Only the admin account, with the cluster's password, may log in locally.
+func dropSocketAccounts(ctx context.Context, db *dbConn) error {
+	rows, err := db.QueryContext(ctx, "SELECT User, Host FROM mysql.user WHERE plugin = 'unix_socket' AND User <> ?", adminUser)
+	if err != nil {
+		return sqlErr("list unix_socket accounts", err)
+	}
+	var drop []string
+	for rows.Next() {
+		var u, h string
+		if err := rows.Scan(&u, &h); err != nil {
+			_ = rows.Close()
+			return sqlErr("list unix_socket accounts", err)
+		}
+		drop = append(drop, account(u, h))
+	}
+	if err := rows.Err(); err != nil {
+		return sqlErr("list unix_socket accounts", err)
+	}
+	_ = rows.Close()
+	for _, a := range drop {
+		if _, err := db.ExecContext(ctx, "DROP USER IF EXISTS "+a); err != nil {
+			return sqlErr("drop unix_socket account "+a, err)
 		}
 	}
 	return nil

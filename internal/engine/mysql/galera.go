@@ -161,7 +161,7 @@ func (d *Driver) ensureGalera(ctx context.Context, c *engine.Cluster, nodes []*n
 	// Every other node joins, one at a time.
 	var restarts []*node
 	for _, n := range nodes {
-		seed := func(ctx context.Context) error { return d.runner.MkdirAll(n.dataDir(), 0o700) }
+		seed := func(ctx context.Context) error { return n.r.MkdirAll(n.dataDir(), 0o700) }
 		restart, err := d.ensureServer(ctx, c, n, cfgs[n], true, seed)
 		if err != nil {
 			return err
@@ -187,7 +187,7 @@ func (d *Driver) ensurePrimaryComponent(ctx context.Context, c *engine.Cluster, 
 	for _, n := range nodes {
 		desired[filepath.Clean(n.Dir)] = true
 	}
-	all := append(append([]*node{}, nodes...), d.undesiredNodes(c, desired)...)
+	all := append(append([]*node{}, nodes...), d.undesiredNodes(nodes[0].r, c, desired)...)
 	var stranded []*node    // running, answering, but not in a primary component
 	var unanswering []*node // running but not answering (a joiner without donor)
 	var lastCommitted = map[*node]int64{}
@@ -298,7 +298,7 @@ func (d *Driver) setSafeToBootstrap(n *node) error {
 	}
 	re := regexp.MustCompile(`(?m)^safe_to_bootstrap:.*$`)
 	out := re.ReplaceAll(b, []byte("safe_to_bootstrap: 1"))
-	_, err = d.runner.WriteFile(p, out, 0o660)
+	_, err = n.r.WriteFile(p, out, 0o660)
 	return err
 }
 
@@ -311,8 +311,8 @@ func (d *Driver) wsrepRecover(ctx context.Context, n *node) (int64, error) {
 		return -1, err
 	}
 	logf := filepath.Join(n.logDir(), "wsrep-recover.log")
-	_ = os.Remove(logf)
-	out, err := d.run(ctx, n.Dir, nil, bin, "--defaults-file="+n.cnfPath(), "--wsrep-recover", "--log-error="+logf)
+	_ = n.r.Remove(logf)
+	out, err := run(ctx, n.r, n.Dir, nil, bin, "--defaults-file="+n.cnfPath(), "--wsrep-recover", "--log-error="+logf)
 	b, _ := os.ReadFile(logf)
 	if m := recoveredRe.FindSubmatch(append(b, out...)); m != nil {
 		return strconv.ParseInt(string(m[2]), 10, 64)

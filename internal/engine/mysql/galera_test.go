@@ -79,7 +79,7 @@ func TestGaleraCluster(t *testing.T) {
 
 	t.Run("StoppedClusterBootstrapsFromMostAdvancedNode", func(t *testing.T) {
 		// The MASTER node stops first, so the others get ahead of it.
-		if err := d.stopNode(enginetest.Ctx(t), newNode(c.Nodes[0]), stopGrace); err != nil {
+		if err := d.stopNode(enginetest.Ctx(t), newNode(d.runner.Existing(c.ID), c.Nodes[0]), stopGrace); err != nil {
 			t.Fatal(err)
 		}
 		mustExec(t, adminDB(t, c, c.Nodes[1]), "INSERT INTO app.t VALUES (4, 'after node 1 stopped')")

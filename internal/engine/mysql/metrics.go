@@ -52,8 +52,8 @@ func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, 
 	var masterFile string
 	var masterPos int64
 	if d.mode == ModeNative {
-		if m := c.Master(); m != nil && serverPID(newNode(*m)) > 0 {
-			masterFile, masterPos = binlogPosition(ctx, c, newNode(*m))
+		if m := c.Master(); m != nil && serverPID(newNode(d.runner.Existing(c.ID), *m)) > 0 {
+			masterFile, masterPos = binlogPosition(ctx, c, newNode(d.runner.Existing(c.ID), *m))
 		}
 	}
 	galera := d.mode == ModeSync && len(c.Nodes) > 1
@@ -61,7 +61,7 @@ func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, 
 	pids := make([]int, len(c.Nodes))
 	var wg sync.WaitGroup
 	for i := range c.Nodes {
-		n := newNode(c.Nodes[i])
+		n := newNode(d.runner.Existing(c.ID), c.Nodes[i])
 		if pids[i] = serverPID(n); pids[i] == 0 {
 			continue
 		}
@@ -81,7 +81,7 @@ func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, 
 		}
 	}
 	for i := range c.Nodes {
-		n := newNode(c.Nodes[i])
+		n := newNode(d.runner.Existing(c.ID), c.Nodes[i])
 		a := answers[i]
 		if a.values == nil {
 			a.values = map[string]float64{}

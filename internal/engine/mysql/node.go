@@ -2,9 +2,7 @@ package mysql
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,9 +55,12 @@ type nodeState struct {
 type node struct {
 	engine.Node
 	st nodeState
+	// r runs the node's processes and file operations as the cluster's
+	// OS account.
+	r *proc.Runner
 }
 
-func newNode(n engine.Node) *node { return &node{Node: n} }
+func newNode(r *proc.Runner, n engine.Node) *node { return &node{Node: n, r: r} }
 
 func (n *node) cnfPath() string   { return filepath.Join(n.Dir, "my.cnf") }
 func (n *node) dataDir() string   { return filepath.Join(n.Dir, "data") }
@@ -70,24 +71,12 @@ func (n *node) initFile() string  { return filepath.Join(n.runDir(), "init.sql")
 func (n *node) errorLog() string  { return filepath.Join(n.logDir(), "error.log") }
 func (n *node) outLog() string    { return filepath.Join(n.logDir(), "mariadbd.out") }
 func (n *node) statePath() string { return filepath.Join(n.Dir, stateFile) }
-func (n *node) socket() string    { return socketPath(n.Dir) }
+func (n *node) socket() string    { return filepath.Join(n.SocketDir(), "mysqld.sock") }
 
 // hasData reports whether the node's data directory was initialized.
 func (n *node) hasData() bool {
 	st, err := os.Stat(filepath.Join(n.dataDir(), "mysql"))
 	return err == nil && st.IsDir()
-}
-
-// socketPath is the server socket of the node in dir: in the node's run
-// directory when that path is short enough for a Unix socket, else in a
-// private directory under /tmp named after a hash of dir.
-func socketPath(dir string) string {
-	p := filepath.Join(dir, "run", "mysqld.sock")
-	if len(p) < 100 {
-		return p
-	}
-	h := sha256.Sum256([]byte(dir))
-	return filepath.Join(os.TempDir(), "dbaasd-my-"+hex.EncodeToString(h[:8]), "mysqld.sock")
 }
 
 func (n *node) loadState() error {
@@ -109,7 +98,7 @@ func (d *Driver) saveState(n *node) error {
 	if err != nil {
 		return err
 	}
-	_, err = d.runner.WriteFile(n.statePath(), append(b, '\n'), 0o600)
+	_, err = n.r.WriteFile(n.statePath(), append(b, '\n'), 0o600)
 	return err
 }
 
@@ -134,34 +123,41 @@ func clusterServerID(clusterID string) uint32 {
 // prepareNodes creates the desired nodes' directories and state.
 func (d *Driver) prepareNodes(ctx context.Context, c *engine.Cluster) ([]*node, error) {
 	galera := d.mode == ModeSync && len(c.Nodes) > 1
+	r, err := d.account(c)
+	if err != nil {
+		return nil, err
+	}
+	for _, dir := range []string{c.Dir, c.RunDir} {
+		if dir == "" {
+			continue
+		}
+		if err := r.ClaimDir(dir); err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", c.ID, err)
+		}
+	}
 	// Ports the cluster's nodes already use: a node's new Galera ports must
 	// differ from them (the kernel may hand a just-closed port out again).
 	taken := map[int]bool{}
 	for _, en := range c.Nodes {
 		taken[en.Port] = true
-		if n := newNode(en); n.loadState() == nil && n.st.Galera != nil {
+		if n := newNode(r, en); n.loadState() == nil && n.st.Galera != nil {
 			taken[n.st.Galera.Gcomm], taken[n.st.Galera.IST], taken[n.st.Galera.SST] = true, true, true
 		}
 	}
 	var nodes []*node
 	for _, en := range c.Nodes {
-		n := newNode(en)
+		n := newNode(r, en)
 		if err := n.loadState(); err != nil {
 			return nil, err
 		}
 		fresh := n.st.Node == ""
-		if fresh {
-			if err := os.MkdirAll(filepath.Dir(n.Dir), 0o755); err != nil {
-				return nil, fmt.Errorf("create %s: %w", filepath.Dir(n.Dir), err)
-			}
-		}
 		for _, dir := range []string{n.Dir, n.logDir(), n.runDir(), filepath.Dir(n.socket())} {
-			if err := d.runner.MkdirAll(dir, 0o700); err != nil {
+			if err := n.r.MkdirAll(dir, 0o700); err != nil {
 				return nil, err
 			}
 		}
 		if fresh {
-			if err := d.runner.CheckAccess(ctx, n.Dir); err != nil {
+			if err := n.r.CheckAccess(ctx, n.Dir); err != nil {
 				return nil, err
 			}
 		}
@@ -184,19 +180,22 @@ func (d *Driver) prepareNodes(ctx context.Context, c *engine.Cluster) ([]*node, 
 
 // allNodes returns the desired nodes and the nodes found on disk under
 // <c.Dir>/nodes that are no longer desired (with the role they had).
-func (d *Driver) allNodes(c *engine.Cluster) []*node {
+func (d *Driver) allNodes(r *proc.Runner, c *engine.Cluster) []*node {
 	var nodes []*node
 	desired := map[string]bool{}
 	for _, en := range c.Nodes {
-		n := newNode(en)
+		n := newNode(r, en)
 		_ = n.loadState()
 		nodes = append(nodes, n)
 		desired[filepath.Clean(en.Dir)] = true
 	}
-	return append(nodes, d.undesiredNodes(c, desired)...)
+	return append(nodes, d.undesiredNodes(r, c, desired)...)
 }
 
-func (d *Driver) undesiredNodes(c *engine.Cluster, desired map[string]bool) []*node {
+// undesiredNodes lists the nodes found under <c.Dir>/nodes that c does not
+// want. Their state files are the cluster account's: nothing but the node's
+// identity and address is taken from them, paths come from the layout.
+func (d *Driver) undesiredNodes(r *proc.Runner, c *engine.Cluster, desired map[string]bool) []*node {
 	if c.Dir == "" {
 		return nil
 	}
@@ -207,7 +206,11 @@ func (d *Driver) undesiredNodes(c *engine.Cluster, desired map[string]bool) []*n
 		if !e.IsDir() || desired[dir] {
 			continue
 		}
-		n := newNode(engine.Node{Dir: dir})
+		en := engine.Node{Dir: dir}
+		if c.RunDir != "" {
+			en.RunDir = filepath.Join(c.RunDir, e.Name())
+		}
+		n := newNode(r, en)
 		if err := n.loadState(); err != nil || n.st.Node == "" || (n.st.Engine != engine.MySQL && n.st.Engine != engine.MySQLNative) {
 			continue // not a node of this driver
 		}
@@ -219,12 +222,12 @@ func (d *Driver) undesiredNodes(c *engine.Cluster, desired map[string]bool) []*n
 
 // removeUndesired stops and removes the nodes that are on disk but no
 // longer in c.Nodes.
-func (d *Driver) removeUndesired(ctx context.Context, c *engine.Cluster) error {
+func (d *Driver) removeUndesired(ctx context.Context, r *proc.Runner, c *engine.Cluster) error {
 	desired := map[string]bool{}
 	for _, en := range c.Nodes {
 		desired[filepath.Clean(en.Dir)] = true
 	}
-	for _, n := range d.undesiredNodes(c, desired) {
+	for _, n := range d.undesiredNodes(r, c, desired) {
 		d.log.Info("removing node no longer desired", "cluster", c.ID, "node", n.ID)
 		if err := d.removeNode(ctx, n, stopGrace); err != nil {
 			return err
@@ -239,9 +242,9 @@ func (d *Driver) removeNode(ctx context.Context, n *node, grace time.Duration) e
 		return err
 	}
 	if sd := filepath.Dir(n.socket()); !strings.HasPrefix(sd, n.Dir+string(filepath.Separator)) {
-		_ = os.RemoveAll(sd)
+		_ = n.r.RemoveAll(sd)
 	}
-	if err := os.RemoveAll(n.Dir); err != nil {
+	if err := n.r.RemoveAll(n.Dir); err != nil {
 		return fmt.Errorf("remove node %s: %w", n.ID, err)
 	}
 	return nil
@@ -249,11 +252,12 @@ func (d *Driver) removeNode(ctx context.Context, n *node, grace time.Duration) e
 
 // serverPID returns the process ID of the node's mariadbd, or 0. It trusts
 // the pid file only when that process is a mariadbd started with this
-// node's my.cnf, and falls back to scanning /proc (a server whose pid file
-// was lost must not be started twice).
+// node's my.cnf by the cluster's OS account, and falls back to scanning
+// /proc (a server whose pid file was lost must not be started twice).
 func serverPID(n *node) int {
 	arg := "--defaults-file=" + n.cnfPath()
-	if pid := proc.ReadPidFile(n.pidFile()); pid > 0 && proc.Alive(pid) && cmdlineHas(pid, arg) {
+	ours := func(pid int) bool { return n.r == nil || n.r.OwnsProcess(pid) }
+	if pid := proc.ReadPidFile(n.pidFile()); pid > 0 && proc.Alive(pid) && cmdlineHas(pid, arg) && ours(pid) {
 		return pid
 	}
 	if _, err := os.Stat(n.cnfPath()); err != nil {
@@ -265,7 +269,7 @@ func serverPID(n *node) int {
 		if err != nil {
 			continue
 		}
-		if cmdlineHas(pid, arg) && proc.Alive(pid) && isMariadbd(pid) {
+		if cmdlineHas(pid, arg) && proc.Alive(pid) && isMariadbd(pid) && ours(pid) {
 			return pid
 		}
 	}
@@ -299,7 +303,7 @@ func (d *Driver) startServer(ctx context.Context, c *engine.Cluster, n *node, ga
 		return err
 	}
 	for _, dir := range []string{n.logDir(), n.runDir(), filepath.Dir(n.socket())} {
-		if err := d.runner.MkdirAll(dir, 0o700); err != nil {
+		if err := n.r.MkdirAll(dir, 0o700); err != nil {
 			return err
 		}
 	}
@@ -309,14 +313,14 @@ func (d *Driver) startServer(ctx context.Context, c *engine.Cluster, n *node, ga
 	}
 	args = append(args, extra...)
 	d.log.Info("starting mariadbd", "cluster", c.ID, "node", n.ID, "args", strings.Join(args[1:], " "))
-	pid, err := d.runner.StartDaemon(bin, args, n.Dir, n.outLog())
+	pid, err := n.r.StartDaemon(bin, args, n.Dir, n.outLog())
 	if err != nil {
 		return fmt.Errorf("node %s: %w", n.ID, err)
 	}
 	if err := d.waitReady(ctx, c, n, pid, galera); err != nil {
 		return err
 	}
-	_ = os.Remove(n.initFile())
+	_ = n.r.Remove(n.initFile())
 	return nil
 }
 

@@ -32,12 +32,13 @@ func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observa
 		return engine.Observation{}, err
 	}
 	galera := d.mode == ModeSync && len(c.Nodes) > 1
+	r := d.runner.Existing(c.ID)
 	// The primary's binary log position, for the replicas' lag in bytes.
 	var masterFile string
 	var masterPos int64
 	if d.mode == ModeNative {
-		if m := c.Master(); m != nil && serverPID(newNode(*m)) > 0 {
-			masterFile, masterPos = binlogPosition(ctx, c, newNode(*m))
+		if m := c.Master(); m != nil && serverPID(newNode(r, *m)) > 0 {
+			masterFile, masterPos = binlogPosition(ctx, c, newNode(r, *m))
 		}
 	}
 	obs := engine.Observation{Nodes: make([]engine.NodeState, len(c.Nodes))}
@@ -47,7 +48,7 @@ func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observa
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			n := newNode(c.Nodes[i])
+			n := newNode(r, c.Nodes[i])
 			sizes[i] = dirSize(n.dataDir())
 			obs.Nodes[i] = d.observeNode(ctx, c, n, galera, masterFile, masterPos)
 			if c.Flavor.DiskGB > 0 && sizes[i] >= int64(c.Flavor.DiskGB)<<30 {

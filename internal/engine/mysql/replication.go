@@ -48,7 +48,7 @@ func (d *Driver) ensureNative(ctx context.Context, c *engine.Cluster, nodes []*n
 	for _, n := range nodes {
 		desired[filepath.Clean(n.Dir)] = true
 	}
-	for _, n := range append(append([]*node{}, replicas...), d.undesiredNodes(c, desired)...) {
+	for _, n := range append(append([]*node{}, replicas...), d.undesiredNodes(nodes[0].r, c, desired)...) {
 		d.demote(ctx, c, n)
 	}
 
@@ -196,15 +196,19 @@ func (d *Driver) cloneFromPrimary(ctx context.Context, c *engine.Cluster, primar
 		}
 	}
 	tmp := r.dataDir() + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
+	if err := r.r.RemoveAll(tmp); err != nil {
+		return err
+	}
+	defaults, err := writeClientDefaults(c, primary)
+	if err != nil {
 		return err
 	}
 	d.log.Info("cloning replica from primary", "cluster", c.ID, "node", r.ID, "primary", primary.ID)
-	if _, err := d.run(ctx, r.Dir, nil, bin, "--no-defaults", "--backup", "--target-dir="+tmp,
-		"--datadir="+primary.dataDir(), "--socket="+primary.socket(), "--user="+d.runner.User); err != nil {
+	if _, err := run(ctx, r.r, r.Dir, nil, bin, defaults, "--backup", "--target-dir="+tmp,
+		"--datadir="+primary.dataDir()); err != nil {
 		return fmt.Errorf("node %s: clone from primary %s: %w", r.ID, primary.ID, err)
 	}
-	if _, err := d.run(ctx, r.Dir, nil, bin, "--no-defaults", "--prepare", "--target-dir="+tmp); err != nil {
+	if _, err := run(ctx, r.r, r.Dir, nil, bin, "--no-defaults", "--prepare", "--target-dir="+tmp); err != nil {
 		return fmt.Errorf("node %s: prepare clone: %w", r.ID, err)
 	}
 	gtid := ""
@@ -223,10 +227,10 @@ func (d *Driver) cloneFromPrimary(ctx context.Context, c *engine.Cluster, primar
 	if err := d.saveState(r); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(r.dataDir()); err != nil {
+	if err := r.r.RemoveAll(r.dataDir()); err != nil {
 		return err
 	}
-	return os.Rename(tmp, r.dataDir())
+	return r.r.Rename(tmp, r.dataDir())
 }
 
 // ensureReplicating points a replica at the primary (GTID, semi-sync) and

@@ -3,7 +3,6 @@ package mysql
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
@@ -67,7 +66,7 @@ func (d *Driver) restartServer(ctx context.Context, c *engine.Cluster, n *node, 
 // position, so a later cluster must start anew from this data.
 func forgetGalera(n *node) {
 	for _, f := range []string{"grastate.dat", "gvwstate.dat"} {
-		_ = os.Remove(filepath.Join(n.dataDir(), f))
+		_ = n.r.Remove(filepath.Join(n.dataDir(), f))
 	}
 }
 
@@ -92,12 +91,13 @@ func (d *Driver) withWriter(ctx context.Context, c *engine.Cluster, fn func(db *
 		return err
 	}
 	var candidates []*node
+	r := d.runner.Existing(c.ID)
 	if d.mode == ModeNative {
 		m := *c.Master()
-		candidates = []*node{newNode(m)}
+		candidates = []*node{newNode(r, m)}
 	} else {
 		for _, en := range c.Nodes {
-			candidates = append(candidates, newNode(en))
+			candidates = append(candidates, newNode(r, en))
 		}
 	}
 	galera := d.mode == ModeSync && len(c.Nodes) > 1

@@ -13,27 +13,36 @@ import (
 )
 
 // The template is an initialized data directory (mariadb-install-db) that
-// new servers copy instead of initializing their own. It keeps only
-// root@localhost (no password; each copy gets the cluster's admin password
-// from an init file on its first start, before it accepts connections) and
-// an account for the engines' OS user identified by the unix_socket plugin
-// (mariabackup uses it to clone replicas, so no password is needed on a
-// command line or in a file).
+// new servers copy instead of initializing their own. Its only account that
+// can log in is root@localhost, identified by unix_socket (only OS user root
+// can use it, over a socket only the cluster's OS account and root reach),
+// and each copy replaces even that with the cluster's admin password from an
+// init file on its first start, before it accepts connections. No account
+// without a password survives: not mysql@localhost (unix_socket), not
+// anonymous ones. MariaDB's tools run with the admin password in an options
+// file of the cluster's OS account (writeClientDefaults).
 //
 // Layout: <TemplateDir>/data, <TemplateDir>/VERSION (the mariadbd version
-// that built it: another version rebuilds it) and <TemplateDir>/catalog.json
-// (the cached parameter catalog).
+// that built it and templateFormat: another one rebuilds it) and
+// <TemplateDir>/catalog.json (the cached parameter catalog).
 
 // templateLogFileSize is the redo log size of the template (the smallest
 // size a node uses, so a first start does not resize it).
 const templateLogFileSize = 32 << 20
 
+// templateFormat changes when what a template holds changes, so that
+// templates built by an older dbaasd are built again.
+const templateFormat = "2"
+
 func (d *Driver) templateData() string { return filepath.Join(d.templateDir, "data") }
+
+// templateVersion is the content of the template's VERSION file.
+func templateVersion(version string) string { return version + " format " + templateFormat }
 
 // templateReady reports whether the template exists for this version.
 func (d *Driver) templateReady(version string) bool {
 	b, err := os.ReadFile(filepath.Join(d.templateDir, "VERSION"))
-	if err != nil || strings.TrimSpace(string(b)) != version {
+	if err != nil || strings.TrimSpace(string(b)) != templateVersion(version) {
 		return false
 	}
 	st, err := os.Stat(filepath.Join(d.templateData(), "mysql"))
@@ -107,28 +116,25 @@ func (d *Driver) buildTemplate(ctx context.Context, version string) error {
 	}
 	args := append([]string{"--no-defaults", "--datadir=" + data,
 		"--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve"}, innodb...)
-	if _, err := d.run(ctx, tmp, nil, installDB, args...); err != nil {
+	if _, err := run(ctx, d.runner, tmp, nil, installDB, args...); err != nil {
 		return err
 	}
-	// Keep only root@localhost and add the OS user's socket account.
+	// Keep only root@localhost (and mariadb.sys, which cannot log in).
 	var sql strings.Builder
 	sql.WriteString("FLUSH PRIVILEGES;\n")
-	sql.WriteString("DELETE FROM mysql.global_priv WHERE (User = 'root' AND Host <> 'localhost') OR User = '';\n")
-	sql.WriteString("DELETE FROM mysql.proxies_priv WHERE Host <> 'localhost';\n")
+	sql.WriteString("DELETE FROM mysql.global_priv WHERE (User = 'root' AND Host <> 'localhost') OR User NOT IN ('root', 'mariadb.sys');\n")
+	sql.WriteString("DELETE FROM mysql.proxies_priv WHERE Host <> 'localhost' OR User <> 'root';\n")
+	sql.WriteString("DELETE FROM mysql.db WHERE User NOT IN ('root', 'mariadb.sys');\n")
 	sql.WriteString("FLUSH PRIVILEGES;\n")
-	if u := d.runner.User; u != "" && u != adminUser {
-		fmt.Fprintf(&sql, "CREATE USER IF NOT EXISTS %s IDENTIFIED VIA unix_socket;\n", account(u, "localhost"))
-		fmt.Fprintf(&sql, "GRANT ALL PRIVILEGES ON *.* TO %s WITH GRANT OPTION;\n", account(u, "localhost"))
-	}
 	bootArgs := append([]string{"--no-defaults", "--bootstrap", "--datadir=" + data,
 		"--skip-log-bin", "--log-error=" + filepath.Join(tmp, "bootstrap.err")}, innodb...)
-	if _, err := d.run(ctx, tmp, strings.NewReader(sql.String()), mariadbd, bootArgs...); err != nil {
+	if _, err := run(ctx, d.runner, tmp, strings.NewReader(sql.String()), mariadbd, bootArgs...); err != nil {
 		b, _ := os.ReadFile(filepath.Join(tmp, "bootstrap.err"))
 		return fmt.Errorf("%w: %s", err, tailLines(string(b), 5))
 	}
 	_ = os.Remove(filepath.Join(tmp, "bootstrap.err"))
 	_ = os.RemoveAll(tmpdir)
-	if _, err := d.runner.WriteFile(filepath.Join(tmp, "VERSION"), []byte(version+"\n"), 0o600); err != nil {
+	if _, err := d.runner.WriteFile(filepath.Join(tmp, "VERSION"), []byte(templateVersion(version)+"\n"), 0o600); err != nil {
 		return err
 	}
 	old := d.templateDir + ".old"
@@ -145,10 +151,10 @@ func (d *Driver) buildTemplate(ctx context.Context, version string) error {
 	return nil
 }
 
-// run runs a command as the engine user in dir, with stdin, and returns its
+// run runs a command as r's user in dir, with stdin, and returns its
 // combined output; the error carries the output's end.
-func (d *Driver) run(ctx context.Context, dir string, stdin *strings.Reader, name string, args ...string) ([]byte, error) {
-	cmd := d.runner.Command(ctx, name, args...)
+func run(ctx context.Context, r *proc.Runner, dir string, stdin *strings.Reader, name string, args ...string) ([]byte, error) {
+	cmd := r.Command(ctx, name, args...)
 	cmd.Dir = dir
 	if stdin != nil {
 		cmd.Stdin = stdin
@@ -193,22 +199,22 @@ func tailLines(s string, n int) string {
 // not logged to the binary log).
 func (d *Driver) seedFromTemplate(ctx context.Context, adminPassword string, n *node) error {
 	tmp := n.dataDir() + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
+	if err := n.r.RemoveAll(tmp); err != nil {
 		return err
 	}
-	if _, err := d.run(ctx, n.Dir, nil, "cp", "-a", d.templateData()+"/.", tmp); err != nil {
+	if err := n.r.CopyTree(d.templateData(), tmp); err != nil {
 		return fmt.Errorf("node %s: copy template: %w", n.ID, err)
 	}
 	init := "SET SESSION sql_log_bin = 0;\n" +
 		"SET SESSION wsrep_on = OFF;\n" +
 		"ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING " + quoteString(nativeHash(adminPassword)) + ";\n"
-	if _, err := d.runner.WriteFile(n.initFile(), []byte(init), 0o600); err != nil {
+	if _, err := n.r.WriteFile(n.initFile(), []byte(init), 0o600); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(n.dataDir()); err != nil {
+	if err := n.r.RemoveAll(n.dataDir()); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, n.dataDir()); err != nil {
+	if err := n.r.Rename(tmp, n.dataDir()); err != nil {
 		return fmt.Errorf("node %s: %w", n.ID, err)
 	}
 	return nil

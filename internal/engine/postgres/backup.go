@@ -116,14 +116,14 @@ func ensureArchiveDir(e *env, c *engine.Cluster) error {
 	if err := checkArchivePath(c.ArchiveDir); err != nil {
 		return err
 	}
-	return e.r.MkdirAll(c.ArchiveDir, 0o750)
+	return e.r.ClaimDir(c.ArchiveDir)
 }
 
 // BaseBackup implements engine.Backuper: pg_basebackup of the primary into
 // dst as base.tar.lz4 and pg_wal.tar (the WAL written while it ran).
 func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) (engine.BackupInfo, error) {
 	var info engine.BackupInfo
-	e, err := d.env(ctx, c.Version)
+	e, err := d.clusterEnv(ctx, c)
 	if err != nil {
 		return info, err
 	}
@@ -134,7 +134,7 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 	if err := os.RemoveAll(dst); err != nil {
 		return info, fmt.Errorf("base backup: %w", err)
 	}
-	if err := e.r.MkdirAll(dst, 0o700); err != nil {
+	if err := e.r.ClaimDir(dst); err != nil {
 		return info, fmt.Errorf("base backup: %w", err)
 	}
 	info.Kind, info.StartedAt = engine.BackupBase, time.Now().UTC()
@@ -338,11 +338,11 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 	if err != nil {
 		return fmt.Errorf("%w: %w", engine.ErrInvalid, err)
 	}
-	e, err := d.env(ctx, c.Version)
+	e, err := d.clusterEnv(ctx, c)
 	if err != nil {
 		return err
 	}
-	if err := e.r.MkdirAll(filepath.Join(c.Dir, "nodes"), 0o755); err != nil {
+	if err := claimClusterDirs(e, c); err != nil {
 		return err
 	}
 	if err := ensureArchiveDir(e, c); err != nil {
@@ -356,7 +356,7 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 	}
 	tmp := p.data + ".tmp"
 	for _, dir := range []string{p.data, tmp} {
-		if err := os.RemoveAll(dir); err != nil {
+		if err := e.r.RemoveAll(dir); err != nil {
 			return fmt.Errorf("node %s: %w", p.id, err)
 		}
 	}
@@ -369,7 +369,7 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 		return fmt.Errorf("node %s: %w", p.id, err)
 	}
 	d.log.Info("base backup extracted", "cluster", c.ID, "node", p.id, "duration_ms", time.Since(start).Milliseconds())
-	if err := os.Rename(tmp, p.data); err != nil {
+	if err := e.r.Rename(tmp, p.data); err != nil {
 		return fmt.Errorf("node %s: %w", p.id, err)
 	}
 	if _, _, err := d.writeNodeFiles(e, c, m, nil); err != nil {
@@ -407,7 +407,7 @@ func (d *Driver) extractBackup(ctx context.Context, e *env, from, dir string) er
 	}
 	for _, f := range []string{"postmaster.pid", "postmaster.opts", "standby.signal", "recovery.signal",
 		filepath.Join("conf.d", restoreConfFile)} {
-		if err := os.Remove(filepath.Join(dir, f)); err != nil && !os.IsNotExist(err) {
+		if err := e.r.Remove(filepath.Join(dir, f)); err != nil {
 			return err
 		}
 	}
@@ -484,7 +484,7 @@ func (d *Driver) recoverTo(ctx context.Context, e *env, c *engine.Cluster, p nod
 	// Recovery settings only change with a restart, and replicas copied
 	// from this server must not inherit them: the server stops without
 	// them, and Ensure starts it as the new primary.
-	if err := os.Remove(filepath.Join(p.data, "conf.d", restoreConfFile)); err != nil && !os.IsNotExist(err) {
+	if err := e.r.Remove(filepath.Join(p.data, "conf.d", restoreConfFile)); err != nil {
 		return err
 	}
 	return d.stopServer(ctx, e, p)

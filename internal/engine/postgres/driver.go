@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os/user"
 	"sync"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
@@ -32,6 +33,9 @@ type Driver struct {
 	opts      Options
 	runner    *proc.Runner
 	runnerErr error
+	// selfUser is the OS user dbaasd runs as, which connects to the
+	// servers' Unix sockets (see renderIdent).
+	selfUser string
 	log       *slog.Logger
 
 	mu       sync.Mutex
@@ -71,12 +75,20 @@ func New(opts Options) *Driver {
 	if d.runner == nil {
 		d.runner, d.runnerErr = proc.Default()
 	}
+	if u, err := user.Current(); err == nil {
+		d.selfUser = u.Username
+	}
 	return d
 }
 
 // env is what every operation on a cluster needs.
 type env struct {
-	r    *proc.Runner
+	// r runs the cluster's processes, as the cluster's own OS account (the
+	// driver's runner for operations that belong to no cluster).
+	r *proc.Runner
+	// base is the driver's runner: templates and catalogs shared by every
+	// cluster belong to it.
+	base *proc.Runner
 	inst *install
 }
 
@@ -88,7 +100,20 @@ func (d *Driver) env(ctx context.Context, version string) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &env{r: d.runner, inst: inst}, nil
+	return &env{r: d.runner, base: d.runner, inst: inst}, nil
+}
+
+// clusterEnv is env for operations on one cluster: its processes run as
+// the cluster's own OS account.
+func (d *Driver) clusterEnv(ctx context.Context, c *engine.Cluster) (*env, error) {
+	e, err := d.env(ctx, c.Version)
+	if err != nil {
+		return nil, err
+	}
+	if e.r, err = d.runner.ForCluster(c.ID); err != nil {
+		return nil, fmt.Errorf("postgresql: %w", err)
+	}
+	return e, nil
 }
 
 // Info reports the installed PostgreSQL (the newest one when several are).

@@ -22,11 +22,11 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	if err := validateCluster(c); err != nil {
 		return err
 	}
-	e, err := d.env(ctx, c.Version)
+	e, err := d.clusterEnv(ctx, c)
 	if err != nil {
 		return err
 	}
-	if err := e.r.MkdirAll(filepath.Join(c.Dir, "nodes"), 0o755); err != nil {
+	if err := claimClusterDirs(e, c); err != nil {
 		return err
 	}
 	if err := ensureArchiveDir(e, c); err != nil {
@@ -100,6 +100,9 @@ func validateCluster(c *engine.Cluster) error {
 		case n.Port <= 0 || n.Port > 65535 || ports[n.Port]:
 			return fmt.Errorf("%w: node %s: ports must be valid and distinct (%d)", engine.ErrInvalid, n.ID, n.Port)
 		}
+		if err := checkSocketPath(pathsOf(&n)); err != nil {
+			return err
+		}
 		ids[n.ID], dirs[filepath.Clean(n.Dir)], ports[n.Port] = true, true, true
 	}
 	if masters != 1 {
@@ -109,6 +112,20 @@ func validateCluster(c *engine.Cluster) error {
 		return fmt.Errorf("%w: cluster %s has no directory", engine.ErrInvalid, c.ID)
 	}
 	return nil
+}
+
+// claimClusterDirs makes the cluster's directory and runtime directory
+// private directories of its OS account, with the nodes' parent inside.
+func claimClusterDirs(e *env, c *engine.Cluster) error {
+	for _, dir := range []string{c.Dir, c.RunDir} {
+		if dir == "" {
+			continue
+		}
+		if err := e.r.ClaimDir(dir); err != nil {
+			return fmt.Errorf("cluster %s: %w", c.ID, err)
+		}
+	}
+	return e.r.MkdirAll(filepath.Join(c.Dir, "nodes"), 0o700)
 }
 
 // prepareNodeDir creates a node's directory and marker. Creating one
@@ -121,7 +138,7 @@ func (d *Driver) prepareNodeDir(ctx context.Context, e *env, c *engine.Cluster, 
 			return err
 		}
 	}
-	if err := e.r.MkdirAll(p.dir, 0o750); err != nil {
+	if err := e.r.MkdirAll(p.dir, 0o700); err != nil {
 		return err
 	}
 	return d.writeMarker(e, c, p)
@@ -207,6 +224,11 @@ func (d *Driver) writeNodeFiles(e *env, c *engine.Cluster, n *engine.Node, prima
 	if err != nil {
 		return nil, false, err
 	}
+	identChanged, err := e.r.WriteFile(filepath.Join(p.data, "pg_ident.conf"), []byte(renderIdent(e.r.User, d.selfUser)), 0o600)
+	if err != nil {
+		return nil, false, err
+	}
+	hbaChanged = hbaChanged || identChanged
 	if primary != nil {
 		if _, err := e.r.WriteFile(filepath.Join(p.data, "standby.signal"), nil, 0o600); err != nil {
 			return nil, false, err

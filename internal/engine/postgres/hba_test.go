@@ -41,7 +41,11 @@ func TestFirewallCIDRs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range []string{"local   all          all            trust", "host    all          all   192.0.2.7/32  scram-sha-256"} {
+	for _, line := range []string{
+		"local   all          postgres,dbaasd_pgbouncer  peer map=dbaasd",
+		"local   all          all  scram-sha-256",
+		"host    all          all   192.0.2.7/32  scram-sha-256",
+	} {
 		if !strings.Contains(hba, line) {
 			t.Errorf("pg_hba.conf lacks %q:\n%s", line, hba)
 		}

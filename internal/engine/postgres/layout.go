@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
@@ -36,7 +35,7 @@ type nodePaths struct {
 	dir       string // Node.Dir
 	data      string // data directory
 	log       string // log directory
-	socketDir string // Unix socket directory
+	socketDir string // Unix socket directory (Node.SocketDir)
 	port      int
 }
 
@@ -46,7 +45,7 @@ func pathsOf(n *engine.Node) nodePaths {
 		dir:       n.Dir,
 		data:      filepath.Join(n.Dir, "data"),
 		log:       filepath.Join(n.Dir, "log"),
-		socketDir: socketDir(filepath.Join(n.Dir, "run"), "dbaasd-pg-", n.ID, n.Port),
+		socketDir: n.SocketDir(),
 		port:      n.Port,
 	}
 }
@@ -54,13 +53,15 @@ func pathsOf(n *engine.Node) nodePaths {
 // LogDir returns the directory holding a node's server logs.
 func LogDir(n *engine.Node) string { return filepath.Join(n.Dir, "log") }
 
-// socketDir returns preferred when a socket for port fits in it, and a short
-// directory under /tmp derived from id otherwise.
-func socketDir(preferred, prefix, id string, port int) string {
-	if len(filepath.Join(preferred, fmt.Sprintf(".s.PGSQL.%d", port))) <= maxSocketPath {
-		return preferred
+// checkSocketPath reports an error when a node's socket would not fit in
+// sun_path (dbaasd checks its runtime directory at start; this catches
+// clusters built by hand).
+func checkSocketPath(p nodePaths) error {
+	sock := filepath.Join(p.socketDir, fmt.Sprintf(".s.PGSQL.%d.lock", p.port))
+	if len(sock) > maxSocketPath {
+		return fmt.Errorf("%w: node %s: socket path %s is longer than %d characters", engine.ErrInvalid, p.id, sock, maxSocketPath)
 	}
-	return filepath.Join("/tmp", prefix+compactID(id))
+	return nil
 }
 
 // compactID keeps the letters and digits of an ID (a UUID without dashes).
@@ -88,18 +89,18 @@ func slotName(nodeID string) string {
 const internalSlotPrefix = "dbaasd_node_"
 
 // nodeMarker is stored in every node directory so that Ensure and Destroy
-// can recognise node directories that are no longer desired, and clean up
-// what lives outside them (their slot, their /tmp socket directory).
+// can recognise node directories that are no longer desired. It lives in a
+// directory the cluster's OS account owns, so dbaasd takes nothing from it
+// but the node's ID and port: paths come from the cluster's layout.
 type nodeMarker struct {
 	NodeID    string `json:"node_id"`
 	ClusterID string `json:"cluster_id"`
 	Port      int    `json:"port"`
-	SocketDir string `json:"socket_dir"`
 }
 
 func (d *Driver) writeMarker(e *env, c *engine.Cluster, p nodePaths) error {
-	b, _ := json.MarshalIndent(nodeMarker{NodeID: p.id, ClusterID: c.ID, Port: p.port, SocketDir: p.socketDir}, "", "  ")
-	_, err := e.r.WriteFile(filepath.Join(p.dir, markerFile), append(b, '\n'), 0o640)
+	b, _ := json.MarshalIndent(nodeMarker{NodeID: p.id, ClusterID: c.ID, Port: p.port}, "", "  ")
+	_, err := e.r.WriteFile(filepath.Join(p.dir, markerFile), append(b, '\n'), 0o600)
 	return err
 }
 
@@ -115,49 +116,40 @@ func readMarker(dir string) (nodeMarker, error) {
 	return m, nil
 }
 
-// pathsFromMarker rebuilds the paths of a node known only by its directory.
-func pathsFromMarker(dir string, m nodeMarker) nodePaths {
-	p := pathsOf(&engine.Node{ID: m.NodeID, Dir: dir, Port: m.Port})
-	if m.SocketDir != "" {
-		p.socketDir = m.SocketDir
+// pathsFromMarker rebuilds the paths of a node of c known only by its
+// directory (a node no longer desired).
+func pathsFromMarker(c *engine.Cluster, dir string, m nodeMarker) nodePaths {
+	n := engine.Node{ID: m.NodeID, Dir: dir, Port: m.Port}
+	if c.RunDir != "" {
+		n.RunDir = filepath.Join(c.RunDir, filepath.Base(dir))
 	}
-	return p
+	return pathsOf(&n)
 }
 
-// ensureSocketDir creates a private (0700) socket directory owned by the
-// engines' OS user. Under /tmp anyone may have created that name first: a
-// directory that is not ours, or a symbolic link, is replaced, and the
-// result is checked.
+// ensureSocketDir creates a node's private (0700) socket directory, owned
+// by the cluster's OS account; anything else in its place is replaced.
 func ensureSocketDir(r *proc.Runner, dir string) error {
-	ours := func() bool {
-		st, err := os.Lstat(dir)
-		if err != nil || !st.IsDir() {
-			return false
-		}
-		sys, ok := st.Sys().(*syscall.Stat_t)
-		return ok && int(sys.Uid) == r.UID
-	}
-	if exists(dir) && !ours() {
-		if err := os.RemoveAll(dir); err != nil {
-			return fmt.Errorf("replace socket directory %s: %w", dir, err)
+	if st, err := os.Lstat(dir); err == nil && !st.IsDir() {
+		if err := r.Remove(dir); err != nil {
+			return fmt.Errorf("replace %s: %w", dir, err)
 		}
 	}
 	if err := r.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	if !ours() {
+	if !r.Owns(dir) {
 		return fmt.Errorf("socket directory %s is not a directory of OS user %s", dir, r.User)
 	}
 	return nil
 }
 
-// removeSocketDir removes a node's socket directory when it lives under
-// /tmp (one inside the node directory goes with it).
-func removeSocketDir(p nodePaths) error {
-	if !strings.HasPrefix(p.socketDir, "/tmp/dbaasd-") {
+// removeSocketDir removes a node's socket directory when it lives in the
+// cluster's runtime directory (one inside the node directory goes with it).
+func removeSocketDir(r *proc.Runner, c *engine.Cluster, p nodePaths) error {
+	if c.RunDir == "" || filepath.Dir(p.socketDir) != filepath.Clean(c.RunDir) {
 		return nil
 	}
-	if err := os.RemoveAll(p.socketDir); err != nil {
+	if err := r.RemoveAll(p.socketDir); err != nil {
 		return fmt.Errorf("remove socket directory: %w", err)
 	}
 	return nil

@@ -13,13 +13,20 @@ import (
 
 func TestSocketDir(t *testing.T) {
 	t.Parallel()
-	short := pathsOf(&engine.Node{ID: "1b4e28ba-2fa1-11d2-883f-0016d3cca427", Dir: "/var/lib/dbaasd/c/nodes/1b4e28ba", Port: 6000})
-	if short.socketDir != "/var/lib/dbaasd/c/nodes/1b4e28ba/run" {
-		t.Errorf("short node dir: socket dir %s", short.socketDir)
+	plain := pathsOf(&engine.Node{ID: "1b4e28ba-2fa1-11d2-883f-0016d3cca427", Dir: "/var/lib/dbaasd/c/nodes/1b4e28ba", Port: 6000})
+	if plain.socketDir != "/var/lib/dbaasd/c/nodes/1b4e28ba/run" {
+		t.Errorf("node without a runtime dir: socket dir %s", plain.socketDir)
 	}
-	long := pathsOf(&engine.Node{ID: "1b4e28ba-2fa1-11d2-883f-0016d3cca427", Dir: "/" + strings.Repeat("d", 90), Port: 6000})
-	if long.socketDir != "/tmp/dbaasd-pg-1b4e28ba2fa111d2883f0016d3cca427" {
+	long := pathsOf(&engine.Node{ID: "1b4e28ba-2fa1-11d2-883f-0016d3cca427", Dir: "/" + strings.Repeat("d", 150),
+		RunDir: "/run/dbaasd/1b4e28ba2fa111d2/1b4e28ba", Port: 6000})
+	if long.socketDir != "/run/dbaasd/1b4e28ba2fa111d2/1b4e28ba" {
 		t.Errorf("long node dir: socket dir %s", long.socketDir)
+	}
+	if err := checkSocketPath(long); err != nil {
+		t.Errorf("socket in the runtime dir: %v", err)
+	}
+	if err := checkSocketPath(pathsOf(&engine.Node{ID: "n", Dir: "/" + strings.Repeat("d", 90), Port: 6000})); err == nil {
+		t.Error("a socket path over 100 characters was accepted")
 	}
 	if got := slotName("1b4e28ba-2fa1-11d2-883f-0016d3cca427"); got != "dbaasd_node_1b4e28ba" {
 		t.Errorf("slotName = %s", got)
@@ -28,19 +35,23 @@ func TestSocketDir(t *testing.T) {
 
 // A switchover (the desired master changes) promotes the replica and
 // rebuilds the former primary as a replica; scaling down then removes a
-// node, its slot and its /tmp socket directory (long node paths).
+// node, its slot and its runtime directory (long node paths, sockets in a
+// short runtime directory).
 func TestSwitchoverAndScaleDown(t *testing.T) {
 	t.Parallel()
 	d := newDriver(t)
 	c := newCluster(t, d, 2, func(c *engine.Cluster) {
+		c.Dir = filepath.Join(c.Dir, strings.Repeat("c", 90))
+		c.RunDir = filepath.Join(enginetest.TempDir(t), "c")
 		for i := range c.Nodes {
-			c.Nodes[i].Dir = filepath.Join(c.Dir, "nodes", strings.Repeat("n", 70)+c.Nodes[i].ID[:8])
+			c.Nodes[i].Dir = filepath.Join(c.Dir, "nodes", c.Nodes[i].ID[:8])
+			c.Nodes[i].RunDir = filepath.Join(c.RunDir, c.Nodes[i].ID[:8])
 		}
 	})
 	ctx := enginetest.Ctx(t)
 	old, next := c.Nodes[0], c.Nodes[1]
-	if p := pathsOf(&old); !strings.HasPrefix(p.socketDir, "/tmp/dbaasd-pg-") {
-		t.Fatalf("socket dir %s, want one under /tmp", p.socketDir)
+	if p := pathsOf(&old); filepath.Dir(p.socketDir) != c.RunDir {
+		t.Fatalf("socket dir %s, want one in %s", p.socketDir, c.RunDir)
 	}
 	if _, err := superConn(t, &old, "postgres").Exec(ctx, "CREATE TABLE kept AS SELECT 42 AS answer"); err != nil {
 		t.Fatal(err)
@@ -78,8 +89,10 @@ func TestSwitchoverAndScaleDown(t *testing.T) {
 	if _, err := os.Stat(pathsOf(&next).socketDir); !os.IsNotExist(err) {
 		t.Errorf("socket directory still there after Destroy: %v", err)
 	}
-	if _, err := os.Stat(c.Dir); !os.IsNotExist(err) {
-		t.Errorf("cluster directory still there after Destroy: %v", err)
+	for _, dir := range []string{c.Dir, c.RunDir} {
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("cluster directory %s still there after Destroy: %v", dir, err)
+		}
 	}
 }
 

@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/enginetest"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
 // templateDir is shared by every driver in the tests, as in production.
@@ -91,7 +93,7 @@ func shared(t *testing.T) (*Driver, *engine.Cluster) {
 		}
 		_ = os.Chmod(dir, 0o755)
 		sharedDriver = New(Options{TemplateDir: templateDir, Logger: testLogger()})
-		c := &engine.Cluster{ID: "shared-cluster", Engine: engine.PostgreSQL, Dir: dir,
+		c := &engine.Cluster{ID: uuid.NewString(), Engine: engine.PostgreSQL, Dir: dir,
 			Flavor: engine.Flavor{VCPUs: 1, RAMMB: 1024, DiskGB: 5}, Config: map[string]any{}}
 		c.Nodes = []engine.Node{{ID: "shared-node-0000", Role: engine.RoleMaster, Host: "127.0.0.1",
 			Port: freeTestPort(), Dir: dir + "/nodes/shared"}}
@@ -162,3 +164,13 @@ func queryString(t *testing.T, conn *pgx.Conn, sql string, args ...any) string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// clusterRunner is the runner of a cluster's own OS account.
+func clusterRunner(t *testing.T, d *Driver, c *engine.Cluster) *proc.Runner {
+	t.Helper()
+	r, err := d.runner.ForCluster(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}

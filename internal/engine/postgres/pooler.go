@@ -34,15 +34,23 @@ type poolerPaths struct {
 func poolerPathsOf(c *engine.Cluster) poolerPaths {
 	dir := filepath.Join(c.Dir, "pooler")
 	return poolerPaths{
-		dir:   dir,
-		ini:   filepath.Join(dir, "pgbouncer.ini"),
-		hba:   filepath.Join(dir, "hba.conf"),
-		users: filepath.Join(dir, "users.txt"),
-		pid:   filepath.Join(dir, "pgbouncer.pid"),
-		log:   filepath.Join(dir, "pgbouncer.log"),
-		// Decided for the longest port so it never depends on the port.
-		socketDir: socketDir(dir, "dbaasd-pgb-", c.ID, 65535),
+		dir:       dir,
+		ini:       filepath.Join(dir, "pgbouncer.ini"),
+		hba:       filepath.Join(dir, "hba.conf"),
+		users:     filepath.Join(dir, "users.txt"),
+		pid:       filepath.Join(dir, "pgbouncer.pid"),
+		log:       filepath.Join(dir, "pgbouncer.log"),
+		socketDir: poolerSocketDir(c),
 	}
+}
+
+// poolerSocketDir is the pooler's runtime directory: RunDir/pooler, or
+// the pooler's own directory's run/ without a runtime directory.
+func poolerSocketDir(c *engine.Cluster) string {
+	if c.RunDir != "" {
+		return filepath.Join(c.RunDir, "pooler")
+	}
+	return filepath.Join(c.Dir, "pooler", "run")
 }
 
 // poolerRestartKeys are the settings PgBouncer only reads at start.
@@ -55,10 +63,10 @@ var poolerRestartKeys = []string{"listen_addr", "listen_port", "unix_socket_dir"
 // firewall (auth_hba_file).
 func (d *Driver) ensurePooler(ctx context.Context, e *env, c *engine.Cluster) error {
 	if c.Pooler == nil {
-		if err := d.stopPooler(c); err != nil {
+		if err := d.stopPooler(e, c); err != nil {
 			return err
 		}
-		return removePoolerFiles(c)
+		return removePoolerFiles(e, c)
 	}
 	pl := c.Pooler
 	switch {
@@ -105,7 +113,7 @@ func (d *Driver) ensurePooler(ctx context.Context, e *env, c *engine.Cluster) er
 		changed = changed || ch
 	}
 
-	pid := poolerPID(pp)
+	pid := poolerPID(e.r, pp)
 	if pid != 0 && restartNeeded(string(oldIni), ini) {
 		d.log.Info("restarting pooler", "cluster", c.ID)
 		proc.Terminate(pid, 10*time.Second)
@@ -159,12 +167,12 @@ func (d *Driver) startPooler(ctx context.Context, e *env, c *engine.Cluster, bin
 }
 
 // stopPooler stops the cluster's PgBouncer, if it runs.
-func (d *Driver) stopPooler(c *engine.Cluster) error {
+func (d *Driver) stopPooler(e *env, c *engine.Cluster) error {
 	if c.Dir == "" {
 		return nil
 	}
 	pp := poolerPathsOf(c)
-	if pid := poolerPID(pp); pid != 0 {
+	if pid := poolerPID(e.r, pp); pid != 0 {
 		d.log.Info("stopping pooler", "cluster", c.ID, "pid", pid)
 		proc.Terminate(pid, 10*time.Second)
 		if proc.Alive(pid) {
@@ -175,24 +183,24 @@ func (d *Driver) stopPooler(c *engine.Cluster) error {
 }
 
 // removePoolerFiles removes the pooler's directory and socket directory.
-func removePoolerFiles(c *engine.Cluster) error {
+func removePoolerFiles(e *env, c *engine.Cluster) error {
 	if c.Dir == "" {
 		return nil
 	}
 	pp := poolerPathsOf(c)
-	if err := removeSocketDir(nodePaths{socketDir: pp.socketDir}); err != nil {
-		return err
-	}
-	if err := os.RemoveAll(pp.dir); err != nil {
-		return fmt.Errorf("pooler: %w", err)
+	for _, dir := range []string{pp.socketDir, pp.dir} {
+		if err := e.r.RemoveAll(dir); err != nil {
+			return fmt.Errorf("pooler: %w", err)
+		}
 	}
 	return nil
 }
 
-// poolerPID is the PID of the cluster's running PgBouncer, or 0.
-func poolerPID(pp poolerPaths) int {
+// poolerPID is the PID of the cluster's running PgBouncer, or 0. The pid
+// file is the cluster account's: the process must be that account's too.
+func poolerPID(r *proc.Runner, pp poolerPaths) int {
 	pid := proc.ReadPidFile(pp.pid)
-	if !proc.Alive(pid) {
+	if !proc.Alive(pid) || !r.OwnsProcess(pid) {
 		return 0
 	}
 	if args := proc.Cmdline(pid); len(args) > 0 && filepath.Base(args[0]) != "pgbouncer" {

@@ -71,7 +71,7 @@ func TestPooler(t *testing.T) {
 	if got := poolerConfig(t, c, "pool_mode"); got != "transaction" {
 		t.Fatalf("pool_mode = %q, want transaction", got)
 	}
-	pid := poolerPID(poolerPathsOf(c))
+	pid := poolerPID(clusterRunner(t, d, c), poolerPathsOf(c))
 	if pid == 0 {
 		t.Fatal("no pgbouncer pid")
 	}
@@ -88,7 +88,7 @@ func TestPooler(t *testing.T) {
 	if got := poolerConfig(t, c, "default_pool_size"); got != "7" {
 		t.Fatalf("default_pool_size = %q after change, want 7", got)
 	}
-	if poolerPID(poolerPathsOf(c)) != pid {
+	if poolerPID(clusterRunner(t, d, c), poolerPathsOf(c)) != pid {
 		t.Fatal("pgbouncer restarted for a reloadable change")
 	}
 	if _, err := query(u.Password, "127.0.0.1"); err != nil {
@@ -121,7 +121,7 @@ func TestPooler(t *testing.T) {
 	if _, err := query(u.Password, ""); err != nil {
 		t.Fatalf("query through the pooler on its new port: %v", err)
 	}
-	pid = poolerPID(poolerPathsOf(c))
+	pid = poolerPID(clusterRunner(t, d, c), poolerPathsOf(c))
 	c.Pooler = nil
 	if err := d.Ensure(ctx, c); err != nil {
 		t.Fatal(err)

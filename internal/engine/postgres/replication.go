@@ -95,7 +95,7 @@ func (d *Driver) ensureReplica(ctx context.Context, e *env, c *engine.Cluster, n
 			if err := d.stopServer(ctx, e, p); err != nil {
 				return res, err
 			}
-			if err := os.RemoveAll(p.data); err != nil {
+			if err := e.r.RemoveAll(p.data); err != nil {
 				return res, fmt.Errorf("node %s: %w", p.id, err)
 			}
 		}
@@ -120,19 +120,19 @@ func (d *Driver) ensureReplica(ctx context.Context, e *env, c *engine.Cluster, n
 // replica's slot. It builds data.tmp and renames it when complete.
 func (d *Driver) baseBackup(ctx context.Context, e *env, c *engine.Cluster, p, primary nodePaths) error {
 	tmp := p.data + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
+	if err := e.r.RemoveAll(tmp); err != nil {
 		return fmt.Errorf("node %s: %w", p.id, err)
 	}
 	d.log.Info("creating replica with pg_basebackup", "cluster", c.ID, "node", p.id, "primary", primary.id)
 	if _, err := e.r.Run(ctx, e.inst.bin("pg_basebackup"), "-h", primary.socketDir, "-p", fmt.Sprint(primary.port),
 		"-U", superuser, "-w", "-D", tmp, "-X", "stream", "-S", slotName(p.id), "-c", "fast"); err != nil {
-		_ = os.RemoveAll(tmp)
+		_ = e.r.RemoveAll(tmp)
 		return fmt.Errorf("node %s: copy the primary: %w", p.id, err)
 	}
 	if _, err := e.r.WriteFile(filepath.Join(tmp, "standby.signal"), nil, 0o600); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, p.data); err != nil {
+	if err := e.r.Rename(tmp, p.data); err != nil {
 		return fmt.Errorf("node %s: %w", p.id, err)
 	}
 	return nil
@@ -192,7 +192,7 @@ func (d *Driver) removeStaleNodes(ctx context.Context, e *env, c *engine.Cluster
 	}
 	for _, p := range staleNodes(c, desired) {
 		d.log.Info("removing node that is no longer desired", "cluster", c.ID, "node", p.id, "dir", p.dir)
-		if err := d.removeNode(ctx, e, p); err != nil {
+		if err := d.removeNode(ctx, e, c, p); err != nil {
 			return err
 		}
 	}
@@ -234,20 +234,20 @@ func staleNodes(c *engine.Cluster, desired map[string]bool) []nodePaths {
 			}
 			m = nodeMarker{NodeID: ent.Name()}
 		}
-		out = append(out, pathsFromMarker(dir, m))
+		out = append(out, pathsFromMarker(c, dir, m))
 	}
 	return out
 }
 
 // removeNode stops a node's server and deletes its files.
-func (d *Driver) removeNode(ctx context.Context, e *env, p nodePaths) error {
+func (d *Driver) removeNode(ctx context.Context, e *env, c *engine.Cluster, p nodePaths) error {
 	if err := d.stopServer(ctx, e, p); err != nil {
 		return err
 	}
-	if err := removeSocketDir(p); err != nil {
+	if err := removeSocketDir(e.r, c, p); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(p.dir); err != nil {
+	if err := e.r.RemoveAll(p.dir); err != nil {
 		return fmt.Errorf("node %s: remove %s: %w", p.id, p.dir, err)
 	}
 	return nil

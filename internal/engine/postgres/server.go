@@ -112,7 +112,7 @@ func (d *Driver) ensureRunning(ctx context.Context, e *env, p nodePaths) (starte
 // startServer starts a node's server with pg_ctl and waits until it
 // accepts connections.
 func (d *Driver) startServer(ctx context.Context, e *env, p nodePaths) error {
-	if err := e.r.MkdirAll(p.log, 0o750); err != nil {
+	if err := e.r.MkdirAll(p.log, 0o700); err != nil {
 		return err
 	}
 	if err := ensureSocketDir(e.r, p.socketDir); err != nil {
@@ -123,12 +123,12 @@ func (d *Driver) startServer(ctx context.Context, e *env, p nodePaths) error {
 	// The same goes for the socket's lock file (PostgreSQL takes a zombie
 	// for a live server, and zombies may linger where nobody reaps them).
 	if serverPID(p) == 0 {
-		_ = os.Remove(filepath.Join(p.data, "postmaster.pid"))
+		_ = e.r.Remove(filepath.Join(p.data, "postmaster.pid"))
 	}
 	sock := filepath.Join(p.socketDir, fmt.Sprintf(".s.PGSQL.%d", p.port))
 	if pid := proc.ReadPidFile(sock + ".lock"); pid != 0 && !proc.Alive(pid) {
-		_ = os.Remove(sock + ".lock")
-		_ = os.Remove(sock)
+		_ = e.r.Remove(sock + ".lock")
+		_ = e.r.Remove(sock)
 	}
 	d.log.Info("starting server", "node", p.id, "port", p.port)
 	var err error
@@ -172,7 +172,7 @@ func (d *Driver) stopServer(ctx context.Context, e *env, p nodePaths) error {
 	}
 	d.log.Info("stopping server", "node", p.id, "pid", pid)
 	_, err := e.r.Run(ctx, e.inst.bin("pg_ctl"), "stop", "-w", "-t", "60", "-m", "fast", "-D", p.data)
-	if err != nil || proc.Alive(pid) {
+	if (err != nil || proc.Alive(pid)) && e.r.OwnsProcess(pid) {
 		d.log.Warn("pg_ctl stop failed; terminating the server", "node", p.id, "pid", pid, "err", err)
 		proc.Terminate(pid, 10*time.Second)
 	}

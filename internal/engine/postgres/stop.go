@@ -13,41 +13,48 @@ import (
 // Stop stops the cluster's pooler and servers (replicas first, the primary
 // last), keeping their data. Stopping a stopped cluster does nothing.
 func (d *Driver) Stop(ctx context.Context, c *engine.Cluster) error {
-	e, err := d.env(ctx, c.Version)
+	e, err := d.clusterEnv(ctx, c)
 	if err != nil {
 		return err
 	}
-	errs := []error{d.stopPooler(c)}
+	return d.stop(ctx, e, c)
+}
+
+func (d *Driver) stop(ctx context.Context, e *env, c *engine.Cluster) error {
+	errs := []error{d.stopPooler(e, c)}
 	for _, p := range clusterNodes(c) {
 		errs = append(errs, d.stopServer(ctx, e, p))
 	}
 	return errors.Join(errs...)
 }
 
-// Destroy stops every process of the cluster and removes its node
-// directories, /tmp socket directories and the cluster directory.
+// Destroy stops every process of the cluster, removes its directories and
+// ends its OS account (its archive, kept for restores, goes to root).
 // Destroying a destroyed cluster does nothing.
 func (d *Driver) Destroy(ctx context.Context, c *engine.Cluster) error {
-	if err := d.Stop(ctx, c); err != nil {
+	e, err := d.clusterEnv(ctx, c)
+	if err != nil {
+		return err
+	}
+	if err := d.stop(ctx, e, c); err != nil {
 		return err
 	}
 	var errs []error
-	for _, p := range clusterNodes(c) {
-		errs = append(errs, removeSocketDir(p))
-		if err := os.RemoveAll(p.dir); err != nil {
-			errs = append(errs, fmt.Errorf("node %s: %w", p.id, err))
+	for _, dir := range []string{c.Dir, c.RunDir} {
+		if dir == "" {
+			continue
 		}
-	}
-	errs = append(errs, removePoolerFiles(c))
-	if c.Dir != "" {
-		if err := os.RemoveAll(c.Dir); err != nil {
+		if err := os.RemoveAll(dir); err != nil {
 			errs = append(errs, fmt.Errorf("cluster %s: %w", c.ID, err))
 		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	d.mu.Lock()
 	delete(d.authReady, c.ID)
 	d.mu.Unlock()
-	return errors.Join(errs...)
+	return d.runner.ReleaseCluster(c.ID, c.ArchiveDir)
 }
 
 // clusterNodes lists every node of a cluster, desired or left over under

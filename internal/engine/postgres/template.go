@@ -34,7 +34,7 @@ func (d *Driver) templateData(ctx context.Context, e *env) (string, error) {
 
 	d.templateMu.Lock()
 	defer d.templateMu.Unlock()
-	if err := e.r.MkdirAll(d.opts.TemplateDir, 0o755); err != nil {
+	if err := e.base.MkdirAll(d.opts.TemplateDir, 0o755); err != nil {
 		return "", err
 	}
 	lock, err := os.OpenFile(filepath.Join(d.opts.TemplateDir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
@@ -62,18 +62,18 @@ func (d *Driver) templateData(ctx context.Context, e *env) (string, error) {
 		return "", fmt.Errorf("template: %w", err)
 	}
 	defer func() { _ = os.RemoveAll(build) }()
-	if err := e.r.MkdirAll(build, 0o755); err != nil {
+	if err := e.base.MkdirAll(build, 0o755); err != nil {
 		return "", err
 	}
 	d.log.Info("preparing initdb template", "version", e.inst.full, "dir", dir)
 	bdata := filepath.Join(build, "data")
-	if _, err := e.r.Run(ctx, e.inst.bin("initdb"), initdbArgs(bdata)...); err != nil {
+	if _, err := e.base.Run(ctx, e.inst.bin("initdb"), initdbArgs(bdata)...); err != nil {
 		return "", fmt.Errorf("postgresql template: %w", err)
 	}
-	if _, err := e.r.WriteFile(filepath.Join(bdata, "postgresql.conf"), []byte(templateConf), 0o600); err != nil {
+	if _, err := e.base.WriteFile(filepath.Join(bdata, "postgresql.conf"), []byte(templateConf), 0o600); err != nil {
 		return "", err
 	}
-	if err := e.r.MkdirAll(filepath.Join(bdata, "conf.d"), 0o700); err != nil {
+	if err := e.base.MkdirAll(filepath.Join(bdata, "conf.d"), 0o700); err != nil {
 		return "", err
 	}
 	if err := os.Rename(build, dir); err != nil {
@@ -97,13 +97,13 @@ func (d *Driver) createFromTemplate(ctx context.Context, e *env, p nodePaths) er
 		return err
 	}
 	tmp := p.data + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
+	if err := e.r.RemoveAll(tmp); err != nil {
 		return fmt.Errorf("node %s: %w", p.id, err)
 	}
 	if err := e.r.CopyTree(tmpl, tmp); err != nil {
 		return fmt.Errorf("node %s: copy template: %w", p.id, err)
 	}
-	if err := os.Rename(tmp, p.data); err != nil {
+	if err := e.r.Rename(tmp, p.data); err != nil {
 		return fmt.Errorf("node %s: %w", p.id, err)
 	}
 	return nil

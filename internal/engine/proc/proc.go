@@ -35,9 +35,19 @@ type Runner struct {
 	UID, GID int
 	// switchUser is true when commands must drop to UID/GID (dbaasd is root).
 	switchUser bool
-	// toolDir records the process groups of running tools (TrackTools).
-	toolDir atomic.Pointer[string]
+	// confined is true for a datastore's own account (ForCluster): file
+	// operations in its trees run with its file-system identity (As).
+	confined bool
+	// tools records the process groups of running tools (TrackTools);
+	// the runners of datastore accounts share their parent's.
+	tools *toolRecords
 }
+
+// toolRecords is where a runner and the runners derived from it record
+// the tools they run.
+type toolRecords struct{ dir atomic.Pointer[string] }
+
+func (r *Runner) toolRecords() *toolRecords { return r.tools }
 
 var (
 	defaultOnce   sync.Once
@@ -59,7 +69,7 @@ func newDefault() (*Runner, error) {
 		if err != nil {
 			return nil, fmt.Errorf("current user: %w", err)
 		}
-		return &Runner{User: u.Username, UID: os.Getuid(), GID: os.Getgid()}, nil
+		return &Runner{User: u.Username, UID: os.Getuid(), GID: os.Getgid(), tools: &toolRecords{}}, nil
 	}
 	u, err := user.Lookup(SystemUser)
 	if err != nil {
@@ -74,7 +84,7 @@ func newDefault() (*Runner, error) {
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
-	return &Runner{User: u.Username, UID: uid, GID: gid, switchUser: true}, nil
+	return &Runner{User: u.Username, UID: uid, GID: gid, switchUser: true, tools: &toolRecords{}}, nil
 }
 
 // Command prepares a short-lived command that runs as the engine user. It
@@ -134,7 +144,12 @@ func tail(s string, n int) string {
 // dbaasd's process group. Output goes to logPath (appended). It returns the
 // process ID; the process is reaped in the background while dbaasd runs.
 func (r *Runner) StartDaemon(name string, args []string, dir, logPath string, env ...string) (int, error) {
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	var logf *os.File
+	err := r.as(func() error {
+		var err error
+		logf, err = os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o640)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("open log %s: %w", logPath, err)
 	}
@@ -160,22 +175,44 @@ func (r *Runner) StartDaemon(name string, args []string, dir, logPath string, en
 // MkdirAll creates a directory owned by the engine user with the given
 // mode. Missing parents are created 0755 (so the engine user can reach
 // the directory whoever creates them).
+//
+// For a datastore's account (ForCluster) the directories are created as
+// that account (see As), so missing parents must be inside a tree it
+// owns (ClaimDir) and are created 0700.
 func (r *Runner) MkdirAll(path string, mode os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	parentMode := os.FileMode(0o755)
+	if r.confined {
+		parentMode = 0o700
 	}
-	if err := os.Mkdir(path, mode); err != nil && !errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	if err := os.Chmod(path, mode); err != nil {
-		return fmt.Errorf("chmod %s: %w", path, err)
-	}
-	return r.Chown(path)
+	return r.as(func() error {
+		if err := os.MkdirAll(filepath.Dir(path), parentMode); err != nil {
+			return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+		}
+		if err := os.Mkdir(path, mode); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("create %s: %w", path, err)
+		}
+		if st, err := os.Lstat(path); err != nil || !st.IsDir() {
+			return fmt.Errorf("create %s: not a directory", path)
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			return fmt.Errorf("chmod %s: %w", path, err)
+		}
+		return r.Chown(path)
+	})
 }
 
-// Chown gives a path to the engine user (a no-op when not switching users).
+// as is As for a datastore's account, and runs f as dbaasd otherwise.
+func (r *Runner) as(f func() error) error {
+	if !r.confined {
+		return f()
+	}
+	return r.As(f)
+}
+
+// Chown gives a path to the engine user (a no-op when not switching users,
+// and for a datastore's account, which creates its files itself).
 func (r *Runner) Chown(path string) error {
-	if !r.switchUser {
+	if !r.switchUser || r.confined {
 		return nil
 	}
 	if err := os.Lchown(path, r.UID, r.GID); err != nil {
@@ -199,24 +236,43 @@ func (r *Runner) ChownTree(root string) error {
 
 // WriteFile writes a file owned by the engine user, atomically (write to a
 // temporary file, then rename), and reports whether the content changed.
+// A file, link or anything else at the temporary path is replaced, never
+// followed.
 func (r *Runner) WriteFile(path string, data []byte, mode os.FileMode) (bool, error) {
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
-		return false, nil
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
-		return false, fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := os.Chmod(tmp, mode); err != nil {
-		return false, fmt.Errorf("chmod %s: %w", tmp, err)
-	}
-	if err := r.Chown(tmp); err != nil {
-		return false, err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return false, fmt.Errorf("rename %s: %w", tmp, err)
-	}
-	return true, nil
+	changed := false
+	err := r.as(func() error {
+		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+			return nil
+		}
+		tmp := path + ".tmp"
+		if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("write %s: %w", tmp, err)
+		}
+		f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, mode)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", tmp, err)
+		}
+		if _, err := f.Write(data); err != nil {
+			_ = f.Close() // the write's error is the one to report
+			return fmt.Errorf("write %s: %w", tmp, err)
+		}
+		if err := f.Chmod(mode); err != nil {
+			_ = f.Close()
+			return fmt.Errorf("chmod %s: %w", tmp, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("write %s: %w", tmp, err)
+		}
+		if err := r.Chown(tmp); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return fmt.Errorf("rename %s: %w", tmp, err)
+		}
+		changed = true
+		return nil
+	})
+	return changed, err
 }
 
 // CheckAccess reports a clear error when the engine user cannot reach dir
@@ -447,22 +503,26 @@ func (r *Runner) CopyTree(src, dst string) error {
 		}
 		switch {
 		case d.IsDir():
-			if err := os.Mkdir(to, info.Mode().Perm()); err != nil {
-				return err
-			}
-			if err := os.Chmod(to, info.Mode().Perm()); err != nil {
-				return err
-			}
-			return r.Chown(to)
+			return r.as(func() error {
+				if err := os.Mkdir(to, info.Mode().Perm()); err != nil {
+					return err
+				}
+				if err := os.Chmod(to, info.Mode().Perm()); err != nil {
+					return err
+				}
+				return r.Chown(to)
+			})
 		case d.Type()&os.ModeSymlink != 0:
 			target, err := os.Readlink(p)
 			if err != nil {
 				return err
 			}
-			if err := os.Symlink(target, to); err != nil {
-				return err
-			}
-			return r.Chown(to)
+			return r.as(func() error {
+				if err := os.Symlink(target, to); err != nil {
+					return err
+				}
+				return r.Chown(to)
+			})
 		case d.Type().IsRegular():
 			files = append(files, job{p, to, info.Mode().Perm()})
 			return nil
@@ -503,13 +563,20 @@ func (r *Runner) CopyTree(src, dst string) error {
 	}
 }
 
+// copyFile reads from as dbaasd (templates are dbaasd's) and creates to as
+// the runner's user (see As).
 func (r *Runner) copyFile(from, to string, mode os.FileMode) error {
 	in, err := os.Open(from)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = in.Close() }()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+	var out *os.File
+	err = r.as(func() error {
+		var err error
+		out, err = os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, mode)
+		return err
+	})
 	if err != nil {
 		return err
 	}

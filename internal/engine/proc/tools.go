@@ -38,7 +38,10 @@ func (r *Runner) TrackTools(dir string) error {
 		}
 		_ = os.Remove(filepath.Join(dir, ent.Name()))
 	}
-	r.toolDir.Store(&dir)
+	if r.tools == nil {
+		r.tools = &toolRecords{}
+	}
+	r.tools.dir.Store(&dir)
 	return nil
 }
 
@@ -78,7 +81,7 @@ func (r *Runner) runTracked(cmd *exec.Cmd) error {
 		return err
 	}
 	var record string
-	if dir := r.toolDir.Load(); dir != nil {
+	if dir := r.toolDir(); dir != nil {
 		record = filepath.Join(*dir, fmt.Sprintf("%d-%d", os.Getpid(), cmd.Process.Pid))
 		_ = os.WriteFile(record, []byte(filepath.Base(cmd.Path)), 0o600)
 	}
@@ -89,4 +92,11 @@ func (r *Runner) runTracked(cmd *exec.Cmd) error {
 		_ = os.Remove(record)
 	}
 	return err
+}
+
+func (r *Runner) toolDir() *string {
+	if r.tools == nil {
+		return nil
+	}
+	return r.tools.dir.Load()
 }

@@ -38,7 +38,7 @@ var _ engine.Backuper = (*Driver)(nil)
 // BaseBackup implements engine.Backuper.
 func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) (engine.BackupInfo, error) {
 	var info engine.BackupInfo
-	r, err := d.run()
+	r, err := d.run(c)
 	if err != nil {
 		return info, err
 	}
@@ -57,7 +57,7 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 	if err := os.RemoveAll(dst); err != nil {
 		return info, fmt.Errorf("snapshot: %w", err)
 	}
-	if err := r.MkdirAll(dst, 0o700); err != nil {
+	if err := r.ClaimDir(dst); err != nil {
 		return info, err
 	}
 	info.Kind, info.StartedAt = engine.BackupSnapshot, time.Now().UTC()
@@ -163,8 +163,15 @@ func copySnapshot(ctx context.Context, r *proc.Runner, cl *goredis.Client, src, 
 // copyOwned writes what in holds to path (a temporary file, synced, then
 // renamed), owned by the engines' OS user.
 func copyOwned(r *proc.Runner, in io.Reader, path string) error {
+	return r.As(func() error { return copyOwnedAs(in, path) })
+}
+
+func copyOwnedAs(in io.Reader, path string) error {
 	tmp := path + ".tmp"
-	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
@@ -179,9 +186,6 @@ func copyOwned(r *proc.Runner, in io.Reader, path string) error {
 	if err := out.Close(); err != nil {
 		return err
 	}
-	if err := r.Chown(tmp); err != nil {
-		return err
-	}
 	return os.Rename(tmp, path)
 }
 
@@ -190,7 +194,7 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 	if err := validate(c); err != nil {
 		return err
 	}
-	r, err := d.run()
+	r, err := d.run(c)
 	if err != nil {
 		return err
 	}
@@ -200,6 +204,9 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 	}
 	p := nodePaths(m)
 	stopServer(m) // a server an interrupted create left would overwrite the file
+	if err := claimDirs(r, c); err != nil {
+		return err
+	}
 	if err := makeDirs(r, p); err != nil {
 		return err
 	}
@@ -212,7 +219,7 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 	if err := copyOwned(r, in, filepath.Join(p.data, snapshotFile)); err != nil {
 		return fmt.Errorf("node %s: %w", m.ID, err)
 	}
-	if err := os.RemoveAll(filepath.Join(p.data, "appendonlydir")); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := r.RemoveAll(filepath.Join(p.data, "appendonlydir")); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	return nil

@@ -211,7 +211,7 @@ func typedValue(typ, v string) any {
 // probeParams runs a temporary server and returns every parameter's value
 // and which of the curated ones cannot be changed live.
 func (d *Driver) probeParams(ctx context.Context) (map[string]string, map[string]bool, error) {
-	r, err := d.run()
+	r, err := d.base()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,9 +2,8 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
@@ -48,17 +47,14 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	if err := validate(c); err != nil {
 		return err
 	}
-	r, err := d.run()
+	r, err := d.run(c)
 	if err != nil {
 		return err
 	}
 	if c.Dir == "" {
 		return fmt.Errorf("cluster %s has no directory", c.ID)
 	}
-	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", c.Dir, err)
-	}
-	if err := r.CheckAccess(ctx, c.Dir); err != nil {
+	if err := claimDirs(r, c); err != nil {
 		return err
 	}
 
@@ -212,8 +208,17 @@ func (d *Driver) removeNode(c *engine.Cluster, n *engine.Node) error {
 	if n.Dir == "" {
 		return nil
 	}
-	if err := os.RemoveAll(n.Dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+	r, err := d.run(c)
+	if err != nil {
+		return err
+	}
+	if err := r.RemoveAll(n.Dir); err != nil {
 		return fmt.Errorf("remove node %s: %w", n.ID, err)
+	}
+	if rd := n.SocketDir(); c.RunDir != "" && filepath.Dir(rd) == filepath.Clean(c.RunDir) {
+		if err := r.RemoveAll(rd); err != nil {
+			return fmt.Errorf("remove node %s: %w", n.ID, err)
+		}
 	}
 	d.log.Info("removed redis node", "cluster", c.ID, "node", n.ID)
 	return nil

@@ -81,7 +81,7 @@ func forwarderConfigFor(c *engine.Cluster, n *engine.Node, sentinelPort int) for
 // or makes the running one reload. It does not wait for the routes to
 // listen (a sentinel may still hold its port): see waitForwarder.
 func (d *Driver) ensureForwarder(ctx context.Context, c *engine.Cluster, n *engine.Node) (string, error) {
-	r, err := d.run()
+	r, err := d.run(c)
 	if err != nil {
 		return "", err
 	}

@@ -37,7 +37,7 @@ type paths struct {
 
 func nodePaths(n *engine.Node) paths {
 	d := n.Dir
-	run := filepath.Join(d, "run")
+	run := n.SocketDir()
 	log := filepath.Join(d, "log")
 	return paths{
 		dir:           d,
@@ -62,18 +62,28 @@ func nodePaths(n *engine.Node) paths {
 // maxSocketPath is the longest Unix socket path the kernel accepts.
 const maxSocketPath = 107
 
-// makeDirs creates the node's directories, owned by the engine user. The
-// parents are made traversable (0755) so the engine user can reach the node
-// directory even when dbaasd (root) creates them.
+// claimDirs makes the cluster's directory and runtime directory private
+// directories of its OS account.
+func claimDirs(r *proc.Runner, c *engine.Cluster) error {
+	for _, dir := range []string{c.Dir, c.RunDir} {
+		if dir == "" {
+			continue
+		}
+		if err := r.ClaimDir(dir); err != nil {
+			return fmt.Errorf("cluster %s: %w", c.ID, err)
+		}
+	}
+	return nil
+}
+
+// makeDirs creates the node's directories (0700), as the cluster's OS
+// account, inside the cluster's directories (see claimDirs).
 func makeDirs(r *proc.Runner, p paths) error {
 	if len(p.sentinelSock) > maxSocketPath {
-		return fmt.Errorf("node directory %s is too long for Unix sockets (max %d characters for %s)", p.dir, maxSocketPath, p.sentinelSock)
-	}
-	if err := os.MkdirAll(filepath.Dir(p.dir), 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", filepath.Dir(p.dir), err)
+		return fmt.Errorf("%w: node directory %s: socket path %s is longer than %d characters", engine.ErrInvalid, p.dir, p.sentinelSock, maxSocketPath)
 	}
 	for _, d := range []string{p.dir, p.data, p.log, p.run} {
-		if err := r.MkdirAll(d, 0o750); err != nil {
+		if err := r.MkdirAll(d, 0o700); err != nil {
 			return err
 		}
 	}
@@ -151,8 +161,20 @@ type registeredNode struct {
 	Dir  string `json:"dir"`
 }
 
-func (rn registeredNode) node() engine.Node {
-	return engine.Node{ID: rn.ID, Host: rn.Host, Port: rn.Port, Dir: rn.Dir, Role: engine.RoleReplica}
+// node is the registered node as a node of c. The registry is in a
+// directory the cluster's OS account owns: its directories are taken from
+// c's layout (the registered directory's name only), never as written.
+func (rn registeredNode) node(c *engine.Cluster) engine.Node {
+	n := engine.Node{ID: rn.ID, Host: rn.Host, Port: rn.Port, Role: engine.RoleReplica}
+	name := filepath.Base(rn.Dir)
+	if name == "." || name == ".." || name == string(filepath.Separator) {
+		return n
+	}
+	n.Dir = filepath.Join(c.Dir, "nodes", name)
+	if c.RunDir != "" {
+		n.RunDir = filepath.Join(c.RunDir, name)
+	}
+	return n
 }
 
 func readRegistry(c *engine.Cluster) ([]registeredNode, error) {
@@ -177,9 +199,6 @@ func writeRegistry(r *proc.Runner, c *engine.Cluster, nodes []registeredNode) er
 	if c.Dir == "" {
 		return errors.New("cluster has no directory")
 	}
-	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", c.Dir, err)
-	}
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].ID < nodes[j].ID })
 	b, _ := json.MarshalIndent(nodes, "", "  ")
 	_, err := r.WriteFile(registryFile(c), append(b, '\n'), 0o600)
@@ -195,7 +214,7 @@ func staleNodes(c *engine.Cluster, reg []registeredNode) []engine.Node {
 	var out []engine.Node
 	for _, rn := range reg {
 		if !want[rn.ID] {
-			out = append(out, rn.node())
+			out = append(out, rn.node(c))
 		}
 	}
 	return out
@@ -255,8 +274,9 @@ func isProcess(pid int, words ...string) bool {
 
 // runningPid returns the pid in a pid file if that process runs and looks
 // like one of words, else 0.
+// The process must be the pid file's owner's (see proc.OwnedPid).
 func runningPid(pidFile string, words ...string) int {
-	pid := proc.ReadPidFile(pidFile)
+	pid := proc.OwnedPid(pidFile)
 	if pid > 0 && isProcess(pid, words...) {
 		return pid
 	}

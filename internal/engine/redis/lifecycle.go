@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
@@ -43,31 +42,30 @@ func (d *Driver) Stop(ctx context.Context, c *engine.Cluster) error {
 	return ctx.Err()
 }
 
-// Destroy stops every process of the cluster and removes its node
-// directories and the driver's record of them. The cluster directory itself
-// is removed when nothing else is left in it.
+// Destroy stops every process of the cluster, removes its directories and
+// ends its OS account.
 func (d *Driver) Destroy(ctx context.Context, c *engine.Cluster) error {
 	if err := d.Stop(ctx, c); err != nil {
 		return err
 	}
 	var errs []error
-	for _, n := range allNodes(c) {
-		if n.Dir == "" {
+	for _, dir := range []string{c.Dir, c.RunDir} {
+		if dir == "" {
 			continue
 		}
-		if err := os.RemoveAll(n.Dir); err != nil {
-			errs = append(errs, fmt.Errorf("remove node %s: %w", n.ID, err))
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, fmt.Errorf("cluster %s: %w", c.ID, err))
 		}
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	if c.Dir != "" {
-		if err := os.Remove(registryFile(c)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("remove %s: %w", registryFile(c), err)
-		}
-		_ = os.Remove(filepath.Join(c.Dir, "nodes")) // only when empty
-		_ = os.Remove(c.Dir)                         // only when empty
+	r, err := d.base()
+	if err != nil {
+		return err
+	}
+	if err := r.ReleaseCluster(c.ID, c.ArchiveDir); err != nil {
+		return err
 	}
 	d.log.Info("destroyed redis cluster", "cluster", c.ID)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
 // SetPassword changes the cluster password live on every node:
@@ -29,7 +30,7 @@ func (d *Driver) SetPassword(ctx context.Context, c *engine.Cluster, password st
 	if err := CheckPassword(password); err != nil {
 		return err
 	}
-	r, err := d.run()
+	r, err := d.run(c)
 	if err != nil {
 		return err
 	}
@@ -84,7 +85,7 @@ func (d *Driver) SetPassword(ctx context.Context, c *engine.Cluster, password st
 		n := &c.Nodes[i]
 		p := nodePaths(n)
 		if runningPid(p.sentinelPid, sentinelWords...) == 0 {
-			if err := rewriteSentinelPassword(d, p, password); err != nil {
+			if err := rewriteSentinelPassword(r, p, password); err != nil {
 				errs = append(errs, fmt.Errorf("node %s: %w", n.ID, err))
 			}
 			continue
@@ -161,7 +162,7 @@ func replicaOfFromFile(path string) (string, int) {
 // rewriteSentinelPassword replaces the password in a stopped sentinel's
 // config file (its own, the one for the servers and the one for the other
 // sentinels).
-func rewriteSentinelPassword(d *Driver, p paths, password string) error {
+func rewriteSentinelPassword(r *proc.Runner, p paths, password string) error {
 	b, err := os.ReadFile(p.sentinelConf)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -180,10 +181,6 @@ func rewriteSentinelPassword(d *Driver, p paths, password string) error {
 		case len(args) >= 2 && args[0] == "sentinel" && args[1] == "sentinel-pass":
 			lines[i] = "sentinel sentinel-pass " + quote(password)
 		}
-	}
-	r, err := d.run()
-	if err != nil {
-		return err
 	}
 	_, err = r.WriteFile(p.sentinelConf, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
 	return err

@@ -93,8 +93,9 @@ func New(opts Options) *Driver {
 	return &Driver{opts: opts, log: l.With("engine", engine.Redis)}
 }
 
-// run returns the runner engine processes run with.
-func (d *Driver) run() (*proc.Runner, error) {
+// base returns the driver's runner: scratch servers for the catalog and
+// version checks run with it.
+func (d *Driver) base() (*proc.Runner, error) {
 	d.runnerOnce.Do(func() {
 		if d.opts.Runner != nil {
 			d.runner = d.opts.Runner
@@ -103,6 +104,21 @@ func (d *Driver) run() (*proc.Runner, error) {
 		d.runner, d.runnerErr = proc.Default()
 	})
 	return d.runner, d.runnerErr
+}
+
+// run returns the runner of the cluster's own OS account (created when
+// missing): every process of the cluster runs as it, and every file
+// operation in its directories is done as it.
+func (d *Driver) run(c *engine.Cluster) (*proc.Runner, error) {
+	r, err := d.base()
+	if err != nil {
+		return nil, err
+	}
+	acc, err := r.ForCluster(c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	return acc, nil
 }
 
 // serverBinary finds redis-server.
@@ -131,7 +147,7 @@ func (d *Driver) Info(ctx context.Context) (engine.Info, error) {
 	if err != nil {
 		return engine.Info{}, err
 	}
-	r, err := d.run()
+	r, err := d.base()
 	if err != nil {
 		return engine.Info{}, err
 	}

@@ -125,7 +125,7 @@ func keptSentinelState(path string) []string {
 // (keeping its identity) and started. A sentinel listening the wrong way for
 // the firewall mode is restarted.
 func (d *Driver) ensureSentinel(ctx context.Context, c *engine.Cluster, n, master *engine.Node) error {
-	r, err := d.run()
+	r, err := d.run(c)
 	if err != nil {
 		return err
 	}
@@ -175,7 +175,7 @@ func (d *Driver) ensureSentinel(ctx context.Context, c *engine.Cluster, n, maste
 
 // startSentinel starts node n's sentinel and waits until it answers.
 func (d *Driver) startSentinel(ctx context.Context, c *engine.Cluster, n *engine.Node) error {
-	r, err := d.run()
+	r, err := d.run(c)
 	if err != nil {
 		return err
 	}

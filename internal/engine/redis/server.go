@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -30,7 +31,7 @@ const shutdownGrace = 60 * time.Second
 // for parameters Redis cannot change live; it starts a server that is not
 // running. The config file is rewritten in both cases.
 func (d *Driver) ensureServer(ctx context.Context, c *engine.Cluster, n *engine.Node, sc *serverConf) error {
-	r, err := d.run()
+	r, err := d.run(c)
 	if err != nil {
 		return err
 	}
@@ -144,7 +145,7 @@ func isRedisReply(err error) bool {
 // startServer starts node n's redis-server from its config file and waits
 // until it answers.
 func (d *Driver) startServer(ctx context.Context, c *engine.Cluster, n *engine.Node) error {
-	r, err := d.run()
+	r, err := d.run(c)
 	if err != nil {
 		return err
 	}
@@ -249,10 +250,12 @@ func privateStart(bin string, args ...string) []string {
 
 // touch creates a file owned by the engine user if it does not exist.
 func touch(r *proc.Runner, path string) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	_ = f.Close()
-	return r.Chown(path)
+	return r.As(func() error {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o640)
+		if err != nil {
+			return fmt.Errorf("create %s: %w", path, err)
+		}
+		_ = f.Close() // nothing written
+		return r.Chown(path)
+	})
 }

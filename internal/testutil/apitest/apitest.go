@@ -27,6 +27,7 @@ import (
 	"github.com/dbaasd/dbaasd/internal/daemon"
 	"github.com/dbaasd/dbaasd/internal/engine/kafka"
 	"github.com/dbaasd/dbaasd/internal/engine/redis"
+	"github.com/dbaasd/dbaasd/internal/testutil/intruder"
 	"github.com/dbaasd/dbaasd/internal/testutil/pgtest"
 )
 
@@ -52,6 +53,7 @@ var (
 // started as a dbaasd subcommand (a Kafka broker, a Redis forwarder) it
 // becomes that; otherwise it runs the tests and cleans up after them.
 func Main(m *testing.M) int {
+	intruder.Main()
 	if os.Getenv(envSelf) == "1" && len(os.Args) > 1 {
 		var err error
 		switch os.Args[1] {
