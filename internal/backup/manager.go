@@ -135,7 +135,7 @@ var errBusy = errors.New("busy")
 // reads its backups, exclusive while retention removes them — without
 // waiting (errBusy) when wait is false.
 func (m *Manager) lock(datastoreID string, shared, wait bool) (func(), error) {
-	if err := os.MkdirAll(m.dir(datastoreID), 0o755); err != nil {
+	if err := os.MkdirAll(m.dir(datastoreID), 0o711); err != nil {
 		return nil, fmt.Errorf("backup lock: %w", err)
 	}
 	f, err := os.OpenFile(filepath.Join(m.dir(datastoreID), lockFile), os.O_CREATE|os.O_RDWR, 0o600)

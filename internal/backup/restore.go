@@ -122,7 +122,7 @@ func (m *Manager) BeforeStart(ctx context.Context, ds *model.Datastore, c *engin
 		}
 		return fmt.Errorf("restore from datastore %s (backup of %s): %w", srcID, base.ConsistentAt.Format(TimeFormat), err)
 	}
-	if err := os.MkdirAll(m.dir(ds.ID), 0o755); err != nil {
+	if err := os.MkdirAll(m.dir(ds.ID), 0o711); err != nil {
 		return fmt.Errorf("record restore: %w", err)
 	}
 	rec, _ := json.MarshalIndent(restoreRecord{Source: srcID, Target: target, Backup: base.ID, RestoredAt: time.Now().UTC()}, "", "  ")
@@ -211,7 +211,7 @@ func (m *Manager) stageBase(ctx context.Context, b store.Backup, dir string) (st
 	what := fmt.Sprintf("backup %s of datastore %s (taken %s)", b.ID, b.DatastoreID, b.ConsistentAt.Format(TimeFormat))
 	local := m.storage.LocalPath(b.Location)
 	if local == "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return "", err
 		}
 		for _, f := range b.Files {
@@ -260,7 +260,7 @@ func archiveNeeded(files []store.ArchiveFile, since time.Time, target *time.Time
 // stageArchive links (or downloads) archived files into dir, each
 // verified against the catalogue.
 func (m *Manager) stageArchive(ctx context.Context, datastoreID string, files []store.ArchiveFile, dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("restore staging: %w", err)
 	}
 	for _, f := range files {
@@ -300,7 +300,7 @@ func (m *Manager) download(ctx context.Context, key, dst string) error {
 		return err
 	}
 	defer func() { _ = r.Close() }()
-	f, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}

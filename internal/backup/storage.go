@@ -42,7 +42,10 @@ func (l Local) path(key string) (string, error) {
 }
 
 // Put implements Storage: a rename within the file system (a copy, synced,
-// across file systems). A file already in place is left as it is.
+// across file systems). A file already in place is left as it is. What is
+// stored is dbaasd's alone (0600 in 0700 directories), whoever wrote it: a
+// datastore's OS account can neither change its backups nor, once the
+// datastore is gone, hand them to the next account given its uid.
 func (l Local) Put(_ context.Context, key, localPath string) error {
 	dst, err := l.path(key)
 	if err != nil {
@@ -51,18 +54,30 @@ func (l Local) Put(_ context.Context, key, localPath string) error {
 	if filepath.Clean(localPath) == dst {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 		return fmt.Errorf("backup storage: %w", err)
 	}
-	if err := os.Rename(localPath, dst); err == nil {
-		return nil
-	} else if !errors.Is(err, syscallEXDEV) {
+	if st, err := os.Lstat(localPath); err != nil || !st.Mode().IsRegular() {
+		return fmt.Errorf("backup storage: %s is not a regular file", localPath)
+	}
+	if err := os.Rename(localPath, dst); err != nil {
+		if !errors.Is(err, syscallEXDEV) {
+			return fmt.Errorf("backup storage: %w", err)
+		}
+		if err := copyFile(localPath, dst); err != nil {
+			return fmt.Errorf("backup storage: %w", err)
+		}
+		if err := os.Remove(localPath); err != nil {
+			return fmt.Errorf("backup storage: %w", err)
+		}
+	}
+	if err := os.Lchown(dst, os.Geteuid(), os.Getegid()); err != nil {
 		return fmt.Errorf("backup storage: %w", err)
 	}
-	if err := copyFile(localPath, dst); err != nil {
+	if err := os.Chmod(dst, 0o600); err != nil {
 		return fmt.Errorf("backup storage: %w", err)
 	}
-	return os.Remove(localPath)
+	return nil
 }
 
 // Open implements Storage.

@@ -52,7 +52,7 @@ func (m *Manager) HandleBackup(ctx context.Context, a *model.Action) error {
 		return err
 	}
 	staging := filepath.Join(m.dir(ds.ID), dirStaging, path.Base(rec.Location))
-	if err := os.MkdirAll(filepath.Dir(staging), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(staging), 0o711); err != nil {
 		return fmt.Errorf("backup staging: %w", err)
 	}
 	info, err := b.BaseBackup(ctx, c, staging)

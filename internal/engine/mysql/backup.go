@@ -459,6 +459,19 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 	if len(logs) == 0 {
 		return nil
 	}
+	// mariadb-binlog reads the logs as the cluster's OS account: it gets a
+	// copy of its own (the staged files are dbaasd's or the source's).
+	own := filepath.Join(n.Dir, "restore-binlogs")
+	if err := n.r.RemoveAll(own); err != nil {
+		return err
+	}
+	if err := n.r.CopyTree(from.ArchiveDir, own); err != nil {
+		return fmt.Errorf("node %s: %w", n.ID, err)
+	}
+	defer func() { _ = n.r.RemoveAll(own) }()
+	for i, l := range logs {
+		logs[i] = filepath.Join(own, filepath.Base(l))
+	}
 	return d.replay(ctx, c, n, user, pos, logs, from.Target)
 }
 

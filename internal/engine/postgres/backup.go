@@ -375,6 +375,20 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 	if _, _, err := d.writeNodeFiles(e, c, m, nil); err != nil {
 		return err
 	}
+	if from.ArchiveDir != "" {
+		// The server reads the archive as the cluster's OS account: it
+		// gets a copy of its own (the staged files are dbaasd's, or the
+		// source's own archive).
+		own := filepath.Join(p.dir, "restore-wal")
+		if err := e.r.RemoveAll(own); err != nil {
+			return err
+		}
+		if err := e.r.CopyTree(from.ArchiveDir, own); err != nil {
+			return fmt.Errorf("node %s: %w", p.id, err)
+		}
+		defer func() { _ = e.r.RemoveAll(own) }()
+		from.ArchiveDir = own
+	}
 	start = time.Now()
 	if err := d.recoverTo(ctx, e, c, p, from, bp); err != nil {
 		return err

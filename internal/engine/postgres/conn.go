@@ -15,9 +15,18 @@ import (
 // connTimeout bounds connecting to a local server over its Unix socket.
 const connTimeout = 5 * time.Second
 
+// adminSearchPath is the search_path of every connection dbaasd makes as
+// the superuser. Tenants own databases and may create objects in their
+// schemas; a function or operator of theirs that a superuser's unqualified
+// call would pick up (a closer argument match in public) would run as the
+// superuser. With only pg_catalog (and pg_temp, searched last and never
+// for functions) in the path, nothing of a tenant's is found. It is sent
+// in the startup packet, which overrides ALTER DATABASE/ROLE ... SET.
+const adminSearchPath = "pg_catalog, pg_temp"
+
 // connect opens a superuser connection to a node's server over its Unix
-// socket (trust authentication; the socket directory is private to the
-// engines' OS user and root).
+// socket (peer authentication for dbaasd's OS user; the socket directory
+// is private to the cluster's OS account and root).
 func connect(ctx context.Context, p nodePaths, database string) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig("")
 	if err != nil {
@@ -31,7 +40,7 @@ func connect(ctx context.Context, p nodePaths, database string) (*pgx.Conn, erro
 	cfg.TLSConfig = nil
 	cfg.Fallbacks = nil
 	cfg.ConnectTimeout = connTimeout
-	cfg.RuntimeParams = map[string]string{"application_name": "dbaasd"}
+	cfg.RuntimeParams = map[string]string{"application_name": "dbaasd", "search_path": adminSearchPath}
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {

@@ -118,6 +118,13 @@ var defaultACLType = map[string]string{"r": "TABLES", "S": "SEQUENCES", "f": "FU
 // CREATE on it; all privileges on schema public and everything in it; and
 // default privileges so that what the user, the owner, the other granted
 // users or the superuser create in public later is usable by each other.
+//
+// Functions are the exception: the user gets those of the other users, not
+// those of the superuser (extensions' functions), whose EXECUTE is PUBLIC's
+// unless the extension revoked it because it lets a caller bypass the
+// server's checks (dblink_connect_u connects without a password: as the
+// superuser, over the Unix socket). What an extension revoked stays
+// revoked.
 func (d *Driver) EnsureGrant(ctx context.Context, c *engine.Cluster, g engine.Grant) error {
 	if err := checkRoleName(g.User); err != nil {
 		return err
@@ -157,11 +164,28 @@ func (d *Driver) EnsureGrant(ctx context.Context, c *engine.Cluster, g engine.Gr
 		"GRANT ALL ON SCHEMA public TO " + u,
 		"GRANT ALL ON ALL TABLES IN SCHEMA public TO " + u,
 		"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO " + u,
-		"GRANT ALL ON ALL FUNCTIONS IN SCHEMA public TO " + u,
+		fmt.Sprintf(`DO $g$ DECLARE f regprocedure; BEGIN
+			FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_roles r ON r.oid = p.proowner
+				WHERE p.pronamespace = 'public'::regnamespace AND NOT r.rolsuper LOOP
+				EXECUTE pg_catalog.format('GRANT ALL ON FUNCTION %%s TO %%I', f, %s);
+			END LOOP;
+			-- Grants an earlier dbaasd gave on the superuser's functions go.
+			FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_roles r ON r.oid = p.proowner
+				WHERE p.pronamespace = 'public'::regnamespace AND r.rolsuper LOOP
+				EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %%s FROM %%I', f, %s);
+			END LOOP; END $g$`, literal(g.User), literal(g.User)),
+		fmt.Sprintf("ALTER DEFAULT PRIVILEGES FOR ROLE %s IN SCHEMA public REVOKE ALL ON FUNCTIONS FROM %s", ident(superuser), u),
 	}
 	for _, typ := range defaultACLTypes {
+		from := creators
+		if typ == "FUNCTIONS" {
+			from = others
+		}
+		if len(from) == 0 {
+			continue
+		}
 		stmts = append(stmts, fmt.Sprintf("ALTER DEFAULT PRIVILEGES FOR ROLE %s IN SCHEMA public GRANT ALL ON %s TO %s",
-			strings.Join(creators, ", "), typ, u))
+			strings.Join(from, ", "), typ, u))
 		if len(others) > 0 {
 			stmts = append(stmts, fmt.Sprintf("ALTER DEFAULT PRIVILEGES FOR ROLE %s IN SCHEMA public GRANT ALL ON %s TO %s",
 				u, typ, strings.Join(others, ", ")))

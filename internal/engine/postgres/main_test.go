@@ -142,11 +142,15 @@ func clientConn(ctx context.Context, host string, port int, user, password, data
 	return pgx.ConnectConfig(ctx, cfg)
 }
 
-// superConn connects as the superuser over a node's Unix socket.
+// superConn connects as the superuser over a node's Unix socket, as dbaasd
+// does, but with public in the search_path (tests create tables with it).
 func superConn(t *testing.T, n *engine.Node, database string) *pgx.Conn {
 	t.Helper()
 	conn, err := connect(enginetest.Ctx(t), pathsOf(n), database)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(enginetest.Ctx(t), "SET search_path TO public, pg_catalog"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close(context.Background()) })

@@ -47,7 +47,12 @@ func (d *Driver) ensurePoolerAuth(ctx context.Context, c *engine.Cluster) error 
 				role := ident(poolerAuthRole)
 				for _, s := range []string{
 					fmt.Sprintf("GRANT CONNECT ON DATABASE %s TO %s", ident(db.name), role),
-					"CREATE SCHEMA IF NOT EXISTS dbaasd_pgbouncer",
+					// The schema must be the superuser's: one a tenant made
+					// under this name (its owner could replace the lookup)
+					// goes first.
+					`DO $s$ BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid = n.nspowner
+						WHERE n.nspname = 'dbaasd_pgbouncer' AND NOT r.rolsuper) THEN DROP SCHEMA dbaasd_pgbouncer CASCADE; END IF; END $s$`,
+					"CREATE SCHEMA IF NOT EXISTS dbaasd_pgbouncer AUTHORIZATION " + ident(superuser),
 					"REVOKE ALL ON SCHEMA dbaasd_pgbouncer FROM PUBLIC",
 					"GRANT USAGE ON SCHEMA dbaasd_pgbouncer TO " + role,
 					`CREATE OR REPLACE FUNCTION dbaasd_pgbouncer.user_lookup(i_username text, OUT uname text, OUT phash text)

@@ -36,7 +36,7 @@ func (d *Driver) EnsureSlot(ctx context.Context, c *engine.Cluster, s engine.Slo
 		err := conn.QueryRow(ctx, "SELECT database FROM pg_replication_slots WHERE slot_name = $1", s.Name).Scan(&db)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
-			if _, err := conn.Exec(ctx, "SELECT pg_create_logical_replication_slot($1, 'pgoutput')", s.Name); err != nil {
+			if _, err := conn.Exec(ctx, "SELECT pg_catalog.pg_create_logical_replication_slot($1::name, 'pgoutput'::name)", s.Name); err != nil {
 				return sqlError(err, "create slot %s in database %s", s.Name, s.Database)
 			}
 			return nil

@@ -71,9 +71,12 @@ func (d *Driver) EnsureUser(ctx context.Context, c *engine.Cluster, u engine.Use
 	})
 }
 
-// DropUser ends the user's sessions, gives what it owns to the superuser
-// and drops its privileges in every database where it has any, then drops
-// the role. Dropping a missing user does nothing.
+// DropUser ends the user's sessions; in every database where the user owns
+// objects or has privileges it gives what the user owns to the database's
+// owner, or drops it when the database belongs to the superuser (never to
+// the superuser: a SECURITY DEFINER function of the user would then run as
+// the superuser for whoever may call it), and drops its privileges; then it
+// drops the role. Dropping a missing user does nothing.
 func (d *Driver) DropUser(ctx context.Context, c *engine.Cluster, name string) error {
 	if err := checkRoleName(name); err != nil {
 		return err
@@ -88,7 +91,7 @@ func (d *Driver) DropUser(ctx context.Context, c *engine.Cluster, name string) e
 		if err != nil {
 			return sqlError(err, "look up user %s", name)
 		}
-		if _, err := conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", name); err != nil {
+		if _, err := conn.Exec(ctx, "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usename = $1", name); err != nil {
 			return sqlError(err, "end the sessions of user %s", name)
 		}
 		rows, err := conn.Query(ctx, `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
@@ -108,7 +111,17 @@ func (d *Driver) DropUser(ctx context.Context, c *engine.Cluster, name string) e
 	}
 	for _, db := range databases {
 		err := onPrimary(ctx, c, db, func(conn *pgx.Conn) error {
-			_, err := conn.Exec(ctx, fmt.Sprintf("REASSIGN OWNED BY %[1]s TO %[2]s; DROP OWNED BY %[1]s", ident(name), ident(superuser)))
+			var owner string
+			var ownerIsSuper bool
+			if err := conn.QueryRow(ctx, `SELECT r.rolname, r.rolsuper FROM pg_catalog.pg_database d
+				JOIN pg_catalog.pg_roles r ON r.oid = d.datdba WHERE d.datname = pg_catalog.current_database()`).Scan(&owner, &ownerIsSuper); err != nil {
+				return err
+			}
+			stmt := fmt.Sprintf("DROP OWNED BY %s", ident(name))
+			if !ownerIsSuper && owner != name {
+				stmt = fmt.Sprintf("REASSIGN OWNED BY %s TO %s; %s", ident(name), ident(owner), stmt)
+			}
+			_, err := conn.Exec(ctx, stmt)
 			return err
 		})
 		if err != nil {

@@ -60,30 +60,42 @@ func TestDropUserThatOwnsObjects(t *testing.T) {
 	ctx := enginetest.Ctx(t)
 	n := c.Nodes[0]
 	u := engine.User{Name: "owner_of_things", Password: "Secret-123456"}
-	db := engine.Database{Name: "things_db", Owner: "postgres"}
+	dbOwner := engine.User{Name: "things_owner", Password: "Secret-123456"}
+	superDB := engine.Database{Name: "things_db", Owner: "postgres"}
+	tenantDB := engine.Database{Name: "things_db2", Owner: dbOwner.Name}
 	for _, err := range []error{
 		d.EnsureUser(ctx, c, u),
-		d.EnsureDatabase(ctx, c, db),
-		d.EnsureGrant(ctx, c, engine.Grant{User: u.Name, Database: db.Name}),
+		d.EnsureUser(ctx, c, dbOwner),
+		d.EnsureDatabase(ctx, c, superDB),
+		d.EnsureDatabase(ctx, c, tenantDB),
+		d.EnsureGrant(ctx, c, engine.Grant{User: u.Name, Database: superDB.Name}),
+		d.EnsureGrant(ctx, c, engine.Grant{User: u.Name, Database: tenantDB.Name}),
 	} {
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	conn, err := clientConn(ctx, n.Host, n.Port, u.Name, u.Password, db.Name, "")
-	if err != nil {
-		t.Fatal(err)
+	for _, db := range []string{superDB.Name, tenantDB.Name} {
+		conn, err := clientConn(ctx, n.Host, n.Port, u.Name, u.Password, db, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Exec(ctx, "CREATE TABLE things (id int); CREATE SEQUENCE thing_ids"); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.Close(ctx)
 	}
-	if _, err := conn.Exec(ctx, "CREATE TABLE things (id int); CREATE SEQUENCE thing_ids"); err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.Close(ctx)
 	if err := d.DropUser(ctx, c, u.Name); err != nil {
 		t.Fatalf("DropUser of a user owning tables: %v", err)
 	}
-	super := superConn(t, &n, db.Name)
-	if got := queryString(t, super, "SELECT tableowner FROM pg_tables WHERE tablename = 'things'"); got != "postgres" {
-		t.Fatalf("table owner after DropUser = %q, want postgres", got)
+	// In the tenant's database the owner gets the objects; in the
+	// superuser's they go (the superuser never inherits a tenant's object).
+	if got := queryString(t, superConn(t, &n, tenantDB.Name), "SELECT tableowner FROM pg_tables WHERE tablename = 'things'"); got != dbOwner.Name {
+		t.Errorf("table owner after DropUser = %q, want the database owner %s", got, dbOwner.Name)
+	}
+	super := superConn(t, &n, superDB.Name)
+	if got := queryString(t, super, "SELECT count(*)::text FROM pg_tables WHERE tablename = 'things'"); got != "0" {
+		t.Errorf("the dropped user's table is still in the superuser's database")
 	}
 	if got := queryString(t, super, "SELECT count(*)::text FROM pg_roles WHERE rolname = $1", u.Name); got != "0" {
 		t.Fatal("role still exists after DropUser")
