@@ -75,10 +75,7 @@ func (d *Driver) EnsureDatabase(ctx context.Context, c *engine.Cluster, db engin
 		}
 		return nil
 	})
-	if err != nil || c.Pooler == nil {
-		return err
-	}
-	return d.ensurePoolerAuth(ctx, c)
+	return err
 }
 
 // DropDatabase drops a database, ending its sessions and dropping its

@@ -36,14 +36,11 @@ type Driver struct {
 	// selfUser is the OS user dbaasd runs as, which connects to the
 	// servers' Unix sockets (see renderIdent).
 	selfUser string
-	log       *slog.Logger
+	log      *slog.Logger
 
 	mu       sync.Mutex
 	installs map[string]*install       // by requested major version ("" = default)
 	catalogs map[string]engine.Catalog // by full version
-	// authReady remembers, per cluster ID, the databases (by OID) where the
-	// pooler's auth lookup function is already installed.
-	authReady map[string]map[uint32]bool
 
 	templateMu sync.Mutex
 	catalogMu  sync.Mutex
@@ -61,12 +58,11 @@ var (
 // first call that needs it.
 func New(opts Options) *Driver {
 	d := &Driver{
-		opts:      opts,
-		runner:    opts.Runner,
-		log:       opts.Logger,
-		installs:  map[string]*install{},
-		catalogs:  map[string]engine.Catalog{},
-		authReady: map[string]map[uint32]bool{},
+		opts:     opts,
+		runner:   opts.Runner,
+		log:      opts.Logger,
+		installs: map[string]*install{},
+		catalogs: map[string]engine.Catalog{},
 	}
 	if d.log == nil {
 		d.log = slog.Default()

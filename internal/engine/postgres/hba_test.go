@@ -42,7 +42,7 @@ func TestFirewallCIDRs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, line := range []string{
-		"local   all          postgres,dbaasd_pgbouncer  peer map=dbaasd",
+		"local   all          postgres  peer map=dbaasd",
 		"local   all          all  scram-sha-256",
 		"host    all          all   192.0.2.7/32  scram-sha-256",
 	} {

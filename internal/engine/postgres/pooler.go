@@ -15,15 +15,12 @@ import (
 )
 
 const (
-	// poolerAuthRole is the role PgBouncer connects as to look users up.
+	// poolerAuthRole is the role older dbaasd let PgBouncer look users up
+	// with; it stays reserved.
 	poolerAuthRole = "dbaasd_pgbouncer"
 	// poolerAdminUser is the PgBouncer console user dbaasd uses (over the
 	// pooler's private Unix socket only).
 	poolerAdminUser = "dbaasd_admin"
-	// poolerAuthQuery asks the SECURITY DEFINER lookup function installed
-	// in every database (PgBouncer 1.18 runs auth_query in the client's
-	// database; auth_dbname only came with 1.20).
-	poolerAuthQuery = "SELECT uname, phash FROM dbaasd_pgbouncer.user_lookup($1)"
 )
 
 // poolerPaths are the pooler's files, all in <c.Dir>/pooler.
@@ -81,9 +78,6 @@ func (d *Driver) ensurePooler(ctx context.Context, e *env, c *engine.Cluster) er
 	if err != nil {
 		return fmt.Errorf("pooler: %w", err)
 	}
-	if err := d.ensurePoolerAuth(ctx, c); err != nil {
-		return err
-	}
 	pp := poolerPathsOf(c)
 	if err := e.r.MkdirAll(pp.dir, 0o750); err != nil {
 		return err
@@ -99,13 +93,17 @@ func (d *Driver) ensurePooler(ctx context.Context, e *env, c *engine.Cluster) er
 	if err != nil {
 		return err
 	}
+	users, err := poolerUsersFile(ctx, c, pp, e.r)
+	if err != nil {
+		return err
+	}
 	oldIni, _ := os.ReadFile(pp.ini)
 	ini := renderPoolerIni(pl, pp, primary)
 	changed := false
 	for _, f := range []struct {
 		path string
 		data []byte
-	}{{pp.hba, []byte(hba)}, {pp.users, poolerUsers(pp)}, {pp.ini, []byte(ini)}} {
+	}{{pp.hba, []byte(hba)}, {pp.users, users}, {pp.ini, []byte(ini)}} {
 		ch, err := e.r.WriteFile(f.path, f.data, 0o600)
 		if err != nil {
 			return err

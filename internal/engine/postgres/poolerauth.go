@@ -1,88 +1,105 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
-// ensurePoolerAuth creates the pooler's lookup role and installs its
-// SECURITY DEFINER lookup function in every database clients can use; the
-// function returns the SCRAM secret of login roles that are not superusers.
-func (d *Driver) ensurePoolerAuth(ctx context.Context, c *engine.Cluster) error {
-	type dbRow struct {
-		oid  uint32
-		name string
+// The pooler authenticates clients from its auth_file, which dbaasd keeps
+// equal to the primary's login roles (their SCRAM secrets, never
+// passwords), rather than by asking the server (auth_query): a login that
+// never finishes then costs the pooler no server connection, a flood of
+// them cannot exhaust the server's connections or put the pool into its
+// login-retry pause, and an unknown user name fails exactly like a wrong
+// password. The file is rewritten, and the pooler reloaded, whenever a
+// user changes (EnsureUser, DropUser) and on every Ensure.
+
+// poolerUsersFile renders the pooler's auth_file: dbaasd's console user
+// (kept from the current file, else a random secret nobody knows: it logs
+// in with trust over the private socket), then every login role that is
+// not a superuser or dbaasd's own, with its SCRAM secret.
+func poolerUsersFile(ctx context.Context, c *engine.Cluster, pp poolerPaths, r *proc.Runner) ([]byte, error) {
+	var b bytes.Buffer
+	console := ""
+	if cur, err := r.ReadFile(pp.users); err == nil {
+		if line, _, _ := strings.Cut(string(cur), "\n"); strings.HasPrefix(line, authFileQuote(poolerAdminUser)+" ") {
+			console = line
+		}
 	}
-	var dbs []dbRow
+	if console == "" {
+		secret, _ := scramSecret(randomSecret())
+		console = authFileQuote(poolerAdminUser) + " " + authFileQuote(secret)
+	}
+	b.WriteString(console + "\n")
 	err := onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
-		if _, err := conn.Exec(ctx, fmt.Sprintf(`DO $$ BEGIN
-			IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %[1]s) THEN CREATE ROLE %[2]s LOGIN; END IF;
-			END $$`, literal(poolerAuthRole), ident(poolerAuthRole))); err != nil {
-			return sqlError(err, "pooler: create role %s", poolerAuthRole)
-		}
-		rows, err := conn.Query(ctx, "SELECT oid, datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname")
+		rows, err := conn.Query(ctx, `SELECT rolname::text, rolpassword FROM pg_catalog.pg_authid
+			WHERE rolcanlogin AND NOT rolsuper AND rolpassword LIKE 'SCRAM-SHA-256$%'
+			  AND (rolvaliduntil IS NULL OR rolvaliduntil > pg_catalog.now()) AND rolname <> ALL($1)
+			ORDER BY rolname`, []string{superuser, poolerAuthRole, poolerAdminUser})
 		if err != nil {
-			return sqlError(err, "pooler: list databases")
+			return err
 		}
-		var r dbRow
-		_, err = pgx.ForEachRow(rows, []any{&r.oid, &r.name}, func() error { dbs = append(dbs, r); return nil })
+		var name, secret string
+		_, err = pgx.ForEachRow(rows, []any{&name, &secret}, func() error {
+			fmt.Fprintf(&b, "%s %s\n", authFileQuote(name), authFileQuote(secret))
+			return nil
+		})
 		return err
 	})
 	if err != nil {
+		return nil, sqlError(err, "pooler: list users")
+	}
+	return b.Bytes(), nil
+}
+
+// authFileQuote quotes a name or secret for PgBouncer's auth_file.
+func authFileQuote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// refreshPoolerUsers rewrites the pooler's auth_file after a user changed
+// and makes a running pooler reload it.
+func (d *Driver) refreshPoolerUsers(ctx context.Context, c *engine.Cluster) error {
+	if c.Pooler == nil || c.Dir == "" {
+		return nil
+	}
+	e, err := d.clusterEnv(ctx, c)
+	if err != nil {
 		return err
 	}
-	for _, db := range dbs {
-		d.mu.Lock()
-		ready := d.authReady[c.ID][db.oid]
-		d.mu.Unlock()
-		if ready {
-			continue
+	pp := poolerPathsOf(c)
+	users, err := poolerUsersFile(ctx, c, pp, e.r)
+	if err != nil {
+		return err
+	}
+	changed, err := e.r.WriteFile(pp.users, users, 0o600)
+	if err != nil || !changed {
+		return err
+	}
+	pid := poolerPID(e.r, pp)
+	if pid == 0 {
+		return nil // Ensure starts it with the new file
+	}
+	if err := poolerAdmin(ctx, c, pp, "RELOAD"); err != nil {
+		d.log.Warn("pooler console RELOAD failed; sending SIGHUP", "cluster", c.ID, "err", err)
+		if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+			return fmt.Errorf("pooler: reload: %w", err)
 		}
-		err := onPrimary(ctx, c, db.name, func(conn *pgx.Conn) error {
-			return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-				role := ident(poolerAuthRole)
-				for _, s := range []string{
-					fmt.Sprintf("GRANT CONNECT ON DATABASE %s TO %s", ident(db.name), role),
-					// The schema must be the superuser's: one a tenant made
-					// under this name (its owner could replace the lookup)
-					// goes first.
-					`DO $s$ BEGIN IF EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid = n.nspowner
-						WHERE n.nspname = 'dbaasd_pgbouncer' AND NOT r.rolsuper) THEN DROP SCHEMA dbaasd_pgbouncer CASCADE; END IF; END $s$`,
-					"CREATE SCHEMA IF NOT EXISTS dbaasd_pgbouncer AUTHORIZATION " + ident(superuser),
-					"REVOKE ALL ON SCHEMA dbaasd_pgbouncer FROM PUBLIC",
-					"GRANT USAGE ON SCHEMA dbaasd_pgbouncer TO " + role,
-					`CREATE OR REPLACE FUNCTION dbaasd_pgbouncer.user_lookup(i_username text, OUT uname text, OUT phash text)
-					RETURNS record LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS $f$
-						SELECT rolname::text, CASE WHEN rolvaliduntil < now() THEN NULL ELSE rolpassword END
-						FROM pg_catalog.pg_authid
-						WHERE rolname = i_username AND rolcanlogin AND NOT rolsuper
-					$f$`,
-					"REVOKE ALL ON FUNCTION dbaasd_pgbouncer.user_lookup(text) FROM PUBLIC",
-					"GRANT EXECUTE ON FUNCTION dbaasd_pgbouncer.user_lookup(text) TO " + role,
-				} {
-					if _, err := tx.Exec(ctx, s); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		})
-		if isMissingDatabase(err) {
-			continue
-		}
-		if err != nil {
-			return sqlError(err, "pooler: install the user lookup in database %s", db.name)
-		}
-		d.mu.Lock()
-		if d.authReady[c.ID] == nil {
-			d.authReady[c.ID] = map[uint32]bool{}
-		}
-		d.authReady[c.ID][db.oid] = true
-		d.mu.Unlock()
 	}
 	return nil
+}
+
+// randomSecret is a password nobody knows.
+func randomSecret() string {
+	buf := make([]byte, 24)
+	_, _ = rand.Read(buf)
+	return hex.EncodeToString(buf)
 }

@@ -2,14 +2,18 @@ package postgres
 
 import (
 	"bufio"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
+	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 )
+
+// poolerLoginTimeout is how long a client may take to log in to the
+// pooler: a connection that has not authenticated by then is closed, so a
+// flood of logins that never finish holds the pooler's connection slots
+// for that long at most.
+const poolerLoginTimeout = 10 * time.Second
 
 func renderPoolerIni(pl *engine.Pooler, pp poolerPaths, primary nodePaths) string {
 	var b strings.Builder
@@ -25,13 +29,12 @@ func renderPoolerIni(pl *engine.Pooler, pp poolerPaths, primary nodePaths) strin
 		{"auth_type", "hba"},
 		{"auth_hba_file", pp.hba},
 		{"auth_file", pp.users},
-		{"auth_user", poolerAuthRole},
-		{"auth_query", poolerAuthQuery},
 		{"admin_users", poolerAdminUser},
 		{"stats_users", poolerAdminUser},
 		{"pool_mode", pl.Mode},
 		{"default_pool_size", fmt.Sprint(pl.Size)},
 		{"max_client_conn", "1000"},
+		{"client_login_timeout", fmt.Sprint(int(poolerLoginTimeout / time.Second))},
 		{"ignore_startup_parameters", "extra_float_digits"},
 	} {
 		fmt.Fprintf(&b, "%s = %s\n", kv[0], kv[1])
@@ -52,25 +55,14 @@ func renderPoolerHBA(firewall []string) (string, error) {
 	fmt.Fprintf(&b, "local pgbouncer %s trust\n", poolerAdminUser)
 	internal := strings.Join([]string{superuser, poolerAuthRole, poolerAdminUser}, ",")
 	for _, any := range defaultFirewall {
+		// The admin console is dbaasd's, over the private socket only.
+		fmt.Fprintf(&b, "host pgbouncer all %s reject\n", any)
 		fmt.Fprintf(&b, "host all %s %s reject\n", internal, any)
 	}
 	for _, c := range cidrs {
 		fmt.Fprintf(&b, "host all all %s scram-sha-256\n", c)
 	}
 	return b.String(), nil
-}
-
-// poolerUsers is the pooler's auth_file: only the console user, with a
-// random password nobody knows (it logs in with trust over the socket).
-// An existing file is kept so that it does not change on every Ensure.
-func poolerUsers(pp poolerPaths) []byte {
-	if b, err := os.ReadFile(pp.users); err == nil && strings.HasPrefix(string(b), `"`+poolerAdminUser+`" `) {
-		return b
-	}
-	buf := make([]byte, 24)
-	_, _ = rand.Read(buf)
-	secret, _ := scramSecret(hex.EncodeToString(buf))
-	return fmt.Appendf(nil, "%q %q\n", poolerAdminUser, secret)
 }
 
 func restartNeeded(oldIni, newIni string) bool {

@@ -51,9 +51,6 @@ func (d *Driver) Destroy(ctx context.Context, c *engine.Cluster) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	d.mu.Lock()
-	delete(d.authReady, c.ID)
-	d.mu.Unlock()
 	return d.runner.ReleaseCluster(c.ID, c.ArchiveDir)
 }
 

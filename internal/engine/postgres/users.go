@@ -44,7 +44,7 @@ func (d *Driver) EnsureUser(ctx context.Context, c *engine.Cluster, u engine.Use
 	if u.Password == "" {
 		return fmt.Errorf("%w: user %s needs a password", engine.ErrInvalid, u.Name)
 	}
-	return onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
+	err := onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
 		if err := quietSession(ctx, conn); err != nil {
 			return err
 		}
@@ -69,6 +69,10 @@ func (d *Driver) EnsureUser(ctx context.Context, c *engine.Cluster, u engine.Use
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return d.refreshPoolerUsers(ctx, c)
 }
 
 // DropUser ends the user's sessions; in every database where the user owns
@@ -128,10 +132,14 @@ func (d *Driver) DropUser(ctx context.Context, c *engine.Cluster, name string) e
 			return sqlError(err, "drop the objects of user %s in database %s", name, db)
 		}
 	}
-	return onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
+	err = onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
 		if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+ident(name)); err != nil {
 			return sqlError(err, "drop user %s", name)
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return d.refreshPoolerUsers(ctx, c)
 }
