@@ -578,7 +578,10 @@ func (d *Driver) replay(ctx context.Context, c *engine.Cluster, n *node, user ma
 		return err
 	}
 	d.log.Info("replaying archived binary logs", "cluster", c.ID, "node", n.ID, "logs", len(logs), "target", target)
-	pid, err := n.r.StartDaemon(mariadbd, []string{"--defaults-file=" + restoreCnf(n)}, n.Dir, n.outLog())
+	// The restored data has the source's admin password: the init file
+	// gives root the cluster's own before the server takes connections.
+	start := []string{"--defaults-file=" + restoreCnf(n), "--init-file=" + n.initFile()}
+	pid, err := n.r.StartDaemon(mariadbd, start, n.Dir, n.outLog())
 	if err != nil {
 		return fmt.Errorf("node %s: %w", n.ID, err)
 	}

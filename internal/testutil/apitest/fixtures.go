@@ -101,6 +101,22 @@ func (e *Env) WaitStatus(token, path, key, want string, timeout time.Duration) *
 	return nil
 }
 
+// WaitCount polls a list until its key holds n elements.
+func (e *Env) WaitCount(token, path, key string, n int, timeout time.Duration) *Response {
+	e.T.Helper()
+	deadline := time.Now().Add(timeout)
+	var last *Response
+	for time.Now().Before(deadline) {
+		last = e.Do(token, http.MethodGet, path, nil)
+		if list, ok := last.Get(key).([]any); ok && len(list) == n {
+			return last
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	e.T.Fatalf("%s never listed %d %s: last %s", path, n, key, last.Body)
+	return nil
+}
+
 // WaitGone polls a resource until it answers 404.
 func (e *Env) WaitGone(token, path string, timeout time.Duration) {
 	e.T.Helper()

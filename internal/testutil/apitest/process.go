@@ -136,13 +136,29 @@ func (p *Proc) Env() *Env {
 
 // NewDataDir returns a data dir for processes; engines left in it are
 // destroyed at the end of the test.
-func NewDataDir(t testing.TB, storeURL string) string {
+func NewDataDir(t testing.TB, storeURL string) string { return dataDir(t, storeURL, 0) }
+
+// LongDataDir is NewDataDir with a path of exactly n characters (for tests
+// that paths in the data dir do not depend on its length).
+func LongDataDir(t testing.TB, n int) string { return dataDir(t, "", n) }
+
+func dataDir(t testing.TB, storeURL string, length int) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "dbaasd-p")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = os.Chmod(dir, 0o755)
+	if length > 0 {
+		top := dir
+		t.Cleanup(func() { _ = os.RemoveAll(top) })
+		if pad := length - len(dir) - 1; pad > 0 {
+			dir = filepath.Join(dir, strings.Repeat("d", pad))
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	keep := func() bool { return t.Failed() && os.Getenv("DBAASD_KEEP_FAILED") != "" }
 	t.Cleanup(func() {
 		if keep() {
