@@ -207,7 +207,34 @@ func (r *Reconciler) ensureDatabase(ctx context.Context, a *model.Action) error 
 	if err := dm.EnsureDatabase(ctx, c, ed); err != nil {
 		return err
 	}
+	if err := r.reapplyGrants(ctx, dm, c, d); err != nil {
+		return err
+	}
 	return r.activate(ctx, a)
+}
+
+// reapplyGrants ensures again every ACTIVE grant recorded on a database:
+// the grants the API records are the truth after anything that may have
+// rewritten privileges in the engine. A PostgreSQL owner change is one:
+// ALTER DATABASE … OWNER TO rewrites every privilege the old owner held,
+// granted to itself included, to the new owner, so a user with a recorded
+// grant who owned the database would lose CONNECT. Grants still pending
+// have actions of their own, queued behind this one.
+func (r *Reconciler) reapplyGrants(ctx context.Context, dm engine.DatabaseManager, c *engine.Cluster, d *model.Database) error {
+	grants, err := r.store.Grants().List(ctx, store.Filter{"database_id": d.ID, "status": model.StatusActive})
+	if err != nil {
+		return err
+	}
+	for i := range grants {
+		eg, err := r.engineGrant(ctx, &grants[i])
+		if err != nil {
+			return err
+		}
+		if err := dm.EnsureGrant(ctx, c, eg); err != nil {
+			return fmt.Errorf("re-apply the grant of database %s to %s: %w", eg.Database, eg.User, err)
+		}
+	}
+	return nil
 }
 
 func (r *Reconciler) dropDatabase(ctx context.Context, a *model.Action) error {

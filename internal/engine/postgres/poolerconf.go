@@ -36,6 +36,11 @@ func renderPoolerIni(pl *engine.Pooler, pp poolerPaths, primary nodePaths) strin
 		{"max_client_conn", "1000"},
 		{"client_login_timeout", fmt.Sprint(int(poolerLoginTimeout / time.Second))},
 		{"ignore_startup_parameters", "extra_float_digits"},
+		// After a refused server login (a user without CONNECT), PgBouncer
+		// waits this long before it tries that user's pool again, holding
+		// every client of the pool meanwhile (15 s by default, which held a
+		// login 30 s): answer them within a second instead.
+		{"server_login_retry", "1"},
 	} {
 		fmt.Fprintf(&b, "%s = %s\n", kv[0], kv[1])
 	}
