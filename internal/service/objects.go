@@ -72,8 +72,8 @@ func checkPassword(field, pw string) error {
 }
 
 // objectDatastore loads the datastore a new or changed object belongs to: it
-// must be the caller's, live, ACTIVE, and of an engine that has this kind of
-// object.
+// must be the caller's, live, in a state that accepts object changes (see
+// acceptsObjects), and of an engine that has this kind of object.
 func (s *Service) objectDatastore(ctx context.Context, tx store.Tx, c Caller, id, what string,
 	has func(Capabilities) bool) (*model.Datastore, *model.DatastoreType, error) {
 	d, err := tx.Datastores().Get(ctx, id)
@@ -90,10 +90,38 @@ func (s *Service) objectDatastore(ctx context.Context, tx store.Tx, c Caller, id
 	if !has(s.cfg.Capabilities[typ.Engine]) {
 		return nil, nil, Invalid("datastore_id", "%s do not apply to %s datastores", what, typ.Engine)
 	}
-	if err := requireActive(d, "datastore_id"); err != nil {
+	if err := acceptsObjects(d); err != nil {
 		return nil, nil, err
 	}
 	return d, typ, nil
+}
+
+// acceptsObjects refuses changes of users, databases, grants, extensions,
+// slots, topics and ACLs that a datastore cannot carry out. The actions of
+// a datastore run one at a time in the order they were recorded, so a
+// change asked for while the datastore is being created, updated (firewall,
+// configuration, pooler, password), resized or repaired is queued behind
+// that work and converges when it ends; the object answers PENDING_CREATE,
+// PENDING_UPDATE or PENDING_DELETE meanwhile, as usual. What is refused:
+//   - a datastore being deleted: its objects go with it;
+//   - a datastore whose primary is DOWN: a change queued now would run
+//     before the failover or repair the datastore waits for and hold it
+//     back;
+//   - a datastore in ERROR: its servers may not run at all, and the change
+//     would end in ERROR too; it is accepted again once the datastore is
+//     repaired.
+func acceptsObjects(d *model.Datastore) error {
+	switch d.Status {
+	case model.StatusPendingDelete, model.StatusDeleted:
+		return Conflict("datastore_id", "datastore %s is being deleted; its users, databases and other objects go with it", d.ID)
+	case model.StatusDown:
+		return Conflict("datastore_id", "datastore %s is DOWN (its primary does not answer); "+
+			"changes inside it are accepted again once it is repaired", d.ID)
+	case model.StatusError:
+		return Conflict("datastore_id", "datastore %s is in ERROR (GET /v1/actions?datastore_id=%s shows why); "+
+			"changes inside it are accepted again once it is repaired", d.ID, d.ID)
+	}
+	return nil
 }
 
 // create inserts a new object (PENDING_CREATE) and its action in one
