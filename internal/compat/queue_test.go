@@ -12,20 +12,17 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	dbaas "github.com/selectel/dbaas-go"
+
+	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
 )
 
-// TestObjectChangesBesideAFirewallUpdate sends what Terraform sends when
+// objectChangesBesideAFirewallUpdate sends what Terraform sends when
 // selectel_dbaas_firewall_v1 and selectel_dbaas_user_v1 of one datastore
 // are applied (and destroyed) together: a firewall update and a user
 // create at the same moment. Both succeed, the user is queued behind the
 // firewall and exists in the engine, and the destroy pair succeeds too.
 // A datastore being deleted refuses new objects, saying why.
-func TestObjectChangesBesideAFirewallUpdate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("engines")
-	}
-	t.Parallel()
-	e := start(t, true, 0)
+func objectChangesBesideAFirewallUpdate(t *testing.T, e *at.Env) {
 	ctx := context.Background()
 	s := mustLogin(t, e, projectP)
 	api := s.api
