@@ -189,6 +189,9 @@ func (d *Daemon) setup(ctx context.Context) error {
 	if err := catalog.Sync(ctx, d.Store, found, machine); err != nil {
 		return fmt.Errorf("sync catalog: %w", err)
 	}
+	if err := catalog.PruneConfigs(ctx, d.Store, found, log); err != nil {
+		return fmt.Errorf("prune configurations: %w", err)
+	}
 	for _, f := range found {
 		log.Info("engine available", "engine", f.Type.Engine, "version", f.Type.Version, "full_version", f.Type.FullVersion,
 			"parameters", len(f.Parameters), "extensions", len(f.Extensions))
