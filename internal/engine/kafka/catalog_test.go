@@ -30,6 +30,10 @@ func TestResolveConfig(t *testing.T) {
 		{"message.max.bytes": float64(1.5)},
 		{"message.max.bytes": float64(10)},
 		{"log.retention.ms": true},
+		// 2^63 used to overflow to a negative retention; 1e30 is no int64.
+		{"log.retention.ms": float64(1 << 63)},
+		{"log.retention.ms": 1e30},
+		{"log.retention.ms": "9223372036854775808"},
 	} {
 		if _, err := resolveConfig(bad); !errors.Is(err, engine.ErrInvalid) {
 			t.Errorf("resolveConfig(%v) = %v, want ErrInvalid", bad, err)
