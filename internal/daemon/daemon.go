@@ -222,6 +222,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 	}
 	d.Service = service.New(d.Store, service.Config{
 		Capabilities: Capabilities(drivers), Machine: machine, Region: cfg.Region, DefaultQuotas: quotas, FloatingIPPool: cfg.FloatingIPs,
+		Validators: Validators(drivers),
 	}, log, notify)
 	mounts, err := d.mounts(ctx)
 	if err != nil {
