@@ -127,3 +127,27 @@ func TestResizeChangesMaxMemoryLive(t *testing.T) {
 		t.Errorf("maxmemory = %s, want it capped at the flavor's RAM", got)
 	}
 }
+
+// Removing a parameter resets it in the running server to Redis's default,
+// not only in redis.conf.
+func TestRemovedParameterIsResetLive(t *testing.T) {
+	t.Parallel()
+	d, c := setup(t, 1, func(c *engine.Cluster) {
+		c.Config = map[string]any{"timeout": 300.0, "slowlog-max-len": 500.0, "notify-keyspace-events": "KEA"}
+	})
+	n := &c.Nodes[0]
+	if got := configGet(t, c, n, "timeout"); got != "300" {
+		t.Fatalf("timeout = %q, want 300", got)
+	}
+	pid := serverPid(n)
+	c.Config = map[string]any{"slowlog-max-len": 500.0}
+	ensure(t, d, c)
+	for name, want := range map[string]string{"timeout": "0", "notify-keyspace-events": "", "slowlog-max-len": "500"} {
+		if got := configGet(t, c, n, name); got != want {
+			t.Errorf("%s = %q after the change, want %q", name, got, want)
+		}
+	}
+	if serverPid(n) != pid {
+		t.Error("the server restarted to reset parameters that change live")
+	}
+}
