@@ -80,6 +80,10 @@ type Config struct {
 	RunDir string
 	// Drivers overrides the local engine drivers; nil = LocalDrivers.
 	Drivers map[string]engine.Driver
+	// WrapDrivers, when set, replaces the drivers dbaasd would use (tests:
+	// a driver without its request checks, to reach the reconciler's
+	// safety nets).
+	WrapDrivers func(map[string]engine.Driver) map[string]engine.Driver
 	// Self is the command that runs this binary (default: os.Executable()).
 	Self    []string
 	SelfEnv []string
@@ -182,6 +186,9 @@ func (d *Daemon) setup(ctx context.Context) error {
 		if drivers, err = LocalDrivers(templates, self, cfg.SelfEnv, log); err != nil {
 			return err
 		}
+	}
+	if cfg.WrapDrivers != nil {
+		drivers = cfg.WrapDrivers(drivers)
 	}
 	d.Drivers = drivers
 	machine := catalog.DetectMachine(cfg.DataDir)

@@ -112,6 +112,9 @@ func (r *Reconciler) converge(ctx context.Context, a *model.Action, create, repa
 		if ds.Generation == gen && ds.Status != model.StatusPendingDelete {
 			ds.ObservedGeneration = gen
 			ds.Status = statusOf(obs)
+			if err := recordApplied(ctx, tx, a.ID, ds); err != nil {
+				return err
+			}
 		}
 		now := r.now()
 		if ds.CreationFinishedAt == nil {
