@@ -52,6 +52,11 @@ func TestCatalog(t *testing.T) {
 			t.Errorf("%s offered (%+v); the catalog must list only what a tenant may set", name, p)
 		}
 	}
+	for _, name := range []string{"TimeZone", "DateStyle", "IntervalStyle", "search_path", "application_name"} {
+		if _, ok := params[name]; !ok {
+			t.Errorf("%s not offered", name)
+		}
+	}
 	for _, p := range cat.Parameters {
 		if !p.Changeable || checkUserParam(p.Name) != nil {
 			t.Errorf("%s offered but not settable", p.Name)

@@ -97,10 +97,11 @@ var paramNameRE = regexp.MustCompile(`^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$`)
 // checkUserParam reports why a tenant may not set a parameter, wrapping
 // engine.ErrInvalid, or nil when they may.
 func checkUserParam(name string) error {
+	name = strings.ToLower(name) // pg_settings spells a few in capitals (TimeZone, DateStyle)
 	if !paramNameRE.MatchString(name) {
 		return fmt.Errorf("%w: %q is not a configuration parameter name", engine.ErrInvalid, name)
 	}
-	if !allowedParams[strings.ToLower(name)] {
+	if !allowedParams[name] {
 		return fmt.Errorf("%w: parameter %s cannot be set: it is not one a tenant may change", engine.ErrInvalid, name)
 	}
 	return nil
