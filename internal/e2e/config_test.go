@@ -284,18 +284,13 @@ func waitObjects(t *testing.T, e *at.Env, ds string) {
 
 // noChecks is the PostgreSQL driver without its request checks, so that a
 // value the engine refuses reaches the reconciler, as it did before the
-// checks existed or as it may when a check cannot run. hideChecks has a
-// method of the same name at the same depth: the ambiguous name is not
-// promoted, so noChecks is no engine.Validator, and keeps every other
-// capability of the driver.
-type noChecks struct {
-	*postgres.Driver
-	hideChecks
-}
+// checks existed or as it may when a check cannot run. Its own
+// ValidateConfig (of another signature) shadows the driver's, so it is no
+// engine.Validator, and it keeps every other capability of the driver.
+type noChecks struct{ *postgres.Driver }
 
-type hideChecks struct{}
-
-func (hideChecks) ValidateConfig() {}
+// ValidateConfig shadows the driver's check.
+func (noChecks) ValidateConfig() {}
 
 var _ engine.UserManager = noChecks{}
 
