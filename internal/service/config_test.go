@@ -133,3 +133,18 @@ func TestRetentionDaysBounds(t *testing.T) {
 		}
 	}
 }
+
+func TestCatalogFlavorBounds(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env *catalog.Env
+		ok  bool
+	}{
+		{nil, true}, {&catalog.Env{RAM: 4096, VCPUs: 2, Disk: 20}, true}, {&catalog.Env{RAM: -1}, false},
+		{&catalog.Env{VCPUs: 1 << 40}, false}, {&catalog.Env{Disk: maxEnv + 1}, false},
+	} {
+		if err := checkEnv(tc.env); (err == nil) != tc.ok {
+			t.Errorf("%+v: %v, want ok=%v", tc.env, err, tc.ok)
+		}
+	}
+}
