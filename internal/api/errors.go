@@ -22,6 +22,7 @@ var titles = map[int]string{
 	http.StatusUnsupportedMediaType:  "Unsupported Media Type",
 	http.StatusInternalServerError:   "Internal Server Error",
 	http.StatusServiceUnavailable:    "Service Unavailable",
+	http.StatusInsufficientStorage:   "Insufficient Storage",
 }
 
 // writeError writes the API's error body with the HTTP status equal to its code.
@@ -39,6 +40,10 @@ func writeError(w http.ResponseWriter, code int, message string) {
 
 // statusOf maps a service error to an HTTP status.
 func statusOf(err error) (int, string) {
+	if errors.Is(err, service.ErrStoreFull) {
+		return http.StatusInsufficientStorage, "dbaasd could not record the change: " + err.Error() +
+			"; nothing was changed; the operator must free space for dbaasd's store"
+	}
 	if e, ok := service.AsError(err); ok {
 		switch e.Kind {
 		case service.KindNotFound:
@@ -58,7 +63,11 @@ func statusOf(err error) (int, string) {
 func errorHandler(log *slog.Logger) func(w http.ResponseWriter, r *http.Request, err error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		code, msg := statusOf(err)
-		if code >= 500 {
+		switch {
+		case code == http.StatusInsufficientStorage:
+			log.Error("store full: a change could not be recorded; free space for the store", "store_full", true,
+				"request_id", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "error", err)
+		case code >= 500:
 			log.Error("request failed", "request_id", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "error", err)
 		}
 		writeError(w, code, msg)

@@ -28,8 +28,17 @@ func (p prunePlan) empty() bool { return len(p.backups) == 0 && len(p.files) == 
 // before a backup started holds only what the backup already has). A
 // deleted datastore loses everything once retention has passed since its
 // deletion (or at once when it has no complete backup). Backups still RUNNING are the backup action's business.
+// maxRetentionDays keeps a retention that got past the API's bound (an
+// older record) from overflowing a time.Duration (about 106751 days).
+const maxRetentionDays = 36500
+
+// RetentionOf is how long a datastore's backups are kept.
+func RetentionOf(ds *model.Datastore) time.Duration {
+	return time.Duration(min(max(ds.BackupRetentionDays, 1), maxRetentionDays)) * 24 * time.Hour
+}
+
 func planPrune(ds *model.Datastore, backups []store.Backup, files []store.ArchiveFile, now time.Time) prunePlan {
-	retention := time.Duration(max(ds.BackupRetentionDays, 1)) * 24 * time.Hour
+	retention := RetentionOf(ds)
 	restorable := false
 	for _, b := range backups {
 		restorable = restorable || b.Status == store.BackupComplete

@@ -47,6 +47,9 @@ func TestPlanPrune(t *testing.T) {
 		wantAll, none bool
 	}{
 		{name: "everything inside the retention", ds: model.Datastore{BackupRetentionDays: 7}, backups: backups, now: day(5), none: true},
+		// 106752 days overflow a time.Duration: a negative retention would
+		// prune every backup but the newest.
+		{name: "a retention beyond a duration keeps everything", ds: model.Datastore{BackupRetentionDays: 106752}, backups: backups, now: day(30), none: true},
 		// cutoff day 2.5: b2 is the newest at or before it; files archived
 		// before b2 started (day 2 - 1h) go.
 		{name: "cutoff between backups", ds: model.Datastore{BackupRetentionDays: 2}, backups: backups, now: day(4.5),

@@ -351,7 +351,7 @@ func (m *Manager) AfterDelete(ctx context.Context, d *model.Datastore) error {
 	}
 	if ds.DeletedAt != nil {
 		m.log.Info("datastore deleted; its backups are kept for its retention period", "datastore_id", ds.ID,
-			"until", ds.DeletedAt.Add(time.Duration(ds.BackupRetentionDays)*24*time.Hour).Format(time.RFC3339))
+			"until", ds.DeletedAt.Add(RetentionOf(ds)).Format(time.RFC3339))
 	}
 	return nil
 }

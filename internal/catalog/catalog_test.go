@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"math"
 	"testing"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
@@ -48,6 +49,13 @@ func TestParameterConversionRoundTrips(t *testing.T) {
 	}
 	if v, _ := Eval(p.DefaultValueTemplate, nil); v != float64(4096) {
 		t.Errorf("default evaluates to %v", v)
+	}
+	// Bounds beyond what an int literal holds (Kafka's Long.MAX_VALUE) still
+	// evaluate, so the API can enforce them.
+	big := float64(math.MaxInt64)
+	b := Parameter("type-1", engine.Parameter{Name: "log.retention.ms", Type: "int", Max: &big})
+	if v, err := Eval(b.MaxTemplate, nil); v != big || err != nil {
+		t.Errorf("max %q evaluates to %v, %v; want %v", b.MaxTemplate, v, err, big)
 	}
 	s := Parameter("type-1", engine.Parameter{Name: "mode", Type: "str", Default: `it's "quoted"`})
 	if v, _ := Eval(s.DefaultValueTemplate, nil); v != `it's "quoted"` {

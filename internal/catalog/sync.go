@@ -100,6 +100,9 @@ func Sync(ctx context.Context, s store.Store, found []Discovered, m Machine) err
 					return err
 				}
 			}
+			if err := pruneParameters(ctx, tx, d); err != nil {
+				return err
+			}
 		}
 		if err := syncExtensions(ctx, tx, found); err != nil {
 			return err
@@ -111,6 +114,75 @@ func Sync(ctx context.Context, s store.Store, found []Discovered, m Machine) err
 			}
 		}
 		return pruneTypes(ctx, tx, present)
+	})
+}
+
+// pruneParameters removes the recorded parameters of a type that its
+// engine no longer offers (a parameter taken off an allow-list), unless the
+// engine's catalog could not be read at all.
+func pruneParameters(ctx context.Context, tx store.Tx, d Discovered) error {
+	if len(d.Parameters) == 0 {
+		return nil
+	}
+	offered := make(map[string]bool, len(d.Parameters))
+	for _, p := range d.Parameters {
+		offered[p.ID] = true
+	}
+	have, err := tx.ConfigurationParameters().List(ctx, store.Filter{"datastore_type_id": d.Type.ID})
+	if err != nil {
+		return err
+	}
+	for _, p := range have {
+		if !offered[p.ID] {
+			if err := tx.ConfigurationParameters().Delete(ctx, p.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// PruneConfigs removes, from the configuration of every live datastore,
+// the parameters its engine no longer lets a tenant set, so that none of
+// them reaches an engine again; each removal is logged. Types whose
+// catalog could not be read are left alone.
+func PruneConfigs(ctx context.Context, s store.Store, found []Discovered, log *slog.Logger) error {
+	return s.InTx(ctx, func(tx store.Tx) error {
+		for _, d := range found {
+			if len(d.Parameters) == 0 {
+				continue
+			}
+			offered := make(map[string]bool, len(d.Parameters))
+			for _, p := range d.Parameters {
+				offered[p.Name] = true
+			}
+			list, err := tx.Datastores().List(ctx, store.Filter{"type_id": d.Type.ID, "deleted": false})
+			if err != nil {
+				return err
+			}
+			for i := range list {
+				ds := &list[i]
+				var gone []string
+				for k := range ds.Config {
+					if !offered[k] {
+						gone = append(gone, k)
+					}
+				}
+				if len(gone) == 0 {
+					continue
+				}
+				sort.Strings(gone)
+				for _, k := range gone {
+					delete(ds.Config, k)
+				}
+				if err := tx.Datastores().Update(ctx, ds); err != nil {
+					return err
+				}
+				log.Warn("configuration parameters a tenant may no longer set were removed from a datastore",
+					"datastore_id", ds.ID, "engine", d.Type.Engine, "parameters", gone)
+			}
+		}
+		return nil
 	})
 }
 

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -89,6 +90,11 @@ func Literal(v any) string {
 	case bool:
 		return strconv.FormatBool(x)
 	case float64:
+		if math.Abs(x) >= 1<<53 {
+			// An integer literal this large may not fit the expression
+			// language's int (2^63 does not): write it as a float.
+			return strconv.FormatFloat(x, 'e', -1, 64)
+		}
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case int:
 		return strconv.Itoa(x)

@@ -80,6 +80,10 @@ type Config struct {
 	RunDir string
 	// Drivers overrides the local engine drivers; nil = LocalDrivers.
 	Drivers map[string]engine.Driver
+	// WrapDrivers, when set, replaces the drivers dbaasd would use (tests:
+	// a driver without its request checks, to reach the reconciler's
+	// safety nets).
+	WrapDrivers func(map[string]engine.Driver) map[string]engine.Driver
 	// Self is the command that runs this binary (default: os.Executable()).
 	Self    []string
 	SelfEnv []string
@@ -183,11 +187,17 @@ func (d *Daemon) setup(ctx context.Context) error {
 			return err
 		}
 	}
+	if cfg.WrapDrivers != nil {
+		drivers = cfg.WrapDrivers(drivers)
+	}
 	d.Drivers = drivers
 	machine := catalog.DetectMachine(cfg.DataDir)
 	found := catalog.Discover(ctx, drivers, log)
 	if err := catalog.Sync(ctx, d.Store, found, machine); err != nil {
 		return fmt.Errorf("sync catalog: %w", err)
+	}
+	if err := catalog.PruneConfigs(ctx, d.Store, found, log); err != nil {
+		return fmt.Errorf("prune configurations: %w", err)
 	}
 	for _, f := range found {
 		log.Info("engine available", "engine", f.Type.Engine, "version", f.Type.Version, "full_version", f.Type.FullVersion,
@@ -219,6 +229,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 	}
 	d.Service = service.New(d.Store, service.Config{
 		Capabilities: Capabilities(drivers), Machine: machine, Region: cfg.Region, DefaultQuotas: quotas, FloatingIPPool: cfg.FloatingIPs,
+		Validators: Validators(drivers),
 	}, log, notify)
 	mounts, err := d.mounts(ctx)
 	if err != nil {

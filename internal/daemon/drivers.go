@@ -57,3 +57,15 @@ func Capabilities(drivers map[string]engine.Driver) map[string]service.Capabilit
 	}
 	return out
 }
+
+// Validators returns the drivers that check requests against their engine
+// before dbaasd accepts them, by engine name.
+func Validators(drivers map[string]engine.Driver) map[string]engine.Validator {
+	out := map[string]engine.Validator{}
+	for name, d := range drivers {
+		if v, ok := d.(engine.Validator); ok {
+			out[name] = v
+		}
+	}
+	return out
+}

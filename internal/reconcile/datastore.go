@@ -82,7 +82,8 @@ func (r *Reconciler) converge(ctx context.Context, a *model.Action, create, repa
 	if err != nil {
 		return err
 	}
-	return r.store.InTx(ctx, func(tx store.Tx) error {
+	healed := 0
+	err = r.store.InTx(ctx, func(tx store.Tx) error {
 		ds, err := tx.Datastores().GetForUpdate(ctx, st.ds.ID)
 		if err != nil {
 			return err
@@ -112,6 +113,16 @@ func (r *Reconciler) converge(ctx context.Context, a *model.Action, create, repa
 		if ds.Generation == gen && ds.Status != model.StatusPendingDelete {
 			ds.ObservedGeneration = gen
 			ds.Status = statusOf(obs)
+			if err := recordApplied(ctx, tx, a.ID, ds); err != nil {
+				return err
+			}
+			// Healed: objects whose last action failed (while the
+			// datastore was down) are tried again.
+			if repair && ds.Status != model.StatusDown {
+				if healed, err = r.retryFailedObjects(ctx, tx, ds.ID); err != nil {
+					return err
+				}
+			}
 		}
 		now := r.now()
 		if ds.CreationFinishedAt == nil {
@@ -120,6 +131,14 @@ func (r *Reconciler) converge(ctx context.Context, a *model.Action, create, repa
 		ds.UpdatedAt = now
 		return tx.Datastores().Update(ctx, ds)
 	})
+	if err != nil {
+		return err
+	}
+	if healed > 0 {
+		r.log.Info("retrying objects whose last action failed", "datastore_id", st.ds.ID, "objects", healed)
+		r.Notify()
+	}
+	return nil
 }
 
 // waitObserved waits (briefly) until the driver sees every node up.

@@ -311,8 +311,18 @@ func (r *Reconciler) fail(ctx context.Context, a *model.Action, cause error, log
 		return model.ActionPending
 	}
 	log.Error("action failed", "error", msg)
+	rolled, err := r.rollback(ctx, a, msg, log)
+	if err != nil {
+		log.Error("restore the last configuration that worked", "error", err)
+	}
+	if rolled {
+		msg += " (dbaasd restored the last configuration that worked)"
+	}
 	if err := r.finish(ctx, a, model.ActionError, msg); err != nil {
 		log.Error("record action failure", "error", err)
+	}
+	if rolled {
+		return model.ActionError
 	}
 	if err := r.markFailed(ctx, a); err != nil {
 		log.Error("mark resource failed", "error", err)

@@ -37,8 +37,11 @@ func (s *Service) CreateFlavor(ctx context.Context, c Caller, f model.FlavorSpec
 	if err := checkName("flavor.name", f.Name, 255); err != nil {
 		return nil, err
 	}
-	if f.VCPUs < 1 || f.RAM < 1 || f.Disk < 1 {
-		return nil, Invalid("flavor", "vcpus, ram and disk must be at least 1")
+	if f.VCPUs < 1 || f.RAM < 1 || f.Disk < 1 || f.VCPUs > maxEnv || f.RAM > maxEnv || f.Disk > maxEnv {
+		return nil, Invalid("flavor", "vcpus, ram and disk must be between 1 and %d", maxEnv)
+	}
+	if f.HostTotalCount < 0 {
+		return nil, Invalid("flavor.host.total_count", "must not be negative")
 	}
 	if f.FlSize != catalog.FlStandard && f.FlSize != catalog.FlHighFreq {
 		return nil, Invalid("flavor.fl_size", "must be standard or high_freq, got %q", f.FlSize)

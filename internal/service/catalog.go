@@ -90,6 +90,9 @@ type ParameterView struct {
 // ListParameters lists configuration parameters; env, when given, is the
 // flavor their bounds are evaluated for.
 func (s *Service) ListParameters(ctx context.Context, f store.Filter, env *catalog.Env) ([]ParameterView, error) {
+	if err := checkEnv(env); err != nil {
+		return nil, err
+	}
 	list, err := s.store.ConfigurationParameters().List(ctx, f)
 	if err != nil {
 		return nil, err
@@ -112,6 +115,25 @@ func (s *Service) GetParameter(ctx context.Context, id string, env *catalog.Env)
 	}
 	v := evalParam(*p, env)
 	return &v, nil
+}
+
+// maxEnv bounds the flavor a catalog is evaluated for (16 M of MB, cores
+// or GB): far beyond any machine, and far from overflowing the templates.
+const maxEnv = 1 << 24
+
+func checkEnv(env *catalog.Env) error {
+	if env == nil {
+		return nil
+	}
+	for _, v := range []struct {
+		field string
+		n     int
+	}{{"ram", env.RAM}, {"vcpus", env.VCPUs}, {"disk", env.Disk}} {
+		if v.n < 0 || v.n > maxEnv {
+			return Invalid(v.field, "must be between 0 and %d, got %d", maxEnv, v.n)
+		}
+	}
+	return nil
 }
 
 func evalParam(p model.ConfigurationParameter, env *catalog.Env) ParameterView {

@@ -17,7 +17,9 @@ import (
 // the datastore's flavor and returns the resulting configuration: current
 // with changes applied, where a null value resets a parameter to its
 // default (removes it). Values are kept exactly as sent, so a client reads
-// back what it wrote.
+// back what it wrote. Parameters of current that the catalog no longer
+// offers (taken off the allow-list) are dropped, and removing one is
+// always accepted.
 func (s *Service) mergeConfig(ctx context.Context, tx store.Tx, typeID string, fl model.Flavor, current, changes map[string]any) (map[string]any, error) {
 	out := map[string]any{}
 	for k, v := range current {
@@ -32,7 +34,16 @@ func (s *Service) mergeConfig(ctx context.Context, tx store.Tx, typeID string, f
 	}
 	byName := make(map[string]*model.ConfigurationParameter, len(params))
 	for i := range params {
-		byName[params[i].Name] = &params[i]
+		if params[i].IsAvailableForCustomer {
+			byName[params[i].Name] = &params[i]
+		}
+	}
+	if len(byName) > 0 {
+		for k := range out {
+			if _, ok := byName[k]; !ok {
+				delete(out, k)
+			}
+		}
 	}
 	env := &catalog.Env{RAM: fl.RAM, VCPUs: fl.VCPUs, Disk: fl.Disk}
 	names := make([]string, 0, len(changes))
@@ -44,8 +55,12 @@ func (s *Service) mergeConfig(ctx context.Context, tx store.Tx, typeID string, f
 		v := changes[name]
 		field := "config." + name
 		p, ok := byName[name]
-		if !ok || !p.IsAvailableForCustomer {
-			return nil, Invalid(field, "unknown configuration parameter for this datastore type")
+		if !ok {
+			if _, had := current[name]; had && v == nil {
+				delete(out, name)
+				continue
+			}
+			return nil, Invalid(field, "not a configuration parameter a tenant may set for this datastore type (list them at /v1/configuration-parameters)")
 		}
 		if !p.IsChangeable {
 			return nil, Invalid(field, "this parameter cannot be changed")
@@ -62,6 +77,13 @@ func (s *Service) mergeConfig(ctx context.Context, tx store.Tx, typeID string, f
 	return out, nil
 }
 
+// Integers must fit the engines' 64-bit integers: 2^63 and beyond
+// overflow (float64 holds 2^63 exactly, so the bound is exclusive).
+const (
+	minInt64 = -(1 << 63)
+	maxInt64 = 1 << 63
+)
+
 // checkValue validates one parameter value.
 func checkValue(p *model.ConfigurationParameter, v any, env *catalog.Env) error {
 	str := scalarString(v)
@@ -76,12 +98,15 @@ func checkValue(p *model.ConfigurationParameter, v any, env *catalog.Env) error 
 		if !ok || n != math.Trunc(n) {
 			return fmt.Errorf("must be an integer, got %v", v)
 		}
+		if n < minInt64 || n >= maxInt64 {
+			return fmt.Errorf("must be a 64-bit integer (between -9223372036854775808 and 9223372036854775807), got %s", fmtNum(n))
+		}
 		if err := checkBounds(p, n, env); err != nil {
 			return err
 		}
 	case "float", "real":
 		n, ok := number(v)
-		if !ok {
+		if !ok || math.IsInf(n, 0) || math.IsNaN(n) {
 			return fmt.Errorf("must be a number, got %v", v)
 		}
 		if err := checkBounds(p, n, env); err != nil {

@@ -15,6 +15,7 @@ func TestCheckValue(t *testing.T) {
 	enumParam := &model.ConfigurationParameter{Name: "level", Type: "str", Choices: []any{"minimal", "replica", "logical"}}
 	floatParam := &model.ConfigurationParameter{Name: "ratio", Type: "float", MinTemplate: "0", MaxTemplate: "1"}
 	badParam := &model.ConfigurationParameter{Name: "mode", Type: "str", InvalidValues: []any{"off"}}
+	bigParam := &model.ConfigurationParameter{Name: "log.retention.ms", Type: "int", MinTemplate: "-1", MaxTemplate: catalog.Literal(float64(1 << 63))}
 	env := &catalog.Env{RAM: 1024, VCPUs: 1, Disk: 10}
 	tests := []struct {
 		p       *model.ConfigurationParameter
@@ -40,6 +41,14 @@ func TestCheckValue(t *testing.T) {
 		{badParam, "off", "not allowed"},
 		{badParam, "on", ""},
 		{enumParam, []any{"x"}, "string"},
+		// Integers beyond 64 bits overflow in every engine, whatever the
+		// catalog's bound says (Kafka's Long.MAX_VALUE is 2^63 as a float).
+		{bigParam, float64(1 << 62), ""},
+		{bigParam, float64(1 << 63), "64-bit integer"},
+		{bigParam, 1e30, "64-bit integer"},
+		{bigParam, "1e30", "64-bit integer"},
+		{bigParam, float64(-1), ""},
+		{floatParam, "inf", "number"},
 	}
 	for _, tc := range tests {
 		err := checkValue(tc.p, tc.v, env)
@@ -111,6 +120,31 @@ func TestIdentifierRules(t *testing.T) {
 	} {
 		if err := checkIdent("user.name", name); (err == nil) != ok {
 			t.Errorf("%q: error %v, want ok=%v", name, err, ok)
+		}
+	}
+}
+
+func TestRetentionDaysBounds(t *testing.T) {
+	t.Parallel()
+	for days, ok := range map[int]bool{0: false, 1: true, 7: true, MaxBackupRetentionDays: true,
+		MaxBackupRetentionDays + 1: false, 106752: false, -5: false} {
+		if err := checkRetentionDays("backup_retention_days", days); (err == nil) != ok {
+			t.Errorf("%d days: error %v, want ok=%v", days, err, ok)
+		}
+	}
+}
+
+func TestCatalogFlavorBounds(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env *catalog.Env
+		ok  bool
+	}{
+		{nil, true}, {&catalog.Env{RAM: 4096, VCPUs: 2, Disk: 20}, true}, {&catalog.Env{RAM: -1}, false},
+		{&catalog.Env{VCPUs: 1 << 40}, false}, {&catalog.Env{Disk: maxEnv + 1}, false},
+	} {
+		if err := checkEnv(tc.env); (err == nil) != tc.ok {
+			t.Errorf("%+v: %v, want ok=%v", tc.env, err, tc.ok)
 		}
 	}
 }

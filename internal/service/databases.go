@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/model"
 	"github.com/dbaasd/dbaasd/internal/store"
 )
@@ -64,7 +65,10 @@ func (s *Service) CreateDatabase(ctx context.Context, c Caller, in DatabaseCreat
 	}
 	return create(s, ctx, c, databasesRepo, in.DatastoreID, "databases", capDatabases, store.Usage{Databases: 1},
 		ActDatabaseCreate, "database", "database.name",
-		func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (*model.Database, string, error) {
+		func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (*model.Database, string, error) {
+			if err := s.checkNameWithEngine(typ.Engine, engine.ObjectDatabase, "database.name", in.Name); err != nil {
+				return nil, "", err
+			}
 			if in.OwnerID != "" {
 				if _, err := userIn(ctx, tx, c, d.ID, in.OwnerID, "database.owner_id"); err != nil {
 					return nil, "", err

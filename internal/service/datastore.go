@@ -239,6 +239,9 @@ func (s *Service) CreateDatastore(ctx context.Context, c Caller, in DatastoreCre
 	} else if _, err := uuid.Parse(in.SubnetID); err != nil {
 		return nil, Invalid("subnet_id", "must be a UUID, got %q", in.SubnetID)
 	}
+	if err := s.checkCreateConfig(ctx, in); err != nil {
+		return nil, err
+	}
 	var out *DatastoreView
 	err := s.inTx(ctx, func(tx store.Tx) error {
 		typ, err := datastoreType(ctx, tx, in.TypeID, "type_id")
@@ -260,8 +263,8 @@ func (s *Service) CreateDatastore(ctx context.Context, c Caller, in DatastoreCre
 			AdminPassword: secret.Password(32), Generation: 1,
 		}
 		if in.BackupRetentionDays != nil {
-			if *in.BackupRetentionDays < 1 {
-				return Invalid("backup_retention_days", "must be at least 1")
+			if err := checkRetentionDays("backup_retention_days", *in.BackupRetentionDays); err != nil {
+				return err
 			}
 			d.BackupRetentionDays = *in.BackupRetentionDays
 		}
@@ -327,6 +330,33 @@ func (s *Service) CreateDatastore(ctx context.Context, c Caller, in DatastoreCre
 		return nil, err
 	}
 	return out, nil
+}
+
+// checkCreateConfig checks the configuration of a new datastore with its
+// engine, before (and outside) the transaction that records it; the
+// transaction checks the catalog's rules again.
+func (s *Service) checkCreateConfig(ctx context.Context, in DatastoreCreate) error {
+	if len(in.Config) == 0 {
+		return nil
+	}
+	typ, err := datastoreType(ctx, s.store, in.TypeID, "type_id")
+	if err != nil {
+		return err
+	}
+	var custom *model.Flavor
+	if in.Flavor != nil {
+		f := *in.Flavor
+		custom = &f
+	}
+	fl, _, err := s.resolveFlavor(ctx, s.store, typ, in.FlavorID, custom, in.Disk)
+	if err != nil {
+		return err
+	}
+	cfg, err := s.mergeConfig(ctx, s.store, typ.ID, fl, nil, in.Config)
+	if err != nil {
+		return err
+	}
+	return s.checkConfigWithEngine(ctx, typ, fl, cfg, in.Config)
 }
 
 func (s *Service) newInstance(c Caller, d *model.Datastore, i int) model.Instance {
@@ -514,7 +544,7 @@ func (s *Service) UpdateDatastoreName(ctx context.Context, c Caller, id, name st
 // mutate runs a change of a datastore in one transaction: it loads the
 // caller's live datastore (locked), lets change modify it, stores it, and,
 // when change names an action, records it. needActive refuses the change
-// while the datastore is not ACTIVE.
+// while another change is under way (see acceptsChange).
 func (s *Service) mutate(ctx context.Context, c Caller, id string, needActive bool,
 	change func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (string, error)) (*DatastoreView, error) {
 	err := s.inTx(ctx, func(tx store.Tx) error {
@@ -523,7 +553,7 @@ func (s *Service) mutate(ctx context.Context, c Caller, id string, needActive bo
 			return err
 		}
 		if needActive {
-			if err := requireActive(d, "datastore_id"); err != nil {
+			if err := acceptsChange(d); err != nil {
 				return err
 			}
 		}
@@ -538,7 +568,7 @@ func (s *Service) mutate(ctx context.Context, c Caller, id string, needActive bo
 		d.UpdatedAt = s.stamp()
 		if action != "" {
 			d.Generation++
-			if d.Status == model.StatusActive || d.Status == model.StatusDiskFull {
+			if acceptsChange(d) == nil {
 				d.Status = model.StatusPendingUpdate
 				if action == ActDatastoreResize {
 					d.Status = model.StatusResizing

@@ -3,7 +3,9 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
+	"reflect"
 	"strings"
 	"time"
 
@@ -12,15 +14,60 @@ import (
 )
 
 // UpdateConfig changes configuration parameters; null values reset them.
+// The resulting configuration is checked against the catalog and then by
+// the engine itself (outside the transaction: the engine may start a
+// scratch server); if the datastore changed meanwhile, it is checked again.
 func (s *Service) UpdateConfig(ctx context.Context, c Caller, id string, changes map[string]any) (*DatastoreView, error) {
-	return s.mutate(ctx, c, id, true, func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (string, error) {
-		cfg, err := s.mergeConfig(ctx, tx, typ.ID, d.Flavor, d.Config, changes)
+	for attempt := 0; ; attempt++ {
+		d, err := s.liveDatastore(ctx, s.store, c, id, false)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		d.Config = cfg
-		return ActDatastoreUpdate, nil
-	})
+		if err := acceptsChange(d); err != nil {
+			return nil, err
+		}
+		typ, err := s.store.DatastoreTypes().Get(ctx, d.TypeID)
+		if err != nil {
+			return nil, fmt.Errorf("datastore type: %w", err)
+		}
+		cfg, err := s.mergeConfig(ctx, s.store, typ.ID, d.Flavor, d.Config, changes)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.checkConfigWithEngine(ctx, typ, d.Flavor, cfg, changes); err != nil {
+			return nil, err
+		}
+		v, err := s.mutate(ctx, c, id, true, func(tx store.Tx, cur *model.Datastore, typ *model.DatastoreType) (string, error) {
+			merged, err := s.mergeConfig(ctx, tx, typ.ID, cur.Flavor, cur.Config, changes)
+			if err != nil {
+				return "", err
+			}
+			if cur.Flavor != d.Flavor || !reflect.DeepEqual(merged, cfg) {
+				return "", errStale
+			}
+			cur.Config = merged
+			return ActDatastoreUpdate, nil
+		})
+		if errors.Is(err, errStale) {
+			if attempt < 3 {
+				continue
+			}
+			return nil, Conflict("datastore_id", "datastore %s changed while its configuration was checked; send the request again", id)
+		}
+		return v, err
+	}
+}
+
+// acceptsChange refuses a datastore-level change while another one is
+// under way. A datastore that is ACTIVE, DEGRADED, DOWN, DISK_FULL or in
+// ERROR accepts it: a change (a configuration, a firewall, a password, a
+// resize) may be exactly what repairs it.
+func acceptsChange(d *model.Datastore) error {
+	switch d.Status {
+	case model.StatusActive, model.StatusDegraded, model.StatusDown, model.StatusDiskFull, model.StatusError:
+		return nil
+	}
+	return Invalid("datastore_id", "datastore %s is %s; it must be ACTIVE (or DEGRADED, DOWN, DISK_FULL, ERROR) to accept this change", d.ID, d.Status)
 }
 
 // ParseFirewall validates firewall entries (IP addresses or CIDR prefixes)
@@ -59,7 +106,10 @@ func (s *Service) UpdateFirewall(ctx context.Context, c Caller, id string, ips [
 	if err != nil {
 		return nil, err
 	}
-	return s.mutate(ctx, c, id, true, func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (string, error) {
+	return s.mutate(ctx, c, id, true, func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (string, error) {
+		if err := s.checkFirewallWithEngine(typ.Engine, list); err != nil {
+			return "", err
+		}
 		if grow := len(list) - len(d.Firewall); grow > 0 {
 			if err := s.checkQuota(ctx, tx, c.ProjectID, store.Usage{FirewallRules: int64(grow)}); err != nil {
 				return "", err
@@ -117,13 +167,24 @@ func (s *Service) UpdateSecurityGroups(ctx context.Context, c Caller, id string,
 
 // UpdateBackups changes how many days backups are kept.
 func (s *Service) UpdateBackups(ctx context.Context, c Caller, id string, days int) (*DatastoreView, error) {
-	if days < 1 {
-		return nil, Invalid("backups.backup_retention_days", "must be at least 1, got %d", days)
+	if err := checkRetentionDays("backups.backup_retention_days", days); err != nil {
+		return nil, err
 	}
 	return s.mutate(ctx, c, id, false, func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (string, error) {
 		d.BackupRetentionDays = days
 		return "", nil
 	})
+}
+
+// MaxBackupRetentionDays bounds how long backups are kept (ten years):
+// far beyond any use, and far below what overflows a duration.
+const MaxBackupRetentionDays = 3650
+
+func checkRetentionDays(field string, days int) error {
+	if days < 1 || days > MaxBackupRetentionDays {
+		return Invalid(field, "must be between 1 and %d days, got %d", MaxBackupRetentionDays, days)
+	}
+	return nil
 }
 
 // SetLogPlatform enables log export to a log group ("" disables it).
@@ -168,8 +229,8 @@ func (s *Service) ResizeDatastore(ctx context.Context, c Caller, id string, r Re
 		if err != nil {
 			return err
 		}
-		if d.Status != model.StatusActive && d.Status != model.StatusDiskFull {
-			return Conflict("datastore_id", "datastore %s is %s; it must be ACTIVE or DISK_FULL to resize", id, d.Status)
+		if err := acceptsChange(d); err != nil {
+			return err
 		}
 		typ, err := tx.DatastoreTypes().Get(ctx, d.TypeID)
 		if err != nil {

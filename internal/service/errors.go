@@ -3,6 +3,8 @@ package service
 import (
 	"errors"
 	"fmt"
+
+	"github.com/dbaasd/dbaasd/internal/store"
 )
 
 // Kinds of errors a caller can act on.
@@ -47,6 +49,11 @@ func NotFound(format string, args ...any) *Error {
 func Forbidden(field, format string, args ...any) *Error {
 	return &Error{Kind: KindForbidden, Field: field, Message: fmt.Sprintf(format, args...)}
 }
+
+// ErrStoreFull marks (wrapped, with the database's own error) a change
+// that could not be recorded because the store's database or disk is
+// full; nothing was changed.
+var ErrStoreFull = store.ErrFull
 
 // AsError returns the *Error in err's chain, if any.
 func AsError(err error) (*Error, bool) {

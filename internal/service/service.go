@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/dbaasd/dbaasd/internal/catalog"
+	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/model"
 	"github.com/dbaasd/dbaasd/internal/store"
 )
@@ -56,6 +57,10 @@ type Config struct {
 	// FloatingIPPool is the range floating IPs are taken from (extra
 	// addresses the engines also listen on).
 	FloatingIPPool netip.Prefix
+	// Validators by engine name check requests against the engines
+	// themselves before they are accepted (engines without one are
+	// checked against their catalog only).
+	Validators map[string]engine.Validator
 }
 
 // Service implements the API's operations over the store.

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 
+	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/model"
 	"github.com/dbaasd/dbaasd/internal/store"
 )
@@ -20,7 +21,10 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, dsID, name, password
 		return nil, err
 	}
 	return create(s, ctx, c, usersRepo, dsID, "users", capUsers, store.Usage{Users: 1}, ActUserCreate, "user", "user.name",
-		func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (*model.User, string, error) {
+		func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (*model.User, string, error) {
+			if err := s.checkNameWithEngine(typ.Engine, engine.ObjectUser, "user.name", name); err != nil {
+				return nil, "", err
+			}
 			u := &model.User{Base: s.base(c), DatastoreID: d.ID, Name: name, Password: password, Status: model.StatusPendingCreate}
 			return u, u.ID, nil
 		})

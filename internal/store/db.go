@@ -166,11 +166,11 @@ func (db *DB) InTx(ctx context.Context, fn func(tx Tx) error) error {
 	for attempt := 0; attempt < 5; attempt++ {
 		err = db.inTxOnce(ctx, fn)
 		if err == nil || !retryable(err) {
-			return err
+			return markFull(err)
 		}
 		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
 	}
-	return err
+	return markFull(err)
 }
 
 func (db *DB) inTxOnce(ctx context.Context, fn func(tx Tx) error) error {

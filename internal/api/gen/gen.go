@@ -1498,6 +1498,9 @@ type DatastoreOK = DatastoreResponse
 // Forbidden defines model for Forbidden.
 type Forbidden = ErrorResponse
 
+// InsufficientStorage defines model for InsufficientStorage.
+type InsufficientStorage = ErrorResponse
+
 // NotFound defines model for NotFound.
 type NotFound = ErrorResponse
 
@@ -6263,6 +6266,8 @@ type DatastoreOKJSONResponse DatastoreResponse
 
 type ForbiddenJSONResponse ErrorResponse
 
+type InsufficientStorageJSONResponse ErrorResponse
+
 type NoContentResponse struct {
 }
 
@@ -6426,6 +6431,22 @@ func (response CreateAcl404JSONResponse) VisitCreateAclResponse(w http.ResponseW
 	return err
 }
 
+type CreateAcl507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response CreateAcl507JSONResponse) VisitCreateAclResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteAclRequestObject struct {
 	AclId AclId `json:"acl_id"`
 }
@@ -6493,6 +6514,22 @@ func (response DeleteAcl404JSONResponse) VisitDeleteAclResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAcl507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response DeleteAcl507JSONResponse) VisitDeleteAclResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6650,6 +6687,22 @@ func (response UpdateAcl404JSONResponse) VisitUpdateAclResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAcl507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response UpdateAcl507JSONResponse) VisitUpdateAclResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6966,6 +7019,22 @@ func (response CreateAvailableExtension404JSONResponse) VisitCreateAvailableExte
 	return err
 }
 
+type CreateAvailableExtension507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response CreateAvailableExtension507JSONResponse) VisitCreateAvailableExtensionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteAvailableExtensionRequestObject struct {
 	AvailableExtensionId AvailableExtensionId `json:"available_extension_id"`
 }
@@ -7033,6 +7102,22 @@ func (response DeleteAvailableExtension404JSONResponse) VisitDeleteAvailableExte
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteAvailableExtension507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response DeleteAvailableExtension507JSONResponse) VisitDeleteAvailableExtensionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7190,6 +7275,22 @@ func (response UpdateAvailableExtension404JSONResponse) VisitUpdateAvailableExte
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAvailableExtension507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response UpdateAvailableExtension507JSONResponse) VisitUpdateAvailableExtensionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7427,6 +7528,22 @@ func (response CreateConfigurationParameter404JSONResponse) VisitCreateConfigura
 	return err
 }
 
+type CreateConfigurationParameter507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response CreateConfigurationParameter507JSONResponse) VisitCreateConfigurationParameterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteConfigurationParameterRequestObject struct {
 	ConfigurationParameterId ConfigurationParameterId `json:"configuration_parameter_id"`
 }
@@ -7494,6 +7611,22 @@ func (response DeleteConfigurationParameter404JSONResponse) VisitDeleteConfigura
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteConfigurationParameter507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response DeleteConfigurationParameter507JSONResponse) VisitDeleteConfigurationParameterResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7732,6 +7865,22 @@ func (response CreateDatabase404JSONResponse) VisitCreateDatabaseResponse(w http
 	return err
 }
 
+type CreateDatabase507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response CreateDatabase507JSONResponse) VisitCreateDatabaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteDatabaseRequestObject struct {
 	DatabaseId DatabaseId `json:"database_id"`
 }
@@ -7799,6 +7948,22 @@ func (response DeleteDatabase404JSONResponse) VisitDeleteDatabaseResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteDatabase507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response DeleteDatabase507JSONResponse) VisitDeleteDatabaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -7956,6 +8121,22 @@ func (response UpdateDatabase404JSONResponse) VisitUpdateDatabaseResponse(w http
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDatabase507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response UpdateDatabase507JSONResponse) VisitUpdateDatabaseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8272,6 +8453,22 @@ func (response CreateDatastore404JSONResponse) VisitCreateDatastoreResponse(w ht
 	return err
 }
 
+type CreateDatastore507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response CreateDatastore507JSONResponse) VisitCreateDatastoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CountDatastoresRequestObject struct {
 	Params CountDatastoresParams
 }
@@ -8417,6 +8614,22 @@ func (response DeleteDatastore404JSONResponse) VisitDeleteDatastoreResponse(w ht
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteDatastore507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response DeleteDatastore507JSONResponse) VisitDeleteDatastoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8578,6 +8791,22 @@ func (response UpdateDatastore404JSONResponse) VisitUpdateDatastoreResponse(w ht
 	return err
 }
 
+type UpdateDatastore507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response UpdateDatastore507JSONResponse) VisitUpdateDatastoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateDatastoreBackupsRequestObject struct {
 	DatastoreId DatastoreId `json:"datastore_id"`
 	Body        *UpdateDatastoreBackupsJSONRequestBody
@@ -8653,6 +8882,22 @@ func (response UpdateDatastoreBackups404JSONResponse) VisitUpdateDatastoreBackup
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDatastoreBackups507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response UpdateDatastoreBackups507JSONResponse) VisitUpdateDatastoreBackupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8736,6 +8981,22 @@ func (response UpdateDatastoreConfig404JSONResponse) VisitUpdateDatastoreConfigR
 	return err
 }
 
+type UpdateDatastoreConfig507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response UpdateDatastoreConfig507JSONResponse) VisitUpdateDatastoreConfigResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateDatastoreFirewallRequestObject struct {
 	DatastoreId DatastoreId `json:"datastore_id"`
 	Body        *UpdateDatastoreFirewallJSONRequestBody
@@ -8815,6 +9076,22 @@ func (response UpdateDatastoreFirewall404JSONResponse) VisitUpdateDatastoreFirew
 	return err
 }
 
+type UpdateDatastoreFirewall507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response UpdateDatastoreFirewall507JSONResponse) VisitUpdateDatastoreFirewallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DisableDatastoreLogPlatformRequestObject struct {
 	DatastoreId DatastoreId `json:"datastore_id"`
 }
@@ -8882,6 +9159,22 @@ func (response DisableDatastoreLogPlatform404JSONResponse) VisitDisableDatastore
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DisableDatastoreLogPlatform507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response DisableDatastoreLogPlatform507JSONResponse) VisitDisableDatastoreLogPlatformResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8961,6 +9254,22 @@ func (response EnableDatastoreLogPlatform404JSONResponse) VisitEnableDatastoreLo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EnableDatastoreLogPlatform507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response EnableDatastoreLogPlatform507JSONResponse) VisitEnableDatastoreLogPlatformResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9281,6 +9590,22 @@ func (response UpdateDatastorePassword404JSONResponse) VisitUpdateDatastorePassw
 	return err
 }
 
+type UpdateDatastorePassword507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response UpdateDatastorePassword507JSONResponse) VisitUpdateDatastorePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateDatastorePoolerRequestObject struct {
 	DatastoreId DatastoreId `json:"datastore_id"`
 	Body        *UpdateDatastorePoolerJSONRequestBody
@@ -9356,6 +9681,22 @@ func (response UpdateDatastorePooler404JSONResponse) VisitUpdateDatastorePoolerR
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDatastorePooler507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response UpdateDatastorePooler507JSONResponse) VisitUpdateDatastorePoolerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9439,6 +9780,22 @@ func (response SetDatastoreProtection404JSONResponse) VisitSetDatastoreProtectio
 	return err
 }
 
+type SetDatastoreProtection507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response SetDatastoreProtection507JSONResponse) VisitSetDatastoreProtectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResizeDatastoreRequestObject struct {
 	DatastoreId DatastoreId `json:"datastore_id"`
 	Body        *ResizeDatastoreJSONRequestBody
@@ -9518,6 +9875,22 @@ func (response ResizeDatastore404JSONResponse) VisitResizeDatastoreResponse(w ht
 	return err
 }
 
+type ResizeDatastore507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response ResizeDatastore507JSONResponse) VisitResizeDatastoreResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateDatastoreSecurityGroupsRequestObject struct {
 	DatastoreId DatastoreId `json:"datastore_id"`
 	Body        *UpdateDatastoreSecurityGroupsJSONRequestBody
@@ -9593,6 +9966,22 @@ func (response UpdateDatastoreSecurityGroups404JSONResponse) VisitUpdateDatastor
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDatastoreSecurityGroups507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response UpdateDatastoreSecurityGroups507JSONResponse) VisitUpdateDatastoreSecurityGroupsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9753,6 +10142,22 @@ func (response CreateExtension404JSONResponse) VisitCreateExtensionResponse(w ht
 	return err
 }
 
+type CreateExtension507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response CreateExtension507JSONResponse) VisitCreateExtensionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteExtensionRequestObject struct {
 	ExtensionId ExtensionId `json:"extension_id"`
 }
@@ -9820,6 +10225,22 @@ func (response DeleteExtension404JSONResponse) VisitDeleteExtensionResponse(w ht
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteExtension507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response DeleteExtension507JSONResponse) VisitDeleteExtensionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10058,6 +10479,22 @@ func (response CreateFlavor404JSONResponse) VisitCreateFlavorResponse(w http.Res
 	return err
 }
 
+type CreateFlavor507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response CreateFlavor507JSONResponse) VisitCreateFlavorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteFlavorRequestObject struct {
 	FlavorId FlavorId `json:"flavor_id"`
 }
@@ -10125,6 +10562,22 @@ func (response DeleteFlavor404JSONResponse) VisitDeleteFlavorResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFlavor507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response DeleteFlavor507JSONResponse) VisitDeleteFlavorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10286,6 +10739,22 @@ func (response UpdateFlavor404JSONResponse) VisitUpdateFlavorResponse(w http.Res
 	return err
 }
 
+type UpdateFlavor507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response UpdateFlavor507JSONResponse) VisitUpdateFlavorResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateFlavorHostRequestObject struct {
 	FlavorId FlavorId `json:"flavor_id"`
 	Body     *UpdateFlavorHostJSONRequestBody
@@ -10365,6 +10834,22 @@ func (response UpdateFlavorHost404JSONResponse) VisitUpdateFlavorHostResponse(w 
 	return err
 }
 
+type UpdateFlavorHost507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response UpdateFlavorHost507JSONResponse) VisitUpdateFlavorHostResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteFloatingIpRequestObject struct {
 	Body *DeleteFloatingIpJSONRequestBody
 }
@@ -10432,6 +10917,22 @@ func (response DeleteFloatingIp404JSONResponse) VisitDeleteFloatingIpResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteFloatingIp507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response DeleteFloatingIp507JSONResponse) VisitDeleteFloatingIpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10504,6 +11005,22 @@ func (response CreateFloatingIp404JSONResponse) VisitCreateFloatingIpResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFloatingIp507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response CreateFloatingIp507JSONResponse) VisitCreateFloatingIpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10664,6 +11181,22 @@ func (response CreateGrant404JSONResponse) VisitCreateGrantResponse(w http.Respo
 	return err
 }
 
+type CreateGrant507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response CreateGrant507JSONResponse) VisitCreateGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteGrantRequestObject struct {
 	GrantId GrantId `json:"grant_id"`
 }
@@ -10731,6 +11264,22 @@ func (response DeleteGrant404JSONResponse) VisitDeleteGrantResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteGrant507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response DeleteGrant507JSONResponse) VisitDeleteGrantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11046,6 +11595,22 @@ func (response CreateLogicalReplicationSlot404JSONResponse) VisitCreateLogicalRe
 	return err
 }
 
+type CreateLogicalReplicationSlot507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response CreateLogicalReplicationSlot507JSONResponse) VisitCreateLogicalReplicationSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteLogicalReplicationSlotRequestObject struct {
 	LogicalReplicationSlotId LogicalReplicationSlotId `json:"logical_replication_slot_id"`
 }
@@ -11113,6 +11678,22 @@ func (response DeleteLogicalReplicationSlot404JSONResponse) VisitDeleteLogicalRe
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLogicalReplicationSlot507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response DeleteLogicalReplicationSlot507JSONResponse) VisitDeleteLogicalReplicationSlotResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11351,6 +11932,22 @@ func (response CreatePrometheusMetricsToken404JSONResponse) VisitCreatePrometheu
 	return err
 }
 
+type CreatePrometheusMetricsToken507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response CreatePrometheusMetricsToken507JSONResponse) VisitCreatePrometheusMetricsTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeletePrometheusMetricsTokenRequestObject struct {
 	PrometheusMetricsTokenId PrometheusMetricsTokenId `json:"prometheus_metrics_token_id"`
 }
@@ -11418,6 +12015,22 @@ func (response DeletePrometheusMetricsToken404JSONResponse) VisitDeletePrometheu
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePrometheusMetricsToken507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response DeletePrometheusMetricsToken507JSONResponse) VisitDeletePrometheusMetricsTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11575,6 +12188,22 @@ func (response UpdatePrometheusMetricsToken404JSONResponse) VisitUpdatePrometheu
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePrometheusMetricsToken507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response UpdatePrometheusMetricsToken507JSONResponse) VisitUpdatePrometheusMetricsTokenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11812,6 +12441,22 @@ func (response CreateTopic404JSONResponse) VisitCreateTopicResponse(w http.Respo
 	return err
 }
 
+type CreateTopic507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response CreateTopic507JSONResponse) VisitCreateTopicResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteTopicRequestObject struct {
 	TopicId TopicId `json:"topic_id"`
 }
@@ -11879,6 +12524,22 @@ func (response DeleteTopic404JSONResponse) VisitDeleteTopicResponse(w http.Respo
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTopic507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response DeleteTopic507JSONResponse) VisitDeleteTopicResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12040,6 +12701,22 @@ func (response UpdateTopic404JSONResponse) VisitUpdateTopicResponse(w http.Respo
 	return err
 }
 
+type UpdateTopic507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response UpdateTopic507JSONResponse) VisitUpdateTopicResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListUsersRequestObject struct {
 	Params ListUsersParams
 }
@@ -12196,6 +12873,22 @@ func (response CreateUser404JSONResponse) VisitCreateUserResponse(w http.Respons
 	return err
 }
 
+type CreateUser507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response CreateUser507JSONResponse) VisitCreateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteUserRequestObject struct {
 	UserId UserId `json:"user_id"`
 }
@@ -12263,6 +12956,22 @@ func (response DeleteUser404JSONResponse) VisitDeleteUserResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteUser507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response DeleteUser507JSONResponse) VisitDeleteUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12420,6 +13129,22 @@ func (response UpdateUser404JSONResponse) VisitUpdateUserResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateUser507JSONResponse struct {
+	InsufficientStorageJSONResponse
+}
+
+func (response UpdateUser507JSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(507)
 	_, err := buf.WriteTo(w)
 	return err
 }

@@ -265,6 +265,11 @@ func Run(t *testing.T, o Options) {
 		if err := d.Destroy(Ctx(t), c); err != nil {
 			t.Fatalf("second Destroy: %v", err)
 		}
+		// The cluster's directory goes too: nothing of a deleted
+		// datastore is left behind, not even an empty directory.
+		if _, err := os.Stat(c.Dir); !os.IsNotExist(err) {
+			t.Errorf("cluster dir %s still there after Destroy (err %v)", c.Dir, err)
+		}
 		for _, n := range c.Nodes {
 			if _, err := os.Stat(n.Dir); !os.IsNotExist(err) {
 				t.Errorf("node dir %s still there after Destroy (err %v)", n.Dir, err)

@@ -106,8 +106,9 @@ func intValue(v any) (int64, error) {
 		if x != math.Trunc(x) || math.IsInf(x, 0) || math.IsNaN(x) {
 			return 0, fmt.Errorf("%v is not an integer", x)
 		}
-		if x > math.MaxInt64 || x < math.MinInt64 {
-			return 0, fmt.Errorf("%v is out of range", x)
+		// float64(math.MaxInt64) is 2^63, one past the largest int64.
+		if x >= math.MaxInt64 || x < math.MinInt64 {
+			return 0, fmt.Errorf("%v is out of the range of a 64-bit integer", x)
 		}
 		return int64(x), nil
 	case int:

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -30,6 +31,10 @@ func TestResolveConfig(t *testing.T) {
 		{"message.max.bytes": float64(1.5)},
 		{"message.max.bytes": float64(10)},
 		{"log.retention.ms": true},
+		// 2^63 used to overflow to a negative retention; 1e30 is no int64.
+		{"log.retention.ms": float64(1 << 63)},
+		{"log.retention.ms": 1e30},
+		{"log.retention.ms": "9223372036854775808"},
 	} {
 		if _, err := resolveConfig(bad); !errors.Is(err, engine.ErrInvalid) {
 			t.Errorf("resolveConfig(%v) = %v, want ErrInvalid", bad, err)
@@ -123,4 +128,41 @@ func describedBrokerConfig(t *testing.T, c *engine.Cluster, name string) string 
 		}
 	}
 	return ""
+}
+
+func TestValidateConfig(t *testing.T) {
+	t.Parallel()
+	d := &Driver{}
+	for _, tc := range []struct {
+		cfg   map[string]any
+		field string // "" = valid
+	}{
+		{map[string]any{"log.retention.ms": float64(86400000)}, ""},
+		{map[string]any{"log.retention.ms": float64(-1)}, ""},
+		{map[string]any{"log.retention.ms": 1e30}, "log.retention.ms"},
+		{map[string]any{"log.retention.ms": float64(1 << 63)}, "log.retention.ms"},
+		{map[string]any{"log.retention.check.interval.ms": float64(10)}, "log.retention.check.interval.ms"},
+		{map[string]any{"message.max.bytes": float64(1 << 31)}, "message.max.bytes"},
+		{map[string]any{"group.min.session.timeout.ms": float64(400000)}, "group.min.session.timeout.ms"},
+		{map[string]any{"group.min.session.timeout.ms": float64(1000), "group.max.session.timeout.ms": float64(500)}, "group.max.session.timeout.ms"},
+		{map[string]any{"group.min.session.timeout.ms": float64(1000), "group.max.session.timeout.ms": float64(5000)}, ""},
+		{map[string]any{"no.such.param": float64(1)}, "no.such.param"},
+	} {
+		err := d.ValidateConfig(context.Background(), &engine.Cluster{Engine: engine.Kafka, Config: tc.cfg}, nil)
+		if tc.field == "" {
+			if err != nil {
+				t.Errorf("%v refused: %v", tc.cfg, err)
+			}
+			continue
+		}
+		if ie, ok := engine.AsInvalid(err); !ok || ie.Field != tc.field {
+			t.Errorf("%v: got %v, want an InvalidError on %s", tc.cfg, err, tc.field)
+		}
+	}
+	if err := d.ValidateName(engine.ObjectUser, SuperUser); err == nil {
+		t.Error("the superuser's name accepted for a user")
+	}
+	if err := d.ValidateFirewall([]string{"fe80::1%eth0"}); err == nil {
+		t.Error("a zoned address accepted")
+	}
 }

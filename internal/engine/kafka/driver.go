@@ -539,6 +539,11 @@ func (d *Driver) Destroy(ctx context.Context, c *engine.Cluster) error {
 			return fmt.Errorf("remove %s: %w", dir, err)
 		}
 	}
+	if c.Dir != "" {
+		// The cluster's directory goes too once nothing else is in it.
+		_ = os.Remove(filepath.Join(c.Dir, "nodes"))
+		_ = os.Remove(c.Dir)
+	}
 	return d.opts.Runner.ReleaseCluster(c.ID, c.ArchiveDir)
 }
 

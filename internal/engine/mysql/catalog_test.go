@@ -35,7 +35,8 @@ func TestCatalog(t *testing.T) {
 	for _, name := range []string{"port", "bind_address", "datadir", "socket", "server_id", "log_bin", "gtid_strict_mode",
 		"wsrep_on", "wsrep_provider_options", "rpl_semi_sync_master_enabled", "read_only", "skip_name_resolve",
 		"init_file", "slow_query_log_file", "innodb_data_file_path", "ssl_cert", "secure_file_priv", "plugin_dir",
-		"lower_case_table_names", "innodb_page_size", "version", "binlog_format", "general_log"} {
+		"lower_case_table_names", "innodb_page_size", "version", "binlog_format", "general_log", "general_log_file",
+		"log_output", "init_connect", "innodb_force_recovery", "binlog_row_image", "ft_stopword_file"} {
 		if _, ok := params[name]; ok {
 			t.Errorf("catalog offers %s, which dbaasd owns or is unsafe", name)
 		}
@@ -67,8 +68,8 @@ func TestCatalog(t *testing.T) {
 	check("performance_schema", "bool", true)
 	check("long_query_time", "float", false)
 	check("log_bin_trust_function_creators", "bool", false)
-	if p := check("binlog_row_image", "str", false); len(p.Choices) == 0 {
-		t.Errorf("binlog_row_image has no choices: %+v", p)
+	if p := check("innodb_default_row_format", "str", false); len(p.Choices) == 0 {
+		t.Errorf("innodb_default_row_format has no choices: %+v", p)
 	}
 
 	// Cached: a new driver reads the cache file without a server.
@@ -79,14 +80,15 @@ func TestCatalog(t *testing.T) {
 	}
 }
 
-func TestExcludedParam(t *testing.T) {
+func TestAllowedParam(t *testing.T) {
 	for name, want := range map[string]bool{
-		"port": true, "wsrep_slave_threads": true, "log_bin_basename": true, "innodb_data_home_dir": true,
-		"general_log_file": true, "tmpdir": true, "ssl_key": true, "max_connections": false,
-		"innodb_buffer_pool_size": false, "log_bin_trust_function_creators": false, "sql_mode": false,
+		"port": false, "wsrep_slave_threads": false, "log_bin_basename": false, "innodb_data_home_dir": false,
+		"general_log_file": false, "tmpdir": false, "ssl_key": false, "plugin_dir": false, "secure_file_priv": false,
+		"init_file": false, "log_output": false, "max_connections": true,
+		"innodb_buffer_pool_size": true, "log_bin_trust_function_creators": true, "sql_mode": true,
 	} {
-		if got := excludedParam(name); got != want {
-			t.Errorf("excludedParam(%s) = %v, want %v", name, got, want)
+		if got := allowedParam(name); got != want {
+			t.Errorf("allowedParam(%s) = %v, want %v", name, got, want)
 		}
 	}
 }

@@ -213,12 +213,17 @@ func reloadAndWait(ctx context.Context, conn *pgx.Conn) error {
 
 // rejectedSettings lists the configuration file entries the server could
 // not apply for another reason than needing a restart (bad values,
-// unknown parameters, syntax errors).
+// unknown parameters, syntax errors). A parameter removed from the file
+// that only a restart resets is reported by the server without a name
+// ("parameter \"x\" cannot be changed without restarting the server"); it
+// waits for a restart like the others.
 func rejectedSettings(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 	rows, err := conn.Query(ctx, `SELECT coalesce(f.name, ''), coalesce(f.setting, ''), f.error, coalesce(f.sourcefile, ''), coalesce(f.sourceline, 0)
 		FROM pg_file_settings f
 		WHERE f.error IS NOT NULL
 		  AND NOT EXISTS (SELECT 1 FROM pg_settings s WHERE s.name = f.name AND s.pending_restart)
+		  AND NOT (f.name IS NULL AND EXISTS (SELECT 1 FROM pg_settings s WHERE s.pending_restart
+		      AND f.error = format('parameter "%s" cannot be changed without restarting the server', s.name)))
 		ORDER BY f.seqno`)
 	if err != nil {
 		return nil, sqlError(err, "read configuration errors")

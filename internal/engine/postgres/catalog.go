@@ -88,10 +88,24 @@ func (d *Driver) Catalog(ctx context.Context) (engine.Catalog, error) {
 			d.log.Warn("cannot cache the catalog", "path", path, "err", err)
 		}
 	}
+	cat = tenantCatalog(cat)
 	d.mu.Lock()
 	d.catalogs[full] = cat
 	d.mu.Unlock()
 	return cat, nil
+}
+
+// tenantCatalog keeps the parameters a tenant may set (allowedParams) of
+// everything pg_settings lists: the catalog offers nothing else.
+func tenantCatalog(cat engine.Catalog) engine.Catalog {
+	out := cat
+	out.Parameters = nil
+	for _, p := range cat.Parameters {
+		if checkUserParam(p.Name) == nil && p.Changeable {
+			out.Parameters = append(out.Parameters, p)
+		}
+	}
+	return out
 }
 
 // readCatalog starts a private server (Unix socket only) on a copy of the

@@ -32,8 +32,8 @@ func TestCatalog(t *testing.T) {
 	if sb.Type != "int" || sb.Unit != "8kB" || !sb.RestartRequired || !sb.Changeable || sb.DefaultTemplate == "" {
 		t.Errorf("shared_buffers = %+v", sb)
 	}
-	if p := params["wal_level"]; p.Changeable || len(p.Choices) == 0 || p.Type != "str" {
-		t.Errorf("wal_level = %+v, want a managed enumeration", p)
+	if p := params["default_transaction_isolation"]; !p.Changeable || len(p.Choices) == 0 || p.Type != "str" {
+		t.Errorf("default_transaction_isolation = %+v, want an enumeration", p)
 	}
 	if p := params["jit"]; p.Type != "bool" || !p.Changeable || p.Default != true {
 		t.Errorf("jit = %+v", p)
@@ -41,10 +41,25 @@ func TestCatalog(t *testing.T) {
 	if p := params["random_page_cost"]; p.Type != "float" || p.Default != 4.0 {
 		t.Errorf("random_page_cost = %+v", p)
 	}
+	// An allow-list: what dbaasd manages, paths, libraries, commands, log
+	// destinations and switches that disable safety checks are not offered.
 	for _, name := range []string{"port", "listen_addresses", "ssl", "ssl_cert_file", "archive_command", "primary_conninfo",
-		"lc_messages", "block_size", "server_version", "logging_collector", "unix_socket_directories", "zero_damaged_pages"} {
-		if p, ok := params[name]; !ok || p.Changeable {
-			t.Errorf("%s: present %v, changeable %v; want present and not changeable", name, ok, p.Changeable)
+		"lc_messages", "block_size", "server_version", "logging_collector", "unix_socket_directories", "zero_damaged_pages",
+		"extension_destdir", "dynamic_library_path", "shared_preload_libraries", "session_preload_libraries",
+		"local_preload_libraries", "log_directory", "log_destination", "wal_level", "session_replication_role",
+		"lo_compat_privileges", "jit_provider", "data_directory", "ssl_key_file", "krb_server_keyfile"} {
+		if p, ok := params[name]; ok {
+			t.Errorf("%s offered (%+v); the catalog must list only what a tenant may set", name, p)
+		}
+	}
+	for _, name := range []string{"TimeZone", "DateStyle", "IntervalStyle", "search_path", "application_name"} {
+		if _, ok := params[name]; !ok {
+			t.Errorf("%s not offered", name)
+		}
+	}
+	for _, p := range cat.Parameters {
+		if !p.Changeable || checkUserParam(p.Name) != nil {
+			t.Errorf("%s offered but not settable", p.Name)
 		}
 	}
 	exts := map[string][]string{}

@@ -183,3 +183,28 @@ func TestConfigReloadAndRestart(t *testing.T) {
 		t.Fatalf("Ensure with a managed parameter = %v, want ErrInvalid", err)
 	}
 }
+
+// Removing a parameter that only a restart applies (max_prepared_transactions
+// is not in dbaasd.conf unless set) restarts the server with the default:
+// PostgreSQL reports the removal as an error without a parameter name,
+// which must not be taken for a rejected value.
+func TestResetRestartOnlyParameter(t *testing.T) {
+	t.Parallel()
+	d := newDriver(t)
+	c := newCluster(t, d, 1, func(c *engine.Cluster) { c.Config = map[string]any{"max_prepared_transactions": float64(10)} })
+	ctx := enginetest.Ctx(t)
+	n := &c.Nodes[0]
+	show := func(name string) string {
+		return queryString(t, superConn(t, n, "postgres"), "SHOW "+name)
+	}
+	if got := show("max_prepared_transactions"); got != "10" {
+		t.Fatalf("max_prepared_transactions = %s, want 10", got)
+	}
+	c.Config = map[string]any{}
+	if err := d.Ensure(ctx, c); err != nil {
+		t.Fatalf("Ensure after removing max_prepared_transactions: %v", err)
+	}
+	if got := show("max_prepared_transactions"); got != "0" {
+		t.Fatalf("max_prepared_transactions = %s after removing it, want the default 0", got)
+	}
+}

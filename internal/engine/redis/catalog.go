@@ -142,8 +142,25 @@ func (d *Driver) Catalog(ctx context.Context) (engine.Catalog, error) {
 		}
 		cat := buildCatalog(values, restart)
 		d.catalog = &cat
+		d.defaults = map[string]string{}
+		for name := range catalogParams {
+			if v, ok := values[name]; ok {
+				d.defaults[name] = v
+			}
+		}
 	}
 	return engine.Catalog{Parameters: append([]engine.Parameter{}, d.catalog.Parameters...)}, nil
+}
+
+// paramDefaults returns the server's own value (as CONFIG GET reports it
+// on a server started without them) of every parameter a tenant may set.
+func (d *Driver) paramDefaults(ctx context.Context) (map[string]string, error) {
+	if _, err := d.Catalog(ctx); err != nil {
+		return nil, err
+	}
+	d.catalogMu.Lock()
+	defer d.catalogMu.Unlock()
+	return d.defaults, nil
 }
 
 // buildCatalog turns the server's values into curated parameters.
@@ -211,66 +228,13 @@ func typedValue(typ, v string) any {
 // probeParams runs a temporary server and returns every parameter's value
 // and which of the curated ones cannot be changed live.
 func (d *Driver) probeParams(ctx context.Context) (map[string]string, map[string]bool, error) {
-	r, err := d.base()
-	if err != nil {
-		return nil, nil, err
-	}
-	bin, err := serverBinary()
-	if err != nil {
-		return nil, nil, err
-	}
-	dir, err := os.MkdirTemp("", "dbaasd-redis-cat")
-	if err != nil {
-		return nil, nil, fmt.Errorf("catalog: %w", err)
-	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("catalog: %w", err)
-	}
-	if err := r.Chown(dir); err != nil {
-		return nil, nil, err
-	}
-	sock := filepath.Join(dir, "redis.sock")
-	conf := strings.Join([]string{
-		"port 0", "unixsocket " + quote(sock), "unixsocketperm 700", "daemonize no",
-		"dir " + quote(dir), `logfile ""`, `save ""`, "appendonly no",
-	}, "\n") + "\n"
-	confPath := filepath.Join(dir, "redis.conf")
-	if _, err := r.WriteFile(confPath, []byte(conf), 0o600); err != nil {
-		return nil, nil, err
-	}
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	cmd := r.Command(pctx, bin, confPath)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return nil, nil, fmt.Errorf("catalog: start redis-server: %w", err)
+	cl, stop, err := d.scratchServer(pctx, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("catalog: %w", err)
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	defer func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	}()
-
-	var cl *goredis.Client
-	for {
-		if cl, err = dialClient(pctx, unixEndpoint(sock), ""); err == nil {
-			if err = cl.Ping(pctx).Err(); err == nil {
-				break
-			}
-			_ = cl.Close()
-		}
-		select {
-		case <-exited:
-			return nil, nil, fmt.Errorf("catalog: temporary redis-server exited: %s", strings.TrimSpace(out.String()))
-		case <-pctx.Done():
-			return nil, nil, fmt.Errorf("catalog: temporary redis-server does not answer: %w", pctx.Err())
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	defer func() { _ = cl.Close() }()
+	defer stop()
 	values, err := cl.ConfigGet(pctx, "*").Result()
 	if err != nil {
 		return nil, nil, fmt.Errorf("catalog: CONFIG GET: %w", err)
@@ -293,4 +257,82 @@ func (d *Driver) probeParams(ctx context.Context) (map[string]string, map[string
 		}
 	}
 	return values, restart, nil
+}
+
+// scratchExit is a scratch server that exited instead of serving: Output
+// is what it printed (a configuration it refused, in its words).
+type scratchExit struct{ Output string }
+
+func (e *scratchExit) Error() string {
+	return "temporary redis-server exited: " + strings.TrimSpace(e.Output)
+}
+
+// scratchServer starts a temporary redis-server on a Unix socket in a
+// private directory, with extra lines appended to its configuration file,
+// and returns a client and a function that stops it and removes the
+// directory. A server that exits at once is a *scratchExit.
+func (d *Driver) scratchServer(ctx context.Context, extra []string) (*goredis.Client, func(), error) {
+	r, err := d.base()
+	if err != nil {
+		return nil, nil, err
+	}
+	bin, err := serverBinary()
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := os.MkdirTemp("", "dbaasd-redis-scratch")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	if err := os.Chmod(dir, 0o700); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	if err := r.Chown(dir); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	sock := filepath.Join(dir, "redis.sock")
+	lines := append([]string{
+		"port 0", "unixsocket " + quote(sock), "unixsocketperm 700", "daemonize no",
+		"dir " + quote(dir), `logfile ""`, `save ""`, "appendonly no",
+	}, extra...)
+	confPath := filepath.Join(dir, "redis.conf")
+	if _, err := r.WriteFile(confPath, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	cmd := r.Command(context.WithoutCancel(ctx), bin, confPath)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("start redis-server: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	stop := func() {
+		_ = cmd.Process.Kill()
+		<-exited
+		cleanup()
+	}
+	for {
+		cl, err := dialClient(ctx, unixEndpoint(sock), "")
+		if err == nil {
+			if err = cl.Ping(ctx).Err(); err == nil {
+				return cl, func() { _ = cl.Close(); stop() }, nil
+			}
+			_ = cl.Close()
+		}
+		select {
+		case <-exited:
+			stop()
+			return nil, nil, &scratchExit{Output: out.String()}
+		case <-ctx.Done():
+			stop()
+			return nil, nil, fmt.Errorf("temporary redis-server does not answer: %w", ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }

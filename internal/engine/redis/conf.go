@@ -173,35 +173,16 @@ func firewalled(c *engine.Cluster) bool { return len(c.Firewall) > 0 }
 
 var paramNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 
-// reservedParams are managed by the driver; users cannot set them.
-var reservedParams = map[string]bool{
-	"bind": true, "bind-source-addr": true, "port": true, "unixsocket": true, "unixsocketperm": true,
-	"dir": true, "dbfilename": true, "appenddirname": true, "pidfile": true, "logfile": true,
-	"daemonize": true, "supervised": true, "requirepass": true, "masterauth": true, "masteruser": true,
-	"replicaof": true, "slaveof": true, "protected-mode": true, "aclfile": true, "include": true,
-	"loadmodule": true, "rename-command": true, "user": true, "sentinel": true,
-	"replica-announce-ip": true, "replica-announce-port": true, "slave-announce-ip": true,
-	"slave-announce-port": true, "replica-read-only": true, "slave-read-only": true,
-	"replica-priority": true, "slave-priority": true, "replica-announced": true,
-	"enable-protected-configs": true, "enable-debug-command": true, "enable-module-command": true,
-	"set-proc-title": true, "proc-title-template": true, "syslog-enabled": true, "syslog-ident": true,
-	"syslog-facility": true, "always-show-logo": true, "cluster-enabled": true,
-}
-
-var reservedPrefixes = []string{"tls-", "cluster-", "unixsocket", "syslog-"}
-
-// checkParamName rejects names that are not parameters or that the driver manages.
+// checkParamName rejects names that are not parameters a tenant may set:
+// catalogParams is an allow-list, so everything the driver manages (bind,
+// port, dir, dbfilename, logfile, passwords, replication, modules, TLS,
+// Sentinel, renamed commands, ...) is refused.
 func checkParamName(k string) error {
 	if !paramNameRe.MatchString(k) {
 		return fmt.Errorf("%w: %q is not a Redis parameter name", engine.ErrInvalid, k)
 	}
-	if reservedParams[k] {
-		return fmt.Errorf("%w: parameter %s is managed by dbaasd", engine.ErrInvalid, k)
-	}
-	for _, p := range reservedPrefixes {
-		if strings.HasPrefix(k, p) {
-			return fmt.Errorf("%w: parameter %s is managed by dbaasd", engine.ErrInvalid, k)
-		}
+	if _, ok := catalogParams[k]; !ok {
+		return fmt.Errorf("%w: parameter %s cannot be set: it is not one a tenant may change", engine.ErrInvalid, k)
 	}
 	return nil
 }

@@ -66,6 +66,8 @@ func TestParamNames(t *testing.T) {
 	for name, ok := range map[string]bool{
 		"maxmemory-policy": true, "hz": true, "port": false, "tls-port": false, "cluster-enabled": false,
 		"requirepass": false, "Bad": false, "rename-command": false, "unixsocketperm": false,
+		"dir": false, "dbfilename": false, "logfile": false, "loadmodule": false, "aclfile": false,
+		"appenddirname": false, "include": false, "enable-debug-command": false,
 	} {
 		if err := checkParamName(name); (err == nil) != ok {
 			t.Errorf("checkParamName(%q) = %v, want ok=%v", name, err, ok)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
@@ -125,5 +126,75 @@ func TestResizeChangesMaxMemoryLive(t *testing.T) {
 	ensure(t, d, c)
 	if got := configGet(t, c, &c.Nodes[0], "maxmemory"); got != strconv.Itoa(2048<<20) {
 		t.Errorf("maxmemory = %s, want it capped at the flavor's RAM", got)
+	}
+}
+
+// Removing a parameter resets it in the running server to Redis's default,
+// not only in redis.conf.
+func TestRemovedParameterIsResetLive(t *testing.T) {
+	t.Parallel()
+	d, c := setup(t, 1, func(c *engine.Cluster) {
+		c.Config = map[string]any{"timeout": 300.0, "slowlog-max-len": 500.0, "notify-keyspace-events": "KEA"}
+	})
+	n := &c.Nodes[0]
+	if got := configGet(t, c, n, "timeout"); got != "300" {
+		t.Fatalf("timeout = %q, want 300", got)
+	}
+	pid := serverPid(n)
+	c.Config = map[string]any{"slowlog-max-len": 500.0}
+	ensure(t, d, c)
+	for name, want := range map[string]string{"timeout": "0", "notify-keyspace-events": "", "slowlog-max-len": "500"} {
+		if got := configGet(t, c, n, name); got != want {
+			t.Errorf("%s = %q after the change, want %q", name, got, want)
+		}
+	}
+	if serverPid(n) != pid {
+		t.Error("the server restarted to reset parameters that change live")
+	}
+}
+
+// TestValidateConfig sends values through a scratch redis-server: values
+// Redis refuses in its configuration file or with CONFIG SET come back as
+// an InvalidError naming the parameter, in Redis's words.
+func TestValidateConfig(t *testing.T) {
+	t.Parallel()
+	d := newTestDriver(t)
+	ctx := enginetest.Ctx(t)
+	for _, tc := range []struct {
+		name  string
+		value any
+		want  string // "" = valid; else a part of the message
+	}{
+		{"save", "900 1 300 10", ""},
+		{"save", "", ""},
+		{"save", "900", "Invalid save parameters"},
+		{"save", "abc def", "Invalid save parameters"},
+		{"client-output-buffer-limit", "normal 0 0 0", ""},
+		{"client-output-buffer-limit", "pubsub 32mb 8mb 60", ""},
+		{"client-output-buffer-limit", "nosuchclass 0 0 0", "Invalid client class"},
+		{"client-output-buffer-limit", "normal 1 2", "Wrong number of arguments"},
+		{"maxmemory-clients", "10%", ""},
+		{"maxmemory-clients", float64(1 << 20), ""},
+		{"maxmemory-clients", "lots", "argument must be a memory or percent value"},
+		{"notify-keyspace-events", "KEA", ""},
+		{"notify-keyspace-events", "Ex", ""},
+		{"notify-keyspace-events", "xyz!", "Invalid event class character"},
+		{"hz", float64(20), ""},
+		{"maxmemory-policy", "sometimes", "argument(s) must be one of the following"},
+		{"dir", "/tmp", "not one a tenant may change"},
+	} {
+		c := &engine.Cluster{Engine: engine.Redis, Flavor: engine.Flavor{VCPUs: 1, RAMMB: 1024, DiskGB: 10},
+			Config: map[string]any{tc.name: tc.value}}
+		err := d.ValidateConfig(ctx, c, []string{tc.name})
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%s = %q refused: %v", tc.name, tc.value, err)
+			}
+			continue
+		}
+		ie, ok := engine.AsInvalid(err)
+		if !ok || ie.Field != tc.name || !strings.Contains(ie.Message, tc.want) {
+			t.Errorf("%s = %q: got %v; want an InvalidError on %s containing %q", tc.name, tc.value, err, tc.name, tc.want)
+		}
 	}
 }

@@ -77,6 +77,7 @@ type Driver struct {
 
 	catalogMu sync.Mutex
 	catalog   *engine.Catalog
+	defaults  map[string]string // the server's own value of each catalog parameter
 }
 
 var (

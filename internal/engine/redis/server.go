@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -62,7 +63,7 @@ func (d *Driver) ensureServer(ctx context.Context, c *engine.Cluster, n *engine.
 	if err != nil {
 		return err
 	}
-	restart, err := applyLive(ctx, cl, sc)
+	restart, err := applyLive(ctx, cl, sc, d.resets(ctx, sc))
 	_ = cl.Close()
 	if err != nil {
 		return fmt.Errorf("node %s: %w", n.ID, err)
@@ -94,17 +95,37 @@ func (d *Driver) ensureServer(ctx context.Context, c *engine.Cluster, n *engine.
 	return writeState(r, p, st)
 }
 
-// applyLive sets every directive whose running value differs, one at a time,
-// and returns the names Redis refused to change live. A value Redis rejects
-// is an error carrying Redis's message, marked engine.ErrInvalid.
-func applyLive(ctx context.Context, cl *goredis.Client, sc *serverConf) ([]string, error) {
+// resets are the server's own defaults of the parameters a tenant may set
+// that sc leaves out: a parameter removed from the configuration goes
+// back to its default in the running server too, not only in redis.conf.
+func (d *Driver) resets(ctx context.Context, sc *serverConf) []directive {
+	defs, err := d.paramDefaults(ctx)
+	if err != nil {
+		d.log.Warn("cannot read Redis's defaults; parameters removed from the configuration keep their value until a restart", "err", err)
+		return nil
+	}
+	var out []directive
+	for name, v := range defs {
+		if _, set := sc.get(name); !set {
+			out = append(out, directive{name: name, value: v})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// applyLive sets every directive whose running value differs, and resets
+// to their defaults the parameters in resets, one at a time, and returns
+// the names Redis refused to change live. A value Redis rejects is an
+// error carrying Redis's message, marked engine.ErrInvalid.
+func applyLive(ctx context.Context, cl *goredis.Client, sc *serverConf, resets []directive) ([]string, error) {
 	cur, err := cl.ConfigGet(ctx, "*").Result()
 	if err != nil {
 		return nil, redisErr("CONFIG GET", err)
 	}
 	var restart []string
 	var invalid []error
-	for _, dv := range sc.directives {
+	for _, dv := range append(append([]directive{}, sc.directives...), resets...) {
 		if fixedDirectives[dv.name] {
 			continue
 		}

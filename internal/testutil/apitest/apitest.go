@@ -25,6 +25,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/api"
 	"github.com/dbaasd/dbaasd/internal/daemon"
+	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/kafka"
 	"github.com/dbaasd/dbaasd/internal/engine/redis"
 	"github.com/dbaasd/dbaasd/internal/testutil/intruder"
@@ -120,6 +121,8 @@ type Options struct {
 	// LogWriter, when set, also receives everything dbaasd logs (debug
 	// level, JSON), for tests of what the log holds.
 	LogWriter io.Writer
+	// WrapDrivers replaces the engine drivers (see daemon.Config).
+	WrapDrivers func(map[string]engine.Driver) map[string]engine.Driver
 }
 
 // Env is a running dbaasd.
@@ -175,7 +178,7 @@ func Start(t testing.TB, o Options) *Env {
 		SelfEnv: []string{envSelf + "=1"}, NoReconciler: !o.Reconcile, ProbeInterval: probe, FailoverAfter: o.FailoverAfter, RetryAfter: o.RetryAfter,
 		Quotas: o.Quotas, Logger: slog.New(logh),
 		Banner: io.Discard, Workers: 4, MetricsInterval: o.MetricsInterval,
-		Users: identityUsers(t, o.Users), Region: o.Region, TokenTTL: o.TokenTTL,
+		Users: identityUsers(t, o.Users), Region: o.Region, TokenTTL: o.TokenTTL, WrapDrivers: o.WrapDrivers,
 	})
 	if err != nil {
 		cancel()
@@ -365,7 +368,8 @@ func (e *Env) DoHeaders(token, method, path string, body any, headers map[string
 			e.T.Fatalf("%s %s: response is not JSON: %v: %s", method, path, err, out.Body)
 		}
 	}
-	if resp.StatusCode >= 500 {
+	// 507 is a declared answer (the store is full), not a server fault.
+	if resp.StatusCode >= 500 && resp.StatusCode != http.StatusInsufficientStorage {
 		e.T.Errorf("%s %s: server error %d: %s", method, path, resp.StatusCode, out.Body)
 	}
 	e.validate(req, raw, resp, out)

@@ -1,0 +1,234 @@
+package postgres
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+)
+
+var _ engine.Validator = (*Driver)(nil)
+
+// ValidateConfig asks PostgreSQL itself whether a server would start with
+// the configuration: the dbaasd.conf a node of c would get is written into
+// a scratch directory holding only what `postgres -C` reads of a data
+// directory (PG_VERSION and global/pg_control, copied from the template),
+// and the server binary loads it as a starting server does — the same
+// parser, the same checks of every value, the same checks between
+// settings (superuser_reserved_connections below max_connections, ...) —
+// and exits before it allocates anything. huge_pages = on is checked
+// against the huge pages the kernel has free, counted by the server.
+func (d *Driver) ValidateConfig(ctx context.Context, c *engine.Cluster, changed []string) error {
+	for _, name := range changed {
+		if err := checkUserParam(strings.ToLower(name)); err != nil {
+			return engine.Invalid(name, strings.TrimPrefix(err.Error(), engine.ErrInvalid.Error()+": "))
+		}
+		if _, err := formatValue(c.Config[name]); err != nil {
+			return engine.Invalid(name, "PostgreSQL cannot read this value from a configuration file: "+
+				strings.TrimPrefix(err.Error(), engine.ErrInvalid.Error()+": "))
+		}
+	}
+	e, err := d.env(ctx, c.Version)
+	if err != nil {
+		return err
+	}
+	tmpl, err := d.templateData(ctx, e)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "dbaasd-pgcheck-")
+	if err != nil {
+		return fmt.Errorf("check configuration: %w", err)
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	data := filepath.Join(dir, "data")
+	for _, sub := range []string{dir, data, filepath.Join(data, "global")} {
+		if err := e.r.MkdirAll(sub, 0o700); err != nil {
+			return fmt.Errorf("check configuration: %w", err)
+		}
+	}
+	for _, f := range []string{"PG_VERSION", filepath.Join("global", "pg_control")} {
+		b, err := os.ReadFile(filepath.Join(tmpl, f))
+		if err != nil {
+			return fmt.Errorf("check configuration: %w", err)
+		}
+		if _, err := e.r.WriteFile(filepath.Join(data, f), b, 0o600); err != nil {
+			return fmt.Errorf("check configuration: %w", err)
+		}
+	}
+	node := engine.Node{ID: "config-check", Role: engine.RoleMaster, Host: "127.0.0.1", Port: 5432, Dir: dir}
+	cc := *c
+	cc.ID, cc.Dir, cc.Nodes, cc.ArchiveDir = "config-check", dir, []engine.Node{node}, filepath.Join(dir, "archive")
+	p := pathsOf(&node)
+	conf, eff, err := renderConf(confInput{cluster: &cc, node: p, host: []string{node.Host}})
+	if err != nil {
+		return engine.Invalid("", strings.TrimPrefix(err.Error(), engine.ErrInvalid.Error()+": "))
+	}
+	if _, err := e.r.WriteFile(filepath.Join(data, "postgresql.conf"), []byte(conf), 0o600); err != nil {
+		return fmt.Errorf("check configuration: %w", err)
+	}
+	out, runErr := e.r.Run(ctx, e.inst.bin("postgres"), "-D", data, "-C", "shared_memory_size_in_huge_pages")
+	if runErr != nil {
+		if msgs := serverComplaints(out); len(msgs) > 0 {
+			return engine.Invalid(blame(msgs, changed, c.Config), strings.Join(msgs, "; "))
+		}
+		return fmt.Errorf("check configuration: %w", runErr)
+	}
+	if isOn(eff["huge_pages"]) {
+		return checkHugePages(lastLine(out))
+	}
+	return nil
+}
+
+// logPrefix is what the server writes before a message on its standard
+// error before logging is set up: a time stamp and its PID.
+var logPrefix = regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \S+ \[\d+\] `)
+
+// serverComplaints keeps what the server said about a configuration it
+// refused, in its own words: its errors, details and hints, without the
+// time stamps and the notes that are not about the values.
+func serverComplaints(out []byte) []string {
+	var msgs []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := strings.TrimSpace(logPrefix.ReplaceAllString(sc.Text(), ""))
+		switch {
+		case line == "", strings.Contains(line, "skipping missing configuration file"):
+			continue
+		case strings.HasPrefix(line, "postgres: "):
+			line = strings.TrimPrefix(line, "postgres: ")
+		case strings.HasPrefix(line, "FATAL:") && strings.Contains(line, "contains errors") && len(msgs) > 0:
+			continue // the summary of the errors already listed
+		}
+		for _, lvl := range []string{"LOG:", "FATAL:", "ERROR:", "DETAIL:", "HINT:"} {
+			line = strings.TrimSpace(strings.TrimPrefix(line, lvl))
+		}
+		msgs = append(msgs, line)
+	}
+	return msgs
+}
+
+var paramInMessage = regexp.MustCompile(`parameter "([^"]+)"`)
+
+// blame names the parameter the server's messages are about: the one it
+// quotes, else the first changed parameter it mentions, else the only
+// changed one ("" when it cannot tell).
+func blame(msgs, changed []string, cfg map[string]any) string {
+	byLower := map[string]string{}
+	for k := range cfg {
+		byLower[strings.ToLower(k)] = k
+	}
+	for _, m := range msgs {
+		if sub := paramInMessage.FindStringSubmatch(m); sub != nil {
+			if k, ok := byLower[strings.ToLower(sub[1])]; ok {
+				return k
+			}
+		}
+	}
+	for _, m := range msgs {
+		for _, k := range changed {
+			if strings.Contains(strings.ToLower(m), strings.ToLower(k)) {
+				return k
+			}
+		}
+	}
+	if len(changed) == 1 {
+		return changed[0]
+	}
+	return ""
+}
+
+func isOn(v string) bool {
+	return slices.Contains([]string{"on", "true", "yes", "1"}, strings.ToLower(strings.Trim(v, "'")))
+}
+
+func lastLine(out []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// checkHugePages compares the huge pages a server needs (as it counted
+// them: -1 when the system has none) with those the kernel has free.
+func checkHugePages(need string) error {
+	n, err := strconv.Atoi(need)
+	if err != nil {
+		return fmt.Errorf("check configuration: huge pages needed: %q", need)
+	}
+	free, size := hugePagesFree()
+	if n < 0 || free < n {
+		return engine.Invalid("huge_pages", fmt.Sprintf("the server needs %d huge pages of %d kB and the machine has %d free: "+
+			"PostgreSQL would not start (could not map anonymous shared memory); use try or off", n, size, free))
+	}
+	return nil
+}
+
+// hugePagesFree reads the free huge pages and their size (kB) from
+// /proc/meminfo (0, 0 when it cannot).
+func hugePagesFree() (free, sizeKB int) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		switch f[0] {
+		case "HugePages_Free:":
+			free, _ = strconv.Atoi(f[1])
+		case "Hugepagesize:":
+			sizeKB, _ = strconv.Atoi(f[1])
+		}
+	}
+	return free, sizeKB
+}
+
+// reservedRoles are role names PostgreSQL refuses or gives another
+// meaning (CREATE ROLE says "role name ... is reserved", or takes the
+// keyword for the session's role); names starting with pg_ are reserved too.
+var reservedRoles = setOf("public", "none", "current_user", "session_user", "current_role", "user",
+	superuser, poolerAuthRole)
+
+// ValidateName refuses names PostgreSQL reserves for roles and databases,
+// and names longer than an identifier (63 bytes).
+func (d *Driver) ValidateName(kind, name string) error {
+	low := strings.ToLower(name)
+	if len(name) > 63 {
+		return engine.Invalid("", fmt.Sprintf("%q is longer than the 63 bytes of a PostgreSQL identifier", name))
+	}
+	switch kind {
+	case engine.ObjectUser:
+		if reservedRoles[low] || strings.HasPrefix(low, "pg_") {
+			return engine.Invalid("", fmt.Sprintf("role name %q is reserved by PostgreSQL", name))
+		}
+	case engine.ObjectDatabase:
+		if low == "template0" || low == "template1" || low == "postgres" {
+			return engine.Invalid("", fmt.Sprintf("database name %q is reserved by PostgreSQL", name))
+		}
+	}
+	return nil
+}
+
+// ValidateFirewall checks that every entry fits pg_hba.conf: an address
+// or a network, without an IPv6 zone (pg_hba.conf has none).
+func (d *Driver) ValidateFirewall(entries []string) error {
+	for _, e := range entries {
+		if a, err := netip.ParseAddr(strings.TrimSpace(e)); err == nil && a.Zone() != "" {
+			return engine.Invalid("", fmt.Sprintf("entry %q has an IPv6 zone, which pg_hba.conf cannot express; give the address without %%%s", e, a.Zone()))
+		}
+	}
+	if _, err := firewallCIDRs(entries); err != nil {
+		return engine.Invalid("", strings.TrimPrefix(err.Error(), engine.ErrInvalid.Error()+": "))
+	}
+	return nil
+}
