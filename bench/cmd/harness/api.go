@@ -102,8 +102,14 @@ func runAPI(ctx context.Context, e *env, res *results) error {
 	e.logf("seeded %d clusters in %.1f s", e.cfg.projects*e.cfg.perProj, fp.seedTime.Seconds())
 	fp.clusters = e.cfg.projects * e.cfg.perProj
 
+	pprofArgs, pprofURL, err := e.pprofArgs()
+	if err != nil {
+		return err
+	}
+	full := opts
+	full.Args = append(full.Args, pprofArgs...)
 	t = time.Now()
-	if srv, err = e.startDbaasd(ctx, "read", opts); err != nil {
+	if srv, err = e.startDbaasd(ctx, "read", full); err != nil {
 		return err
 	}
 	defer srv.Stop()
@@ -154,6 +160,13 @@ func runAPI(ctx context.Context, e *env, res *results) error {
 		return err
 	}
 	fp.rssAfter = sampleRSS(ctx, srv.Proc.PID())
+	if pprofURL != "" {
+		targets := map[string]string{"get": srv.URL + getPath, "list": srv.URL + listPath}
+		if err := profileReadPath(ctx, e, pprofURL, targets, "X-Auth-Token: "+proj.Token); err != nil {
+			res.note("api", "read path not profiled: %v", err)
+			e.logf("profile: %v", err)
+		}
+	}
 	apiFigures(e, res, m, saturated, len(getBody), len(listBody), mock != "")
 	fp.figures(e, res)
 	return nil
