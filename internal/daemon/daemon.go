@@ -105,6 +105,7 @@ type Daemon struct {
 	Backups    *backup.Manager
 	Telemetry  *telemetry.Service
 	log        *slog.Logger
+	hasher     *secret.Hasher
 	ready      atomic.Bool
 }
 
@@ -136,6 +137,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.SecretKeyFile == "" {
 		cfg.SecretKeyFile = filepath.Join(dataDir, "secret.key")
 	}
+	restrictKeyFile(cfg.SecretKeyFile, log)
 	key, err := secret.LoadOrCreateKey(cfg.SecretKeyFile)
 	if err != nil {
 		return nil, err
@@ -144,11 +146,15 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	hasher, err := secret.NewHasher(key)
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(ctx, cfg.Store, dataDir, box)
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, Store: st, log: log}
+	d := &Daemon{cfg: cfg, Store: st, log: log, hasher: hasher}
 	if err := d.setup(ctx); err != nil {
 		_ = st.Close()
 		return nil, err
@@ -193,7 +199,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 		log.Info("engine available", "engine", f.Type.Engine, "version", f.Type.Version, "full_version", f.Type.FullVersion,
 			"parameters", len(f.Parameters), "extensions", len(f.Extensions))
 	}
-	d.Auth = auth.New(d.Store)
+	d.Auth = auth.New(d.Store, d.hasher)
 	if err := d.Auth.SetupStatic(ctx, cfg.Tokens); err != nil {
 		return err
 	}
@@ -219,6 +225,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 	}
 	d.Service = service.New(d.Store, service.Config{
 		Capabilities: Capabilities(drivers), Machine: machine, Region: cfg.Region, DefaultQuotas: quotas, FloatingIPPool: cfg.FloatingIPs,
+		Hasher: d.hasher,
 	}, log, notify)
 	mounts, err := d.mounts(ctx)
 	if err != nil {
@@ -297,7 +304,7 @@ func (d *Daemon) Project(ctx context.Context, projectID, token string, admin boo
 		if err := auth.EnsureProject(ctx, tx, projectID, time.Now()); err != nil {
 			return err
 		}
-		return tx.PutToken(ctx, model.Token{Hash: secret.Hash(token), ProjectID: projectID, Admin: admin,
+		return tx.PutToken(ctx, model.Token{Hash: d.hasher.Hash(token), ProjectID: projectID, Admin: admin,
 			Source: auth.SourceProvisioned, CreatedAt: time.Now().UTC()})
 	})
 }

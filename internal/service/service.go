@@ -56,6 +56,13 @@ type Config struct {
 	// FloatingIPPool is the range floating IPs are taken from (extra
 	// addresses the engines also listen on).
 	FloatingIPPool netip.Prefix
+	// Hasher computes the keyed hashes metrics tokens are found by.
+	Hasher Hasher
+}
+
+// Hasher computes keyed hashes of tokens (secret.Hasher).
+type Hasher interface {
+	Hash(token string) string
 }
 
 // Service implements the API's operations over the store.

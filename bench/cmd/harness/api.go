@@ -182,6 +182,9 @@ func seedStore(ctx context.Context, dataDir string, spec seed.Spec) ([]seed.Proj
 	if err != nil {
 		return nil, err
 	}
+	if spec.Hasher, err = secret.NewHasher(key); err != nil {
+		return nil, err
+	}
 	st, err := store.Open(ctx, "", dataDir, box)
 	if err != nil {
 		return nil, err

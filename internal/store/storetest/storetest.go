@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore Opener) {
 		{"ConcurrentQuota", testConcurrentQuota},
 		{"UsageSums", testUsage},
 		{"Tokens", testTokens},
+		{"ProjectVersions", testProjectVersions},
 		{"Ports", testPorts},
 		{"ActionQueue", testActionQueue},
 		{"FailoverBesideBackup", testFailoverBesideBackup},
