@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -272,6 +273,10 @@ func (d *Daemon) Serve(ctx context.Context, ln net.Listener) error {
 	backupsDone := d.startBackups(rctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// What start-up parsed and discovered (the OpenAPI document, the
+	// engines' catalogs) and no longer needs goes back to the system now,
+	// rather than over minutes, so an idle dbaasd stays small.
+	debug.FreeOSMemory()
 	d.ready.Store(true)
 	d.log.Info("dbaasd serving", "listen", ln.Addr().String(), "data_dir", d.cfg.DataDir, "store", d.Store.Dialect())
 	var serveErr error
