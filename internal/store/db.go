@@ -52,6 +52,7 @@ type ops struct {
 	q       querier
 	tx      *sql.Tx // set inside a transaction
 	cache   *stmtCache
+	sums    *summaryCache // nil inside transactions
 	dialect string
 	t       *tables
 	inTx    bool
@@ -170,7 +171,8 @@ func finishOpen(ctx context.Context, db *sql.DB, dialect string, gd goose.Dialec
 	}
 	t := newTables(sealer)
 	cache := newStmtCache(db)
-	return &DB{sql: db, dialect: dialect, tables: t, cache: cache, ops: ops{q: db, cache: cache, dialect: dialect, t: t}}, nil
+	return &DB{sql: db, dialect: dialect, tables: t, cache: cache,
+		ops: ops{q: db, cache: cache, dialect: dialect, t: t, sums: &summaryCache{}}}, nil
 }
 
 // migrator returns the goose provider of the store's migrations: the SQL
@@ -180,7 +182,7 @@ func migrator(db *sql.DB, dialect string, gd goose.Dialect) (*goose.Provider, er
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	p, err := goose.NewProvider(gd, db, sub, goose.WithGoMigrations(versionsMigration(dialect)))
+	p, err := goose.NewProvider(gd, db, sub, goose.WithGoMigrations(versionsMigration(dialect), tableVersionsMigration(dialect)))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}

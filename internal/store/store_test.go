@@ -93,7 +93,7 @@ func TestSecretsAreSealedAtRest(t *testing.T) {
 				t.Fatal(err)
 			}
 			var mv string
-			if err := raw.QueryRow("SELECT value FROM prometheus_metrics_tokens WHERE id = '"+mt.ID+"'").Scan(&mv); err != nil {
+			if err := raw.QueryRow("SELECT value FROM prometheus_metrics_tokens WHERE id = '" + mt.ID + "'").Scan(&mv); err != nil {
 				t.Fatal(err)
 			}
 			if mv == "" || strings.Contains(mv, mt.Value) {

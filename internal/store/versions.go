@@ -160,3 +160,60 @@ func (o *ops) CountLegacyTokens(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// tableVersionsMigration is migration 9: table_versions, with the version
+// of the datastores table, which grows in the same transaction as every
+// write of a datastore row (a trigger, deferred to the commit on
+// PostgreSQL as in migration 7). It lets periodic loops read every
+// datastore's summary from memory while no datastore changed.
+func tableVersionsMigration(dialect string) *goose.Migration {
+	up := func(ctx context.Context, tx *sql.Tx) error {
+		stmts := []string{`CREATE TABLE table_versions (
+			name TEXT PRIMARY KEY,
+			version BIGINT NOT NULL
+		)`, `INSERT INTO table_versions (name, version) VALUES ('datastores', 1)`}
+		if dialect == Postgres {
+			stmts = append(stmts, `CREATE FUNCTION dbaasd_bump_datastores_version() RETURNS trigger
+				LANGUAGE plpgsql AS $$
+				BEGIN
+					UPDATE table_versions SET version = version + 1 WHERE name = 'datastores';
+					RETURN NULL;
+				END $$`,
+				`CREATE CONSTRAINT TRIGGER datastores_table_version
+					AFTER INSERT OR UPDATE OR DELETE ON datastores
+					DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+					EXECUTE FUNCTION dbaasd_bump_datastores_version()`)
+		} else {
+			for _, op := range []string{"INSERT", "UPDATE", "DELETE"} {
+				stmts = append(stmts, `CREATE TRIGGER datastores_table_version_`+strings.ToLower(op)+
+					` AFTER `+op+` ON datastores BEGIN
+					UPDATE table_versions SET version = version + 1 WHERE name = 'datastores'; END`)
+			}
+		}
+		for _, s := range stmts {
+			if _, err := tx.ExecContext(ctx, s); err != nil {
+				return fmt.Errorf("table versions: %w", err)
+			}
+		}
+		return nil
+	}
+	down := func(ctx context.Context, tx *sql.Tx) error {
+		stmts := []string{}
+		if dialect == Postgres {
+			stmts = append(stmts, `DROP TRIGGER datastores_table_version ON datastores`,
+				`DROP FUNCTION dbaasd_bump_datastores_version()`)
+		} else {
+			for _, op := range []string{"insert", "update", "delete"} {
+				stmts = append(stmts, `DROP TRIGGER datastores_table_version_`+op)
+			}
+		}
+		stmts = append(stmts, `DROP TABLE table_versions`)
+		for _, s := range stmts {
+			if _, err := tx.ExecContext(ctx, s); err != nil {
+				return fmt.Errorf("table versions: %w", err)
+			}
+		}
+		return nil
+	}
+	return goose.NewGoMigration(9, &goose.GoFunc{RunTx: up}, &goose.GoFunc{RunTx: down})
+}

@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore Opener) {
 		{"UsageSums", testUsage},
 		{"Tokens", testTokens},
 		{"ProjectVersions", testProjectVersions},
+		{"Summaries", testSummaries},
 		{"Ports", testPorts},
 		{"ActionQueue", testActionQueue},
 		{"FailoverBesideBackup", testFailoverBesideBackup},

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -88,4 +90,52 @@ func testProjectVersions(t *testing.T, open func() store.Store) {
 	if v := version("ffffffffffffffffffffffffffffffff"); v != 0 {
 		t.Fatalf("version of a project without writes = %d", v)
 	}
+}
+
+// testSummaries: datastore summaries listed outside a transaction (which
+// a store may serve from memory) follow every write of a datastore at
+// once, also a write through another handle on the same store (another
+// dbaasd replica), with the filters applied as the database would.
+func testSummaries(t *testing.T, open func() store.Store) {
+	one, two := open(), open()
+	p := project(t, one)
+	ids := func(f store.Filter) []string {
+		t.Helper()
+		list, err := one.DatastoreSummaries().List(ctx(), f)
+		must(t, err)
+		var out []string
+		for _, d := range list {
+			if d.ProjectID == p {
+				out = append(out, d.ID+"/"+d.Status)
+			}
+		}
+		return out
+	}
+	expect := func(what string, f store.Filter, want ...string) {
+		t.Helper()
+		for i := 0; i < 2; i++ { // the second list may come from memory
+			got := ids(f)
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%s: list %d = %v, want %v", what, i+1, got, want)
+			}
+		}
+	}
+	a, b := datastore(p), datastore(p)
+	b.CreatedAt = a.CreatedAt.Add(time.Second)
+	expect("empty", store.Filter{"project_id": p})
+	must(t, two.Datastores().Insert(ctx(), a))
+	expect("one inserted elsewhere", store.Filter{"project_id": p}, a.ID+"/"+a.Status)
+	must(t, two.InTx(ctx(), func(tx store.Tx) error { return tx.Datastores().Insert(ctx(), b) }))
+	expect("two", store.Filter{"deleted": false}, a.ID+"/"+a.Status, b.ID+"/"+b.Status)
+	a.Status = model.StatusActive
+	must(t, two.Datastores().Update(ctx(), a))
+	expect("status changed elsewhere", store.Filter{}, a.ID+"/"+model.StatusActive, b.ID+"/"+b.Status)
+	expect("by status", store.Filter{"status": model.StatusActive, "project_id": p}, a.ID+"/"+model.StatusActive)
+	expect("by a field kept in the database only", store.Filter{"node_count": 1, "project_id": p},
+		a.ID+"/"+model.StatusActive, b.ID+"/"+b.Status)
+	b.Deleted = true
+	must(t, two.Datastores().Update(ctx(), b))
+	expect("deleted", store.Filter{"deleted": false, "project_id": p}, a.ID+"/"+model.StatusActive)
+	must(t, two.Datastores().Delete(ctx(), b.ID))
+	expect("removed", store.Filter{}, a.ID+"/"+model.StatusActive)
 }
