@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -44,6 +45,11 @@ type DB struct {
 	dialect string
 	tables  *tables
 	cache   *stmtCache
+	// writers queues this process's transactions on SQLite, which runs one
+	// writing transaction at a time anyway: a transaction waits for the
+	// one before to end instead of SQLite's busy handler sleeping and
+	// polling for its lock (up to 100 ms at a time).
+	writers sync.Mutex
 	ops
 }
 
@@ -56,6 +62,9 @@ type ops struct {
 	dialect string
 	t       *tables
 	inTx    bool
+	// prepareInTx lets a transaction prepare (on the pool) a statement
+	// that is not prepared yet.
+	prepareInTx bool
 }
 
 // Open opens the store named by url: "" or a file path means SQLite in that
@@ -228,11 +237,19 @@ func (db *DB) InTx(ctx context.Context, fn func(tx Tx) error) error {
 }
 
 func (db *DB) inTxOnce(ctx context.Context, fn func(tx Tx) error) error {
+	if db.dialect == SQLite {
+		db.writers.Lock()
+		defer db.writers.Unlock()
+	}
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&ops{q: tx, tx: tx, cache: db.cache, dialect: db.dialect, t: db.tables, inTx: true}); err != nil {
+	// With its transactions queued, an SQLite store has connections free
+	// for preparing a statement a transaction needs for the first time.
+	o := &ops{q: tx, tx: tx, cache: db.cache, dialect: db.dialect, t: db.tables, inTx: true,
+		prepareInTx: db.dialect == SQLite}
+	if err := fn(o); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
