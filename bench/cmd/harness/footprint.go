@@ -20,8 +20,10 @@ type footprint struct {
 	seedTime                          time.Duration
 	clusters                          int
 	rssEmpty, rssFull, rssAfter       []float64 // MiB, several samples
+	rssEmptyLater                     []float64 // MiB, after the idle CPU windows
 	rssBare                           []float64
-	cpuEmpty, cpuFull                 []float64 // % of one core
+	cpuEmpty, cpuFull                 []float64     // % of one core
+	idleFor                           time.Duration // between the two RSS readings of the empty store
 }
 
 // sampleRSS reads a process's RSS (MiB) five times, 200 ms apart.
@@ -68,12 +70,17 @@ func idleCPU(ctx context.Context, e *env, pid int) []float64 {
 // figures records the dbaasd footprint figures and their detail table.
 func (fp *footprint) figures(e *env, res *results) {
 	n := fmt.Sprintf("%d", fp.clusters)
+	// Targets (issue 14): under 64 MiB idle with an empty store, and
+	// steady (no more than 5 % up once idle a while longer); idle CPU
+	// with 10,000 clusters stored under 2 % of a core.
 	res.add(&figure{section: "footprint", name: "dbaasd RSS, idle, empty store", unit: "MiB", values: fp.rssEmpty,
-		baseName: "bare net/http handler (idle)", base: fp.rssBare})
+		baseName: "bare net/http handler (idle)", base: fp.rssBare, target: below{64, "MiB"}})
+	res.add(&figure{section: "footprint", name: fmt.Sprintf("dbaasd RSS, idle, empty store, %s later (steady)", fp.idleFor.Round(time.Second)),
+		unit: "MiB", values: fp.rssEmptyLater, baseName: "the same, at first", base: fp.rssEmpty, target: ratioAtMost{1.05}})
 	res.add(&figure{section: "footprint", name: "dbaasd RSS, " + n + " clusters stored, after list requests", unit: "MiB",
 		values: fp.rssFull, baseName: "dbaasd RSS, empty store", base: fp.rssEmpty})
 	res.add(&figure{section: "footprint", name: "dbaasd CPU while idle, " + n + " clusters stored", unit: "% of a core",
-		values: fp.cpuFull, baseName: "dbaasd CPU while idle, empty store", base: fp.cpuEmpty})
+		values: fp.cpuFull, baseName: "dbaasd CPU while idle, empty store", base: fp.cpuEmpty, target: below{2, "% of a core"}})
 	res.addDetail("footprint", &detail{
 		title:  "dbaasd process",
 		header: []string{"measure", "value"},
@@ -83,6 +90,7 @@ func (fp *footprint) figures(e *env, res *results) {
 			{"start, " + n + " clusters stored", report.Num(fp.startFull.Seconds()) + " s"},
 			{"seeding " + n + " clusters directly into the store (one transaction per project)", fmt.Sprintf("%s s (%s clusters/s)", report.Num(fp.seedTime.Seconds()), report.Num(float64(fp.clusters)/fp.seedTime.Seconds()))},
 			{"RSS, idle, empty store", report.Summary(summarize(fp.rssEmpty), "MiB")},
+			{"RSS, idle, empty store, " + fp.idleFor.Round(time.Second).String() + " later", report.Summary(summarize(fp.rssEmptyLater), "MiB")},
 			{"RSS, " + n + " clusters, after list requests", report.Summary(summarize(fp.rssFull), "MiB")},
 			{"RSS, " + n + " clusters, after the read benchmarks", report.Summary(summarize(fp.rssAfter), "MiB")},
 			{"CPU while idle, empty store", report.Summary(summarize(fp.cpuEmpty), "% of a core")},

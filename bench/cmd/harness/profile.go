@@ -84,6 +84,20 @@ func profileReadPath(ctx context.Context, e *env, pprofURL string, targets map[s
 	return nil
 }
 
+// profileIdle writes the text summary of a CPU profile of dbaasd left
+// alone for 10 s (-profile), to PREFIX-idle-cpu.txt.
+func profileIdle(ctx context.Context, e *env, pprofURL, what string) error {
+	raw := filepath.Join(e.root, "profile-idle.pb.gz")
+	if err := fetch(ctx, pprofURL+"/debug/pprof/profile?seconds=10", raw); err != nil {
+		return fmt.Errorf("idle cpu profile: %w", err)
+	}
+	title := "CPU profile of dbaasd idle for 10 s, " + what
+	if err := pprofTop(ctx, e, raw, e.cfg.profile+"-idle-cpu.txt", title, "-top", "-nodecount=30"); err != nil {
+		return err
+	}
+	return pprofTop(ctx, e, raw, e.cfg.profile+"-idle-cpu-cum.txt", title+", sorted by cumulative time", "-top", "-cum", "-nodecount=45")
+}
+
 // urlBase is scheme://host of a URL.
 func urlBase(u string) string {
 	if i := strings.Index(u, "://"); i >= 0 {
