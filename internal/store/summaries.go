@@ -53,15 +53,27 @@ func (r cachedSummaries) List(ctx context.Context, f Filter) ([]model.Datastore,
 	if err != nil {
 		return nil, err
 	}
-	out := []model.Datastore{}
-next:
-	for i := range rows {
+	matches := func(d *model.Datastore) bool {
 		for _, m := range match {
-			if !m(&rows[i]) {
-				continue next
+			if !m(d) {
+				return false
 			}
 		}
-		out = append(out, rows[i])
+		return true
+	}
+	// Counted first, so that thousands of summaries are copied once into a
+	// slice of the right size.
+	n := 0
+	for i := range rows {
+		if matches(&rows[i]) {
+			n++
+		}
+	}
+	out := make([]model.Datastore, 0, n)
+	for i := range rows {
+		if matches(&rows[i]) {
+			out = append(out, rows[i])
+		}
 	}
 	return out, nil
 }

@@ -139,6 +139,8 @@ func runAPI(ctx context.Context, e *env, res *results) error {
 	}
 	fp.rssFull = sampleRSS(ctx, srv.Proc.PID())
 	fp.cpuFull = idleCPU(ctx, e, srv.Proc.PID())
+	fp.longIdle = e.longIdle()
+	fp.cpuFullLong = idleCPUOver(ctx, srv.Proc.PID(), fp.longIdle)
 	if pprofURL != "" {
 		if err := profileIdle(ctx, e, pprofURL, fmt.Sprintf("%d clusters stored", fp.clusters)); err != nil {
 			res.note("api", "idle dbaasd not profiled: %v", err)
