@@ -20,10 +20,13 @@ var (
 	uuidRe = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	tsRe   = regexp.MustCompile(`"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}"`)
 	portRe = regexp.MustCompile(`127\.0\.0\.1:\d+`)
+	// tokenRe is a metrics token's value (43 URL-safe characters).
+	tokenRe = regexp.MustCompile(`"value": "[A-Za-z0-9_-]{43}"`)
 )
 
 // normalize makes a response comparable across runs: IDs become <id-N> in
-// order of first appearance, timestamps <ts>, ports <port>; keys are sorted
+// order of first appearance, timestamps <ts>, ports <port>, metrics token
+// values <token>; keys are sorted
 // and the JSON indented.
 func normalize(t *testing.T, body []byte) []byte {
 	t.Helper()
@@ -44,6 +47,7 @@ func normalize(t *testing.T, body []byte) []byte {
 	})
 	out = tsRe.ReplaceAll(out, []byte(`"<ts>"`))
 	out = portRe.ReplaceAll(out, []byte(`127.0.0.1:<port>`))
+	out = tokenRe.ReplaceAll(out, []byte(`"value": "<token>"`))
 	return append(out, '\n')
 }
 

@@ -18,7 +18,7 @@ func (s *Server) ListDatastores(ctx context.Context, r gen.ListDatastoresRequest
 	if err != nil {
 		return nil, err
 	}
-	return gen.ListDatastores200JSONResponse{Datastores: mapList(list, datastoreOut)}, nil
+	return listDatastoresAnswer{mapList(list, datastoreOut)}, nil
 }
 
 func (s *Server) CountDatastores(ctx context.Context, r gen.CountDatastoresRequestObject) (gen.CountDatastoresResponseObject, error) {
@@ -92,7 +92,7 @@ func (s *Server) GetDatastore(ctx context.Context, r gen.GetDatastoreRequestObje
 		// until it); deleted datastores stay listable with deleted=true.
 		return nil, service.NotFound("datastore %s was deleted", v.ID)
 	}
-	return gen.GetDatastore200JSONResponse{DatastoreOKJSONResponse: dsOK(v)}, nil
+	return getDatastoreAnswer{datastoreOut(v)}, nil
 }
 
 func (s *Server) UpdateDatastore(ctx context.Context, r gen.UpdateDatastoreRequestObject) (gen.UpdateDatastoreResponseObject, error) {

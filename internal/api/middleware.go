@@ -97,9 +97,17 @@ func withLogAndRecover(log *slog.Logger, observe Observer, next http.Handler) ht
 	})
 }
 
+// authInfo is what authentication learnt of a request: its caller, and
+// the version of the caller's project read then (auth.Principal).
+type authInfo struct {
+	caller  service.Caller
+	version int64
+}
+
 // callerFrom returns the authenticated caller of a request.
 func callerFrom(ctx context.Context) service.Caller {
-	c, _ := ctx.Value(keyCaller).(service.Caller)
+	a, _ := ctx.Value(keyCaller).(authInfo)
+	c := a.caller
 	c.RequestID = requestID(ctx)
 	return c
 }
@@ -118,8 +126,8 @@ func withAuth(a *auth.Authenticator, log *slog.Logger) func(http.Handler) http.H
 				writeError(w, http.StatusUnauthorized, "X-Auth-Token is missing, unknown, expired or revoked")
 				return
 			}
-			c := service.Caller{ProjectID: p.ProjectID, Admin: p.Admin}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyCaller, c)))
+			a := authInfo{caller: service.Caller{ProjectID: p.ProjectID, Admin: p.Admin}, version: p.Version}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyCaller, a)))
 		})
 	}
 }

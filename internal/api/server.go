@@ -107,8 +107,9 @@ func NewHandler(o Options) (http.Handler, error) {
 	gen.HandlerWithOptions(strict, gen.ChiServerOptions{
 		BaseURL:    "/v1",
 		BaseRouter: r,
-		// Applied innermost first: authentication runs before validation.
-		Middlewares: []gen.MiddlewareFunc{v.middleware, withAuth(o.Authenticator, o.Logger)},
+		// Applied innermost first: authentication, then cached answers,
+		// then validation.
+		Middlewares: []gen.MiddlewareFunc{v.middleware, newResponseCache().middleware, withAuth(o.Authenticator, o.Logger)},
 		ErrorHandlerFunc: func(w http.ResponseWriter, _ *http.Request, err error) {
 			writeError(w, http.StatusBadRequest, err.Error())
 		},

@@ -1,7 +1,13 @@
 // Package auth decides who makes a request: it resolves API tokens (static
 // tokens from the configuration, the bootstrap admin token, and tokens
 // issued by the identity endpoint) to a project and a role. Tokens are
-// stored only as hashes.
+// stored only as keyed hashes (secret.Hasher).
+//
+// Tokens already resolved are remembered with the version of their
+// project (store.ProjectVersion), which changes in the same transaction
+// as any write of the project's tokens: a request then costs one read of
+// that version instead of a token lookup, and a revoked or changed token
+// is refused by the next request, on every dbaasd sharing the store.
 package auth
 
 import (
@@ -11,6 +17,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,35 +45,109 @@ type Principal struct {
 	ProjectID string
 	Admin     bool
 	UserName  string
+	// Version is the version of the project (store.ProjectVersion) read
+	// while authenticating, before anything the request reads next.
+	Version int64
+}
+
+// Hasher computes the keyed hash of a token (secret.Hasher).
+type Hasher interface {
+	Hash(token string) string
 }
 
 // Authenticator resolves tokens.
 type Authenticator struct {
-	store store.Store
-	now   func() time.Time
+	store  store.Store
+	hasher Hasher
+	now    func() time.Time
+	cache  *tokenCache
+	// legacy is set while tokens stored under a legacy (unkeyed) hash may
+	// remain, which an unknown keyed hash is then looked for as.
+	legacy atomic.Bool
 }
 
 // New returns an Authenticator over the store.
-func New(s store.Store) *Authenticator {
-	return &Authenticator{store: s, now: time.Now}
+func New(s store.Store, h Hasher) *Authenticator {
+	a := &Authenticator{store: s, hasher: h, now: time.Now, cache: newTokenCache(maxCachedTokens)}
+	a.legacy.Store(true)
+	return a
 }
+
+// Hash returns the form in which a token is stored.
+func (a *Authenticator) Hash(token string) string { return a.hasher.Hash(token) }
 
 // Authenticate resolves a token value to its principal.
 func (a *Authenticator) Authenticate(ctx context.Context, token string) (*Principal, error) {
 	if token == "" {
 		return nil, ErrUnauthenticated
 	}
-	t, err := a.store.Token(ctx, secret.Hash(token))
+	h := a.hasher.Hash(token)
+	now := a.now()
+	if e := a.cache.get(h); e != nil {
+		if e.expired(now) {
+			a.cache.drop(h)
+			return nil, ErrUnauthenticated
+		}
+		v, err := a.store.ProjectVersion(ctx, e.ProjectID)
+		if err != nil {
+			return nil, fmt.Errorf("authenticate: %w", err)
+		}
+		if v == e.version {
+			p := e.Principal
+			p.Version = v
+			return &p, nil
+		}
+	}
+	t, v, err := a.lookup(ctx, token, h)
 	if errors.Is(err, store.ErrNotFound) {
+		a.cache.drop(h)
 		return nil, ErrUnauthenticated
 	}
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
-	if t.Expired(a.now()) {
+	if t.Expired(now) {
+		a.cache.drop(h)
 		return nil, ErrUnauthenticated
 	}
-	return &Principal{ProjectID: t.ProjectID, Admin: t.Admin, UserName: t.UserName}, nil
+	e := &cachedToken{Principal: Principal{ProjectID: t.ProjectID, Admin: t.Admin, UserName: t.UserName},
+		expiresAt: t.ExpiresAt, version: v}
+	a.cache.put(h, e)
+	p := e.Principal
+	p.Version = v
+	return &p, nil
+}
+
+// Lookup returns the stored token with this value (whether expired or
+// not), or store.ErrNotFound. A token still stored under its legacy hash
+// is rewritten under its keyed hash.
+func (a *Authenticator) Lookup(ctx context.Context, token string) (*model.Token, error) {
+	if token == "" {
+		return nil, store.ErrNotFound
+	}
+	t, _, err := a.lookup(ctx, token, a.hasher.Hash(token))
+	return t, err
+}
+
+// lookup reads the token with keyed hash h (of value token) and its
+// project's version; a token found under its legacy hash is upgraded
+// first.
+func (a *Authenticator) lookup(ctx context.Context, token, h string) (*model.Token, int64, error) {
+	t, v, err := a.store.AuthToken(ctx, h)
+	if !errors.Is(err, store.ErrNotFound) || !a.legacy.Load() {
+		return t, v, err
+	}
+	legacy := secret.LegacyHash(token)
+	if _, err := a.store.Token(ctx, legacy); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, 0, err
+		}
+		return nil, 0, fmt.Errorf("look up legacy token: %w", err)
+	}
+	if err := a.store.RehashToken(ctx, legacy, h); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, 0, err
+	}
+	return a.store.AuthToken(ctx, h)
 }
 
 var projectRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -135,22 +216,36 @@ func EnsureProject(ctx context.Context, tx store.Tx, id string, now time.Time) e
 
 // SetupStatic stores the configured static tokens (hashed) with their
 // projects and removes static tokens that are no longer configured.
+//
+// It also notes whether tokens stored under a legacy (unkeyed) hash remain:
+// only then is a token that is not found looked for under its legacy hash.
 func (a *Authenticator) SetupStatic(ctx context.Context, tokens []StaticToken) error {
-	return a.store.InTx(ctx, func(tx store.Tx) error {
+	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		keep := []string{}
 		for _, t := range tokens {
 			if err := EnsureProject(ctx, tx, t.ProjectID, a.now()); err != nil {
 				return err
 			}
-			h := secret.Hash(t.Value)
+			h := a.hasher.Hash(t.Value)
 			keep = append(keep, h)
 			if err := tx.PutToken(ctx, model.Token{Hash: h, ProjectID: t.ProjectID, Admin: t.Admin,
 				Source: SourceStatic, CreatedAt: a.now().UTC()}); err != nil {
 				return err
 			}
 		}
+		// Static tokens still stored under a legacy hash are among those
+		// pruned: they were stored again under their keyed hash above.
 		return tx.PruneTokens(ctx, SourceStatic, keep)
 	})
+	if err != nil {
+		return err
+	}
+	n, err := a.store.CountLegacyTokens(ctx)
+	if err != nil {
+		return err
+	}
+	a.legacy.Store(n > 0)
+	return nil
 }
 
 // Bootstrap creates, on the very first start without configured tokens,
@@ -170,7 +265,7 @@ func (a *Authenticator) Bootstrap(ctx context.Context, out io.Writer) error {
 		if err := EnsureProject(ctx, tx, project, a.now()); err != nil {
 			return err
 		}
-		return tx.PutToken(ctx, model.Token{Hash: secret.Hash(value), ProjectID: project, Admin: true,
+		return tx.PutToken(ctx, model.Token{Hash: a.hasher.Hash(value), ProjectID: project, Admin: true,
 			Source: SourceBootstrap, CreatedAt: a.now().UTC()})
 	})
 	if err != nil {

@@ -28,6 +28,15 @@ func openStore(t *testing.T) store.Store {
 	return s
 }
 
+func testHasher(t *testing.T) *secret.Hasher {
+	t.Helper()
+	h, err := secret.NewHasher(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
 func TestParseStaticToken(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -57,7 +66,7 @@ func TestParseStaticToken(t *testing.T) {
 func TestStaticTokensAreHashedAndPruned(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
-	a := New(s)
+	a := New(s, testHasher(t))
 	ctx := context.Background()
 	t1 := StaticToken{Value: "first-token-value", ProjectID: "0123456789abcdef0123456789abcdef", Admin: true}
 	t2 := StaticToken{Value: "second-token-value", ProjectID: "fedcba9876543210fedcba9876543210"}
@@ -85,7 +94,7 @@ func TestStaticTokensAreHashedAndPruned(t *testing.T) {
 func TestExpiredTokensAreRefused(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
-	a := New(s)
+	a := New(s, testHasher(t))
 	ctx := context.Background()
 	project := "0123456789abcdef0123456789abcdef"
 	exp := time.Now().Add(time.Minute)
@@ -93,7 +102,7 @@ func TestExpiredTokensAreRefused(t *testing.T) {
 		if err := EnsureProject(ctx, tx, project, time.Now()); err != nil {
 			return err
 		}
-		return tx.PutToken(ctx, model.Token{Hash: secret.Hash("identity-token"), ProjectID: project, Source: SourceIdentity,
+		return tx.PutToken(ctx, model.Token{Hash: a.Hash("identity-token"), ProjectID: project, Source: SourceIdentity,
 			ExpiresAt: &exp, CreatedAt: time.Now()})
 	})
 	if err != nil {
@@ -111,7 +120,7 @@ func TestExpiredTokensAreRefused(t *testing.T) {
 func TestBootstrapPrintsOnceAndKeepsOnlyAHash(t *testing.T) {
 	t.Parallel()
 	s := openStore(t)
-	a := New(s)
+	a := New(s, testHasher(t))
 	ctx := context.Background()
 	var out bytes.Buffer
 	if err := a.Bootstrap(ctx, &out); err != nil {
@@ -128,5 +137,116 @@ func TestBootstrapPrintsOnceAndKeepsOnlyAHash(t *testing.T) {
 	out.Reset()
 	if err := a.Bootstrap(ctx, &out); err != nil || out.Len() != 0 {
 		t.Fatalf("second start printed %q (%v)", out.String(), err)
+	}
+}
+
+// TestTokensAreStoredUnderKeyedHashes: what the store keeps of a token is
+// neither the token nor its bare SHA-256 (which an operator-chosen token
+// could be found from offline); a token stored by an earlier dbaasd under
+// its bare hash (marked legacy by the migration) works once presented and
+// is then stored under its keyed hash; static tokens are converted at start.
+func TestTokensAreStoredUnderKeyedHashes(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	h := testHasher(t)
+	a := New(s, h)
+	ctx := context.Background()
+	project := "0123456789abcdef0123456789abcdef"
+	static := StaticToken{Value: "operator-chosen", ProjectID: project}
+	bare := func(v string) string { return strings.TrimPrefix(secret.LegacyHash(v), secret.LegacyPrefix) }
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		if err := EnsureProject(ctx, tx, project, time.Now()); err != nil {
+			return err
+		}
+		for _, v := range []string{"old-provisioned-token", static.Value} {
+			src := SourceProvisioned
+			if v == static.Value {
+				src = SourceStatic
+			}
+			if err := tx.PutToken(ctx, model.Token{Hash: secret.LegacyHash(v), ProjectID: project, Source: src,
+				CreatedAt: time.Now()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetupStatic(ctx, []StaticToken{static}); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{static.Value, "old-provisioned-token"} {
+		if _, err := a.Authenticate(ctx, v); err != nil {
+			t.Fatalf("token %q refused: %v", v, err)
+		}
+		for _, stored := range []string{v, bare(v), secret.LegacyHash(v)} {
+			if _, err := s.Token(ctx, stored); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("token %q is stored as %q", v, stored)
+			}
+		}
+		if _, err := s.Token(ctx, h.Hash(v)); err != nil {
+			t.Errorf("token %q is not stored under its keyed hash: %v", v, err)
+		}
+		if _, err := a.Authenticate(ctx, v); err != nil {
+			t.Fatalf("token %q refused after its upgrade: %v", v, err)
+		}
+	}
+	if n, _ := s.CountLegacyTokens(ctx); n != 0 {
+		t.Errorf("%d legacy tokens left", n)
+	}
+}
+
+// TestRevocationTakesEffectAtOnce: a token resolved before is refused by
+// the next request once it is deleted, also when it is deleted through
+// another handle on the store (another dbaasd replica), and so is a
+// token whose project changed hands.
+func TestRevocationTakesEffectAtOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	box, err := secret.NewBox(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	open := func() store.Store {
+		s, err := store.Open(ctx, "", dir, box)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	one, two := open(), open()
+	h := testHasher(t)
+	a := New(one, h)
+	p1, p2 := "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
+	err = two.InTx(ctx, func(tx store.Tx) error {
+		for _, p := range []string{p1, p2} {
+			if err := EnsureProject(ctx, tx, p, time.Now()); err != nil {
+				return err
+			}
+		}
+		return tx.PutToken(ctx, model.Token{Hash: h.Hash("tok"), ProjectID: p1, Source: SourceProvisioned, CreatedAt: time.Now()})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ { // resolved, then remembered
+		if p, err := a.Authenticate(ctx, "tok"); err != nil || p.ProjectID != p1 {
+			t.Fatalf("Authenticate = %+v, %v", p, err)
+		}
+	}
+	if err := two.PutToken(ctx, model.Token{Hash: h.Hash("tok"), ProjectID: p2, Source: SourceProvisioned, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := a.Authenticate(ctx, "tok"); err != nil || p.ProjectID != p2 {
+		t.Fatalf("after the token moved to another project: %+v, %v", p, err)
+	}
+	if err := two.DeleteToken(ctx, h.Hash("tok")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Authenticate(ctx, "tok"); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("a revoked token still works: %v", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -109,6 +110,7 @@ type Daemon struct {
 	Backups    *backup.Manager
 	Telemetry  *telemetry.Service
 	log        *slog.Logger
+	hasher     *secret.Hasher
 	ready      atomic.Bool
 }
 
@@ -140,6 +142,7 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if cfg.SecretKeyFile == "" {
 		cfg.SecretKeyFile = filepath.Join(dataDir, "secret.key")
 	}
+	restrictKeyFile(cfg.SecretKeyFile, log)
 	key, err := secret.LoadOrCreateKey(cfg.SecretKeyFile)
 	if err != nil {
 		return nil, err
@@ -148,11 +151,15 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	hasher, err := secret.NewHasher(key)
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(ctx, cfg.Store, dataDir, box)
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, Store: st, log: log}
+	d := &Daemon{cfg: cfg, Store: st, log: log, hasher: hasher}
 	if err := d.setup(ctx); err != nil {
 		_ = st.Close()
 		return nil, err
@@ -203,7 +210,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 		log.Info("engine available", "engine", f.Type.Engine, "version", f.Type.Version, "full_version", f.Type.FullVersion,
 			"parameters", len(f.Parameters), "extensions", len(f.Extensions))
 	}
-	d.Auth = auth.New(d.Store)
+	d.Auth = auth.New(d.Store, d.hasher)
 	if err := d.Auth.SetupStatic(ctx, cfg.Tokens); err != nil {
 		return err
 	}
@@ -230,6 +237,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 	d.Service = service.New(d.Store, service.Config{
 		Capabilities: Capabilities(drivers), Machine: machine, Region: cfg.Region, DefaultQuotas: quotas, FloatingIPPool: cfg.FloatingIPs,
 		Validators: Validators(drivers),
+		Hasher:     d.hasher,
 	}, log, notify)
 	mounts, err := d.mounts(ctx)
 	if err != nil {
@@ -276,6 +284,10 @@ func (d *Daemon) Serve(ctx context.Context, ln net.Listener) error {
 	backupsDone := d.startBackups(rctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// What start-up parsed and discovered (the OpenAPI document, the
+	// engines' catalogs) and no longer needs goes back to the system now,
+	// rather than over minutes, so an idle dbaasd stays small.
+	debug.FreeOSMemory()
 	d.ready.Store(true)
 	d.log.Info("dbaasd serving", "listen", ln.Addr().String(), "data_dir", d.cfg.DataDir, "store", d.Store.Dialect())
 	var serveErr error
@@ -308,7 +320,7 @@ func (d *Daemon) Project(ctx context.Context, projectID, token string, admin boo
 		if err := auth.EnsureProject(ctx, tx, projectID, time.Now()); err != nil {
 			return err
 		}
-		return tx.PutToken(ctx, model.Token{Hash: secret.Hash(token), ProjectID: projectID, Admin: admin,
+		return tx.PutToken(ctx, model.Token{Hash: d.hasher.Hash(token), ProjectID: projectID, Admin: admin,
 			Source: auth.SourceProvisioned, CreatedAt: time.Now().UTC()})
 	})
 }

@@ -73,7 +73,12 @@ type ACL struct {
 // MetricsToken lets a Prometheus server scrape a project's metrics.
 type MetricsToken struct {
 	Base
-	Name      string
-	ValueHash string // hex SHA-256 of the value; the value is returned once
-	Value     string // only set right after creation
+	Name string
+	// ValueHash is the keyed hash of the value the exporter finds a token
+	// by (secret.Hasher; secret.LegacyPrefix + bare SHA-256 for a token
+	// issued before values were kept, until its value is next presented).
+	ValueHash string
+	// Value is the token itself, stored sealed; empty for a legacy token
+	// until its value is next presented.
+	Value string
 }

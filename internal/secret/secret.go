@@ -1,14 +1,14 @@
 // Package secret handles dbaasd's secrets: it encrypts what must be
-// recoverable (engine passwords) with AES-256-GCM under a key kept in a file
-// readable only by dbaasd, hashes what only needs comparing (API tokens,
-// metrics tokens), and generates random passwords and tokens.
+// recoverable (engine passwords, metrics token values) with AES-256-GCM
+// under a key kept in a file readable only by dbaasd, hashes what only
+// needs comparing (API tokens, metrics tokens) with HMAC-SHA256 under a key
+// derived from the same file, and generates random passwords and tokens.
 package secret
 
 import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -109,13 +109,6 @@ func (b *Box) Open(sealed string) (string, error) {
 		return "", fmt.Errorf("open secret (wrong key?): %w", err)
 	}
 	return string(out), nil
-}
-
-// Hash returns the hex SHA-256 of a high-entropy token. Tokens are random
-// 256-bit values, so a fast hash is enough to make the stored form useless.
-func Hash(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
 }
 
 // Token returns a new random token (43 URL-safe characters, 256 bits).

@@ -61,6 +61,13 @@ type Config struct {
 	// themselves before they are accepted (engines without one are
 	// checked against their catalog only).
 	Validators map[string]engine.Validator
+	// Hasher computes the keyed hashes metrics tokens are found by.
+	Hasher Hasher
+}
+
+// Hasher computes keyed hashes of tokens (secret.Hasher).
+type Hasher interface {
+	Hash(token string) string
 }
 
 // Service implements the API's operations over the store.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -18,6 +19,8 @@ import (
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/dbaasd/dbaasd/internal/secret"
 )
 
 //go:embed migrations/*.sql
@@ -42,6 +45,11 @@ type DB struct {
 	dialect string
 	tables  *tables
 	cache   *stmtCache
+	// writers queues this process's transactions on SQLite, which runs one
+	// writing transaction at a time anyway: a transaction waits for the
+	// one before to end instead of SQLite's busy handler sleeping and
+	// polling for its lock (up to 100 ms at a time).
+	writers sync.Mutex
 	ops
 }
 
@@ -50,9 +58,13 @@ type ops struct {
 	q       querier
 	tx      *sql.Tx // set inside a transaction
 	cache   *stmtCache
+	sums    *summaryCache // nil inside transactions
 	dialect string
 	t       *tables
 	inTx    bool
+	// prepareInTx lets a transaction prepare (on the pool) a statement
+	// that is not prepared yet.
+	prepareInTx bool
 }
 
 // Open opens the store named by url: "" or a file path means SQLite in that
@@ -69,10 +81,17 @@ func Open(ctx context.Context, url, dir string, sealer Sealer) (*DB, error) {
 	return OpenSQLite(ctx, path, sealer)
 }
 
-// OpenSQLite opens (creating if needed) an SQLite store in a file.
+// OpenSQLite opens (creating if needed) an SQLite store in a file. The
+// file and its companions (-wal, -shm, -journal) are readable by dbaasd's
+// OS user only (0600): they hold token hashes and sealed secrets.
 func OpenSQLite(ctx context.Context, path string, sealer Sealer) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create store directory: %w", err)
+	}
+	// SQLite creates the companions with the mode of the database file,
+	// so the file is created 0600 before SQLite opens it.
+	if err := restrictFiles(path, true); err != nil {
+		return nil, err
 	}
 	// WAL lets readers run beside the single writer; immediate transactions
 	// take the write lock at BEGIN, which serialises read-modify-write
@@ -86,7 +105,40 @@ func OpenSQLite(ctx context.Context, path string, sealer Sealer) (*DB, error) {
 	// its statements again (the default keeps only two idle).
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	return finishOpen(ctx, db, SQLite, goose.DialectSQLite3, sealer)
+	st, err := finishOpen(ctx, db, SQLite, goose.DialectSQLite3, sealer)
+	if err != nil {
+		return nil, err
+	}
+	if err := restrictFiles(path, false); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// storeFileMode is the mode of the SQLite store's files.
+const storeFileMode = 0o600
+
+// restrictFiles gives an SQLite store file and its companions mode 0600,
+// creating the store file first when create is set and it is missing.
+func restrictFiles(path string, create bool) error {
+	if create {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, storeFileMode)
+		switch {
+		case err == nil:
+			if err := f.Close(); err != nil {
+				return fmt.Errorf("create store file: %w", err)
+			}
+		case !errors.Is(err, fs.ErrExist):
+			return fmt.Errorf("create store file: %w", err)
+		}
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		if _, _, err := secret.Restrict(p, storeFileMode); err != nil {
+			return fmt.Errorf("store file: %w", err)
+		}
+	}
+	return nil
 }
 
 // OpenPostgres opens a PostgreSQL store.
@@ -109,14 +161,10 @@ func finishOpen(ctx context.Context, db *sql.DB, dialect string, gd goose.Dialec
 		_ = db.Close()
 		return nil, err
 	}
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("migrations: %w", err)
-	}
-	p, err := goose.NewProvider(gd, db, sub)
+	p, err := migrator(db, dialect, gd)
 	if err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("migrations: %w", err)
+		return nil, err
 	}
 	if dialect == Postgres {
 		// Several replicas may start at once: one migrates at a time.
@@ -132,7 +180,22 @@ func finishOpen(ctx context.Context, db *sql.DB, dialect string, gd goose.Dialec
 	}
 	t := newTables(sealer)
 	cache := newStmtCache(db)
-	return &DB{sql: db, dialect: dialect, tables: t, cache: cache, ops: ops{q: db, cache: cache, dialect: dialect, t: t}}, nil
+	return &DB{sql: db, dialect: dialect, tables: t, cache: cache,
+		ops: ops{q: db, cache: cache, dialect: dialect, t: t, sums: &summaryCache{}}}, nil
+}
+
+// migrator returns the goose provider of the store's migrations: the SQL
+// files, and the Go migrations that differ by dialect.
+func migrator(db *sql.DB, dialect string, gd goose.Dialect) (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	p, err := goose.NewProvider(gd, db, sub, goose.WithGoMigrations(versionsMigration(dialect), tableVersionsMigration(dialect)))
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return p, nil
 }
 
 func pingRetry(ctx context.Context, db *sql.DB) error {
@@ -174,11 +237,19 @@ func (db *DB) InTx(ctx context.Context, fn func(tx Tx) error) error {
 }
 
 func (db *DB) inTxOnce(ctx context.Context, fn func(tx Tx) error) error {
+	if db.dialect == SQLite {
+		db.writers.Lock()
+		defer db.writers.Unlock()
+	}
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(&ops{q: tx, tx: tx, cache: db.cache, dialect: db.dialect, t: db.tables, inTx: true}); err != nil {
+	// With its transactions queued, an SQLite store has connections free
+	// for preparing a statement a transaction needs for the first time.
+	o := &ops{q: tx, tx: tx, cache: db.cache, dialect: db.dialect, t: db.tables, inTx: true,
+		prepareInTx: db.dialect == SQLite}
+	if err := fn(o); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

@@ -24,9 +24,14 @@ func (o *ops) ConfigurationParameters() Repo[model.ConfigurationParameter] {
 }
 func (o *ops) Datastores() Repo[model.Datastore] { return repo[model.Datastore]{o.t.datastores, o} }
 
-// DatastoreSummaries implements Tx.
+// DatastoreSummaries implements Tx. Outside transactions, lists come from
+// memory while no datastore changed (summaryCache).
 func (o *ops) DatastoreSummaries() Reader[model.Datastore] {
-	return repo[model.Datastore]{o.t.dsSummary, o}
+	r := repo[model.Datastore]{o.t.dsSummary, o}
+	if o.tx != nil || o.sums == nil {
+		return r
+	}
+	return cachedSummaries{repo: r, c: o.sums}
 }
 
 // DatastoresWithoutSecrets implements Tx.

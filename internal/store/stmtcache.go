@@ -63,15 +63,20 @@ func (c *stmtCache) close() {
 // prepared returns the statement to run query with in this context: the
 // cached one (prepared now if it is not yet, outside transactions), bound
 // to the transaction when there is one; nil to run the query unprepared.
-// A transaction only reuses statements prepared before: preparing would
-// take a second connection from the pool while it holds one, and a pool
-// whose connections all wait so would never free one.
+// A transaction only reuses statements prepared before, unless the store
+// lets it prepare (prepareInTx): preparing takes a second connection from
+// the pool while it holds one, and a pool whose connections all wait so
+// would never free one — which cannot happen when transactions are queued
+// one at a time (SQLite).
 func (o *ops) prepared(ctx context.Context, query string) *sql.Stmt {
 	if o.cache == nil {
 		return nil
 	}
 	st := o.cache.lookup(query)
 	if o.tx != nil {
+		if st == nil && o.prepareInTx {
+			st = o.cache.prepare(ctx, query)
+		}
 		if st == nil {
 			return nil
 		}

@@ -122,6 +122,22 @@ type Tx interface {
 	PruneTokens(ctx context.Context, source string, keep []string) error
 	// DeleteExpiredTokens removes tokens that expired before now.
 	DeleteExpiredTokens(ctx context.Context, now time.Time) (int, error)
+	// AuthToken returns the token with this hash together with the
+	// version of its project (ProjectVersion), both read at once; or
+	// ErrNotFound.
+	AuthToken(ctx context.Context, hash string) (*model.Token, int64, error)
+	// RehashToken replaces a token's hash (a legacy hash by a keyed one).
+	RehashToken(ctx context.Context, oldHash, newHash string) error
+	// CountLegacyTokens counts tokens still stored under a legacy
+	// (unkeyed) hash.
+	CountLegacyTokens(ctx context.Context) (int, error)
+
+	// ProjectVersion returns the version of a project's records: a number
+	// that grows in the same transaction as every write of a row of the
+	// project in VersionedTables, whoever writes it (0 before the first).
+	// An answer built from rows read after the version was read is
+	// current for as long as the version stays the same.
+	ProjectVersion(ctx context.Context, projectID string) (int64, error)
 
 	// AllocatePort reserves a free port on host in [lo, hi] for an owner
 	// (e.g. an instance ID) of a datastore; isFree is asked whether the port

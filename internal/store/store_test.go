@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
+	"github.com/dbaasd/dbaasd/internal/model"
 	"github.com/dbaasd/dbaasd/internal/secret"
 	"github.com/dbaasd/dbaasd/internal/store"
 	"github.com/dbaasd/dbaasd/internal/store/storetest"
@@ -84,6 +86,21 @@ func TestSecretsAreSealedAtRest(t *testing.T) {
 			}
 			if strings.Contains(rp, d.RedisPassword) || strings.Contains(ap, d.AdminPassword) || rp == "" || ap == "" {
 				t.Fatalf("secrets stored in the clear: %q %q", rp, ap)
+			}
+			mt := &model.MetricsToken{Base: model.Base{ID: "3f2504e0-4f89-41d3-9a0c-0305e82c3309", ProjectID: testProject,
+				CreatedAt: time.Now(), UpdatedAt: time.Now()}, Name: "m", ValueHash: "h", Value: "metrics-token-value"}
+			if err := s.MetricsTokens().Insert(ctx, mt); err != nil {
+				t.Fatal(err)
+			}
+			var mv string
+			if err := raw.QueryRow("SELECT value FROM prometheus_metrics_tokens WHERE id = '" + mt.ID + "'").Scan(&mv); err != nil {
+				t.Fatal(err)
+			}
+			if mv == "" || strings.Contains(mv, mt.Value) {
+				t.Fatalf("metrics token value stored in the clear: %q", mv)
+			}
+			if got, err := s.MetricsTokens().Get(ctx, mt.ID); err != nil || got.Value != mt.Value {
+				t.Fatalf("metrics token read back: %+v %v", got, err)
 			}
 		})
 	}

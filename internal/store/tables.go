@@ -370,15 +370,21 @@ func newTables(s Sealer) *tables {
 		})
 
 	t.metricTokens = newTable("prometheus_metrics_tokens", []string{"id", "project_id", "name", "value_hash",
-		"created_at", "updated_at"}, "created_at, id",
+		"value", "created_at", "updated_at"}, "created_at, id",
 		func(v *model.MetricsToken) string { return v.ID },
 		func(v *model.MetricsToken) ([]any, error) {
-			return []any{v.ID, v.ProjectID, v.Name, v.ValueHash, ts(v.CreatedAt), ts(v.UpdatedAt)}, nil
+			val, err := seal(s, v.Value)
+			return []any{v.ID, v.ProjectID, v.Name, v.ValueHash, val, ts(v.CreatedAt), ts(v.UpdatedAt)}, err
 		},
 		func(sc scanner) (*model.MetricsToken, error) {
 			var v model.MetricsToken
+			var val string
 			var ca, ua int64
-			err := sc.Scan(&v.ID, &v.ProjectID, &v.Name, &v.ValueHash, &ca, &ua)
+			if err := sc.Scan(&v.ID, &v.ProjectID, &v.Name, &v.ValueHash, &val, &ca, &ua); err != nil {
+				return nil, err
+			}
+			var err error
+			v.Value, err = unseal(s, val)
 			v.CreatedAt, v.UpdatedAt = fromTS(ca), fromTS(ua)
 			return &v, err
 		})

@@ -29,6 +29,7 @@ type env struct {
 	load   string // load generator binary
 	bare   string // bare server binary
 	start  time.Time
+	commit string // of the checkout, for profile summaries
 
 	mu       sync.Mutex
 	cleanups []func()

@@ -48,6 +48,9 @@ type config struct {
 	sections  map[string]bool
 	dbaasdBin string
 	keep      bool
+	// profile, when set, is the path prefix of the read path's CPU and
+	// heap profile summaries (section api).
+	profile string
 }
 
 // allSections in the order they run.
@@ -70,6 +73,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&sections, "sections", strings.Join(allSections, ","), "sections to run, comma-separated")
 	flag.StringVar(&c.dbaasdBin, "dbaasd", "bin/dbaasd", "dbaasd binary (make build)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory (logs, data) for inspection")
+	flag.StringVar(&c.profile, "profile", "", "profile the read path (section api) and write text summaries to PREFIX-*.txt")
 	flag.Parse()
 	def := func(v *int, full, quick int) {
 		if *v == 0 {
@@ -148,6 +152,7 @@ func run(cfg config) int {
 		os.Exit(130)
 	}()
 	defer e.Close()
+	e.commit = machine.Commit
 
 	res := newResults()
 	sections := map[string]func(context.Context, *env, *results) error{

@@ -31,7 +31,8 @@ type Server struct {
 	Proc *procs.Proc
 }
 
-// Start runs dbaasd and waits until /healthz answers 200.
+// Start runs dbaasd and waits until /healthz answers 200 (a first start
+// prepares the engines' templates, which takes minutes on a busy machine).
 func Start(ctx context.Context, g *procs.Group, o Options) (*Server, error) {
 	port, err := FreePort()
 	if err != nil {
@@ -54,7 +55,7 @@ func Start(ctx context.Context, g *procs.Group, o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{URL: "http://" + addr, Proc: p}
-	if err := WaitHTTP(ctx, s.URL+"/healthz", 3*time.Minute, p); err != nil {
+	if err := WaitHTTP(ctx, s.URL+"/healthz", 10*time.Minute, p); err != nil {
 		p.Stop(10 * time.Second)
 		return nil, fmt.Errorf("dbaasd did not become healthy (log: %s): %w", o.Log, err)
 	}

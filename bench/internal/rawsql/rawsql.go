@@ -1,6 +1,6 @@
 // Package rawsql is the baseline of the write benchmark: the same durable
 // write dbaasd makes for a new Prometheus metrics token (one row of the
-// same shape inserted in its own transaction), sent straight to the
+// same shape, sealed value included, inserted in its own transaction), sent straight to the
 // database with database/sql at the same concurrency — no HTTP, no
 // validation, no authentication, no quota check.
 package rawsql
@@ -46,7 +46,7 @@ func OpenPostgres(url string) (*sql.DB, error) {
 func Prepare(ctx context.Context, db *sql.DB) error {
 	_, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS bench_tokens (
 		id TEXT PRIMARY KEY, project_id TEXT NOT NULL, name TEXT NOT NULL,
-		value_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`)
+		value_hash TEXT NOT NULL UNIQUE, value TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`)
 	if err != nil {
 		return fmt.Errorf("create baseline table: %w", err)
 	}
@@ -66,9 +66,9 @@ type Result struct {
 // (after an unrecorded warm-up), and reports committed writes per second.
 // placeholder is "?" (SQLite) or "$" (PostgreSQL).
 func Run(ctx context.Context, db *sql.DB, placeholder string, workers int, warmup, d time.Duration) (*Result, error) {
-	q := "INSERT INTO bench_tokens (id, project_id, name, value_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+	q := "INSERT INTO bench_tokens (id, project_id, name, value_hash, value, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
 	if placeholder == "$" {
-		q = "INSERT INTO bench_tokens (id, project_id, name, value_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)"
+		q = "INSERT INTO bench_tokens (id, project_id, name, value_hash, value, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
 	}
 	start := time.Now()
 	from, end := start.Add(warmup), start.Add(warmup+d)
@@ -110,6 +110,10 @@ func Run(ctx context.Context, db *sql.DB, placeholder string, workers int, warmu
 	return res, nil
 }
 
+// sealedValue has the length of a sealed token value ("v1:" and the
+// base64 of a 12-byte nonce, 43 bytes and a 16-byte tag).
+var sealedValue = "v1:" + strings.Repeat("A", 95)
+
 func insert(ctx context.Context, db *sql.DB, q string) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
@@ -117,7 +121,8 @@ func insert(ctx context.Context, db *sql.DB, q string) error {
 	}
 	now := time.Now().UnixMicro()
 	id := uuid.NewString()
-	if _, err := tx.ExecContext(ctx, q, id, "bench", "bench", strings.Repeat("0", 32)+id, now, now); err != nil {
+	// value: as long as dbaasd's sealed form of a token value.
+	if _, err := tx.ExecContext(ctx, q, id, "bench", "bench", strings.Repeat("0", 32)+id, sealedValue, now, now); err != nil {
 		_ = tx.Rollback()
 		return fmt.Errorf("insert: %w", err)
 	}

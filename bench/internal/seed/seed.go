@@ -43,6 +43,9 @@ type Spec struct {
 	Region string
 	// Salt makes project IDs and tokens differ between seeded stores.
 	Salt string
+	// Hasher computes the keyed hashes tokens are stored under (the
+	// store's dbaasd derives it from the same secret key file).
+	Hasher interface{ Hash(token string) string }
 }
 
 // Project is a seeded project.
@@ -58,6 +61,9 @@ func Seed(ctx context.Context, st store.Store, spec Spec) ([]Project, error) {
 	if len(spec.Types) == 0 {
 		return nil, errors.New("seed: no datastore types")
 	}
+	if spec.Hasher == nil {
+		return nil, errors.New("seed: no token hasher")
+	}
 	if spec.Region == "" {
 		spec.Region = "local"
 	}
@@ -71,7 +77,7 @@ func Seed(ctx context.Context, st store.Store, spec Spec) ([]Project, error) {
 			if err := tx.Projects().Insert(ctx, &model.Project{ID: proj.ID, Name: fmt.Sprintf("bench-%03d", p), CreatedAt: now}); err != nil {
 				return fmt.Errorf("project: %w", err)
 			}
-			if err := tx.PutToken(ctx, model.Token{Hash: secret.Hash(proj.Token), ProjectID: proj.ID,
+			if err := tx.PutToken(ctx, model.Token{Hash: spec.Hasher.Hash(proj.Token), ProjectID: proj.ID,
 				Source: auth.SourceProvisioned, CreatedAt: now}); err != nil {
 				return fmt.Errorf("token: %w", err)
 			}

@@ -21,13 +21,17 @@ func TestSeedSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hasher, err := secret.NewHasher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	st, err := store.Open(ctx, "", dir, box)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = st.Close() }()
 	types := []Type{{ID: "11111111-1111-4111-8111-111111111111", Engine: "postgresql"}, {ID: "22222222-2222-4222-8222-222222222222", Engine: "redis"}}
-	projects, err := Seed(ctx, st, Spec{Projects: 3, PerProject: 6, Types: types, Salt: "t"})
+	projects, err := Seed(ctx, st, Spec{Projects: 3, PerProject: 6, Types: types, Salt: "t", Hasher: hasher})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +47,7 @@ func TestSeedSQLite(t *testing.T) {
 	if err != nil || len(insts) != 10 {
 		t.Fatalf("instances = %d, %v", len(insts), err)
 	}
-	tok, err := st.Token(ctx, secret.Hash(projects[2].Token))
+	tok, err := st.Token(ctx, hasher.Hash(projects[2].Token))
 	if err != nil || tok.ProjectID != projects[2].ID {
 		t.Fatalf("token of project 2: %+v, %v", tok, err)
 	}

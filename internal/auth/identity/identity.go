@@ -64,6 +64,7 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	dummyPwd []byte // compared against for unknown users, to keep timing even
+	throttle *throttle
 }
 
 // New builds the identity service and creates the projects its users
@@ -78,7 +79,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		store: cfg.Store, auth: cfg.Auth, users: users, region: cfg.Region,
-		ttl: cfg.TokenTTL, now: cfg.Now, log: cfg.Logger,
+		ttl: cfg.TokenTTL, now: cfg.Now, log: cfg.Logger, throttle: newThrottle(),
 	}
 	if s.region == "" {
 		s.region = "local"

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -36,6 +37,7 @@ func (c *clock) add(d time.Duration) {
 }
 
 type bundle struct {
+	svc   *Service
 	srv   *httptest.Server
 	st    store.Store
 	auth  *auth.Authenticator
@@ -45,6 +47,12 @@ type bundle struct {
 const region = "ru-9"
 
 func setup(t *testing.T, ttl time.Duration) *bundle {
+	t.Helper()
+	return setupLogged(t, ttl, nil)
+}
+
+// setupLogged is setup with a logger for the service (nil: the default).
+func setupLogged(t *testing.T, ttl time.Duration, log *slog.Logger) *bundle {
 	t.Helper()
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
@@ -69,15 +77,19 @@ func setup(t *testing.T, ttl time.Duration) *bundle {
 		}
 		users = append(users, u)
 	}
-	a := auth.New(st)
+	hasher, err := secret.NewHasher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := auth.New(st, hasher)
 	c := &clock{t: time.Now()}
-	svc, err := New(ctx, Config{Store: st, Auth: a, Users: users, Region: region, TokenTTL: ttl, Now: c.now})
+	svc, err := New(ctx, Config{Store: st, Auth: a, Users: users, Region: region, TokenTTL: ttl, Now: c.now, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(svc)
 	t.Cleanup(srv.Close)
-	return &bundle{srv: srv, st: st, auth: a, clock: c}
+	return &bundle{svc: svc, srv: srv, st: st, auth: a, clock: c}
 }
 
 type reply struct {
@@ -181,7 +193,7 @@ func TestLoginIssuesAProjectScopedToken(t *testing.T) {
 	if err != nil || p.ProjectID != projB || p.Admin {
 		t.Fatalf("authenticate: %+v %v", p, err)
 	}
-	stored, err := b.st.Token(context.Background(), secret.Hash(tok))
+	stored, err := b.st.Token(context.Background(), b.auth.Hash(tok))
 	if err != nil || stored.Source != auth.SourceIdentity || stored.ExpiresAt == nil {
 		t.Fatalf("stored token: %+v %v", stored, err)
 	}
@@ -359,7 +371,7 @@ func TestStaticTokensValidateButAreNotRevocable(t *testing.T) {
 	t.Parallel()
 	b := setup(t, time.Hour)
 	const static = "a-static-token-of-project-a"
-	if err := b.st.PutToken(context.Background(), model.Token{Hash: secret.Hash(static), ProjectID: projA,
+	if err := b.st.PutToken(context.Background(), model.Token{Hash: b.auth.Hash(static), ProjectID: projA,
 		Source: auth.SourceStatic, CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +396,7 @@ func TestExpiredTokens(t *testing.T) {
 		t.Fatalf("an expired token validates: %d %s", r.status, r.raw)
 	}
 	// The login on the moved clock also pruned the expired tokens.
-	if _, err := b.st.Token(context.Background(), secret.Hash(tok)); !errors.Is(err, store.ErrNotFound) {
+	if _, err := b.st.Token(context.Background(), b.auth.Hash(tok)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("expired token still stored: %v", err)
 	}
 

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
+	"strconv"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -47,12 +50,7 @@ type authRequest struct {
 		Identity struct {
 			Methods  []string `json:"methods"`
 			Password *struct {
-				User struct {
-					ID       string     `json:"id"`
-					Name     string     `json:"name"`
-					Password string     `json:"password"`
-					Domain   *domainSel `json:"domain"`
-				} `json:"user"`
+				User passwordUser `json:"user"`
 			} `json:"password"`
 			Token *struct {
 				ID string `json:"id"`
@@ -60,6 +58,13 @@ type authRequest struct {
 		} `json:"identity"`
 		Scope json.RawMessage `json:"scope"`
 	} `json:"auth"`
+}
+
+type passwordUser struct {
+	ID       string     `json:"id"`
+	Name     string     `json:"name"`
+	Password string     `json:"password"`
+	Domain   *domainSel `json:"domain"`
 }
 
 type scopeRequest struct {
@@ -84,6 +89,7 @@ func unauthorized(msg string) error { return &loginError{http.StatusUnauthorized
 func badRequest(msg string) error   { return &loginError{http.StatusBadRequest, msg} }
 
 // login issues a project-scoped token: POST /identity/v3/auth/tokens.
+// Failed password logins are throttled (see throttle.go).
 func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 	var req authRequest
 	dec := json.NewDecoder(r.Body)
@@ -92,8 +98,27 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	source := sourceAddress(r)
+	claimed := s.claimedUser(&req)
+	keys := keysOf(claimed, source)
+	if d := s.throttle.lockedFor(keys, s.now()); d > 0 {
+		secs := int64((d + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+		writeError(w, http.StatusTooManyRequests, fmt.Sprintf(
+			"Too many failed logins for this user or from this address: try again in %d s.", secs))
+		return
+	}
 	user, method, err := s.identify(ctx, &req)
+	var le *loginError
+	if errors.As(err, &le) && le.code == http.StatusUnauthorized {
+		s.log.Info(LogLoginFailed, "user", claimed, "source", source, "method", methodOf(&req))
+		for _, l := range s.throttle.fail(keys, s.now()) {
+			s.log.Warn(LogLoginLocked, "scope", l.key.scope, "user", claimed, "source", source,
+				"failures", l.failures, "locked_for_s", int64(l.d/time.Second))
+		}
+	}
 	if err == nil {
+		s.throttle.succeed(keys)
 		var project string
 		if project, err = s.scope(req.Auth.Scope, user); err == nil {
 			var value string
@@ -105,7 +130,6 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	var le *loginError
 	if errors.As(err, &le) {
 		writeError(w, le.code, le.msg)
 		return
@@ -114,33 +138,72 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 	writeError(w, http.StatusServiceUnavailable, "the identity service cannot issue tokens right now")
 }
 
+// Messages of the log lines about logins, stable for alerting.
+const (
+	// LogLoginFailed is logged (info) for every refused password or
+	// token login, with keys user, source and method.
+	LogLoginFailed = "identity login failed"
+	// LogLoginLocked is logged (warning) when failed logins lock a user
+	// name, a source address or both: keys scope ("user+source", "user"
+	// or "source"), user, source, failures and locked_for_s.
+	LogLoginLocked = "identity login locked"
+)
+
+// sourceAddress is the address a request came from (the connection's
+// peer: dbaasd does not trust forwarding headers).
+func sourceAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func methodOf(req *authRequest) string {
+	switch id := req.Auth.Identity; {
+	case slices.Contains(id.Methods, "password") && id.Password != nil:
+		return "password"
+	case slices.Contains(id.Methods, "token") && id.Token != nil:
+		return "token"
+	}
+	return ""
+}
+
+// claimedUser is the user name a password login counts against: the key
+// of the user it names when that user exists (whether named by ID or by
+// name and domain), else what the client sent; "" for token logins.
+func (s *Service) claimedUser(req *authRequest) string {
+	if methodOf(req) != "password" {
+		return ""
+	}
+	pu := req.Auth.Identity.Password.User
+	if u := s.lookupUser(&req.Auth.Identity.Password.User); u != nil {
+		return u.key()
+	}
+	if pu.ID != "" {
+		return "id:" + pu.ID
+	}
+	domain := ""
+	if pu.Domain != nil {
+		domain = pu.Domain.Name
+		if domain == "" {
+			domain = "id:" + pu.Domain.ID
+		}
+	}
+	return userKey(domain, pu.Name)
+}
+
 // identify finds the user a login request authenticates as, and the
 // method that authenticated it.
 func (s *Service) identify(ctx context.Context, req *authRequest) (*User, string, error) {
 	id := req.Auth.Identity
-	switch {
-	case slices.Contains(id.Methods, "password") && id.Password != nil:
+	switch methodOf(req) {
+	case "password":
 		pu := id.Password.User
-		var u *User
-		switch {
-		case pu.ID != "":
-			u = s.users.byID[pu.ID]
-		case pu.Name != "" && pu.Domain != nil:
-			if pu.Domain.Name != "" {
-				u = s.users.byKey[userKey(pu.Domain.Name, pu.Name)]
-			} else {
-				for _, cand := range s.users.byKey {
-					if cand.Name == pu.Name && pu.Domain.matches(cand.Domain) {
-						u = cand
-					}
-				}
-			}
-			if u != nil && !pu.Domain.matches(u.Domain) {
-				u = nil
-			}
-		default:
+		if pu.ID == "" && (pu.Name == "" || pu.Domain == nil) {
 			return nil, "", badRequest("password authentication needs user.id, or user.name with user.domain (id or name)")
 		}
+		u := s.lookupUser(&pu)
 		hash := s.dummyPwd
 		if u != nil {
 			hash = u.PasswordHash
@@ -149,7 +212,7 @@ func (s *Service) identify(ctx context.Context, req *authRequest) (*User, string
 			return nil, "", unauthorized(msgUnauthorized)
 		}
 		return u, "password", nil
-	case slices.Contains(id.Methods, "token") && id.Token != nil:
+	case "token":
 		t, err := s.liveToken(ctx, id.Token.ID)
 		if err != nil {
 			return nil, "", err
@@ -161,6 +224,30 @@ func (s *Service) identify(ctx context.Context, req *authRequest) (*User, string
 	default:
 		return nil, "", badRequest(`auth.identity.methods must include "password" (with auth.identity.password) or "token" (with auth.identity.token)`)
 	}
+}
+
+// lookupUser returns the configured user a password login names, or nil.
+func (s *Service) lookupUser(pu *passwordUser) *User {
+	switch {
+	case pu.ID != "":
+		return s.users.byID[pu.ID]
+	case pu.Name != "" && pu.Domain != nil:
+		var u *User
+		if pu.Domain.Name != "" {
+			u = s.users.byKey[userKey(pu.Domain.Name, pu.Name)]
+		} else {
+			for _, cand := range s.users.byKey {
+				if cand.Name == pu.Name && pu.Domain.matches(cand.Domain) {
+					u = cand
+				}
+			}
+		}
+		if u != nil && !pu.Domain.matches(u.Domain) {
+			u = nil
+		}
+		return u
+	}
+	return nil
 }
 
 // scope resolves the project a login asks for; a login without a scope
@@ -204,7 +291,7 @@ func (s *Service) issue(ctx context.Context, u *User, project string) (string, *
 	now := s.now().UTC()
 	exp := now.Add(s.ttl)
 	value := secret.Token()
-	t := model.Token{Hash: secret.Hash(value), ProjectID: project, Source: auth.SourceIdentity,
+	t := model.Token{Hash: s.auth.Hash(value), ProjectID: project, Source: auth.SourceIdentity,
 		UserName: u.key(), ExpiresAt: &exp, CreatedAt: now}
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		if _, err := tx.DeleteExpiredTokens(ctx, now); err != nil {
@@ -228,10 +315,7 @@ func (s *Service) issue(ctx context.Context, u *User, project string) (string, *
 
 // liveToken returns the stored, unexpired token with this value, or nil.
 func (s *Service) liveToken(ctx context.Context, value string) (*model.Token, error) {
-	if value == "" {
-		return nil, nil
-	}
-	t, err := s.store.Token(ctx, secret.Hash(value))
+	t, err := s.auth.Lookup(ctx, value)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}

@@ -35,6 +35,8 @@ func Run(t *testing.T, newStore Opener) {
 		{"ConcurrentQuota", testConcurrentQuota},
 		{"UsageSums", testUsage},
 		{"Tokens", testTokens},
+		{"ProjectVersions", testProjectVersions},
+		{"Summaries", testSummaries},
 		{"Ports", testPorts},
 		{"ActionQueue", testActionQueue},
 		{"FailoverBesideBackup", testFailoverBesideBackup},

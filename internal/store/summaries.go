@@ -1,0 +1,105 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/dbaasd/dbaasd/internal/model"
+)
+
+// summaryCache keeps the summaries of every datastore (DatastoreSummaries)
+// in memory with the version of the datastores table they were read at
+// (migration 9). Periodic loops list them every second or so; while no
+// datastore changed, a list costs one read of that version instead of a
+// read of every row. The version is read before the rows, so rows kept
+// under a version are never older than it, on any dbaasd sharing the
+// store.
+type summaryCache struct {
+	mu      sync.Mutex
+	version int64
+	rows    []model.Datastore
+	valid   bool
+}
+
+// summaryFields are the summary fields a cached list can be filtered by.
+var summaryFields = map[string]func(d *model.Datastore, v any) bool{
+	"id":         func(d *model.Datastore, v any) bool { s, ok := v.(string); return ok && d.ID == s },
+	"project_id": func(d *model.Datastore, v any) bool { s, ok := v.(string); return ok && d.ProjectID == s },
+	"type_id":    func(d *model.Datastore, v any) bool { s, ok := v.(string); return ok && d.TypeID == s },
+	"status":     func(d *model.Datastore, v any) bool { s, ok := v.(string); return ok && d.Status == s },
+	"log_group":  func(d *model.Datastore, v any) bool { s, ok := v.(string); return ok && d.LogGroup == s },
+	"deleted":    func(d *model.Datastore, v any) bool { b, ok := v.(bool); return ok && d.Deleted == b },
+}
+
+// cachedSummaries is the Reader of DatastoreSummaries outside transactions.
+type cachedSummaries struct {
+	repo[model.Datastore]
+	c *summaryCache
+}
+
+// List implements Reader: from memory when the datastores are unchanged
+// and the filter is one it can apply, else from the database.
+func (r cachedSummaries) List(ctx context.Context, f Filter) ([]model.Datastore, error) {
+	match := make([]func(*model.Datastore) bool, 0, len(f))
+	for k, v := range f {
+		fn, v := summaryFields[k], v
+		if fn == nil {
+			return r.repo.List(ctx, f)
+		}
+		match = append(match, func(d *model.Datastore) bool { return fn(d, v) })
+	}
+	rows, err := r.all(ctx)
+	if err != nil {
+		return nil, err
+	}
+	matches := func(d *model.Datastore) bool {
+		for _, m := range match {
+			if !m(d) {
+				return false
+			}
+		}
+		return true
+	}
+	// Counted first, so that thousands of summaries are copied once into a
+	// slice of the right size.
+	n := 0
+	for i := range rows {
+		if matches(&rows[i]) {
+			n++
+		}
+	}
+	out := make([]model.Datastore, 0, n)
+	for i := range rows {
+		if matches(&rows[i]) {
+			out = append(out, rows[i])
+		}
+	}
+	return out, nil
+}
+
+// all returns every summary, read again only when the datastores table's
+// version changed. The slice is shared: callers copy what they return.
+func (r cachedSummaries) all(ctx context.Context) ([]model.Datastore, error) {
+	var v int64
+	if err := r.o.queryRow(ctx, "SELECT version FROM table_versions WHERE name = 'datastores'").Scan(&v); err != nil {
+		return nil, fmt.Errorf("version of datastores: %w", err)
+	}
+	r.c.mu.Lock()
+	if r.c.valid && r.c.version == v {
+		rows := r.c.rows
+		r.c.mu.Unlock()
+		return rows, nil
+	}
+	r.c.mu.Unlock()
+	rows, err := r.repo.List(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	r.c.mu.Lock()
+	if !r.c.valid || v >= r.c.version {
+		r.c.version, r.c.rows, r.c.valid = v, rows, true
+	}
+	r.c.mu.Unlock()
+	return rows, nil
+}
