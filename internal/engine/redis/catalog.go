@@ -256,7 +256,7 @@ func (d *Driver) probeParams(ctx context.Context) (map[string]string, map[string
 
 	var cl *goredis.Client
 	for {
-		if cl, err = dialClient(pctx, unixEndpoint(sock), ""); err == nil {
+		if cl, err = dialClient(pctx, unixEndpoint(sock), cred{}); err == nil {
 			if err = cl.Ping(pctx).Err(); err == nil {
 				break
 			}
