@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"syscall"
@@ -86,4 +87,62 @@ func TestSupportingProcessesAreSupervised(t *testing.T) {
 		t.Fatalf("kafka broker pid files: %v", brokers)
 	}
 	killAndWatch(t, e, kf, "kafka broker", brokers[0], "DOWN", "DEGRADED")
+}
+
+// TestInstancesObservedInError: while a datastore is in ERROR (its repair
+// failed and the retry is far off), its instances' statuses still follow
+// what runs: a node killed then shows DOWN, not the ACTIVE it last had.
+func TestInstancesObservedInError(t *testing.T) {
+	if testing.Short() {
+		t.Skip("engines")
+	}
+	t.Parallel()
+	e := at.Start(t, at.Options{Reconcile: true, ProbeInterval: 250 * time.Millisecond, RetryAfter: time.Hour})
+	ds := e.CreateDatastore(at.TokenA, "postgresql", "err-pg", 2)
+	r := e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
+	var primary, replica string
+	for _, in := range r.Get("datastore.instances").([]any) {
+		m := in.(map[string]any)
+		if m["role"] == "MASTER" {
+			primary = m["id"].(string)
+		} else {
+			replica = m["id"].(string)
+		}
+	}
+	node := func(id string) string { return filepath.Join(e.DataDir, "clusters", ds, "nodes", id[:8], "data") }
+	// The replica dies with a configuration its server refuses: the repair
+	// fails and the datastore ends in ERROR.
+	conf := filepath.Join(node(replica), "postgresql.auto.conf")
+	good, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, append(append([]byte{}, good...), "this line is no setting\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(proc.ReadPidFile(filepath.Join(node(replica), "postmaster.pid")), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ERROR", 3*wait)
+	// In ERROR, the primary dies too: its instance must show it.
+	if err := syscall.Kill(proc.ReadPidFile(filepath.Join(node(primary), "postmaster.pid")), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil)
+		statuses := map[string]any{}
+		for _, in := range r.Get("datastore.instances").([]any) {
+			m := in.(map[string]any)
+			statuses[m["id"].(string)] = m["status"]
+		}
+		if statuses[primary] == "DOWN" && statuses[replica] == "DOWN" && r.Str("datastore.status") == "ERROR" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("instances in ERROR after the primary died: %v (datastore %s)", statuses, r.Str("datastore.status"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_ = os.WriteFile(conf, good, 0o600)
 }
