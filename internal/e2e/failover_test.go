@@ -5,16 +5,16 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/dbaasd/dbaasd/internal/daemon"
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
+	"github.com/dbaasd/dbaasd/internal/layout"
 
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
 )
@@ -297,31 +297,7 @@ func TestRedisSentinelFailover(t *testing.T) {
 	r := e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
 	oldMaster := r.Str("datastore.instances.0.id")
 	w := &writer{t: t, e: e, ds: ds, stop: make(chan struct{}), done: make(chan struct{})}
-	go w.run(func(addr string) (func(int) error, func(), error) {
-		c := goredis.NewClient(&goredis.Options{Addr: addr, Password: "Redis-Secret-1", MaxRetries: -1,
-			DialTimeout: time.Second, ReadTimeout: 2 * time.Second})
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if role, err := c.Do(ctx, "ROLE").Slice(); err != nil || len(role) == 0 || role[0] != "master" {
-			_ = c.Close()
-			return nil, nil, fmt.Errorf("not a master (%v)", err)
-		}
-		return func(n int) error {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			if err := c.Set(ctx, fmt.Sprintf("k%d", n), n, 0).Err(); err != nil {
-				return err
-			}
-			acks, err := c.Do(ctx, "WAIT", 1, 1000).Int()
-			if err != nil {
-				return err
-			}
-			if acks < 1 {
-				return fmt.Errorf("write %d not acknowledged by a replica", n)
-			}
-			return nil
-		}, func() { _ = c.Close() }, nil
-	})
+	go w.run(redisWAITWriter("Redis-Secret-1"))
 	w.killPrimary(redisPID(t, e.DataDir, ds, oldMaster), wait)
 	r = e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
 	masters := 0
@@ -337,33 +313,28 @@ func TestRedisSentinelFailover(t *testing.T) {
 	if masters != 1 {
 		t.Errorf("%d instances are MASTER", masters)
 	}
-	c := goredis.NewClient(&goredis.Options{Addr: r.Str("datastore.connection.master"), Password: "Redis-Secret-1"})
-	defer func() { _ = c.Close() }()
-	lost := 0
-	for _, n := range w.acked {
-		if v, err := c.Get(context.Background(), fmt.Sprintf("k%d", n)).Int(); err != nil || v != n {
-			lost++
-		}
-	}
+	lost := lostRedisWrites(t, r.Str("datastore.connection.master"), "Redis-Secret-1", w.acked)
 	if lost > 0 {
 		t.Errorf("%d of %d acknowledged writes were lost", lost, len(w.acked))
 	}
 }
 
 // redisPID is the redis-server PID of one node of a datastore.
-func redisPID(t *testing.T, dataDir, ds, instance string) int {
+func redisPID(t *testing.T, _ string, ds, instance string) int {
 	t.Helper()
-	dir := filepath.Join(dataDir, "clusters", ds, "nodes", instance[:8])
-	for _, pattern := range []string{"*.pid", "*/*.pid", "run/*.pid"} {
-		for _, f := range mustGlob(t, filepath.Join(dir, pattern)) {
-			if strings.Contains(f, "sentinel") || strings.Contains(f, "forward") {
-				continue
-			}
-			if pid := proc.ReadPidFile(f); pid > 0 && proc.Alive(pid) {
-				return pid
-			}
-		}
+	return redisProcPID(t, ds, instance, "redis")
+}
+
+// redisProcPID is the PID of one of a Redis node's processes: "redis"
+// (the server), "sentinel" or "forwarder", from its pid file in the node's
+// runtime directory.
+func redisProcPID(t *testing.T, ds, instance, which string) int {
+	t.Helper()
+	l := layout.Layout{RunDir: daemon.DefaultRunDir()}
+	f := filepath.Join(l.ClusterRunDir(ds), instance[:8], which+".pid")
+	if pid := proc.ReadPidFile(f); pid > 0 && proc.Alive(pid) {
+		return pid
 	}
-	t.Fatalf("no redis-server pid file under %s", dir)
+	t.Fatalf("no running process for %s", f)
 	return 0
 }

@@ -68,6 +68,9 @@ type Node struct {
 	// by the driver: short, whatever the length of Dir, so that socket paths
 	// fit in sun_path. "" means Dir/run.
 	RunDir string
+	// Ports are the node's TCP ports beyond Port, by the names the driver
+	// asked for (see PortNeeder), allocated and recorded by dbaasd.
+	Ports map[string]int
 }
 
 // SocketDir is where the node's servers put their Unix sockets.
@@ -140,10 +143,24 @@ type NodeState struct {
 	Detail   string // why a node is not ACTIVE, for people
 }
 
+// ProcessState is what a driver observed of one of a cluster's supporting
+// processes: a pooler, a sentinel, a firewall forwarder, a broker process
+// serving several nodes.
+type ProcessState struct {
+	Name   string // what it is, for people ("pgbouncer", "redis-sentinel", ...)
+	NodeID string // the node it serves, "" for the whole cluster
+	Up     bool
+	Detail string // why it is not up, for people
+}
+
 // Observation is what a driver observed of a whole cluster.
 type Observation struct {
 	Nodes         []NodeState
 	DiskUsedBytes int64 // largest data size among the nodes
+	// Processes are the supporting processes the cluster should have. One
+	// that is down makes the datastore DEGRADED (when its servers are all
+	// up) and is restarted by a repair, like a server.
+	Processes []ProcessState
 }
 
 // Info describes the installed engine.
@@ -307,6 +324,14 @@ type ACLManager interface {
 	// EnsureACL makes the user's permissions on the pattern exactly a's.
 	EnsureACL(ctx context.Context, c *Cluster, a ACL) error
 	DropACL(ctx context.Context, c *Cluster, a ACL) error
+}
+
+// PortNeeder is implemented by drivers whose nodes need TCP ports beyond
+// Node.Port (Redis Sentinel's, ...). dbaasd allocates each named port from
+// its port range, records it, and passes it in Node.Ports to Ensure.
+type PortNeeder interface {
+	// NodePorts names the extra ports every node of c needs (none: nil).
+	NodePorts(c *Cluster) []string
 }
 
 // PasswordSetter is implemented by engines with one cluster-wide password.

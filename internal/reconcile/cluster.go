@@ -44,10 +44,13 @@ func hostname(ds *model.Datastore, in *model.Instance) string {
 }
 
 // allocate gives every instance (and the pooler) of a datastore an
-// address and a port, persisted before any server starts, so that a
-// crash never leaves two clusters wanting one port.
-func (r *Reconciler) allocate(ctx context.Context, id string) error {
-	return r.store.InTx(ctx, func(tx store.Tx) error {
+// address and a port, and every instance the extra ports its driver asks
+// for (engine.PortNeeder), persisted before any server starts, so that a
+// crash never leaves two clusters wanting one port. It returns the extra
+// ports by instance ID (allocating again returns the same ports).
+func (r *Reconciler) allocate(ctx context.Context, id string) (map[string]map[string]int, error) {
+	extra := map[string]map[string]int{}
+	err := r.store.InTx(ctx, func(tx store.Tx) error {
 		st, err := r.load(ctx, tx, id)
 		if err != nil {
 			return err
@@ -66,6 +69,22 @@ func (r *Reconciler) allocate(ctx context.Context, id string) error {
 				return err
 			}
 		}
+		if pn, ok := st.drv.(engine.PortNeeder); ok {
+			names := pn.NodePorts(r.cluster(st))
+			for _, in := range st.insts {
+				if in.Status == model.StatusPendingDelete || len(names) == 0 {
+					continue
+				}
+				extra[in.ID] = map[string]int{}
+				for _, name := range names {
+					port, err := tx.AllocatePort(ctx, in.Host, r.cfg.PortMin, r.cfg.PortMax, id, extraPortOwner(in.ID, name), r.portFree)
+					if err != nil {
+						return err
+					}
+					extra[in.ID][name] = port
+				}
+			}
+		}
 		if st.ds.Pooler != nil && st.ds.PoolerPort == 0 {
 			port, err := tx.AllocatePort(ctx, r.cfg.EngineHost, r.cfg.PortMin, r.cfg.PortMax, id, "pooler:"+id, r.portFree)
 			if err != nil {
@@ -76,6 +95,27 @@ func (r *Reconciler) allocate(ctx context.Context, id string) error {
 		}
 		return nil
 	})
+	return extra, err
+}
+
+// extraPortOwner names an instance's extra port in the ports table.
+func extraPortOwner(instanceID, name string) string { return instanceID + ":" + name }
+
+// portOwners are the owners of instances' ports in the ports table: the
+// instances' own and their extra ports.
+func (r *Reconciler) portOwners(st *state, instanceIDs []string) []string {
+	var names []string
+	if pn, ok := st.drv.(engine.PortNeeder); ok {
+		names = pn.NodePorts(r.cluster(st))
+	}
+	var owners []string
+	for _, id := range instanceIDs {
+		owners = append(owners, id)
+		for _, n := range names {
+			owners = append(owners, extraPortOwner(id, n))
+		}
+	}
+	return owners
 }
 
 func (r *Reconciler) portFree(p int) bool { return proc.PortFree(r.cfg.EngineHost, p) }

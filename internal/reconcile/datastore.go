@@ -40,7 +40,8 @@ func (r *Reconciler) dispatch(ctx context.Context, a *model.Action) error {
 // the servers, removes nodes being scaled away, re-creates objects when
 // repairing, and records what it then observes.
 func (r *Reconciler) converge(ctx context.Context, a *model.Action, create, repair bool) error {
-	if err := r.allocate(ctx, a.DatastoreID); err != nil {
+	ports, err := r.allocate(ctx, a.DatastoreID)
+	if err != nil {
 		return err
 	}
 	st, err := r.load(ctx, r.store, a.DatastoreID)
@@ -52,6 +53,9 @@ func (r *Reconciler) converge(ctx context.Context, a *model.Action, create, repa
 	}
 	gen := st.ds.Generation
 	c := r.cluster(st)
+	for i := range c.Nodes {
+		c.Nodes[i].Ports = ports[c.Nodes[i].ID]
+	}
 	// The clusters' parent is dbaasd's: others may pass, not list. Each
 	// cluster's directory is its OS account's, made by the driver.
 	if err := os.MkdirAll(filepath.Dir(c.Dir), 0o711); err != nil {
@@ -103,7 +107,7 @@ func (r *Reconciler) converge(ctx context.Context, a *model.Action, create, repa
 			}
 		}
 		if len(gone) > 0 {
-			if err := tx.ReleasePorts(ctx, ds.ID, gone...); err != nil {
+			if err := tx.ReleasePorts(ctx, ds.ID, r.portOwners(st, gone)...); err != nil {
 				return err
 			}
 		}
@@ -168,10 +172,17 @@ func describeObs(o engine.Observation) string {
 	for _, n := range o.Nodes {
 		s += fmt.Sprintf("[%s %s %s %s] ", n.ID[:min(8, len(n.ID))], n.Role, n.Status, n.Detail)
 	}
+	for _, p := range o.Processes {
+		if !p.Up {
+			s += fmt.Sprintf("[%s of %s down: %s] ", p.Name, p.NodeID[:min(8, len(p.NodeID))], p.Detail)
+		}
+	}
 	return s
 }
 
-// statusOf derives a datastore's status from what was observed.
+// statusOf derives a datastore's status from what was observed: a
+// supporting process that is down (a pooler, a sentinel, a forwarder)
+// makes an otherwise healthy datastore DEGRADED.
 func statusOf(o engine.Observation) string {
 	if len(o.Nodes) == 0 {
 		return model.StatusDown
@@ -199,6 +210,11 @@ func statusOf(o engine.Observation) string {
 		return model.StatusDown
 	case up < len(o.Nodes):
 		return model.StatusDegraded
+	}
+	for _, p := range o.Processes {
+		if !p.Up {
+			return model.StatusDegraded
+		}
 	}
 	return model.StatusActive
 }

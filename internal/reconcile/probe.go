@@ -84,9 +84,14 @@ func (r *Reconciler) ProbeAll(ctx context.Context) {
 			if err := r.probe(ctx, ds.ID); err != nil {
 				r.log.Warn("probe", "datastore_id", ds.ID, "error", err)
 			}
-		case ds.Status == model.StatusError && r.retryDue(ds.ID):
-			if err := r.retryFailed(ctx, &ds); err != nil {
-				r.log.Warn("retry failed datastore", "datastore_id", ds.ID, "error", err)
+		case ds.Status == model.StatusError:
+			if r.retryDue(ds.ID) {
+				if err := r.retryFailed(ctx, &ds); err != nil {
+					r.log.Warn("retry failed datastore", "datastore_id", ds.ID, "error", err)
+				}
+			}
+			if err := r.observeInstances(ctx, ds.ID); err != nil {
+				r.log.Warn("probe", "datastore_id", ds.ID, "error", err)
 			}
 		}
 	}
@@ -185,6 +190,63 @@ func (r *Reconciler) probe(ctx context.Context, dsID string) error {
 		return r.requestRepair(ctx, dsID, "probe")
 	}
 	return nil
+}
+
+// observeInstances records the observed status of a datastore's
+// instances while the datastore itself is in ERROR (and waits for a retry
+// or a fix): a node that dies or comes back shows in the API. Only the
+// instances' statuses change; the datastore's status, the roles and
+// repairs are left to the actions.
+func (r *Reconciler) observeInstances(ctx context.Context, dsID string) error {
+	if busy, err := r.busy(ctx, dsID); busy || err != nil {
+		return err
+	}
+	st, err := r.load(ctx, r.store, dsID)
+	if err != nil || st.ds.CreationFinishedAt == nil {
+		return err // a datastore never created has nothing to observe
+	}
+	octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	obs, err := st.drv.Observe(octx, r.cluster(st))
+	cancel()
+	if err != nil {
+		return err
+	}
+	byID := map[string]engine.NodeState{}
+	for _, n := range obs.Nodes {
+		byID[n.ID] = n
+	}
+	return r.store.InTx(ctx, func(tx store.Tx) error {
+		ds, err := tx.Datastores().GetForUpdate(ctx, dsID)
+		if err != nil {
+			return err
+		}
+		if ds.Generation != st.ds.Generation || ds.Status != model.StatusError {
+			return nil
+		}
+		insts, err := tx.Instances().List(ctx, store.Filter{"datastore_id": dsID})
+		if err != nil {
+			return err
+		}
+		for i := range insts {
+			in := &insts[i]
+			n, ok := byID[in.ID]
+			if !ok || in.Status == model.StatusPendingDelete {
+				continue
+			}
+			status := n.Status
+			if status != engine.NodeActive && status != engine.NodeDiskFull {
+				status = model.StatusDown
+			}
+			if in.Status == status {
+				continue
+			}
+			in.Status = status
+			if err := tx.Instances().Update(ctx, in); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // maybeFailover moves the MASTER role to the most advanced replica when the

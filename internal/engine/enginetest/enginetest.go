@@ -98,6 +98,28 @@ func FreePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// FillPorts gives every node of c the extra ports a driver asks for
+// (engine.PortNeeder) that it does not have yet, as dbaasd's reconciler
+// would: free loopback ports, kept for the node's life.
+func FillPorts(t *testing.T, d engine.Driver, c *engine.Cluster) {
+	t.Helper()
+	pn, ok := d.(engine.PortNeeder)
+	if !ok {
+		return
+	}
+	for _, name := range pn.NodePorts(c) {
+		for i := range c.Nodes {
+			n := &c.Nodes[i]
+			if n.Ports == nil {
+				n.Ports = map[string]int{}
+			}
+			if n.Ports[name] == 0 {
+				n.Ports[name] = FreePort(t)
+			}
+		}
+	}
+}
+
 // Ctx returns a context bounded for engine work in tests.
 func Ctx(t *testing.T) context.Context {
 	t.Helper()
@@ -142,6 +164,7 @@ func allActive(c *engine.Cluster, o engine.Observation) bool {
 
 func ensure(t *testing.T, d engine.Driver, c *engine.Cluster) {
 	t.Helper()
+	FillPorts(t, d, c)
 	if err := d.Ensure(Ctx(t), c); err != nil {
 		t.Fatalf("Ensure: %v", err)
 	}

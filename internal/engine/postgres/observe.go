@@ -117,7 +117,20 @@ func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observa
 	for _, pr := range probes {
 		obs.Nodes = append(obs.Nodes, pr.st)
 	}
+	if c.Pooler != nil {
+		obs.Processes = append(obs.Processes, d.observePooler(c))
+	}
 	return obs, nil
+}
+
+// observePooler reports whether the cluster's PgBouncer runs (a repair
+// starts it again when it does not).
+func (d *Driver) observePooler(c *engine.Cluster) engine.ProcessState {
+	ps := engine.ProcessState{Name: "pgbouncer", Detail: "pgbouncer is not running"}
+	if d.runner != nil && poolerPID(d.runner.Existing(c.ID), poolerPathsOf(c)) > 0 {
+		ps.Up, ps.Detail = true, ""
+	}
+	return ps
 }
 
 // probeServer asks a server, within observeTimeout, whether it is in

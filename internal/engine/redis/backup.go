@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -42,13 +43,13 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 	if err != nil {
 		return info, err
 	}
-	n := currentMaster(ctx, c)
+	n := currentMaster(ctx, r, c)
 	if n == nil {
 		return info, fmt.Errorf("%w: cluster %s has no nodes", engine.ErrInvalid, c.ID)
 	}
 	p := nodePaths(n)
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	cl, _, err := connect(cctx, unixEndpoint(p.serverSock), passwords(c, p))
+	cl, _, err := connect(cctx, unixEndpoint(p.serverSock), creds(r, c, p))
 	cancel()
 	if err != nil {
 		return info, fmt.Errorf("node %s: %w", n.ID, err)
@@ -81,7 +82,7 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 		}
 		if after <= saves {
 			st, _ := persistence(ctx, cl)
-			return info, fmt.Errorf("node %s: BGSAVE failed (status %s): %s", n.ID, st["rdb_last_bgsave_status"], logTail(p.serverLog, 800))
+			return info, fmt.Errorf("node %s: BGSAVE failed (status %s): %s", n.ID, st["rdb_last_bgsave_status"], logTail(r, p.serverLog, 800))
 		}
 		copied, err := copySnapshot(ctx, r, cl, filepath.Join(p.data, snapshotFile), filepath.Join(dst, snapshotFile), after)
 		if err != nil {
@@ -99,9 +100,9 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 
 // currentMaster is the node whose server says it is the master, else the
 // desired master.
-func currentMaster(ctx context.Context, c *engine.Cluster) *engine.Node {
+func currentMaster(ctx context.Context, r *proc.Runner, c *engine.Cluster) *engine.Node {
 	for i := range c.Nodes {
-		if ri, err := readRepl(ctx, c, &c.Nodes[i]); err == nil && ri.role == "master" {
+		if ri, err := readRepl(ctx, r, c, &c.Nodes[i]); err == nil && ri.role == "master" {
 			return &c.Nodes[i]
 		}
 	}
@@ -145,7 +146,14 @@ func waitNoSave(ctx context.Context, cl *goredis.Client) (int64, error) {
 // copySnapshot copies the RDB file when it is still the one of save
 // number saves; it reports false when a later save replaced it first.
 func copySnapshot(ctx context.Context, r *proc.Runner, cl *goredis.Client, src, dst string, saves int64) (bool, error) {
-	in, err := os.Open(src)
+	// The data directory is the cluster's OS account's: the file is opened
+	// as that account, and a link in its place is refused.
+	var in *os.File
+	err := r.As(func() error {
+		var err error
+		in, err = os.OpenFile(src, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("open snapshot: %w", err)
 	}
@@ -203,14 +211,14 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 		m = &c.Nodes[0]
 	}
 	p := nodePaths(m)
-	stopServer(m) // a server an interrupted create left would overwrite the file
+	stopServer(r, m) // a server an interrupted create left would overwrite the file
 	if err := claimDirs(r, c); err != nil {
 		return err
 	}
 	if err := makeDirs(r, p); err != nil {
 		return err
 	}
-	in, err := os.Open(filepath.Join(from.BaseDir, snapshotFile))
+	in, err := os.OpenFile(filepath.Join(from.BaseDir, snapshotFile), os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
 		return fmt.Errorf("%w: snapshot of %s: %w", engine.ErrInvalid, from.ClusterID, err)
 	}

@@ -52,7 +52,7 @@ func BenchmarkBareRedisStart(b *testing.B) {
 		}
 		// Dial, then PING, as the driver's readiness check does.
 		for {
-			cl, err := dialClient(ctx, endpoint{network: "tcp", addr: addr("127.0.0.1", port), timeout: time.Second}, "")
+			cl, err := dialClient(ctx, endpoint{network: "tcp", addr: addr("127.0.0.1", port), timeout: time.Second}, cred{})
 			if err == nil {
 				err = cl.Ping(ctx).Err()
 				_ = cl.Close()

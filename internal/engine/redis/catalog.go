@@ -318,7 +318,7 @@ func (d *Driver) scratchServer(ctx context.Context, extra []string) (*goredis.Cl
 		cleanup()
 	}
 	for {
-		cl, err := dialClient(ctx, unixEndpoint(sock), "")
+		cl, err := dialClient(ctx, unixEndpoint(sock), cred{})
 		if err == nil {
 			if err = cl.Ping(ctx).Err(); err == nil {
 				return cl, func() { _ = cl.Close(); stop() }, nil

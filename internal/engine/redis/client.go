@@ -1,12 +1,10 @@
 package redis
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -16,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
 // endpoint is where and how to reach a server or sentinel.
@@ -30,16 +29,17 @@ func unixEndpoint(sock string) endpoint {
 	return endpoint{network: "unix", addr: sock, timeout: 5 * time.Second}
 }
 
-// newClient returns a one-connection client that authenticates with password.
+// newClient returns a one-connection client that authenticates as the
+// default user with password.
 func newClient(ep endpoint, password string) *goredis.Client {
-	return goredis.NewClient(clientOptions(ep, password, nil))
+	return goredis.NewClient(clientOptions(ep, cred{pass: password}, nil))
 }
 
 // clientOptions are the go-redis options of the driver's clients: RESP2
 // (Sentinel and older servers speak it), no client identity or maintenance
 // notifications, one connection, no command retries, one dial attempt. first,
 // when set, is an established connection the client uses before dialing.
-func clientOptions(ep endpoint, password string, first net.Conn) *goredis.Options {
+func clientOptions(ep endpoint, cr cred, first net.Conn) *goredis.Options {
 	d := &net.Dialer{Timeout: ep.timeout}
 	if ep.network == "tcp" && ep.local != "" {
 		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(ep.local)}
@@ -48,7 +48,8 @@ func clientOptions(ep endpoint, password string, first net.Conn) *goredis.Option
 	return &goredis.Options{
 		Network:                  ep.network,
 		Addr:                     ep.addr,
-		Password:                 password,
+		Username:                 cr.user,
+		Password:                 cr.pass,
 		Protocol:                 2,
 		DisableIdentity:          true,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
@@ -71,7 +72,7 @@ func clientOptions(ep endpoint, password string, first net.Conn) *goredis.Option
 // dialClient connects to ep first and only then builds a client on that
 // connection, so that an unreachable server is a plain dial error (go-redis
 // would retry and log each failed dial).
-func dialClient(ctx context.Context, ep endpoint, password string) (*goredis.Client, error) {
+func dialClient(ctx context.Context, ep endpoint, cr cred) (*goredis.Client, error) {
 	d := &net.Dialer{Timeout: ep.timeout}
 	if ep.network == "tcp" && ep.local != "" {
 		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(ep.local)}
@@ -80,7 +81,7 @@ func dialClient(ctx context.Context, ep endpoint, password string) (*goredis.Cli
 	if err != nil {
 		return nil, err
 	}
-	return goredis.NewClient(clientOptions(ep, password, conn)), nil
+	return goredis.NewClient(clientOptions(ep, cr, conn)), nil
 }
 
 // isAuthErr reports whether err means the password was missing or wrong.
@@ -102,72 +103,74 @@ func isLoading(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "LOADING")
 }
 
-// errAuth is returned when none of the known passwords is accepted.
-var errAuth = errors.New("none of the known passwords is accepted")
+// errAuth is returned when none of the known credentials is accepted.
+var errAuth = errors.New("none of the known credentials is accepted")
 
-// connect opens a client to ep, trying each password in turn (the first is
-// the one expected; others are what files say the server was last given,
-// which matters after a password change was interrupted). It returns the
-// client and the password that worked. A LOADING server counts as reachable.
-func connect(ctx context.Context, ep endpoint, passwords []string) (*goredis.Client, string, error) {
+// connect opens a client to ep, trying each credential in turn (the first
+// is the one expected, the internal user's; the others are how servers set
+// up before it existed, or during an interrupted password change, let the
+// default user in). It returns the client and the credential that worked.
+// A LOADING server counts as reachable.
+func connect(ctx context.Context, ep endpoint, creds []cred) (*goredis.Client, cred, error) {
 	var lastErr error
-	for _, pw := range passwords {
-		cl, err := dialClient(ctx, ep, pw)
+	for _, cr := range creds {
+		cl, err := dialClient(ctx, ep, cr)
 		if err != nil {
-			return nil, "", err
+			return nil, cred{}, err
 		}
 		err = cl.Ping(ctx).Err()
 		if err == nil || isLoading(err) {
-			return cl, pw, nil
+			return cl, cr, nil
 		}
 		_ = cl.Close()
 		if !isAuthErr(err) {
-			return nil, "", err
+			return nil, cred{}, err
 		}
 		lastErr = err
 	}
 	if lastErr == nil {
-		return nil, "", fmt.Errorf("%w: no password", errAuth)
+		return nil, cred{}, fmt.Errorf("%w: no credentials", errAuth)
 	}
-	return nil, "", fmt.Errorf("%w: %v", errAuth, lastErr)
+	return nil, cred{}, fmt.Errorf("%w: %v", errAuth, lastErr)
 }
 
-// passwords returns the passwords to try for a node: the cluster's, then
-// those in the node's config files (a server keeps running with the one it
-// was last given).
-func passwords(c *engine.Cluster, p paths, extra ...string) []string {
+// creds returns the credentials to try on a node's server or sentinel: the
+// internal user's, then, for servers set up before it existed, the default
+// user with the cluster's password and those the node's config files hold
+// (read as the cluster's OS account: they are its files). extra passwords
+// go first among the default user's.
+func creds(r *proc.Runner, c *engine.Cluster, p paths, extra ...string) []cred {
+	out := []cred{internalCred(c)}
 	cands := append([]string{}, extra...)
 	cands = append(cands, c.Password)
-	if pw := confValue(p.conf, "requirepass"); pw != "" {
-		cands = append(cands, pw)
-	}
-	if pw := sentinelAuthPass(p.sentinelConf); pw != "" {
-		cands = append(cands, pw)
+	if r != nil {
+		if pw := confValue(r, p.conf, "requirepass"); pw != "" {
+			cands = append(cands, pw)
+		}
+		if pw := sentinelAuthPass(r, p.sentinelConf); pw != "" {
+			cands = append(cands, pw)
+		}
 	}
 	seen := map[string]bool{}
-	out := cands[:0]
 	for _, pw := range cands {
 		if pw != "" && !seen[pw] {
 			seen[pw] = true
-			out = append(out, pw)
+			out = append(out, cred{pass: pw})
 		}
 	}
 	return out
 }
 
 // confValue returns the (unquoted) value of a one-argument directive in a
-// Redis config file, "" when absent.
-func confValue(path, name string) string {
-	f, err := os.Open(path)
+// Redis config file, "" when absent. The file is read as r's user.
+func confValue(r *proc.Runner, path, name string) string {
+	b, err := r.ReadFile(path)
 	if err != nil {
 		return ""
 	}
-	defer func() { _ = f.Close() }()
 	val := ""
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		args := splitArgs(sc.Text())
+	for _, line := range strings.Split(string(b), "\n") {
+		args := splitArgs(line)
 		if len(args) >= 2 && strings.EqualFold(args[0], name) {
 			val = args[1]
 		}
@@ -175,17 +178,16 @@ func confValue(path, name string) string {
 	return val
 }
 
-// sentinelAuthPass returns the auth-pass a sentinel config holds for MasterName.
-func sentinelAuthPass(path string) string {
-	f, err := os.Open(path)
+// sentinelAuthPass returns the auth-pass a sentinel config holds for
+// MasterName, read as r's user.
+func sentinelAuthPass(r *proc.Runner, path string) string {
+	b, err := r.ReadFile(path)
 	if err != nil {
 		return ""
 	}
-	defer func() { _ = f.Close() }()
 	val := ""
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		args := splitArgs(sc.Text())
+	for _, line := range strings.Split(string(b), "\n") {
+		args := splitArgs(line)
 		if len(args) >= 4 && args[0] == "sentinel" && args[1] == "auth-pass" && args[2] == MasterName {
 			val = args[3]
 		}

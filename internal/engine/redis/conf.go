@@ -81,13 +81,12 @@ func (sc *serverConf) render() []byte {
 var fixedDirectives = map[string]bool{
 	"unixsocket": true, "unixsocketperm": true, "daemonize": true, "pidfile": true,
 	"logfile": true, "dir": true, "dbfilename": true, "appenddirname": true,
-	"replicaof": true,
+	"replicaof": true, "user": true,
 }
 
 // buildServerConf returns the desired config of node n when master is the
-// node it should replicate from (nil when n is the master). password is the
-// cluster password to configure.
-func buildServerConf(c *engine.Cluster, n *engine.Node, master *engine.Node, password string) (*serverConf, error) {
+// node it should replicate from (nil when n is the master).
+func buildServerConf(c *engine.Cluster, n *engine.Node, master *engine.Node) (*serverConf, error) {
 	p := nodePaths(n)
 	port := n.Port
 	if firewalled(c) {
@@ -110,8 +109,13 @@ func buildServerConf(c *engine.Cluster, n *engine.Node, master *engine.Node, pas
 	add("dbfilename", "dump.rdb")
 	add("appenddirname", "appendonlydir")
 	add("protected-mode", "no")
-	add("requirepass", password)
-	add("masterauth", password)
+	// Users (see auth.go): the tenant's default user and dbaasd's own,
+	// which replicas use towards their master.
+	sc.directives = append(sc.directives,
+		directive{name: "user", value: strings.TrimPrefix(userLine(internalUser, internalSecret(c), internalRules), "user "), raw: true},
+		directive{name: "user", value: strings.TrimPrefix(userLine("default", c.Password, tenantServerRules), "user "), raw: true})
+	add("masteruser", internalUser)
+	add("masterauth", internalSecret(c))
 	add("replica-announce-ip", reachIP(n))
 	add("replica-announce-port", strconv.Itoa(n.Port))
 	if src := sourceIP(n); src != "" {

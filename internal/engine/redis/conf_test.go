@@ -77,17 +77,19 @@ func TestParamNames(t *testing.T) {
 
 func TestServerConf(t *testing.T) {
 	t.Parallel()
-	c := &engine.Cluster{Flavor: engine.Flavor{RAMMB: 1024}, Config: map[string]any{"maxmemory-policy": "allkeys-lru", "appendonly": true}}
+	c := &engine.Cluster{ID: "c1", Password: "secret", AdminPassword: "admin", Flavor: engine.Flavor{RAMMB: 1024},
+		Config: map[string]any{"maxmemory-policy": "allkeys-lru", "appendonly": true}}
 	master := engine.Node{ID: "m", Host: "127.0.0.1", Port: 7000, Dir: "/d/m"}
 	replica := engine.Node{ID: "r", Host: "127.0.0.1", Port: 7001, Dir: "/d/r", FloatingIP: "10.1.1.1"}
 	c.Nodes = []engine.Node{master, replica}
-	sc, err := buildServerConf(c, &replica, &master, "secret")
+	sc, err := buildServerConf(c, &replica, &master)
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(sc.render())
 	for _, want := range []string{
-		`bind "127.0.0.1 -10.1.1.1"`, `port "7001"`, `requirepass "secret"`, `masterauth "secret"`,
+		`bind "127.0.0.1 -10.1.1.1"`, `port "7001"`, `masteruser "dbaasd"`, `masterauth "` + internalSecret(c) + `"`,
+		`user default "on" "` + passwordHash("secret") + `" "~*"`, `user dbaasd "on" "` + passwordHash(internalSecret(c)) + `"`,
 		`maxmemory "805306368"`, `maxmemory-policy "allkeys-lru"`, `appendonly "yes"`,
 		"replicaof 127.0.0.1 7000\n", `dir "/d/r/data"`, `logfile "/d/r/log/redis.log"`,
 	} {
@@ -95,11 +97,14 @@ func TestServerConf(t *testing.T) {
 			t.Errorf("config lacks %s:\n%s", want, text)
 		}
 	}
+	if strings.Contains(text, "secret\"") || strings.Contains(text, "requirepass") {
+		t.Errorf("the tenant's password is in the config file:\n%s", text)
+	}
 	if strings.Count(text, "maxmemory-policy") != 1 {
 		t.Errorf("user parameter duplicated:\n%s", text)
 	}
 	c.Firewall = []string{"10.0.0.0/8"}
-	sc, _ = buildServerConf(c, &master, nil, "secret")
+	sc, _ = buildServerConf(c, &master, nil)
 	if v, _ := sc.get("port"); v != "0" {
 		t.Errorf("firewalled server listens on port %s, want only its socket", v)
 	}
@@ -133,6 +138,7 @@ func TestEffectiveMaster(t *testing.T) {
 		"sentinels promoted b":      {map[string]replInfo{"a": s, "b": m, "c": s}, map[string]int{"127.0.0.1:2": 3}, "b"},
 		"old master back as master": {map[string]replInfo{"a": m, "b": m, "c": s}, map[string]int{"127.0.0.1:2": 2}, "b"},
 		"stopped cluster":           {nil, map[string]int{"127.0.0.1:3": 2}, "c"},
+		"a minority of sentinels":   {nil, map[string]int{"127.0.0.1:3": 1}, "a"},
 		"vote for a removed node":   {map[string]replInfo{"b": s, "c": s}, map[string]int{"127.0.0.1:9": 3}, "a"},
 		"only b acts as master":     {map[string]replInfo{"a": s, "b": m}, nil, "b"},
 	} {

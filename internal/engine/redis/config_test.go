@@ -38,7 +38,7 @@ func TestConfigIsAppliedLive(t *testing.T) {
 	if serverPid(n) != pid {
 		t.Error("the server restarted for parameters that can change live")
 	}
-	if v := confValue(nodePaths(n).conf, "maxmemory-policy"); v != "volatile-ttl" {
+	if v := confValue(acct(t, d, c), nodePaths(n).conf, "maxmemory-policy"); v != "volatile-ttl" {
 		t.Errorf("config file has maxmemory-policy %q", v)
 	}
 }
@@ -66,7 +66,7 @@ func TestRestartOnlyParameter(t *testing.T) {
 		if serverPid(&c.Nodes[i]) != pids[i] {
 			t.Errorf("node %d: Ensure restarted the server again", i)
 		}
-		if st, _ := readState(nodePaths(&c.Nodes[i])); st.RestartPending {
+		if st := stateOf(t, d, c, &c.Nodes[i]); st.RestartPending {
 			t.Errorf("node %d: restart still pending", i)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
 // replicaWait bounds how long Ensure waits for a replica to reach its master.
@@ -19,6 +20,9 @@ func validate(c *engine.Cluster) error {
 	}
 	if err := CheckPassword(c.Password); err != nil {
 		return err
+	}
+	if c.AdminPassword == "" {
+		return fmt.Errorf("cluster %s: no admin secret to derive the internal user's password from", c.ID)
 	}
 	if err := checkFirewall(c.Firewall); err != nil {
 		return err
@@ -60,7 +64,7 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 
 	// Record the nodes before creating anything, so that a crash leaves
 	// nothing unknown behind.
-	reg, err := readRegistry(c)
+	reg, err := readRegistry(r, c)
 	if err != nil {
 		return err
 	}
@@ -70,23 +74,49 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	}
 	// Sentinels of departing nodes must not vote while the cluster changes.
 	for i := range stale {
-		stopSentinel(&stale[i])
+		stopSentinel(r, &stale[i])
+	}
+
+	// Forwarders first (firewalled clusters): replicas and sentinels reach
+	// the servers through them. Each is ensured once per pass, with every
+	// route; a route whose address is still taken (by a server or sentinel
+	// about to stop listening on TCP) is retried by the forwarder itself.
+	fw := firewalled(c)
+	hashes := map[string]string{}
+	for i := range c.Nodes {
+		n := &c.Nodes[i]
+		if !fw {
+			d.stopForwarder(r, c, n, true) // frees Host:Port for the server
+			continue
+		}
+		if err := makeDirs(r, nodePaths(n)); err != nil {
+			return err
+		}
+		hash, err := d.ensureForwarder(ctx, r, c, n)
+		if err != nil {
+			return err
+		}
+		hashes[n.ID] = hash
 	}
 
 	// Decide the master from what runs (see effectiveMaster), after any
 	// failover Sentinel is carrying out.
-	waitFailovers(ctx, c)
-	infos := map[string]replInfo{}
-	for i := range c.Nodes {
-		n := &c.Nodes[i]
-		if runningPid(nodePaths(n).serverPid, serverWords...) == 0 {
-			continue
-		}
-		if ri, err := readRepl(ctx, c, n); err == nil {
-			infos[n.ID] = ri
+	waitFailovers(ctx, r, c)
+	infos := d.runningInfos(ctx, r, c)
+	votes, _ := sentinelVotes(ctx, r, c, c.Nodes)
+	master := effectiveMaster(c, infos, votes)
+	if _, running := infos[master.ID]; !running {
+		// Never restart a master over data that is newer elsewhere.
+		switch best := newerReplica(r, c, master, infos); {
+		case best != nil:
+			if master, err = d.failoverTo(ctx, r, c, master, best); err != nil {
+				return err
+			}
+			infos = d.runningInfos(ctx, r, c)
+		case len(infos) == 0:
+			master = newestStopped(r, c, master)
 		}
 	}
-	master := effectiveMaster(c, infos, sentinelVotes(ctx, c, c.Nodes))
 
 	// Servers: a master that does not run yet starts first, so that its
 	// replicas find it; a running one is changed last, so that a restart a
@@ -103,30 +133,21 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	if _, running := infos[master.ID]; running {
 		serverOrder = append(replicas, master)
 	}
-	fw := firewalled(c)
 	for _, n := range serverOrder {
-		if !fw {
-			d.stopForwarder(c, n, true) // frees Host:Port for the server
-		}
 		var from *engine.Node
 		if n.ID != master.ID {
 			from = master
 		}
-		sc, err := buildServerConf(c, n, from, c.Password)
+		sc, err := buildServerConf(c, n, from)
 		if err != nil {
 			return err
 		}
 		if err := d.ensureServer(ctx, c, n, sc); err != nil {
 			return err
 		}
-		if fw {
-			if _, err := d.ensureForwarder(ctx, c, n); err != nil {
-				return err
-			}
-		}
 	}
 	for _, n := range order {
-		if err := d.ensureRole(ctx, c, n, master); err != nil {
+		if err := d.ensureRole(ctx, r, c, n, master); err != nil {
 			return err
 		}
 	}
@@ -137,19 +158,13 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 			if err := d.ensureSentinel(ctx, c, n, master); err != nil {
 				return err
 			}
-		} else if _, err := d.removeSentinel(c, n); err != nil {
+		} else if _, err := d.removeSentinel(r, c, n); err != nil {
 			return err
 		}
 	}
-	if fw {
-		// Now that sentinel ports are known and free, the forwarders get
-		// their final routes.
-		for _, n := range order {
-			hash, err := d.ensureForwarder(ctx, c, n)
-			if err != nil {
-				return err
-			}
-			if err := waitForwarder(ctx, n, hash); err != nil {
+	for _, n := range order {
+		if fw {
+			if err := waitForwarder(ctx, r, n, hashes[n.ID]); err != nil {
 				return err
 			}
 		}
@@ -158,7 +173,7 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	// Remove the nodes the cluster no longer lists.
 	if len(stale) > 0 {
 		for i := range stale {
-			if err := d.removeNode(c, &stale[i]); err != nil {
+			if err := d.removeNode(r, c, &stale[i]); err != nil {
 				return err
 			}
 		}
@@ -167,7 +182,7 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 		}
 		if len(c.Nodes) > 1 {
 			for i := range c.Nodes {
-				if err := resetSentinel(ctx, c, &c.Nodes[i]); err != nil {
+				if err := resetSentinel(ctx, r, c, &c.Nodes[i]); err != nil {
 					return err
 				}
 			}
@@ -175,11 +190,26 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	}
 
 	for _, n := range order[1:] {
-		if err := waitReplicating(ctx, c, n, replicaWait); err != nil {
+		if err := waitReplicating(ctx, r, c, n, replicaWait); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// runningInfos asks every running server for its replication state.
+func (d *Driver) runningInfos(ctx context.Context, r *proc.Runner, c *engine.Cluster) map[string]replInfo {
+	infos := map[string]replInfo{}
+	for i := range c.Nodes {
+		n := &c.Nodes[i]
+		if runningPid(r, nodePaths(n).serverPid, serverWords...) == 0 {
+			continue
+		}
+		if ri, err := readRepl(ctx, r, c, n); err == nil {
+			infos[n.ID] = ri
+		}
+	}
+	return infos
 }
 
 // mergeRegistry returns reg with the nodes added or updated.
@@ -201,16 +231,12 @@ func mergeRegistry(reg []registeredNode, nodes []engine.Node) []registeredNode {
 }
 
 // removeNode stops every process of a node and deletes its directory.
-func (d *Driver) removeNode(c *engine.Cluster, n *engine.Node) error {
-	stopSentinel(n)
-	d.stopForwarder(c, n, false)
-	stopServer(n)
+func (d *Driver) removeNode(r *proc.Runner, c *engine.Cluster, n *engine.Node) error {
+	stopSentinel(r, n)
+	d.stopForwarder(r, c, n, false)
+	stopServer(r, n)
 	if n.Dir == "" {
 		return nil
-	}
-	r, err := d.run(c)
-	if err != nil {
-		return err
 	}
 	if err := r.RemoveAll(n.Dir); err != nil {
 		return fmt.Errorf("remove node %s: %w", n.ID, err)

@@ -12,7 +12,7 @@ import (
 func TestFilesArePrivate(t *testing.T) {
 	t.Parallel()
 	_, c := setup(t, 2, func(c *engine.Cluster) { c.Firewall = []string{"127.0.0.1"} })
-	if err := dial(t, &c.Nodes[0], c.Password, "").Save(context.Background()).Err(); err != nil {
+	if err := admin(t, c, &c.Nodes[0]).Save(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}
 	for i := range c.Nodes {

@@ -7,31 +7,40 @@ package redis
 // this machine has neither iptables nor nft, they need root (dbaasd may run
 // unprivileged) and they would be one more system-wide state to repair. The
 // mechanism is instead a forwarder process per node (RunForwarder, the
-// `dbaasd redis-forwarder` subcommand), used only when the list is not empty:
+// `dbaasd redis-forwarder` subcommand, running as the cluster's OS
+// account), used only when the list is not empty:
 //
 //   - the server stops listening on TCP (`port 0`, applied live with CONFIG
-//     SET) and keeps only its Unix socket (mode 0700, engine user only);
+//     SET) and keeps only its Unix socket (mode 0700, the cluster's account
+//     only);
 //   - the forwarder listens on Host:Port (and FloatingIP:Port, and the
-//     sentinel's port) and pipes allowed connections to the sockets; others
-//     are reset before any byte is exchanged;
-//   - the cluster's own traffic (replication, sentinels, the driver's
-//     Observe) comes from the nodes' addresses: servers and sentinels set
-//     bind-source-addr to their host, and those addresses are always
-//     allowed. (A node on a wildcard address makes loopback allowed.)
+//     sentinel's port) and pipes the connections of listed addresses to the
+//     sockets; every other connection is reset before any byte is
+//     exchanged, local addresses included;
+//   - the cluster's own traffic gets through by its own path, not by an
+//     address: dbaasd talks to the servers and sentinels over their Unix
+//     sockets, and a connection from this machine whose socket belongs to
+//     the cluster's OS account (a replica of the cluster, one of its
+//     sentinels: /proc/net/tcp names each socket's owner) is let through
+//     whatever its address. Other local users' connections, root's
+//     included, are refused like any unlisted address. (When dbaasd does
+//     not run as root, datastores have no accounts of their own and every
+//     process of dbaasd's user gets through.)
 //
 // With an empty list the forwarder is stopped and the server listens on
 // Host:Port itself (CONFIG SET port/bind), so unfirewalled clusters pay no
 // proxy hop. Switching modes closes the listening sockets for a moment; a
-// sentinel is restarted to change how it listens. Changing the list while
-// firewalled is a reload (SIGHUP): connections from addresses no longer
-// allowed are cut at once.
+// sentinel is restarted to change how it listens. Each forwarder is started
+// once per Ensure at most; a change of the list while firewalled is told
+// to the running forwarder (SIGHUP) only once it has said it is ready (its
+// status file names its process), and connections from addresses no
+// longer allowed are cut at once.
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"syscall"
 	"time"
@@ -51,53 +60,35 @@ func forwarderConfigFor(c *engine.Cluster, n *engine.Node, sentinelPort int) for
 	if len(c.Nodes) > 1 && sentinelPort > 0 {
 		cfg.Routes = append(cfg.Routes, forwardRoute{Listen: addr(listenIP(n), sentinelPort), Target: p.sentinelSock})
 	}
-	seen := map[string]bool{}
-	for _, m := range c.Nodes {
-		hosts := []string{listenIP(&m)}
-		if m.FloatingIP != "" {
-			hosts = append(hosts, m.FloatingIP)
-		}
-		for _, h := range hosts {
-			ip := net.ParseIP(h)
-			if ip == nil {
-				continue
-			}
-			addrs := []string{ip.String()}
-			if ip.IsUnspecified() {
-				addrs = []string{"127.0.0.1", "::1"}
-			}
-			for _, a := range addrs {
-				if !seen[a] {
-					seen[a] = true
-					cfg.Allow = append(cfg.Allow, a)
-				}
-			}
-		}
-	}
 	return cfg
 }
 
-// ensureForwarder writes node n's forwarder config and starts the forwarder
-// or makes the running one reload. It does not wait for the routes to
-// listen (a sentinel may still hold its port): see waitForwarder.
-func (d *Driver) ensureForwarder(ctx context.Context, c *engine.Cluster, n *engine.Node) (string, error) {
-	r, err := d.run(c)
-	if err != nil {
-		return "", err
-	}
+// forwarderReadyWait bounds how long a forwarder that was just started may
+// take to say it is ready.
+const forwarderReadyWait = 15 * time.Second
+
+// ensureForwarder writes node n's forwarder config and starts the
+// forwarder, or tells the running one to reload once it is ready. It
+// returns the config's hash; it does not wait for the routes to listen (a
+// server or sentinel may still hold a port): see waitForwarder.
+func (d *Driver) ensureForwarder(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node) (string, error) {
 	p := nodePaths(n)
-	st, err := readState(p)
+	st, err := readState(r, p)
 	if err != nil {
 		return "", err
 	}
-	b, _ := json.MarshalIndent(forwarderConfigFor(c, n, st.SentinelPort), "", "  ")
+	b, _ := json.MarshalIndent(forwarderConfigFor(c, n, sentinelPort(n, st)), "", "  ")
 	b = append(b, '\n')
 	if _, err := r.WriteFile(p.forwarderConf, b, 0o600); err != nil {
 		return "", err
 	}
 	hash := configHash(b)
-	if pid := runningPid(p.forwarderPid, p.forwarderConf); pid > 0 {
-		if st, _ := readForwarderStatus(p); st.Hash != hash {
+	if pid := runningPid(r, p.forwarderPid, p.forwarderConf); pid > 0 {
+		fs, err := waitForwarderReady(ctx, r, p, pid)
+		if err != nil {
+			return "", fmt.Errorf("node %s: %w", n.ID, err)
+		}
+		if fs.Hash != hash {
 			if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
 				return "", fmt.Errorf("node %s: reload forwarder: %w", n.ID, err)
 			}
@@ -108,14 +99,16 @@ func (d *Driver) ensureForwarder(ctx context.Context, c *engine.Cluster, n *engi
 	if err != nil {
 		return "", err
 	}
-	_ = os.Remove(p.forwarderPid)
+	if err := r.Remove(p.forwarderPid); err != nil {
+		return "", err
+	}
 	args := append(append([]string{}, cmd[1:]...), "-config", p.forwarderConf, "-pidfile", p.forwarderPid)
 	pid, err := r.StartDaemon(cmd[0], args, p.dir, p.forwarderLog, d.opts.ForwarderEnv...)
 	if err != nil {
 		return "", fmt.Errorf("node %s: start firewall forwarder: %w", n.ID, err)
 	}
 	// Record the pid at once (the forwarder rewrites the same value once it
-	// listens), so that nothing starts a second forwarder meanwhile.
+	// is ready), so that nothing starts a second forwarder meanwhile.
 	if _, err := r.WriteFile(p.forwarderPid, fmt.Appendf(nil, "%d\n", pid), 0o644); err != nil {
 		return "", err
 	}
@@ -123,52 +116,59 @@ func (d *Driver) ensureForwarder(ctx context.Context, c *engine.Cluster, n *engi
 	return hash, nil
 }
 
-func readForwarderStatus(p paths) (forwarderStatus, error) {
+// readForwarderStatus reads the status a forwarder writes, as the cluster's
+// OS account (the forwarder runs as it and writes in its directory).
+func readForwarderStatus(r *proc.Runner, p paths) (forwarderStatus, error) {
 	var st forwarderStatus
-	b, err := os.ReadFile(statusPath(p.forwarderConf))
+	b, err := r.ReadFile(statusPath(p.forwarderConf))
 	if err != nil {
 		return st, err
 	}
 	return st, json.Unmarshal(b, &st)
 }
 
-// forwarderListens reports whether node p's running forwarder listens on a.
-func forwarderListens(p paths, a string) bool {
-	if runningPid(p.forwarderPid, p.forwarderConf) == 0 {
-		return false
-	}
-	st, err := readForwarderStatus(p)
-	if err != nil {
-		return false
-	}
-	for _, l := range st.Listening {
-		if l == a {
-			return true
+// waitForwarderReady waits until the forwarder with this pid has applied a
+// config and written its status (it handles SIGHUP from then on).
+func waitForwarderReady(ctx context.Context, r *proc.Runner, p paths, pid int) (forwarderStatus, error) {
+	deadline := time.Now().Add(forwarderReadyWait)
+	for {
+		if st, err := readForwarderStatus(r, p); err == nil && st.Pid == pid {
+			return st, nil
+		}
+		if !proc.Alive(pid) {
+			return forwarderStatus{}, fmt.Errorf("firewall forwarder exited: %s", logTail(r, p.forwarderLog, 1000))
+		}
+		if time.Now().After(deadline) {
+			return forwarderStatus{}, fmt.Errorf("firewall forwarder %d not ready after %s: %s", pid, forwarderReadyWait, logTail(r, p.forwarderLog, 1000))
+		}
+		select {
+		case <-ctx.Done():
+			return forwarderStatus{}, fmt.Errorf("wait for firewall forwarder: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	return false
 }
 
 // waitForwarder waits until node n's forwarder applied the config with this
-// hash and listens on every route.
-func waitForwarder(ctx context.Context, n *engine.Node, hash string) error {
+// hash and listens on every required route.
+func waitForwarder(ctx context.Context, r *proc.Runner, n *engine.Node, hash string) error {
 	p := nodePaths(n)
 	deadline := time.Now().Add(15 * time.Second)
 	var last forwarderStatus
 	for {
-		st, err := readForwarderStatus(p)
-		if err == nil {
+		pid := runningPid(r, p.forwarderPid, p.forwarderConf)
+		st, err := readForwarderStatus(r, p)
+		if err == nil && pid > 0 && st.Pid == pid {
 			last = st
 			if st.Hash == hash && len(st.Errors) == 0 {
 				return nil
 			}
 		}
-		pid := proc.ReadPidFile(p.forwarderPid)
-		if pid > 0 && !proc.Alive(pid) {
-			return fmt.Errorf("node %s: firewall forwarder exited: %s", n.ID, logTail(p.forwarderLog, 1000))
+		if pid == 0 {
+			return fmt.Errorf("node %s: firewall forwarder exited: %s", n.ID, logTail(r, p.forwarderLog, 1000))
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("node %s: firewall forwarder not ready (errors %v): %s", n.ID, last.Errors, logTail(p.forwarderLog, 1000))
+			return fmt.Errorf("node %s: firewall forwarder not ready (errors %v): %s", n.ID, last.Errors, logTail(r, p.forwarderLog, 1000))
 		}
 		select {
 		case <-ctx.Done():
@@ -178,16 +178,38 @@ func waitForwarder(ctx context.Context, n *engine.Node, hash string) error {
 	}
 }
 
-// stopForwarder stops node n's forwarder and removes its files.
-func (d *Driver) stopForwarder(c *engine.Cluster, n *engine.Node, remove bool) {
+// observeForwarder reports whether node n's forwarder runs and listens on
+// every required route.
+func observeForwarder(r *proc.Runner, n *engine.Node) engine.ProcessState {
+	ps := engine.ProcessState{Name: "redis-forwarder", NodeID: n.ID}
 	p := nodePaths(n)
-	if pid := runningPid(p.forwarderPid, p.forwarderConf); pid > 0 {
+	pid := runningPid(r, p.forwarderPid, p.forwarderConf)
+	if pid == 0 {
+		ps.Detail = "the firewall forwarder is not running"
+		return ps
+	}
+	st, err := readForwarderStatus(r, p)
+	switch {
+	case err != nil || st.Pid != pid:
+		ps.Detail = "the firewall forwarder is starting"
+	case len(st.Errors) > 0:
+		ps.Detail = fmt.Sprintf("the firewall forwarder cannot listen: %v", st.Errors)
+	default:
+		ps.Up = true
+	}
+	return ps
+}
+
+// stopForwarder stops node n's forwarder and, with remove, its files.
+func (d *Driver) stopForwarder(r *proc.Runner, c *engine.Cluster, n *engine.Node, remove bool) {
+	p := nodePaths(n)
+	if pid := runningPid(r, p.forwarderPid, p.forwarderConf); pid > 0 {
 		proc.Terminate(pid, 5*time.Second)
 		d.log.Info("stopped redis firewall forwarder", "cluster", c.ID, "node", n.ID)
 	}
 	if remove {
 		for _, f := range []string{p.forwarderConf, statusPath(p.forwarderConf), p.forwarderConf + ".lock", p.forwarderPid} {
-			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := r.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
 				d.log.Warn("remove forwarder file", "file", f, "err", err)
 			}
 		}

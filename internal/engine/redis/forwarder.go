@@ -40,6 +40,7 @@ type forwardRoute struct {
 // forwarderStatus is what a forwarder writes (to <config>.status) after
 // applying its config, so the driver knows when a change took effect.
 type forwarderStatus struct {
+	Pid       int               `json:"pid"`               // the forwarder's process: it handles SIGHUP
 	Hash      string            `json:"hash"`              // sha256 of the config file applied
 	Listening []string          `json:"listening"`         // routes accepting connections
 	Errors    map[string]string `json:"errors,omitempty"`  // required routes not listening
@@ -73,6 +74,11 @@ func parseAllow(entries []string) ([]netip.Prefix, error) {
 
 var errInvalidFirewall = errors.New("invalid firewall entry")
 
+// forwarderUID is the user whose local connections a forwarder lets
+// through whatever their address: its own, the cluster's OS account
+// (tests of the forwarder in their own process change it).
+var forwarderUID = os.Getuid
+
 // allowed reports whether addr is in one of the prefixes.
 func allowed(prefixes []netip.Prefix, a netip.Addr) bool {
 	a = a.Unmap()
@@ -85,17 +91,21 @@ func allowed(prefixes []netip.Prefix, a netip.Addr) bool {
 }
 
 // RunForwarder is the firewall forwarder of firewalled Redis clusters, run
-// as its own long-lived process (the `dbaasd redis-forwarder` subcommand):
+// as its own long-lived process (the `dbaasd redis-forwarder` subcommand),
+// as the cluster's OS account:
 //
 //	redis-forwarder -config <node>/forwarder.json -pidfile <node>/run/forwarder.pid
 //
-// It accepts TCP connections on each route's listen address and, when the
-// client's address is allowed, pipes them to the route's Unix socket; any
-// other connection is reset (SO_LINGER 0) before a byte is exchanged. SIGHUP
+// It accepts TCP connections on each route's listen address and pipes them
+// to the route's Unix socket when the client's address is allowed, or when
+// the client is a process of this machine whose socket belongs to the
+// forwarder's own user (the cluster's replicas and sentinels); any other
+// connection is reset (SO_LINGER 0) before a byte is exchanged. SIGHUP
 // reloads the config: routes are opened and closed to match and connections
 // from addresses no longer allowed are cut. A route whose address is busy is
 // retried until it can listen. SIGTERM and SIGINT stop it. After applying a
-// config it writes <config>.status. It returns when stopped.
+// config it writes <config>.status, naming its process: from then on it
+// handles SIGHUP. It returns when stopped.
 func RunForwarder(args []string) error {
 	fs := flag.NewFlagSet(ForwarderSubcommand, flag.ContinueOnError)
 	config := fs.String("config", "", "forwarder config file (JSON)")
@@ -112,6 +122,8 @@ func RunForwarder(args []string) error {
 		conns:     map[*fwdConn]struct{}{},
 		logger:    log.New(os.Stderr, "redis-forwarder: ", log.LstdFlags),
 		denied:    map[netip.Addr]time.Time{},
+		uid:       forwarderUID(),
+		local:     &localAddrs{},
 	}
 	// One forwarder per config: a second one would fight over the ports.
 	lock, err := os.OpenFile(*config+".lock", os.O_CREATE|os.O_RDWR, 0o600)
@@ -157,6 +169,8 @@ func RunForwarder(args []string) error {
 type forwarder struct {
 	config string
 	logger *log.Logger
+	uid    int         // the forwarder's user: the cluster's OS account
+	local  *localAddrs // this machine's addresses
 
 	mu        sync.Mutex
 	hash      string
@@ -178,6 +192,7 @@ type fwdListener struct {
 type fwdConn struct {
 	client net.Conn
 	remote netip.Addr
+	own    bool // let through as a process of the cluster's account, not by its address
 }
 
 // reload reads the config and applies it.
@@ -212,7 +227,7 @@ func (f *forwarder) reload() error {
 	}
 	var cut []*fwdConn
 	for c := range f.conns {
-		if !allowed(allow, c.remote) {
+		if !c.own && !allowed(allow, c.remote) {
 			cut = append(cut, c)
 		}
 	}
@@ -252,7 +267,7 @@ func (f *forwarder) retryListen() {
 
 // writeStatus writes <config>.status if its content changed.
 func (f *forwarder) writeStatus() {
-	st := forwarderStatus{Hash: f.hash}
+	st := forwarderStatus{Pid: os.Getpid(), Hash: f.hash}
 	for l, e := range f.failed {
 		m := &st.Errors
 		if f.routes[l].Optional {
@@ -298,28 +313,40 @@ func (f *forwarder) accept(fl *fwdListener) {
 }
 
 func (f *forwarder) handle(c net.Conn, target string) {
-	remote := netip.Addr{}
+	remote, local := netip.AddrPort{}, netip.AddrPort{}
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		remote, _ = netip.AddrFromSlice(ta.IP)
-		remote = remote.Unmap()
+		remote = netip.AddrPortFrom(addrOf(ta.IP), uint16(ta.Port))
 	}
-	fc := &fwdConn{client: c, remote: remote}
+	if ta, ok := c.LocalAddr().(*net.TCPAddr); ok {
+		local = netip.AddrPortFrom(addrOf(ta.IP), uint16(ta.Port))
+	}
+	fc := &fwdConn{client: c, remote: remote.Addr()}
 	f.mu.Lock()
-	ok := remote.IsValid() && allowed(f.allow, remote)
-	logIt := false
-	if ok {
-		f.conns[fc] = struct{}{} // registered under the lock that checked: a reload cuts it
-	} else if t, seen := f.denied[remote]; !seen || time.Since(t) > time.Minute {
-		if len(f.denied) > 4096 {
-			f.denied = map[netip.Addr]time.Time{} // bounded memory under a scan
+	ok := remote.Addr().IsValid() && allowed(f.allow, remote.Addr())
+	f.mu.Unlock()
+	if !ok && remote.IsValid() && f.local.has(remote.Addr()) {
+		if uid, found := socketUID(remote, local); found && uid == f.uid {
+			ok, fc.own = true, true
 		}
-		f.denied[remote] = time.Now()
-		logIt = true
+	}
+	f.mu.Lock()
+	logIt := false
+	if ok && (fc.own || allowed(f.allow, fc.remote)) {
+		f.conns[fc] = struct{}{} // registered under the lock that checked: a reload cuts it
+	} else {
+		ok = false
+		if t, seen := f.denied[fc.remote]; !seen || time.Since(t) > time.Minute {
+			if len(f.denied) > 4096 {
+				f.denied = map[netip.Addr]time.Time{} // bounded memory under a scan
+			}
+			f.denied[fc.remote] = time.Now()
+			logIt = true
+		}
 	}
 	f.mu.Unlock()
 	if !ok {
 		if logIt {
-			f.logger.Printf("refused connection from %s (not in the firewall list)", remote)
+			f.logger.Printf("refused connection from %s (not in the firewall list)", fc.remote)
 		}
 		if tc, isTCP := c.(*net.TCPConn); isTCP {
 			_ = tc.SetLinger(0) // reset, not a graceful close

@@ -71,6 +71,10 @@ func TestForwarderInProcess(t *testing.T) {
 		}
 	}
 	write("127.0.0.1")
+	// The forwarder runs in this process, as the test's user, which is
+	// also the client's: let nothing through by its owner here (see
+	// TestSocketUID for that path).
+	forwarderUID = func() int { return -1 }
 	done := make(chan error, 1)
 	// Signals go to the whole process; the forwarder below is the only
 	// code in this test binary that listens for SIGHUP.
@@ -153,5 +157,38 @@ func TestForwarderInProcess(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("forwarder did not stop on SIGTERM")
+	}
+}
+
+// The owner of a local client socket is found from the server's side of the
+// connection, as the forwarder looks it up.
+func TestSocketUID(t *testing.T) {
+	t.Parallel()
+	for _, network := range []string{"tcp4", "tcp6"} {
+		ln, err := net.Listen(network, map[string]string{"tcp4": "127.0.0.1:0", "tcp6": "[::1]:0"}[network])
+		if err != nil {
+			t.Logf("%s: %v", network, err)
+			continue
+		}
+		client, err := net.Dial(network, ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		server, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		remote := netip.AddrPortFrom(addrOf(server.RemoteAddr().(*net.TCPAddr).IP), uint16(server.RemoteAddr().(*net.TCPAddr).Port))
+		local := netip.AddrPortFrom(addrOf(server.LocalAddr().(*net.TCPAddr).IP), uint16(server.LocalAddr().(*net.TCPAddr).Port))
+		uid, ok := socketUID(remote, local)
+		if !ok || uid != os.Getuid() {
+			t.Errorf("%s: socketUID = %d, %v; want %d", network, uid, ok, os.Getuid())
+		}
+		if _, ok := socketUID(netip.AddrPortFrom(remote.Addr(), remote.Port()+1), local); ok {
+			t.Errorf("%s: found an owner for a connection that does not exist", network)
+		}
+		_ = client.Close()
+		_ = server.Close()
+		_ = ln.Close()
 	}
 }

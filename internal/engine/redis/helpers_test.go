@@ -12,6 +12,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/enginetest"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
 // setup returns a driver and an ensured cluster of n nodes, destroyed when
@@ -25,15 +26,15 @@ func setup(t *testing.T, n int, edit func(c *engine.Cluster)) (*Driver, *engine.
 		edit(c)
 	}
 	t.Cleanup(func() { _ = d.Destroy(context.Background(), c) })
-	if err := d.Ensure(enginetest.Ctx(t), c); err != nil {
-		t.Fatalf("Ensure: %v", err)
-	}
+	ensure(t, d, c)
 	return d, c
 }
 
-// ensure runs Ensure or fails the test.
+// ensure runs Ensure or fails the test; nodes get the extra ports dbaasd
+// would allocate.
 func ensure(t *testing.T, d *Driver, c *engine.Cluster) {
 	t.Helper()
+	enginetest.FillPorts(t, d, c)
 	if err := d.Ensure(enginetest.Ctx(t), c); err != nil {
 		t.Fatalf("Ensure: %v", err)
 	}
@@ -63,10 +64,20 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() err
 	t.Fatalf("%s: %v", what, err)
 }
 
-// configGet reads one parameter from node n.
+// admin returns a client of node n's server as dbaasd's internal user,
+// over its Unix socket.
+func admin(t *testing.T, c *engine.Cluster, n *engine.Node) *goredis.Client {
+	t.Helper()
+	cl := goredis.NewClient(clientOptions(unixEndpoint(nodePaths(n).serverSock), internalCred(c), nil))
+	t.Cleanup(func() { _ = cl.Close() })
+	return cl
+}
+
+// configGet reads one parameter from node n (as dbaasd: the tenant may
+// not).
 func configGet(t *testing.T, c *engine.Cluster, n *engine.Node, name string) string {
 	t.Helper()
-	cl := dial(t, n, c.Password, "")
+	cl := admin(t, c, n)
 	v, err := cl.ConfigGet(context.Background(), name).Result()
 	if err != nil {
 		t.Fatalf("CONFIG GET %s: %v", name, err)
@@ -74,8 +85,37 @@ func configGet(t *testing.T, c *engine.Cluster, n *engine.Node, name string) str
 	return v[name]
 }
 
+// pidOf returns the process of a pid file when it runs and looks like one
+// of words, else 0.
+func pidOf(pidFile string, words ...string) int {
+	if pid := proc.OwnedPid(pidFile); pid > 0 && isProcess(pid, words...) {
+		return pid
+	}
+	return 0
+}
+
 // serverPid returns node n's server process ID.
-func serverPid(n *engine.Node) int { return runningPid(nodePaths(n).serverPid, serverWords...) }
+func serverPid(n *engine.Node) int { return pidOf(nodePaths(n).serverPid, serverWords...) }
+
+// stateOf reads node n's state.json (as the cluster's account).
+func stateOf(t *testing.T, d *Driver, c *engine.Cluster, n *engine.Node) nodeState {
+	t.Helper()
+	st, err := readState(acct(t, d, c), nodePaths(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// acct is the runner of the cluster's OS account.
+func acct(t *testing.T, d *Driver, c *engine.Cluster) *proc.Runner {
+	t.Helper()
+	r, err := d.existing(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
 
 // readFile returns a file's content.
 func readFile(path string) (string, error) {

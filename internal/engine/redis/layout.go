@@ -90,18 +90,21 @@ func makeDirs(r *proc.Runner, p paths) error {
 	return nil
 }
 
-// nodeState is what the driver allocated for a node, kept in state.json.
+// nodeState is what the driver recorded for a node, kept in state.json.
 type nodeState struct {
-	// SentinelPort is the TCP port of the node's sentinel (0 = none yet).
+	// SentinelPort is the TCP port of the node's sentinel (0 = none yet),
+	// as dbaasd last allocated it (engine.Node.Ports).
 	SentinelPort int `json:"sentinel_port,omitempty"`
 	// RestartPending is set while a config change that needs a restart has
 	// been written but the server not yet restarted with it.
 	RestartPending bool `json:"restart_pending,omitempty"`
 }
 
-func readState(p paths) (nodeState, error) {
+// readState reads a node's state.json, as the cluster's OS account (the
+// file is in its directory).
+func readState(r *proc.Runner, p paths) (nodeState, error) {
 	var st nodeState
-	b, err := os.ReadFile(p.state)
+	b, err := r.ReadFile(p.state)
 	if errors.Is(err, os.ErrNotExist) {
 		return st, nil
 	}
@@ -118,34 +121,6 @@ func writeState(r *proc.Runner, p paths, st nodeState) error {
 	b, _ := json.MarshalIndent(st, "", "  ")
 	_, err := r.WriteFile(p.state, append(b, '\n'), 0o600)
 	return err
-}
-
-// sentinelPortFor returns the node's sentinel port, allocating and recording
-// one if needed: Port+10000 when that is a valid port free on the node's
-// address, otherwise a port the kernel picks. A recorded port is kept unless
-// it is taken by something else (owned is true when the node's own sentinel
-// or forwarder holds it).
-func sentinelPortFor(r *proc.Runner, n *engine.Node, p paths, st *nodeState, owned bool) (int, error) {
-	host := listenIP(n)
-	if st.SentinelPort > 0 && (owned || proc.PortFree(host, st.SentinelPort)) {
-		return st.SentinelPort, nil
-	}
-	port := 0
-	if cand := n.Port + 10000; cand <= 65535 && proc.PortFree(host, cand) {
-		port = cand
-	} else {
-		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-		if err != nil {
-			return 0, fmt.Errorf("allocate a sentinel port on %s: %w", host, err)
-		}
-		port = l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
-	}
-	st.SentinelPort = port
-	if err := writeState(r, p, *st); err != nil {
-		return 0, err
-	}
-	return port, nil
 }
 
 // registryFile is the cluster-level record of the nodes the driver created.
@@ -177,11 +152,11 @@ func (rn registeredNode) node(c *engine.Cluster) engine.Node {
 	return n
 }
 
-func readRegistry(c *engine.Cluster) ([]registeredNode, error) {
+func readRegistry(r *proc.Runner, c *engine.Cluster) ([]registeredNode, error) {
 	if c.Dir == "" {
 		return nil, nil
 	}
-	b, err := os.ReadFile(registryFile(c))
+	b, err := r.ReadFile(registryFile(c))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -259,11 +234,7 @@ func isProcess(pid int, words ...string) bool {
 	if !proc.Alive(pid) {
 		return false
 	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
-		return true // another user's process we cannot inspect: trust the pid file
-	}
-	cmd := strings.ReplaceAll(string(b), "\x00", " ")
+	cmd := strings.Join(proc.Cmdline(pid), " ")
 	for _, w := range words {
 		if strings.Contains(cmd, w) {
 			return true
@@ -272,20 +243,23 @@ func isProcess(pid int, words ...string) bool {
 	return false
 }
 
-// runningPid returns the pid in a pid file if that process runs and looks
-// like one of words, else 0.
-// The process must be the pid file's owner's (see proc.OwnedPid).
-func runningPid(pidFile string, words ...string) int {
+// runningPid returns the pid in a pid file if that process runs as the
+// cluster's OS account (r) and looks like one of words, else 0. Pid files
+// are in the account's directories: whatever one says, no process of
+// another user is taken for the cluster's.
+func runningPid(r *proc.Runner, pidFile string, words ...string) int {
 	pid := proc.OwnedPid(pidFile)
-	if pid > 0 && isProcess(pid, words...) {
+	if pid > 0 && r.OwnsProcess(pid) && isProcess(pid, words...) {
 		return pid
 	}
 	return 0
 }
 
-// logTail returns the end of a log file, for error messages.
-func logTail(path string, n int) string {
-	b, err := os.ReadFile(path)
+// logTail returns the end of a log file, for error messages, read as the
+// cluster's OS account (r): a log replaced by a link to a file the account
+// may not read yields nothing.
+func logTail(r *proc.Runner, path string, n int) string {
+	b, err := r.ReadFileTail(path, int64(n)+64)
 	if err != nil {
 		return ""
 	}

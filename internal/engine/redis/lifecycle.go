@@ -8,13 +8,14 @@ import (
 	"sync"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
 // allNodes returns the cluster's nodes and the registered ones it no longer
 // lists (a scale-down interrupted before it removed them).
-func allNodes(c *engine.Cluster) []engine.Node {
+func allNodes(r *proc.Runner, c *engine.Cluster) []engine.Node {
 	nodes := append([]engine.Node{}, c.Nodes...)
-	reg, _ := readRegistry(c)
+	reg, _ := readRegistry(r, c)
 	return append(nodes, staleNodes(c, reg)...)
 }
 
@@ -22,19 +23,23 @@ func allNodes(c *engine.Cluster) []engine.Node {
 // first (so that they do not fail over while the servers stop), then the
 // forwarders, then the servers, which save their dataset as they exit.
 func (d *Driver) Stop(ctx context.Context, c *engine.Cluster) error {
-	nodes := allNodes(c)
+	r, err := d.existing(c)
+	if err != nil {
+		return err
+	}
+	nodes := allNodes(r, c)
 	for i := range nodes {
-		stopSentinel(&nodes[i])
+		stopSentinel(r, &nodes[i])
 	}
 	for i := range nodes {
-		d.stopForwarder(c, &nodes[i], false)
+		d.stopForwarder(r, c, &nodes[i], false)
 	}
 	var wg sync.WaitGroup
 	for i := range nodes {
 		wg.Add(1)
 		go func(n *engine.Node) {
 			defer wg.Done()
-			stopServer(n)
+			stopServer(r, n)
 		}(&nodes[i])
 	}
 	wg.Wait()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
 var _ engine.MetricsSampler = (*Driver)(nil)
@@ -43,19 +44,23 @@ type redisAnswer struct {
 // keyspace of the master (db0, db1, …) gives the per-database keys and
 // expires.
 func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, error) {
+	r, err := d.existing(c)
+	if err != nil {
+		return engine.Sample{}, err
+	}
 	answers := make([]redisAnswer, len(c.Nodes))
 	pids := make([]int, len(c.Nodes))
 	var wg sync.WaitGroup
 	for i := range c.Nodes {
 		n := &c.Nodes[i]
 		p := nodePaths(n)
-		if pids[i] = runningPid(p.serverPid, serverWords...); pids[i] == 0 {
+		if pids[i] = runningPid(r, p.serverPid, serverWords...); pids[i] == 0 {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			answers[i] = sampleRedis(ctx, c, p)
+			answers[i] = sampleRedis(ctx, r, c, p)
 		}()
 	}
 	wg.Wait()
@@ -111,11 +116,11 @@ func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, 
 }
 
 // sampleRedis asks one server for INFO within sampleTimeout.
-func sampleRedis(ctx context.Context, c *engine.Cluster, p paths) redisAnswer {
+func sampleRedis(ctx context.Context, r *proc.Runner, c *engine.Cluster, p paths) redisAnswer {
 	var a redisAnswer
 	ctx, cancel := context.WithTimeout(ctx, sampleTimeout)
 	defer cancel()
-	cl, _, err := connect(ctx, unixEndpoint(p.serverSock), passwords(c, p))
+	cl, _, err := connect(ctx, unixEndpoint(p.serverSock), creds(nil, c, p))
 	if err != nil {
 		return a
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
 // observeTimeout bounds how long a node may take to answer Observe.
@@ -24,17 +25,29 @@ type nodeObs struct {
 }
 
 // Observe reports what every node does right now: whether its server runs
-// and answers PING (with the password, through the address clients use, so
-// a dead firewall forwarder shows), its replication role and lag, and disk
-// use. It never changes anything.
+// and answers PING (as dbaasd's internal user, over its Unix socket), its
+// replication role and lag, and disk use; and whether the supporting
+// processes run: each node's sentinel (clusters with replicas) and
+// firewall forwarder (firewalled clusters). It never changes anything.
 func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observation, error) {
+	r, err := d.existing(c)
+	if err != nil {
+		return engine.Observation{}, err
+	}
 	obs := make([]nodeObs, len(c.Nodes))
+	var sentinels []engine.ProcessState
+	if len(c.Nodes) > 1 {
+		sentinels = make([]engine.ProcessState, len(c.Nodes))
+	}
 	var wg sync.WaitGroup
 	for i := range c.Nodes {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			obs[i] = observeNode(ctx, c, &c.Nodes[i])
+			obs[i] = observeNode(ctx, r, c, &c.Nodes[i])
+			if sentinels != nil {
+				sentinels[i] = observeSentinel(ctx, r, c, &c.Nodes[i])
+			}
 		}(i)
 	}
 	wg.Wait()
@@ -85,27 +98,34 @@ func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observa
 		}
 		out.Nodes = append(out.Nodes, o.state)
 	}
+	out.Processes = sentinels
+	if firewalled(c) {
+		for i := range c.Nodes {
+			out.Processes = append(out.Processes, observeForwarder(r, &c.Nodes[i]))
+		}
+	}
 	return out, nil
 }
 
 // observeNode looks at one node.
-func observeNode(ctx context.Context, c *engine.Cluster, n *engine.Node) nodeObs {
+func observeNode(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node) nodeObs {
 	o := nodeObs{state: engine.NodeState{ID: n.ID, Role: engine.RoleUnknown, Status: engine.NodeDown}}
 	p := nodePaths(n)
 	if _, err := os.Stat(p.conf); err != nil {
 		o.state.Detail = "not created"
 		return o
 	}
-	if runningPid(p.serverPid, serverWords...) == 0 {
+	if runningPid(r, p.serverPid, serverWords...) == 0 {
 		o.state.Detail = "redis-server is not running"
 		return o
 	}
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 	defer cancel()
-	ep := endpoint{network: "tcp", addr: addr(reachIP(n), n.Port), local: sourceIP(n), timeout: observeTimeout}
-	cl, _, err := connect(ctx, ep, passwords(c, p))
+	ep := unixEndpoint(p.serverSock)
+	ep.timeout = observeTimeout
+	cl, _, err := connect(ctx, ep, creds(nil, c, p))
 	if err != nil {
-		o.state.Detail = "does not answer at " + ep.addr + ": " + err.Error()
+		o.state.Detail = "does not answer: " + err.Error()
 		return o
 	}
 	defer func() { _ = cl.Close() }()

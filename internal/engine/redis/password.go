@@ -11,21 +11,20 @@ import (
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
-// SetPassword changes the cluster password live on every node:
+// SetPassword changes the tenant's password live on every node. Only the
+// default user changes: dbaasd, the replicas and the sentinels use the
+// internal user (see auth.go), so replication and failover never depend on
+// the tenant's password.
 //
-//  1. each server gets the new requirepass and masterauth (CONFIG SET) and
-//     its config file is rewritten with them; replication links stay up
-//     (they authenticated when they connected);
-//  2. each sentinel gets the new password for the servers (auth-pass), for
-//     the other sentinels (sentinel-pass) and for itself (its default user),
-//     and saves its config;
-//  3. every client connection to the servers and sentinels is closed, so
-//     the old password stops working at once, for new and existing
-//     connections alike (replication links are not client connections).
+//  1. each server's and sentinel's default user gets the new password (ACL
+//     SETUSER, as the internal user; a server set up before the internal
+//     user existed gets its users first), and each server's config file is
+//     rewritten with it;
+//  2. every connection of the default user to the servers and sentinels is
+//     closed (CLIENT KILL USER default), so the old password stops working
+//     at once, for new and existing connections alike.
 //
-// A node that is down only has its files rewritten. It is idempotent: a
-// node that already has the new password is left as is, and connections
-// try the new password, then the cluster's, then the files'.
+// A node that is down only has its files rewritten. It is idempotent.
 func (d *Driver) SetPassword(ctx context.Context, c *engine.Cluster, password string) error {
 	if err := CheckPassword(password); err != nil {
 		return err
@@ -38,40 +37,37 @@ func (d *Driver) SetPassword(ctx context.Context, c *engine.Cluster, password st
 	nc.Password = password
 	var errs []error
 
-	// 1. Servers.
+	// 1. Servers and sentinels.
+	type live struct {
+		ep    endpoint
+		rules []string
+		p     paths
+		n     *engine.Node
+	}
+	var running []live
 	for i := range c.Nodes {
 		n := &c.Nodes[i]
 		p := nodePaths(n)
 		if _, err := os.Stat(p.conf); err != nil {
 			continue // never created: Ensure will use the new password
 		}
-		var master *engine.Node
-		if runningPid(p.serverPid, serverWords...) > 0 {
-			cl, _, err := connect(ctx, unixEndpoint(p.serverSock), passwords(c, p, password))
-			if err != nil {
-				errs = append(errs, fmt.Errorf("node %s: %w", n.ID, err))
-				continue
-			}
-			err = cl.ConfigSet(ctx, "masterauth", password).Err()
-			if err == nil {
-				err = cl.ConfigSet(ctx, "requirepass", password).Err()
-			}
-			var info string
-			if err == nil {
-				info, err = cl.Info(ctx, "replication").Result()
-			}
-			_ = cl.Close()
-			if err != nil {
-				errs = append(errs, fmt.Errorf("node %s: set password: %w", n.ID, err))
-				continue
-			}
-			if ri := parseRepl(parseInfo(info)); ri.role == "slave" {
-				master = &engine.Node{ID: "master", Host: ri.masterHost, Port: ri.masterPort}
-			}
-		} else if h, port := replicaOfFromFile(p.conf); h != "" {
-			master = &engine.Node{ID: "master", Host: h, Port: port}
+		if runningPid(r, p.serverPid, serverWords...) > 0 {
+			running = append(running, live{unixEndpoint(p.serverSock), tenantServerRules, p, n})
 		}
-		sc, err := buildServerConf(&nc, n, master, password)
+		if runningPid(r, p.sentinelPid, sentinelWords...) > 0 {
+			running = append(running, live{sentinelEndpoint(n), tenantSentinelRules, p, n})
+		} else if err := rewriteSentinelUsers(r, &nc, p); err != nil {
+			errs = append(errs, fmt.Errorf("node %s: %w", n.ID, err))
+		}
+		var master *engine.Node
+		if ri, err := readRepl(ctx, r, c, n); err == nil && ri.role == "slave" {
+			master = &engine.Node{ID: "master", Host: ri.masterHost, Port: ri.masterPort}
+		} else if err != nil {
+			if h, port := replicaOfFromFile(r, p.conf); h != "" {
+				master = &engine.Node{ID: "master", Host: h, Port: port}
+			}
+		}
+		sc, err := buildServerConf(&nc, n, master)
 		if err != nil {
 			return err
 		}
@@ -79,31 +75,17 @@ func (d *Driver) SetPassword(ctx context.Context, c *engine.Cluster, password st
 			errs = append(errs, err)
 		}
 	}
-
-	// 2. Sentinels.
-	for i := range c.Nodes {
-		n := &c.Nodes[i]
-		p := nodePaths(n)
-		if runningPid(p.sentinelPid, sentinelWords...) == 0 {
-			if err := rewriteSentinelPassword(r, p, password); err != nil {
-				errs = append(errs, fmt.Errorf("node %s: %w", n.ID, err))
-			}
-			continue
-		}
-		cl, _, err := connectSentinel(ctx, c, n, password)
+	for _, l := range running {
+		cl, err := connectInternal(ctx, &nc, l.ep, creds(r, c, l.p, password), l.rules)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("node %s: sentinel: %w", n.ID, err))
+			errs = append(errs, fmt.Errorf("node %s: %w", l.n.ID, err))
 			continue
 		}
-		for _, args := range [][]any{
-			{"SENTINEL", "SET", MasterName, "auth-pass", password},
-			{"SENTINEL", "CONFIG", "SET", "sentinel-pass", password},
-			{"ACL", "SETUSER", "default", "resetpass", ">" + password},
-			{"SENTINEL", "FLUSHCONFIG"},
-		} {
-			if err := cl.Do(ctx, args...).Err(); err != nil {
-				errs = append(errs, fmt.Errorf("node %s: sentinel %v %v: %w", n.ID, args[0], args[1], err))
-				break
+		if _, err := ensureUsers(ctx, cl, &nc, l.rules); err != nil {
+			errs = append(errs, fmt.Errorf("node %s: set password: %w", l.n.ID, err))
+		} else if l.ep.addr == nodePaths(l.n).sentinelSock {
+			if err := cl.Do(ctx, "SENTINEL", "FLUSHCONFIG").Err(); err != nil {
+				errs = append(errs, fmt.Errorf("node %s: SENTINEL FLUSHCONFIG: %w", l.n.ID, err))
 			}
 		}
 		_ = cl.Close()
@@ -112,38 +94,26 @@ func (d *Driver) SetPassword(ctx context.Context, c *engine.Cluster, password st
 		return errors.Join(errs...)
 	}
 
-	// 3. Cut the connections authenticated with the old password.
-	for i := range c.Nodes {
-		n := &c.Nodes[i]
-		p := nodePaths(n)
-		for _, ep := range []struct {
-			sock string
-			pid  string
-			w    []string
-		}{{p.serverSock, p.serverPid, serverWords}, {p.sentinelSock, p.sentinelPid, sentinelWords}} {
-			if runningPid(ep.pid, ep.w...) == 0 {
-				continue
-			}
-			cl, _, err := connect(ctx, unixEndpoint(ep.sock), []string{password})
-			if err != nil {
-				errs = append(errs, fmt.Errorf("node %s: %w", n.ID, err))
-				continue
-			}
-			for _, typ := range []string{"normal", "pubsub"} {
-				if err := cl.Do(ctx, "CLIENT", "KILL", "TYPE", typ, "SKIPME", "yes").Err(); err != nil {
-					errs = append(errs, fmt.Errorf("node %s: CLIENT KILL: %w", n.ID, err))
-				}
-			}
-			_ = cl.Close()
+	// 2. Cut the connections authenticated with the old password.
+	for _, l := range running {
+		cl, _, err := connect(ctx, l.ep, []cred{internalCred(c)})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("node %s: %w", l.n.ID, err))
+			continue
 		}
+		if err := cl.Do(ctx, "CLIENT", "KILL", "USER", "default").Err(); err != nil && !strings.Contains(err.Error(), "No such user") {
+			errs = append(errs, fmt.Errorf("node %s: CLIENT KILL: %w", l.n.ID, err))
+		}
+		_ = cl.Close()
 	}
 	d.log.Info("changed redis password", "cluster", c.ID)
 	return errors.Join(errs...)
 }
 
-// replicaOfFromFile reads the replicaof directive of a server config.
-func replicaOfFromFile(path string) (string, int) {
-	b, err := os.ReadFile(path)
+// replicaOfFromFile reads the replicaof directive of a server config, as
+// the cluster's OS account.
+func replicaOfFromFile(r *proc.Runner, path string) (string, int) {
+	b, err := r.ReadFile(path)
 	if err != nil {
 		return "", 0
 	}
@@ -159,11 +129,10 @@ func replicaOfFromFile(path string) (string, int) {
 	return "", 0
 }
 
-// rewriteSentinelPassword replaces the password in a stopped sentinel's
-// config file (its own, the one for the servers and the one for the other
-// sentinels).
-func rewriteSentinelPassword(r *proc.Runner, p paths, password string) error {
-	b, err := os.ReadFile(p.sentinelConf)
+// rewriteSentinelUsers rewrites the users of a stopped sentinel's config
+// file (for the tenant's new password), as the cluster's OS account.
+func rewriteSentinelUsers(r *proc.Runner, c *engine.Cluster, p paths) error {
+	b, err := r.ReadFile(p.sentinelConf)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -171,17 +140,17 @@ func rewriteSentinelPassword(r *proc.Runner, p paths, password string) error {
 		return fmt.Errorf("read %s: %w", p.sentinelConf, err)
 	}
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	for i, line := range lines {
+	out := lines[:0]
+	for _, line := range lines {
 		args := splitArgs(line)
-		switch {
-		case len(args) >= 2 && args[0] == "user" && args[1] == "default":
-			lines[i] = "user default on " + quote(">"+password) + " ~* &* +@all"
-		case len(args) >= 3 && args[0] == "sentinel" && args[1] == "auth-pass" && args[2] == MasterName:
-			lines[i] = fmt.Sprintf("sentinel auth-pass %s %s", MasterName, quote(password))
-		case len(args) >= 2 && args[0] == "sentinel" && args[1] == "sentinel-pass":
-			lines[i] = "sentinel sentinel-pass " + quote(password)
+		if len(args) >= 2 && args[0] == "user" && (args[1] == "default" || args[1] == internalUser) {
+			continue
 		}
+		out = append(out, line)
 	}
-	_, err = r.WriteFile(p.sentinelConf, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+	out = append(out,
+		userLine(internalUser, internalSecret(c), internalRules),
+		userLine("default", c.Password, tenantSentinelRules))
+	_, err = r.WriteFile(p.sentinelConf, []byte(strings.Join(out, "\n")+"\n"), 0o600)
 	return err
 }

@@ -5,13 +5,17 @@
 //
 // What the package owns, per node, under Node.Dir:
 //
-//	redis.conf       the server's config, generated (0600; it holds the password)
+//	redis.conf       the server's config, generated (0600; users' passwords hashed, the internal secret)
 //	sentinel.conf    the sentinel's config (multi-node clusters; Sentinel rewrites it)
 //	forwarder.json   the firewall forwarder's routes and allow-list (firewalled clusters)
-//	state.json       what the driver allocated for the node (the sentinel port, ...)
+//	state.json       what the driver recorded for the node (its sentinel's port, ...)
 //	data/            dump.rdb and appendonlydir
 //	log/             redis.log, sentinel.log, forwarder.log
-//	run/             pid files and Unix sockets
+//
+// and under Node.SocketDir() (the short runtime directory) the pid files and
+// Unix sockets. Every file is the cluster's OS account's: the driver reads
+// and writes them as that account (proc.Runner.As) and signals a process
+// only when it runs as that account.
 //
 // and, per cluster, <Cluster.Dir>/redis-nodes.json: the nodes the driver has
 // created, so that scaling down and Destroy find nodes the caller no longer lists.
@@ -22,10 +26,16 @@
 //
 // Decisions worth knowing (details in the files that implement them):
 //   - maxmemory defaults to 75% of the flavor's RAM (see conf.go).
+//   - The tenant's password is Redis's default user, which cannot change
+//     what dbaasd manages; dbaasd, replicas and sentinels use an internal
+//     user with a secret of its own (see auth.go).
 //   - The driver's own connections use each node's Unix socket, so they work
 //     whatever the firewall and listening mode.
-//   - Ensure follows Sentinel: the master is the node the sentinels agree on;
-//     Node.Role only decides when they have no opinion (see replication.go).
+//   - Ensure follows Sentinel: the master is the node a majority of the
+//     sentinels agree on; Node.Role only decides when they have no opinion
+//     (see replication.go). It never restarts a master over a replica with
+//     newer data (see failover.go).
+//   - Sentinels listen on ports dbaasd allocates (engine.PortNeeder).
 //   - The firewall is a forwarding process, not iptables (see firewall.go).
 package redis
 
@@ -83,7 +93,13 @@ type Driver struct {
 var (
 	_ engine.Driver         = (*Driver)(nil)
 	_ engine.PasswordSetter = (*Driver)(nil)
+	_ engine.PortNeeder     = (*Driver)(nil)
 )
+
+// NodePorts implements engine.PortNeeder: every node gets a port for its
+// sentinel, used once the cluster has replicas (so that growing a cluster
+// needs no new allocation).
+func (d *Driver) NodePorts(*engine.Cluster) []string { return []string{sentinelPortName} }
 
 // New returns a driver.
 func New(opts Options) *Driver {
@@ -120,6 +136,16 @@ func (d *Driver) run(c *engine.Cluster) (*proc.Runner, error) {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
 	return acc, nil
+}
+
+// existing returns the runner of the cluster's OS account without creating
+// it (see proc.Runner.Existing), for what only looks: Observe, Sample.
+func (d *Driver) existing(c *engine.Cluster) (*proc.Runner, error) {
+	r, err := d.base()
+	if err != nil {
+		return nil, err
+	}
+	return r.Existing(c.ID), nil
 }
 
 // serverBinary finds redis-server.

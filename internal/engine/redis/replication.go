@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
 // replInfo is what a running server says of its replication.
@@ -25,11 +25,11 @@ type replInfo struct {
 }
 
 // readRepl asks node n's server (over its socket) for INFO replication.
-func readRepl(ctx context.Context, c *engine.Cluster, n *engine.Node) (replInfo, error) {
+func readRepl(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node) (replInfo, error) {
 	p := nodePaths(n)
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	cl, _, err := connect(cctx, unixEndpoint(p.serverSock), passwords(c, p))
+	cl, _, err := connect(cctx, unixEndpoint(p.serverSock), creds(nil, c, p))
 	if err != nil {
 		return replInfo{}, err
 	}
@@ -53,35 +53,34 @@ func parseRepl(m map[string]string) replInfo {
 	return ri
 }
 
-// sentinelVotes counts which address the nodes' sentinels consider the
-// master's: a running sentinel is asked; a stopped one's config file says
-// what it last knew (Sentinel saves it on every change).
-func sentinelVotes(ctx context.Context, c *engine.Cluster, nodes []engine.Node) map[string]int {
+// sentinelVotes counts which address the nodes' running sentinels consider
+// the master's, and how many sentinels answered. A sentinel that is down
+// has no say: what its file last recorded may be long out of date.
+func sentinelVotes(ctx context.Context, r *proc.Runner, c *engine.Cluster, nodes []engine.Node) (map[string]int, int) {
 	votes := map[string]int{}
+	healthy := 0
 	for i := range nodes {
 		n := &nodes[i]
-		p := nodePaths(n)
-		a := ""
-		if runningPid(p.sentinelPid, sentinelWords...) > 0 {
-			a, _ = sentinelMasterAddr(ctx, c, n)
-		} else {
-			a = sentinelFileMaster(p.sentinelConf)
+		if runningPid(r, nodePaths(n).sentinelPid, sentinelWords...) == 0 {
+			continue
 		}
+		a, err := sentinelMasterAddr(ctx, r, c, n)
+		if err != nil {
+			continue
+		}
+		healthy++
 		if a != "" {
 			votes[a]++
 		}
 	}
-	return votes
+	return votes, healthy
 }
 
-// sentinelFileMaster returns the master address in a sentinel config file.
-func sentinelFileMaster(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
+// sentinelFileMaster returns the master address in a sentinel config file's
+// content.
+func sentinelFileMaster(content string) string {
 	a := ""
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(content, "\n") {
 		args := splitArgs(line)
 		if len(args) >= 5 && args[0] == "sentinel" && args[1] == "monitor" && args[2] == MasterName {
 			a = net.JoinHostPort(args[3], args[4])
@@ -97,10 +96,12 @@ func sentinelFileMaster(path string) string {
 //     promoted from (its replication ID is the other's previous ID) is
 //     stale: the promoted one is newer. This settles the moment after a
 //     failover when the old master still acts as one.
-//  2. The node most sentinels name as master (running sentinels are asked,
-//     stopped ones' files read) wins when it is one of the remaining
-//     masters, or when no node acts as a master (it is down and is to be
-//     restarted as the master the sentinels expect).
+//  2. The node a majority of the cluster's sentinels (running ones; a
+//     majority of all the nodes, not of those that answer) name as master
+//     wins when it is one of the remaining masters, or when no node acts
+//     as a master (it is down and is to be restarted as the master the
+//     sentinels expect, unless a replica holds newer data: see
+//     newerThanMaster).
 //  3. Else the only master left; among several, the desired one or the one
 //     furthest ahead; with none (and no sentinel opinion), the desired
 //     master (Node.Role) or the first node.
@@ -127,7 +128,7 @@ func effectiveMaster(c *engine.Cluster, infos map[string]replInfo, votes map[str
 			best, bestVotes = a, v
 		}
 	}
-	if voted := byAddr[best]; voted != nil {
+	if voted := byAddr[best]; voted != nil && bestVotes >= quorum(len(c.Nodes)) {
 		if len(masters) == 0 {
 			return voted
 		}
@@ -188,16 +189,16 @@ func staleMaster(id string, masters []*engine.Node, infos map[string]replInfo) *
 
 // waitFailovers waits while a sentinel of the cluster is failing over, so
 // that Ensure decides from the outcome instead of interrupting it.
-func waitFailovers(ctx context.Context, c *engine.Cluster) {
+func waitFailovers(ctx context.Context, r *proc.Runner, c *engine.Cluster) {
 	deadline := time.Now().Add(2 * failoverTimeoutMs * time.Millisecond)
 	for time.Now().Before(deadline) {
 		busy := false
 		for i := range c.Nodes {
 			n := &c.Nodes[i]
-			if runningPid(nodePaths(n).sentinelPid, sentinelWords...) == 0 {
+			if runningPid(r, nodePaths(n).sentinelPid, sentinelWords...) == 0 {
 				continue
 			}
-			if failingOver(ctx, c, n) {
+			if failingOver(ctx, r, c, n) {
 				busy = true
 				break
 			}
@@ -214,8 +215,8 @@ func waitFailovers(ctx context.Context, c *engine.Cluster) {
 }
 
 // failingOver reports whether node n's sentinel is failing over.
-func failingOver(ctx context.Context, c *engine.Cluster, n *engine.Node) bool {
-	cl, _, err := connectSentinel(ctx, c, n)
+func failingOver(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node) bool {
+	cl, _, err := connectSentinel(ctx, r, c, n)
 	if err != nil {
 		return false
 	}
@@ -229,9 +230,9 @@ func failingOver(ctx context.Context, c *engine.Cluster, n *engine.Node) bool {
 
 // ensureRole makes a running node replicate from master, or act as master
 // when it is the master.
-func (d *Driver) ensureRole(ctx context.Context, c *engine.Cluster, n, master *engine.Node) error {
+func (d *Driver) ensureRole(ctx context.Context, r *proc.Runner, c *engine.Cluster, n, master *engine.Node) error {
 	p := nodePaths(n)
-	cl, _, err := connect(ctx, unixEndpoint(p.serverSock), passwords(c, p))
+	cl, _, err := connect(ctx, unixEndpoint(p.serverSock), creds(r, c, p))
 	if err != nil {
 		return fmt.Errorf("node %s: %w", n.ID, err)
 	}
@@ -263,12 +264,12 @@ func (d *Driver) ensureRole(ctx context.Context, c *engine.Cluster, n, master *e
 // waitReplicating waits until a replica's link to its master is up or its
 // first synchronisation has started (a large dataset may take long to copy;
 // Observe reports the lag meanwhile).
-func waitReplicating(ctx context.Context, c *engine.Cluster, n *engine.Node, timeout time.Duration) error {
+func waitReplicating(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var last replInfo
 	var lastErr error
 	for time.Now().Before(deadline) {
-		last, lastErr = readRepl(ctx, c, n)
+		last, lastErr = readRepl(ctx, r, c, n)
 		if lastErr == nil && last.role == "slave" && (last.linkUp || last.syncing) {
 			return nil
 		}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/enginetest"
 )
@@ -16,11 +18,10 @@ import (
 // sentinelClientOf connects to node n's sentinel at its TCP port.
 func sentinelAddrOf(t *testing.T, n *engine.Node) string {
 	t.Helper()
-	st, err := readState(nodePaths(n))
-	if err != nil || st.SentinelPort == 0 {
-		t.Fatalf("node %d: no sentinel port (%v)", n.Index, err)
+	if n.Ports[sentinelPortName] == 0 {
+		t.Fatalf("node %d: no sentinel port", n.Index)
 	}
-	return net.JoinHostPort(n.Host, strconv.Itoa(st.SentinelPort))
+	return net.JoinHostPort(n.Host, strconv.Itoa(n.Ports[sentinelPortName]))
 }
 
 func TestThreeNodesReplicateAndSentinelsAgree(t *testing.T) {
@@ -83,7 +84,7 @@ func TestEnsureFollowsSentinelFailover(t *testing.T) {
 		return nil
 	})
 	// Let the sentinels discover the replicas (INFO every 10 s at first).
-	sentinel := newClient(endpoint{network: "tcp", addr: sentinelAddrOf(t, &c.Nodes[1]), timeout: 2 * time.Second}, c.Password)
+	sentinel := goredis.NewClient(clientOptions(sentinelEndpoint(&c.Nodes[1]), internalCred(c), nil))
 	defer func() { _ = sentinel.Close() }()
 	eventually(t, 30*time.Second, "sentinel fails over", func() error {
 		return sentinel.Do(ctx, "SENTINEL", "FAILOVER", MasterName).Err()
@@ -171,7 +172,8 @@ func TestScaleDownRemovesTheMaster(t *testing.T) {
 			t.Errorf("sentinel %d: quorum %s, want 2", i, replyMap(q)["quorum"])
 		}
 	}
-	reg, _ := readRegistry(c)
+	r, _ := d.existing(c)
+	reg, _ := readRegistry(r, c)
 	if len(reg) != 2 {
 		t.Errorf("registry has %d nodes, want 2", len(reg))
 	}

@@ -1,12 +1,11 @@
 package redis
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net"
-	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -17,23 +16,27 @@ import (
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
+// sentinelPortName is the name of the sentinel's port in Node.Ports.
+const sentinelPortName = "sentinel"
+
 // quorum is the number of sentinels that must agree a master is down: a
-// majority of the cluster's nodes (one sentinel runs per node).
+// majority of the cluster's nodes (one sentinel runs per node). It is also
+// how many healthy sentinels must name a master for Ensure to follow them.
 func quorum(nodes int) int { return nodes/2 + 1 }
 
 // sentinelEndpoint is the Unix socket of a node's sentinel.
 func sentinelEndpoint(n *engine.Node) endpoint { return unixEndpoint(nodePaths(n).sentinelSock) }
 
 // connectSentinel opens a client to node n's sentinel.
-func connectSentinel(ctx context.Context, c *engine.Cluster, n *engine.Node, extra ...string) (*goredis.Client, string, error) {
+func connectSentinel(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node, extra ...string) (*goredis.Client, cred, error) {
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	return connect(cctx, sentinelEndpoint(n), passwords(c, nodePaths(n), extra...))
+	return connect(cctx, sentinelEndpoint(n), creds(r, c, nodePaths(n), extra...))
 }
 
 // sentinelMasterAddr returns the master address node n's sentinel reports.
-func sentinelMasterAddr(ctx context.Context, c *engine.Cluster, n *engine.Node) (string, error) {
-	cl, _, err := connectSentinel(ctx, c, n)
+func sentinelMasterAddr(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node) (string, error) {
+	cl, _, err := connectSentinel(ctx, r, c, n)
 	if err != nil {
 		return "", err
 	}
@@ -51,9 +54,19 @@ func sentinelMasterAddr(ctx context.Context, c *engine.Cluster, n *engine.Node) 
 	return net.JoinHostPort(res[0], res[1]), nil
 }
 
+// sentinelPort is node n's sentinel port: the one dbaasd allocated
+// (Node.Ports), else the one recorded in the node's state when Ensure last
+// had it; 0 when neither exists.
+func sentinelPort(n *engine.Node, st nodeState) int {
+	if p := n.Ports[sentinelPortName]; p > 0 {
+		return p
+	}
+	return st.SentinelPort
+}
+
 // sentinelLines returns the directives the driver owns in a sentinel's
-// config file: where it listens and how it authenticates.
-func sentinelLines(c *engine.Cluster, n *engine.Node, port int, password string) []string {
+// config file: where it listens and who may do what.
+func sentinelLines(c *engine.Cluster, n *engine.Node, port int) []string {
 	p := nodePaths(n)
 	listen := port
 	if firewalled(c) {
@@ -81,77 +94,127 @@ func sentinelLines(c *engine.Cluster, n *engine.Node, port int, password string)
 		lines = append(lines, "bind-source-addr "+quote(src))
 	}
 	return append(lines,
-		"user default on "+quote(">"+password)+" ~* &* +@all",
+		userLine(internalUser, internalSecret(c), internalRules),
+		userLine("default", c.Password, tenantSentinelRules),
 		"sentinel announce-ip "+quote(reachIP(n)),
 		"sentinel announce-port "+strconv.Itoa(port),
 		"sentinel resolve-hostnames "+resolve,
-		"sentinel sentinel-pass "+quote(password),
+		"sentinel sentinel-user "+internalUser,
+		"sentinel sentinel-pass "+quote(internalSecret(c)),
 	)
 }
 
-// monitorLines are the directives that make a sentinel watch master.
-func monitorLines(master *engine.Node, nodes int, password string) []string {
-	return []string{
-		fmt.Sprintf("sentinel monitor %s %s %d %d", MasterName, reachIP(master), master.Port, quorum(nodes)),
-		fmt.Sprintf("sentinel auth-pass %s %s", MasterName, quote(password)),
+// monitorLines are the directives that make a sentinel watch master, know
+// the other nodes as its replicas and the other nodes' sentinels (ids
+// maps a node's ID to its sentinel's ID), so that a restarted sentinel
+// takes part in an election at once, even while the master is down.
+func monitorLines(r *proc.Runner, c *engine.Cluster, self, master *engine.Node, ids map[string]string) []string {
+	lines := []string{
+		fmt.Sprintf("sentinel monitor %s %s %d %d", MasterName, reachIP(master), master.Port, quorum(len(c.Nodes))),
+		fmt.Sprintf("sentinel auth-user %s %s", MasterName, internalUser),
+		fmt.Sprintf("sentinel auth-pass %s %s", MasterName, quote(internalSecret(c))),
 		fmt.Sprintf("sentinel down-after-milliseconds %s %d", MasterName, downAfterMs),
 		fmt.Sprintf("sentinel failover-timeout %s %d", MasterName, failoverTimeoutMs),
 		fmt.Sprintf("sentinel parallel-syncs %s 1", MasterName),
 	}
+	for i := range c.Nodes {
+		m := &c.Nodes[i]
+		if m.ID != master.ID {
+			lines = append(lines, fmt.Sprintf("sentinel known-replica %s %s %d", MasterName, reachIP(m), m.Port))
+		}
+		st, _ := readState(r, nodePaths(m))
+		if port := sentinelPort(m, st); m.ID != self.ID && ids[m.ID] != "" && port > 0 {
+			lines = append(lines, fmt.Sprintf("sentinel known-sentinel %s %s %d %s", MasterName, reachIP(m), port, ids[m.ID]))
+		}
+	}
+	return lines
 }
 
-// keptSentinelState returns the lines of an old sentinel config worth
-// keeping across a regeneration: the sentinel's identity and its epoch, so
-// it rejoins the others as itself without going back in time.
-func keptSentinelState(path string) []string {
-	f, err := os.Open(path)
+// sentinelIDRe is what a sentinel's ID looks like.
+var sentinelIDRe = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// keptSentinelState returns what is worth keeping of an old sentinel config
+// across a regeneration: the sentinel's identity and epochs (so it rejoins
+// the others as itself without going back in time; the master's config
+// epoch only while it still monitors the same address), and its ID. The
+// file is the cluster's OS account's: it is read as that account, and only
+// lines of the expected shape are kept.
+func keptSentinelState(r *proc.Runner, path, masterAddr string) (kept []string, id string) {
+	b, err := r.ReadFile(path)
 	if err != nil {
-		return nil
+		return nil, ""
 	}
-	defer func() { _ = f.Close() }()
-	var kept []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		args := splitArgs(sc.Text())
-		if len(args) == 3 && args[0] == "sentinel" && (args[1] == "myid" || args[1] == "current-epoch") {
+	sameMaster := masterAddr != "" && sentinelFileMaster(string(b)) == masterAddr
+	for _, line := range strings.Split(string(b), "\n") {
+		args := splitArgs(line)
+		switch {
+		case len(args) == 3 && args[0] == "sentinel" && args[1] == "myid" && sentinelIDRe.MatchString(args[2]):
+			kept = append(kept, strings.Join(args, " "))
+			id = args[2]
+		case len(args) == 3 && args[0] == "sentinel" && args[1] == "current-epoch" && isUint(args[2]):
+			kept = append(kept, strings.Join(args, " "))
+		case sameMaster && len(args) == 4 && args[0] == "sentinel" && (args[1] == "config-epoch" || args[1] == "leader-epoch") &&
+			args[2] == MasterName && isUint(args[3]):
 			kept = append(kept, strings.Join(args, " "))
 		}
 	}
-	return kept
+	return kept, id
+}
+
+func isUint(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil
+}
+
+// sentinelIDs returns the IDs of the nodes' sentinels, from their config
+// files (by node ID; absent when unknown).
+func sentinelIDs(r *proc.Runner, c *engine.Cluster) map[string]string {
+	ids := map[string]string{}
+	for i := range c.Nodes {
+		if _, id := keptSentinelState(r, nodePaths(&c.Nodes[i]).sentinelConf, ""); id != "" {
+			ids[c.Nodes[i].ID] = id
+		}
+	}
+	return ids
 }
 
 // ensureSentinel makes node n's sentinel run and watch master. A sentinel
 // that runs is reconfigured live; one that does not is given a fresh config
 // (keeping its identity) and started. A sentinel listening the wrong way for
-// the firewall mode is restarted.
+// the firewall mode, or on another port than allocated, is restarted.
 func (d *Driver) ensureSentinel(ctx context.Context, c *engine.Cluster, n, master *engine.Node) error {
 	r, err := d.run(c)
 	if err != nil {
 		return err
 	}
 	p := nodePaths(n)
-	st, err := readState(p)
+	st, err := readState(r, p)
 	if err != nil {
 		return err
 	}
-	pid := runningPid(p.sentinelPid, sentinelWords...)
-	port, err := sentinelPortFor(r, n, p, &st, pid > 0 || forwarderListens(p, addr(listenIP(n), st.SentinelPort)))
-	if err != nil {
-		return err
+	port := sentinelPort(n, st)
+	if port <= 0 {
+		return fmt.Errorf("node %s: no port was allocated for its sentinel", n.ID)
+	}
+	if st.SentinelPort != port {
+		st.SentinelPort = port
+		if err := writeState(r, p, st); err != nil {
+			return err
+		}
 	}
 	want := port
 	if firewalled(c) {
 		want = 0
 	}
-	if pid > 0 {
-		reason := "it listens on another port than wanted (firewall mode changed)"
-		cl, _, err := connectSentinel(ctx, c, n)
+	if pid := runningPid(r, p.sentinelPid, sentinelWords...); pid > 0 {
+		reason := "it listens on another port than wanted (port or firewall mode changed)"
+		cl, _, err := connectSentinel(ctx, r, c, n)
 		if err == nil {
 			var info string
 			info, err = cl.Info(ctx, "server").Result()
 			_ = cl.Close()
 			if err == nil && infoInt(parseInfo(info), "tcp_port") == int64(want) {
-				return d.configureSentinel(ctx, c, n, master)
+				return d.configureSentinel(ctx, r, c, n, master)
 			}
 		}
 		if err != nil {
@@ -161,30 +224,29 @@ func (d *Driver) ensureSentinel(ctx context.Context, c *engine.Cluster, n, maste
 		proc.Terminate(pid, 10*time.Second)
 	}
 
-	lines := sentinelLines(c, n, port, c.Password)
-	lines = append(lines, keptSentinelState(p.sentinelConf)...)
-	lines = append(lines, monitorLines(master, len(c.Nodes), c.Password)...)
+	lines := sentinelLines(c, n, port)
+	kept, _ := keptSentinelState(r, p.sentinelConf, addr(reachIP(master), master.Port))
+	lines = append(lines, kept...)
+	lines = append(lines, monitorLines(r, c, n, master, sentinelIDs(r, c))...)
 	if _, err := r.WriteFile(p.sentinelConf, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		return err
 	}
-	if err := d.startSentinel(ctx, c, n); err != nil {
+	if err := d.startSentinel(ctx, r, c, n); err != nil {
 		return err
 	}
-	return d.configureSentinel(ctx, c, n, master)
+	return d.configureSentinel(ctx, r, c, n, master)
 }
 
 // startSentinel starts node n's sentinel and waits until it answers.
-func (d *Driver) startSentinel(ctx context.Context, c *engine.Cluster, n *engine.Node) error {
-	r, err := d.run(c)
-	if err != nil {
-		return err
-	}
+func (d *Driver) startSentinel(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node) error {
 	p := nodePaths(n)
 	bin, args, err := sentinelCommand(p.sentinelConf)
 	if err != nil {
 		return err
 	}
-	_ = os.Remove(p.sentinelPid)
+	if err := r.Remove(p.sentinelPid); err != nil {
+		return err
+	}
 	if err := touch(r, p.sentinelLog); err != nil {
 		return err
 	}
@@ -192,19 +254,19 @@ func (d *Driver) startSentinel(ctx context.Context, c *engine.Cluster, n *engine
 		return fmt.Errorf("node %s: start redis-sentinel: %w: %s", n.ID, err, strings.TrimSpace(string(out)))
 	}
 	for start := time.Now(); ; {
-		pid := proc.ReadPidFile(p.sentinelPid)
+		pid := proc.ReadPidFile(p.sentinelPid) // only watched, never signalled
 		if pid > 0 && !proc.Alive(pid) {
-			return fmt.Errorf("node %s: redis-sentinel exited: %s", n.ID, logTail(p.sentinelLog, 1500))
+			return fmt.Errorf("node %s: redis-sentinel exited: %s", n.ID, logTail(r, p.sentinelLog, 1500))
 		}
 		if pid > 0 {
-			if cl, _, err := connectSentinel(ctx, c, n); err == nil {
+			if cl, _, err := connectSentinel(ctx, r, c, n); err == nil {
 				_ = cl.Close()
 				d.log.Info("started redis sentinel", "cluster", c.ID, "node", n.ID)
 				return nil
 			}
 		}
 		if time.Since(start) > 15*time.Second {
-			return fmt.Errorf("node %s: redis-sentinel does not answer: %s", n.ID, logTail(p.sentinelLog, 1500))
+			return fmt.Errorf("node %s: redis-sentinel does not answer: %s", n.ID, logTail(r, p.sentinelLog, 1500))
 		}
 		select {
 		case <-ctx.Done():
@@ -215,43 +277,45 @@ func (d *Driver) startSentinel(ctx context.Context, c *engine.Cluster, n *engine
 }
 
 // configureSentinel brings a running sentinel's settings to the desired
-// ones: its own password, how it announces itself, and what it monitors.
-func (d *Driver) configureSentinel(ctx context.Context, c *engine.Cluster, n, master *engine.Node) error {
+// ones: its users, how it announces itself and authenticates to the other
+// sentinels and the servers, and what it monitors.
+func (d *Driver) configureSentinel(ctx context.Context, r *proc.Runner, c *engine.Cluster, n, master *engine.Node) error {
 	p := nodePaths(n)
-	st, err := readState(p)
+	st, err := readState(r, p)
 	if err != nil {
 		return err
 	}
-	cl, pw, err := connectSentinel(ctx, c, n)
+	cl, err := connectInternal(ctx, c, sentinelEndpoint(n), creds(r, c, p), tenantSentinelRules)
 	if err != nil {
 		return fmt.Errorf("node %s: sentinel: %w", n.ID, err)
 	}
 	defer func() { _ = cl.Close() }()
+	changed, err := ensureUsers(ctx, cl, c, tenantSentinelRules)
+	if err != nil {
+		return fmt.Errorf("node %s: sentinel: %w", n.ID, err)
+	}
 	do := func(args ...any) error {
 		if err := cl.Do(ctx, args...).Err(); err != nil {
 			return fmt.Errorf("node %s: sentinel %v: %w", n.ID, args[:2], err)
 		}
 		return nil
 	}
-	if pw != c.Password {
-		if err := do("ACL", "SETUSER", "default", "resetpass", ">"+c.Password); err != nil {
-			return err
-		}
-	}
 	cfg, err := cl.Do(ctx, "SENTINEL", "CONFIG", "GET", "*").Result()
 	if err != nil {
 		return fmt.Errorf("node %s: SENTINEL CONFIG GET: %w", n.ID, err)
 	}
 	have := replyMap(cfg)
-	for k, v := range map[string]string{
-		"sentinel-pass": c.Password,
-		"announce-ip":   reachIP(n),
-		"announce-port": strconv.Itoa(st.SentinelPort),
+	for _, kv := range [][2]string{
+		{"announce-ip", reachIP(n)},
+		{"announce-port", strconv.Itoa(st.SentinelPort)},
+		{"sentinel-user", internalUser},
+		{"sentinel-pass", internalSecret(c)},
 	} {
-		if have[k] != v {
-			if err := do("SENTINEL", "CONFIG", "SET", k, v); err != nil {
+		if have[kv[0]] != kv[1] {
+			if err := do("SENTINEL", "CONFIG", "SET", kv[0], kv[1]); err != nil {
 				return err
 			}
+			changed = true
 		}
 	}
 
@@ -277,27 +341,44 @@ func (d *Driver) configureSentinel(ctx context.Context, c *engine.Cluster, n, ma
 		m = map[string]string{"quorum": q}
 	}
 	set := []any{"SENTINEL", "SET", MasterName}
-	for k, v := range map[string]string{
-		"quorum":                  q,
-		"down-after-milliseconds": strconv.Itoa(downAfterMs),
-		"failover-timeout":        strconv.Itoa(failoverTimeoutMs),
+	for _, kv := range [][2]string{
+		{"quorum", q},
+		{"down-after-milliseconds", strconv.Itoa(downAfterMs)},
+		{"failover-timeout", strconv.Itoa(failoverTimeoutMs)},
 	} {
-		if m[k] != v {
-			set = append(set, k, v)
+		if m[kv[0]] != kv[1] {
+			set = append(set, kv[0], kv[1])
 		}
 	}
-	if fresh || sentinelAuthPass(p.sentinelConf) != c.Password {
-		set = append(set, "auth-pass", c.Password)
+	if fresh || sentinelAuthPass(r, p.sentinelConf) != internalSecret(c) || !sentinelAuthUser(r, p.sentinelConf) {
+		set = append(set, "auth-user", internalUser, "auth-pass", internalSecret(c))
 	}
 	if len(set) > 3 {
 		if err := do(set...); err != nil {
 			return err
 		}
+		changed = true
 	}
-	if pw != c.Password {
+	if changed {
 		return do("SENTINEL", "FLUSHCONFIG")
 	}
 	return nil
+}
+
+// sentinelAuthUser reports whether a sentinel config makes the sentinel
+// log in to the servers as the internal user.
+func sentinelAuthUser(r *proc.Runner, path string) bool {
+	b, err := r.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		args := splitArgs(line)
+		if len(args) == 4 && args[0] == "sentinel" && args[1] == "auth-user" && args[2] == MasterName && args[3] == internalUser {
+			return true
+		}
+	}
+	return false
 }
 
 // replyMap turns a flat [k1 v1 k2 v2 …] reply into a map.
@@ -318,11 +399,11 @@ func replyMap(v any) map[string]string {
 
 // resetSentinel makes node n's sentinel forget the replicas and sentinels it
 // knows, so that removed nodes disappear; it rediscovers the others.
-func resetSentinel(ctx context.Context, c *engine.Cluster, n *engine.Node) error {
-	if runningPid(nodePaths(n).sentinelPid, sentinelWords...) == 0 {
+func resetSentinel(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node) error {
+	if runningPid(r, nodePaths(n).sentinelPid, sentinelWords...) == 0 {
 		return nil
 	}
-	cl, _, err := connectSentinel(ctx, c, n)
+	cl, _, err := connectSentinel(ctx, r, c, n)
 	if err != nil {
 		return fmt.Errorf("node %s: sentinel: %w", n.ID, err)
 	}
@@ -334,21 +415,21 @@ func resetSentinel(ctx context.Context, c *engine.Cluster, n *engine.Node) error
 }
 
 // stopSentinel stops node n's sentinel, if it runs.
-func stopSentinel(n *engine.Node) {
-	if pid := runningPid(nodePaths(n).sentinelPid, sentinelWords...); pid > 0 {
+func stopSentinel(r *proc.Runner, n *engine.Node) {
+	if pid := runningPid(r, nodePaths(n).sentinelPid, sentinelWords...); pid > 0 {
 		proc.Terminate(pid, 10*time.Second)
 	}
 }
 
 // removeSentinel stops node n's sentinel and deletes its config, for a node
 // that no longer needs one (the cluster shrank to one node).
-func (d *Driver) removeSentinel(c *engine.Cluster, n *engine.Node) (bool, error) {
+func (d *Driver) removeSentinel(r *proc.Runner, c *engine.Cluster, n *engine.Node) (bool, error) {
 	p := nodePaths(n)
-	had := runningPid(p.sentinelPid, sentinelWords...) > 0
-	stopSentinel(n)
-	if _, err := os.Stat(p.sentinelConf); err == nil {
+	had := runningPid(r, p.sentinelPid, sentinelWords...) > 0
+	stopSentinel(r, n)
+	if _, err := r.ReadFile(p.sentinelConf); err == nil {
 		had = true
-		if err := os.Remove(p.sentinelConf); err != nil {
+		if err := r.Remove(p.sentinelConf); err != nil {
 			return had, fmt.Errorf("remove %s: %w", p.sentinelConf, err)
 		}
 	}
@@ -356,4 +437,23 @@ func (d *Driver) removeSentinel(c *engine.Cluster, n *engine.Node) (bool, error)
 		d.log.Info("removed redis sentinel", "cluster", c.ID, "node", n.ID)
 	}
 	return had, nil
+}
+
+// observeSentinel reports whether node n's sentinel runs and answers.
+func observeSentinel(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node) engine.ProcessState {
+	ps := engine.ProcessState{Name: "redis-sentinel", NodeID: n.ID}
+	if runningPid(r, nodePaths(n).sentinelPid, sentinelWords...) == 0 {
+		ps.Detail = "redis-sentinel is not running"
+		return ps
+	}
+	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
+	defer cancel()
+	cl, _, err := connect(ctx, sentinelEndpoint(n), creds(nil, c, nodePaths(n)))
+	if err != nil {
+		ps.Detail = "redis-sentinel does not answer: " + err.Error()
+		return ps
+	}
+	_ = cl.Close()
+	ps.Up = true
+	return ps
 }

@@ -40,11 +40,11 @@ func (d *Driver) ensureServer(ctx context.Context, c *engine.Cluster, n *engine.
 	if err := makeDirs(r, p); err != nil {
 		return err
 	}
-	st, err := readState(p)
+	st, err := readState(r, p)
 	if err != nil {
 		return err
 	}
-	pid := runningPid(p.serverPid, serverWords...)
+	pid := runningPid(r, p.serverPid, serverWords...)
 	if pid == 0 {
 		if _, err := r.WriteFile(p.conf, sc.render(), 0o600); err != nil {
 			return err
@@ -59,9 +59,13 @@ func (d *Driver) ensureServer(ctx context.Context, c *engine.Cluster, n *engine.
 		return nil
 	}
 
-	cl, _, err := d.waitServer(ctx, c, n, pid)
+	cl, err := d.waitServer(ctx, r, c, n, pid)
 	if err != nil {
 		return err
+	}
+	if _, err := ensureUsers(ctx, cl, c, tenantServerRules); err != nil {
+		_ = cl.Close()
+		return fmt.Errorf("node %s: %w", n.ID, err)
 	}
 	restart, err := applyLive(ctx, cl, sc, d.resets(ctx, sc))
 	_ = cl.Close()
@@ -175,7 +179,9 @@ func (d *Driver) startServer(ctx context.Context, c *engine.Cluster, n *engine.N
 		return err
 	}
 	p := nodePaths(n)
-	_ = os.Remove(p.serverPid)
+	if err := r.Remove(p.serverPid); err != nil {
+		return err
+	}
 	// The log file must belong to the engine user, who may not create it in
 	// a directory dbaasd made.
 	if err := touch(r, p.serverLog); err != nil {
@@ -190,7 +196,7 @@ func (d *Driver) startServer(ctx context.Context, c *engine.Cluster, n *engine.N
 		return fmt.Errorf("node %s: start redis-server: %w", n.ID, err)
 	}
 	d.log.Info("started redis server", "cluster", c.ID, "node", n.ID, "addr", addr(listenIP(n), n.Port))
-	cl, _, err := d.waitServer(ctx, c, n, 0)
+	cl, err := d.waitServer(ctx, r, c, n, 0)
 	if err != nil {
 		return err
 	}
@@ -198,41 +204,40 @@ func (d *Driver) startServer(ctx context.Context, c *engine.Cluster, n *engine.N
 }
 
 // waitServer waits until node n's server answers on its socket (or is
-// loading its dataset). pid is the process to watch, 0 to read it from the
-// pid file as it appears. It fails early when the process exits.
-func (d *Driver) waitServer(ctx context.Context, c *engine.Cluster, n *engine.Node, pid int) (*goredis.Client, string, error) {
+// loading its dataset) and returns a client of the internal user. pid is
+// the process to watch, 0 to read it from the pid file as it appears. It
+// fails early when the process exits.
+func (d *Driver) waitServer(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node, pid int) (*goredis.Client, error) {
 	p := nodePaths(n)
 	start := time.Now()
 	var lastErr error
 	for {
 		if pid == 0 {
-			pid = proc.ReadPidFile(p.serverPid)
+			pid = proc.ReadPidFile(p.serverPid) // only watched, never signalled
 		}
 		if pid > 0 && !proc.Alive(pid) {
-			return nil, "", fmt.Errorf("node %s: redis-server exited: %s", n.ID, logTail(p.serverLog, 1500))
+			return nil, fmt.Errorf("node %s: redis-server exited: %s", n.ID, logTail(r, p.serverLog, 1500))
 		}
 		if pid == 0 && time.Since(start) > 10*time.Second {
-			return nil, "", fmt.Errorf("node %s: redis-server did not write %s: %s", n.ID, p.serverPid, logTail(p.serverLog, 1500))
+			return nil, fmt.Errorf("node %s: redis-server did not write %s: %s", n.ID, p.serverPid, logTail(r, p.serverLog, 1500))
 		}
 		if pid > 0 {
-			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			cl, pw, err := connect(cctx, unixEndpoint(p.serverSock), passwords(c, p))
-			cancel()
+			cl, err := connectInternal(ctx, c, unixEndpoint(p.serverSock), creds(r, c, p), tenantServerRules)
 			if err == nil {
 				if werr := waitLoaded(ctx, cl); werr != nil {
 					_ = cl.Close()
-					return nil, "", fmt.Errorf("node %s: %w", n.ID, werr)
+					return nil, fmt.Errorf("node %s: %w", n.ID, werr)
 				}
-				return cl, pw, nil
+				return cl, nil
 			}
 			if errors.Is(err, errAuth) {
-				return nil, "", fmt.Errorf("node %s: redis-server runs but %w", n.ID, err)
+				return nil, fmt.Errorf("node %s: redis-server runs but %w", n.ID, err)
 			}
 			lastErr = err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, "", fmt.Errorf("node %s: wait for redis-server: %w (last error: %v)", n.ID, ctx.Err(), lastErr)
+			return nil, fmt.Errorf("node %s: wait for redis-server: %w (last error: %v)", n.ID, ctx.Err(), lastErr)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
@@ -254,9 +259,9 @@ func waitLoaded(ctx context.Context, cl *goredis.Client) error {
 }
 
 // stopServer stops node n's server (it saves its dataset on the way out).
-func stopServer(n *engine.Node) {
+func stopServer(r *proc.Runner, n *engine.Node) {
 	p := nodePaths(n)
-	if pid := runningPid(p.serverPid, serverWords...); pid > 0 {
+	if pid := runningPid(r, p.serverPid, serverWords...); pid > 0 {
 		proc.Terminate(pid, shutdownGrace)
 	}
 }

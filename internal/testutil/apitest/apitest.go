@@ -132,9 +132,11 @@ type Env struct {
 	URL      string
 	DataDir  string
 	StoreURL string
-	stop     func()
-	router   routers.Router
-	stopOnce sync.Once
+	// PortMin and PortMax bound the ports this dbaasd gives engines.
+	PortMin, PortMax int
+	stop             func()
+	router           routers.Router
+	stopOnce         sync.Once
 }
 
 // Start runs a dbaasd for the test; it stops at the end of the test.
@@ -209,7 +211,8 @@ func Start(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{T: t, D: d, URL: "http://" + ln.Addr().String(), DataDir: dir, StoreURL: storeURL, router: router}
+	e := &Env{T: t, D: d, URL: "http://" + ln.Addr().String(), DataDir: dir, StoreURL: storeURL, router: router,
+		PortMin: portMin, PortMax: portMin + portSpan - 1}
 	e.stop = func() {
 		cancel()
 		<-done
