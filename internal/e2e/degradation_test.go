@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dbaasd/dbaasd/internal/daemon"
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
+	"github.com/dbaasd/dbaasd/internal/layout"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
 )
 
@@ -56,7 +58,19 @@ func breakAndHeal(t *testing.T, e *at.Env, ds, want string, kill func(), fix fun
 // matching pattern under its node directories.
 func killPidFiles(t *testing.T, dataDir, ds, pattern string) {
 	t.Helper()
-	matches, _ := filepath.Glob(filepath.Join(dataDir, "clusters", ds, "nodes", "*", pattern))
+	killGlob(t, filepath.Join(dataDir, "clusters", ds, "nodes", "*", pattern))
+}
+
+// killRunPidFiles is killPidFiles for the pid files in the nodes' runtime
+// directories (Redis' processes).
+func killRunPidFiles(t *testing.T, ds, name string) {
+	t.Helper()
+	killGlob(t, filepath.Join(layout.Layout{RunDir: daemon.DefaultRunDir()}.ClusterRunDir(ds), "*", name))
+}
+
+func killGlob(t *testing.T, pattern string) {
+	t.Helper()
+	matches, _ := filepath.Glob(pattern)
 	killed := 0
 	for _, m := range matches {
 		if pid := proc.ReadPidFile(m); pid > 0 {
@@ -191,7 +205,7 @@ func TestMissingBinaryEndsInErrorAndHeals(t *testing.T) {
 		if err := os.Remove(link); err != nil {
 			t.Fatal(err)
 		}
-		killPidFiles(t, e.DataDir, ds, "run/redis.pid")
+		killRunPidFiles(t, ds, "redis.pid")
 	}, func() {
 		if err := os.Symlink(real, link); err != nil {
 			t.Fatal(err)
