@@ -68,6 +68,10 @@ type Node struct {
 	// by the driver: short, whatever the length of Dir, so that socket paths
 	// fit in sun_path. "" means Dir/run.
 	RunDir string
+	// Ports are the node's further ports besides Port, by name, for a
+	// driver that names them (PortUser): allocated by dbaasd from its
+	// port range and recorded, like Port, before any server starts.
+	Ports map[string]int
 }
 
 // SocketDir is where the node's servers put their Unix sockets.
@@ -307,6 +311,16 @@ type ACLManager interface {
 	// EnsureACL makes the user's permissions on the pattern exactly a's.
 	EnsureACL(ctx context.Context, c *Cluster, a ACL) error
 	DropACL(ctx context.Context, c *Cluster, a ACL) error
+}
+
+// PortUser is implemented by engines whose nodes listen on further ports
+// besides their client port (Galera's group communication and state
+// transfers). dbaasd allocates them with the client ports and passes them
+// to Ensure in Node.Ports.
+type PortUser interface {
+	// NodePorts names the further ports every node of c needs (nil when
+	// none).
+	NodePorts(c *Cluster) []string
 }
 
 // PasswordSetter is implemented by engines with one cluster-wide password.

@@ -44,10 +44,13 @@ func hostname(ds *model.Datastore, in *model.Instance) string {
 }
 
 // allocate gives every instance (and the pooler) of a datastore an
-// address and a port, persisted before any server starts, so that a
-// crash never leaves two clusters wanting one port.
-func (r *Reconciler) allocate(ctx context.Context, id string) error {
-	return r.store.InTx(ctx, func(tx store.Tx) error {
+// address and a port, and every further port its engine names
+// (engine.PortUser), persisted before any server starts, so that a crash
+// never leaves two clusters wanting one port. It returns the further ports
+// by instance ID and name.
+func (r *Reconciler) allocate(ctx context.Context, id string) (map[string]map[string]int, error) {
+	var extra map[string]map[string]int
+	err := r.store.InTx(ctx, func(tx store.Tx) error {
 		st, err := r.load(ctx, tx, id)
 		if err != nil {
 			return err
@@ -66,6 +69,25 @@ func (r *Reconciler) allocate(ctx context.Context, id string) error {
 				return err
 			}
 		}
+		if pu, ok := st.drv.(engine.PortUser); ok {
+			names := pu.NodePorts(r.cluster(st))
+			extra = map[string]map[string]int{}
+			for _, in := range st.insts {
+				if in.Status == model.StatusPendingDelete || len(names) == 0 {
+					continue
+				}
+				extra[in.ID] = map[string]int{}
+				for _, name := range names {
+					// The owner "<instance>/<name>" is released with the
+					// instance (ReleasePorts).
+					port, err := tx.AllocatePort(ctx, in.Host, r.cfg.PortMin, r.cfg.PortMax, id, in.ID+"/"+name, r.portFree)
+					if err != nil {
+						return err
+					}
+					extra[in.ID][name] = port
+				}
+			}
+		}
 		if st.ds.Pooler != nil && st.ds.PoolerPort == 0 {
 			port, err := tx.AllocatePort(ctx, r.cfg.EngineHost, r.cfg.PortMin, r.cfg.PortMax, id, "pooler:"+id, r.portFree)
 			if err != nil {
@@ -76,6 +98,7 @@ func (r *Reconciler) allocate(ctx context.Context, id string) error {
 		}
 		return nil
 	})
+	return extra, err
 }
 
 func (r *Reconciler) portFree(p int) bool { return proc.PortFree(r.cfg.EngineHost, p) }

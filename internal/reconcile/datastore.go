@@ -40,7 +40,8 @@ func (r *Reconciler) dispatch(ctx context.Context, a *model.Action) error {
 // the servers, removes nodes being scaled away, re-creates objects when
 // repairing, and records what it then observes.
 func (r *Reconciler) converge(ctx context.Context, a *model.Action, create, repair bool) error {
-	if err := r.allocate(ctx, a.DatastoreID); err != nil {
+	ports, err := r.allocate(ctx, a.DatastoreID)
+	if err != nil {
 		return err
 	}
 	st, err := r.load(ctx, r.store, a.DatastoreID)
@@ -52,6 +53,9 @@ func (r *Reconciler) converge(ctx context.Context, a *model.Action, create, repa
 	}
 	gen := st.ds.Generation
 	c := r.cluster(st)
+	for i := range c.Nodes {
+		c.Nodes[i].Ports = ports[c.Nodes[i].ID]
+	}
 	// The clusters' parent is dbaasd's: others may pass, not list. Each
 	// cluster's directory is its OS account's, made by the driver.
 	if err := os.MkdirAll(filepath.Dir(c.Dir), 0o711); err != nil {

@@ -132,6 +132,10 @@ type Env struct {
 	stop     func()
 	router   routers.Router
 	stopOnce sync.Once
+
+	// PortMin and PortMax bound the ports this dbaasd gives engine
+	// servers (zero for a dbaasd of its own process).
+	PortMin, PortMax int
 }
 
 // Start runs a dbaasd for the test; it stops at the end of the test.
@@ -206,7 +210,8 @@ func Start(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{T: t, D: d, URL: "http://" + ln.Addr().String(), DataDir: dir, StoreURL: storeURL, router: router}
+	e := &Env{T: t, D: d, URL: "http://" + ln.Addr().String(), DataDir: dir, StoreURL: storeURL, router: router,
+		PortMin: portMin, PortMax: portMin + portSpan - 1}
 	e.stop = func() {
 		cancel()
 		<-done
