@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,8 +20,11 @@ import (
 // Each node listens on three ports besides its client port: group
 // communication (gmcast.listen_addr, the address in wsrep_cluster_address),
 // incremental state transfer (ist.recv_addr) and full state transfer
-// (wsrep_sst_receive_address, rsync). They are allocated from free ports
-// on the node's host on its first Ensure and kept in node.json.
+// (wsrep_sst_receive_address, rsync). dbaasd allocates them from its port
+// range with the client port (NodePorts, engine.Node.Ports); node.json
+// records the ones the node's server was started with. A node that already
+// has ports of its own (made before they were allocated) takes the
+// allocated ones the next time it starts.
 //
 // Starting a cluster: when no node runs in a primary component, the most
 // advanced node bootstraps a new one (--wsrep-new-cluster): the position
@@ -36,6 +38,13 @@ import (
 // what they miss, rsync SST otherwise; a new node starts with an empty data
 // directory and receives everything by SST).
 
+// Names of a Galera node's ports in engine.Node.Ports.
+const (
+	portGcomm = "gcomm"
+	portIST   = "ist"
+	portSST   = "sst"
+)
+
 // galeraPorts are a node's Galera ports.
 type galeraPorts struct {
 	Gcomm int `json:"gcomm"`
@@ -43,33 +52,22 @@ type galeraPorts struct {
 	SST   int `json:"sst"`
 }
 
-// allocGaleraPorts picks three free ports on host that are not in taken,
-// and adds them to taken.
-func allocGaleraPorts(host string, taken map[int]bool) (*galeraPorts, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			_ = l.Close()
-		}
-	}()
-	var ports []int
-	for tries := 0; len(ports) < 3; tries++ {
-		if tries > 100 {
-			return nil, fmt.Errorf("allocate Galera ports on %s: no free port found", host)
-		}
-		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-		if err != nil {
-			return nil, fmt.Errorf("allocate a Galera port on %s: %w", host, err)
-		}
-		ls = append(ls, l) // held open until all three are chosen
-		if p := l.Addr().(*net.TCPAddr).Port; !taken[p] {
-			ports = append(ports, p)
-		}
+// NodePorts names the ports every node of a Galera cluster needs besides
+// its client port (engine.PortUser); a single server needs none.
+func (d *Driver) NodePorts(c *engine.Cluster) []string {
+	if d.mode == ModeSync && len(c.Nodes) > 1 {
+		return []string{portGcomm, portIST, portSST}
 	}
-	for _, p := range ports {
-		taken[p] = true
+	return nil
+}
+
+// allocatedPorts returns the Galera ports dbaasd allocated for a node.
+func allocatedPorts(n *node) (*galeraPorts, error) {
+	p := &galeraPorts{Gcomm: n.Ports[portGcomm], IST: n.Ports[portIST], SST: n.Ports[portSST]}
+	if p.Gcomm <= 0 || p.IST <= 0 || p.SST <= 0 {
+		return nil, fmt.Errorf("node %s has no Galera ports allocated (%s, %s, %s): %w", n.ID, portGcomm, portIST, portSST, engine.ErrInvalid)
 	}
-	return &galeraPorts{Gcomm: ports[0], IST: ports[1], SST: ports[2]}, nil
+	return p, nil
 }
 
 // galeraProvider finds the Galera library ("" when it is not installed).

@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"syscall"
 	"testing"
@@ -162,4 +163,26 @@ func TestGaleraCluster(t *testing.T) {
 		enginetest.WaitObserved(t, d, c)
 		clusterSize(t, 2)
 	})
+}
+
+// TestGaleraNeedsAllocatedPorts: a Galera node listens only on ports
+// dbaasd allocated for it; without them Ensure refuses to guess.
+func TestGaleraNeedsAllocatedPorts(t *testing.T) {
+	d := newTestDriver(t, ModeSync)
+	c := enginetest.NewCluster(t, d.Name(), 3)
+	t.Cleanup(func() { _ = d.Destroy(context.Background(), c) })
+	if names := d.NodePorts(c); len(names) != 3 {
+		t.Fatalf("NodePorts = %v, want gcomm, ist, sst", names)
+	}
+	if names := d.NodePorts(&engine.Cluster{Nodes: c.Nodes[:1]}); names != nil {
+		t.Errorf("a single server asks for ports %v", names)
+	}
+	if err := d.Ensure(enginetest.Ctx(t), c); !errors.Is(err, engine.ErrInvalid) {
+		t.Fatalf("Ensure without allocated ports: %v, want ErrInvalid", err)
+	}
+	for i := range c.Nodes {
+		if pids := d.PIDs(c, &c.Nodes[i]); len(pids) > 0 {
+			t.Errorf("node %d started without allocated ports", i)
+		}
+	}
 }
