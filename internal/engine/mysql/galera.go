@@ -37,6 +37,9 @@ import (
 // other nodes then join one at a time (IST when the donor's gcache has
 // what they miss, rsync SST otherwise; a new node starts with an empty data
 // directory and receives everything by SST).
+//
+// Every connection between nodes (group communication, IST, SST) is TLS
+// with the cluster's own CA: see tls.go.
 
 // Names of a Galera node's ports in engine.Node.Ports.
 const (
@@ -137,6 +140,9 @@ func (d *Driver) ensureGalera(ctx context.Context, c *engine.Cluster, nodes []*n
 	if galeraProvider() == "" {
 		return fmt.Errorf("cluster %s: the Galera library (libgalera_smm.so) is not installed", c.ID)
 	}
+	if err := d.ensureGaleraTLS(c, nodes); err != nil {
+		return err
+	}
 	cfgs := map[*node]serverConfig{}
 	for _, n := range nodes {
 		cfgs[n] = d.configFor(c, n, user, nodes)
@@ -145,9 +151,29 @@ func (d *Driver) ensureGalera(ctx context.Context, c *engine.Cluster, nodes []*n
 		}
 	}
 	// A server running without Galera (a single server growing into a
-	// cluster) restarts as a member.
+	// cluster) restarts as a member. Members running without TLS (started
+	// before Galera's traffic was encrypted) restart all at once: members
+	// with and without TLS cannot talk, so a rolling restart would split
+	// the cluster.
+	var plain []*node
 	for _, n := range nodes {
-		if serverPID(n) > 0 && n.st.Applied["wsrep_on"] != "ON" {
+		if serverPID(n) == 0 {
+			continue
+		}
+		switch {
+		case n.st.Applied["wsrep_on"] != "ON":
+			if err := d.stopNode(ctx, n, stopGrace); err != nil {
+				return err
+			}
+		case !d.plainGalera && !strings.Contains(n.st.Applied["wsrep_provider_options"], "socket.ssl=YES"):
+			plain = append(plain, n)
+		}
+	}
+	if len(plain) > 0 {
+		d.log.Warn("restarting the Galera cluster with TLS", "cluster", c.ID, "nodes", len(plain))
+		// The MASTER node last, so that it is the one safe to bootstrap.
+		sort.SliceStable(plain, func(i, j int) bool { return plain[j].Role == engine.RoleMaster && plain[i].Role != engine.RoleMaster })
+		for _, n := range plain {
 			if err := d.stopNode(ctx, n, stopGrace); err != nil {
 				return err
 			}

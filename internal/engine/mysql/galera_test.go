@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -163,6 +164,46 @@ func TestGaleraCluster(t *testing.T) {
 		enginetest.WaitObserved(t, d, c)
 		clusterSize(t, 2)
 	})
+}
+
+// TestGaleraPlainClusterMovesToTLS starts a cluster as dbaasd did before
+// Galera's traffic was encrypted, then ensures it: every node restarts with
+// TLS (all at once: members with and without TLS cannot talk) and keeps its
+// data.
+func TestGaleraPlainClusterMovesToTLS(t *testing.T) {
+	d := newTestDriver(t, ModeSync)
+	d.plainGalera = true
+	c := newTestCluster(t, d, 3)
+	db := adminDB(t, c, c.Nodes[1])
+	mustExec(t, db, "CREATE DATABASE app")
+	mustExec(t, db, "CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(32))")
+	mustExec(t, db, "INSERT INTO app.t VALUES (1, 'before TLS')")
+	var before []int
+	for i, n := range c.Nodes {
+		if opts := mustQuery(t, adminDB(t, c, n), "SELECT @@GLOBAL.wsrep_provider_options"); strings.Contains(opts, "socket.ssl = YES") {
+			t.Fatalf("node %d runs with TLS already", i)
+		}
+		before = append(before, d.PIDs(c, &c.Nodes[i])[0])
+	}
+
+	d.plainGalera = false
+	ensure(t, d, c)
+	enginetest.WaitObserved(t, d, c)
+	for i, n := range c.Nodes {
+		db := adminDB(t, c, n)
+		if opts := mustQuery(t, db, "SELECT @@GLOBAL.wsrep_provider_options"); !strings.Contains(opts, "socket.ssl = YES") {
+			t.Errorf("node %d runs without TLS: %s", i, opts)
+		}
+		if pids := d.PIDs(c, &c.Nodes[i]); len(pids) == 0 || pids[0] == before[i] {
+			t.Errorf("node %d was not restarted", i)
+		}
+		if got := mustStatus(t, db, "wsrep_cluster_size"); got != "3" {
+			t.Errorf("node %d: wsrep_cluster_size = %s", i, got)
+		}
+		expectRow(t, db, 1, "before TLS")
+	}
+	mustExec(t, adminDB(t, c, c.Nodes[2]), "INSERT INTO app.t VALUES (2, 'with TLS')")
+	expectRow(t, adminDB(t, c, c.Nodes[0]), 2, "with TLS")
 }
 
 // TestGaleraNeedsAllocatedPorts: a Galera node listens only on ports
