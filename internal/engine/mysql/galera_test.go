@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -42,6 +43,23 @@ func TestGaleraCluster(t *testing.T) {
 			return nil
 		})
 	}
+
+	// The nodes of a new cluster start together from the template with
+	// the same Galera state: none needs a state transfer.
+	t.Run("NewClusterWithoutStateTransfer", func(t *testing.T) {
+		for i, n := range c.Nodes {
+			b, err := os.ReadFile(newNode(nil, n).errorLog())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(b), "State transfer required") || strings.Contains(string(b), "wsrep_sst_rsync") {
+				t.Errorf("node %d needed a state transfer to start", i)
+			}
+			if st, err := os.ReadFile(newNode(nil, n).statePath()); err != nil || strings.Contains(string(st), `"seeded"`) {
+				t.Errorf("node %d is still marked as a template copy (%v)", i, err)
+			}
+		}
+	})
 
 	t.Run("MultiPrimary", func(t *testing.T) {
 		clusterSize(t, 3)

@@ -46,6 +46,10 @@ type nodeState struct {
 	// Applied is the configuration the running server uses: what my.cnf
 	// held when it started plus what was changed with SET GLOBAL since.
 	Applied map[string]string `json:"applied,omitempty"`
+	// Seeded marks a Galera node whose data is a copy of the template that
+	// has not yet been in its cluster: if it does not start with the
+	// others, it receives a full state transfer instead (see galera.go).
+	Seeded bool `json:"seeded,omitempty"`
 	// CloneGTID is the GTID position of a replica cloned from the primary,
 	// until replication is configured from it.
 	CloneGTID string `json:"clone_gtid,omitempty"`
