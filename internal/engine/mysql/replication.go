@@ -16,10 +16,12 @@ import (
 )
 
 // A semi-synchronous ("native") cluster: the MASTER node is the primary
-// (read_only = OFF); every REPLICA is cloned from it with mariabackup and
-// replicates with GTID (MASTER_USE_GTID = slave_pos) as dbaasd_repl, whose
-// password is derived from the cluster's admin password (MariaDB keeps it
-// in the replica's master.info, inside the 0700 data directory). Replicas
+// (read_only = OFF); every REPLICA replicates with GTID (MASTER_USE_GTID =
+// slave_pos) as dbaasd_repl, whose password is derived from the cluster's
+// admin password (MariaDB keeps it in the replica's master.info, inside
+// the 0700 data directory). A new cluster starts all its nodes at once
+// from the template, the replicas from the primary's first position; a
+// replica added later is cloned from the primary with mariabackup. Replicas
 // run with read_only = ON, which stops API users (they hold no global
 // privileges) but not accounts with READ_ONLY ADMIN: MariaDB has no
 // super_read_only. A commit on the primary waits for one replica's
@@ -52,10 +54,43 @@ func (d *Driver) ensureNative(ctx context.Context, c *engine.Cluster, nodes []*n
 		d.demote(ctx, c, n)
 	}
 
-	// The primary.
+	// A new cluster (the primary has no data and does not run) starts
+	// every node at once from the template: the replicas have the
+	// primary's data at its first position (an empty GTID state, the
+	// primary's binary log complete from its start), so they replicate
+	// from there instead of being cloned from the running primary.
+	fresh := serverPID(master) == 0 && !master.hasData()
 	cfgM := d.configFor(c, master, user, nil)
-	seed := func(ctx context.Context) error { return d.seedFromTemplate(ctx, c.AdminPassword, master) }
-	restartM, err := d.ensureServer(ctx, c, master, cfgM, false, seed)
+	cfgs := map[*node]serverConfig{}
+	for _, r := range replicas {
+		cfgs[r] = d.configFor(c, r, user, nil)
+	}
+	var restartM bool
+	starting := []*node{master}
+	if fresh {
+		for _, r := range replicas {
+			if serverPID(r) == 0 && !r.hasData() {
+				starting = append(starting, r)
+			}
+		}
+	}
+	err := parallel(starting, func(n *node) error {
+		if n == master {
+			seed := func(ctx context.Context) error { return d.seedFromTemplate(ctx, c.AdminPassword, master) }
+			var err error
+			restartM, err = d.ensureServer(ctx, c, master, cfgM, false, seed)
+			return err
+		}
+		seed := func(ctx context.Context) error {
+			if err := d.seedFromTemplate(ctx, c.AdminPassword, n); err != nil {
+				return err
+			}
+			n.st.CloneGTID = "-" // replicate from the primary's first position
+			return d.saveState(n)
+		}
+		_, err := d.ensureServer(ctx, c, n, cfgs[n], false, seed)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -65,10 +100,7 @@ func (d *Driver) ensureNative(ctx context.Context, c *engine.Cluster, nodes []*n
 
 	// The replicas.
 	var restarts []*node
-	cfgs := map[*node]serverConfig{}
 	for _, r := range replicas {
-		r := r
-		cfgs[r] = d.configFor(c, r, user, nil)
 		clone := func(ctx context.Context) error { return d.cloneFromPrimary(ctx, c, master, r) }
 		restart, err := d.ensureServer(ctx, c, r, cfgs[r], false, clone)
 		if err != nil {

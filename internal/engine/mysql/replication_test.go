@@ -2,6 +2,8 @@ package mysql
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 
@@ -17,6 +19,19 @@ func TestNativeReplication(t *testing.T) {
 	mustExec(t, primary, "CREATE DATABASE app")
 	mustExec(t, primary, "CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(32))")
 	mustExec(t, primary, "INSERT INTO app.t VALUES (1, 'written on the primary')")
+
+	// The replicas of a new cluster start with the primary from the
+	// template and replicate from its first position: none is a copy
+	// taken from the running primary.
+	t.Run("NewReplicasStartFromTemplate", func(t *testing.T) {
+		for _, n := range c.Nodes[1:] {
+			for _, f := range []string{"mariadb_backup_checkpoints", "xtrabackup_checkpoints", "mariadb_backup_info", "xtrabackup_info"} {
+				if _, err := os.Stat(filepath.Join(newNode(nil, n).dataDir(), f)); err == nil {
+					t.Errorf("replica %s was cloned from the primary (%s)", n.ID, f)
+				}
+			}
+		}
+	})
 
 	t.Run("SemiSync", func(t *testing.T) {
 		if got := mustStatus(t, primary, "Rpl_semi_sync_master_status"); got != "ON" {
