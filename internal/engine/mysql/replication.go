@@ -17,16 +17,23 @@ import (
 
 // A semi-synchronous ("native") cluster: the MASTER node is the primary
 // (read_only = OFF); every REPLICA replicates with GTID (MASTER_USE_GTID =
-// slave_pos) as dbaasd_repl, whose password is derived from the cluster's
-// admin password (MariaDB keeps it in the replica's master.info, inside
-// the 0700 data directory). A new cluster starts all its nodes at once
+// slave_pos) as dbaasd_repl. A new cluster starts all its nodes at once
 // from the template, the replicas from the primary's first position; a
-// replica added later is cloned from the primary with mariabackup. Replicas
-// run with read_only = ON, which stops API users (they hold no global
-// privileges) but not accounts with READ_ONLY ADMIN: MariaDB has no
+// replica added later is cloned from the primary with mariabackup.
+// Replicas run with read_only = ON, which stops API users (they hold no
+// global privileges) but not accounts with READ_ONLY ADMIN: MariaDB has no
 // super_read_only. A commit on the primary waits for one replica's
 // acknowledgement (AFTER_SYNC) for up to rpl_semi_sync_master_timeout,
 // then falls back to asynchronous replication until a replica catches up.
+//
+// dbaasd_repl has REPLICATION SLAVE only, one entry per address of the
+// cluster's nodes (never '%': the firewall does not apply to it, so it
+// logs in from the nodes only), and a password derived from the cluster's
+// admin password that no API user knows (MariaDB keeps it in the
+// replica's master.info, inside the 0700 data directory). API users
+// cannot take its name (reservedUser). Replication traffic is not
+// encrypted: the nodes of a cluster share one host, where other local
+// users cannot read loopback traffic.
 
 const (
 	// replWaitTimeout bounds waiting for a replica to connect to its
@@ -174,8 +181,55 @@ func (d *Driver) promote(ctx context.Context, c *engine.Cluster, m *node) error 
 	if _, err := db.ExecContext(ctx, "SET GLOBAL read_only = OFF"); err != nil {
 		return sqlErr("node "+m.ID+": read_only off", err)
 	}
-	return d.ensureAccount(ctx, db.DB, replUser, "%", nativeHash(derivedSecret(c.AdminPassword, "replication")),
-		"GRANT REPLICATION SLAVE ON *.* TO "+account(replUser, "%"))
+	return d.ensureReplAccount(ctx, db.DB, c)
+}
+
+// ensureReplAccount makes the replication account exist once per address
+// of the cluster's nodes (any of them may be a replica after a failover),
+// with the derived password and only REPLICATION SLAVE, and drops its
+// entries for any other host: it logs in from the cluster's nodes only,
+// whatever the firewall lets in.
+func (d *Driver) ensureReplAccount(ctx context.Context, db *sql.DB, c *engine.Cluster) error {
+	hash := nativeHash(derivedSecret(c.AdminPassword, "replication"))
+	want := map[string]bool{}
+	for _, n := range c.Nodes {
+		h, err := hostPattern(n.Host)
+		if err != nil {
+			return fmt.Errorf("node %s: address %q: %w", n.ID, n.Host, err)
+		}
+		if want[h] {
+			continue
+		}
+		want[h] = true
+		if err := d.ensureAccount(ctx, db, replUser, h, hash, "GRANT REPLICATION SLAVE ON *.* TO "+account(replUser, h)); err != nil {
+			return err
+		}
+	}
+	rows, err := db.QueryContext(ctx, "SELECT Host FROM mysql.user WHERE User = ?", replUser)
+	if err != nil {
+		return sqlErr("list "+replUser, err)
+	}
+	var drop []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			_ = rows.Close()
+			return sqlErr("list "+replUser, err)
+		}
+		if !want[h] {
+			drop = append(drop, h)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return sqlErr("list "+replUser, err)
+	}
+	_ = rows.Close()
+	for _, h := range drop {
+		if _, err := db.ExecContext(ctx, "DROP USER IF EXISTS "+account(replUser, h)); err != nil {
+			return sqlErr("drop "+replUser+"@"+h, err)
+		}
+	}
+	return nil
 }
 
 // waitApplied waits (bounded) until a replica whose IO thread stopped has

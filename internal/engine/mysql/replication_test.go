@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -78,6 +79,37 @@ func TestNativeReplication(t *testing.T) {
 		expectRow(t, rdb, 2, "by the API user")
 		if _, err := rdb.Exec("INSERT INTO t VALUES (3, 'on a replica')"); err == nil {
 			t.Error("an API user wrote on a read-only replica")
+		}
+	})
+
+	// The replication account, tried as an attacker would: it needs a
+	// password no API user knows, logs in from the cluster's nodes only
+	// (the firewall does not apply to it) and can do nothing but
+	// replicate.
+	t.Run("ReplicationAccount", func(t *testing.T) {
+		pw := derivedSecret(c.AdminPassword, "replication")
+		for _, guess := range []string{"", "dbaasd_repl", "replication", c.AdminPassword} {
+			if err := tcpDB(t, "tcp", c.Nodes[0], replUser, guess, "").Ping(); err == nil {
+				t.Errorf("%s logged in with the password %q", replUser, guess)
+			}
+		}
+		if err := tcpDB(t, fromAddr("repl-from-127.0.0.3", "127.0.0.3"), c.Nodes[0], replUser, pw, "").Ping(); err == nil {
+			t.Errorf("%s logged in from 127.0.0.3, which is no node's address", replUser)
+		}
+		repl := tcpDB(t, "tcp", c.Nodes[0], replUser, pw, "")
+		if err := repl.Ping(); err != nil {
+			t.Fatalf("%s cannot log in from a node: %v", replUser, err)
+		}
+		for _, q := range []string{"SELECT COUNT(*) FROM mysql.user", "SELECT COUNT(*) FROM app.t", "CREATE DATABASE repl_was_here", "SET GLOBAL read_only = ON"} {
+			if _, err := repl.Exec(q); err == nil {
+				t.Errorf("%s could %s", replUser, q)
+			}
+		}
+		if hosts := mustQuery(t, primary, "SELECT GROUP_CONCAT(Host) FROM mysql.user WHERE User = ?", replUser); hosts != "127.0.0.1" {
+			t.Errorf("%s has host entries %q, want the nodes' address only", replUser, hosts)
+		}
+		if err := d.EnsureUser(enginetest.Ctx(t), c, engine.User{Name: replUser, Password: "Take-over-1"}); !errors.Is(err, engine.ErrInvalid) {
+			t.Errorf("an API user named %s: %v, want refused", replUser, err)
 		}
 	})
 
