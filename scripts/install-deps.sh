@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what dbaasd's engines and tests need on Debian 12, idempotently:
-# PostgreSQL 15 server binaries, PgBouncer, MariaDB (server, backup, Galera),
-# Redis. Package post-install scripts are kept from starting the system-wide
-# services: dbaasd runs its own servers on its own ports.
+# PostgreSQL 15 server binaries, PgBouncer, MariaDB (server, backup, Galera,
+# and stunnel, which encrypts Galera's rsync state transfers), Redis. Package
+# post-install scripts are kept from starting the system-wide services:
+# dbaasd runs its own servers on its own ports.
 set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in postgresql-15 postgresql-contrib pgbouncer redis-server redis-sentinel mariadb-server mariadb-backup galera-4 rsync socat; do
+for p in postgresql-15 postgresql-contrib pgbouncer redis-server redis-sentinel mariadb-server mariadb-backup galera-4 rsync socat stunnel4; do
   have_pkg "$p" || need+=("$p")
 done
 

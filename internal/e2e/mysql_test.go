@@ -1,18 +1,24 @@
 package e2e_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
+	"github.com/dbaasd/dbaasd/internal/testutil/intruder"
 )
 
 // myOpen opens a go-sql-driver/mysql connection with only what the API
@@ -67,6 +73,19 @@ func TestMySQLEndToEnd(t *testing.T) {
 			e := at.Start(t, at.Options{Reconcile: true})
 			ds := e.CreateDatastore(at.TokenA, engine, "my-"+engine, 3)
 			r := e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", 4*wait)
+			if os.Geteuid() == 0 {
+				// Every port the servers listen on (Galera's group
+				// communication included) comes from dbaasd's range.
+				ports := listeningPorts(t, intruder.Lookup(t, proc.AccountName(ds)).UID)
+				if engine == "mysql" && len(ports) < 6 {
+					t.Errorf("the Galera cluster listens on %v, want a client and a group communication port per node", ports)
+				}
+				for _, p := range ports {
+					if p < e.PortMin || p > e.PortMax {
+						t.Errorf("a server listens on port %d, outside dbaasd's range %d-%d", p, e.PortMin, e.PortMax)
+					}
+				}
+			}
 			user := post(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "app", "password": "Secret-pass-1"}}).Str("user.id")
 			db := post(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "appdb"}}).Str("database.id")
 			e.WaitStatus(at.TokenA, "/v1/users/"+user, "user", "ACTIVE", wait)
@@ -141,4 +160,31 @@ func TestMySQLEndToEnd(t *testing.T) {
 			}
 		})
 	}
+}
+
+// listeningPorts lists the TCP ports that processes of uid listen on, as
+// any local user can read them.
+func listeningPorts(t *testing.T, uid int) []int {
+	t.Helper()
+	var ports []int
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		sc.Scan() // header
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 8 || fields[3] != "0A" || fields[7] != strconv.Itoa(uid) {
+				continue
+			}
+			_, hexPort, _ := strings.Cut(fields[1], ":")
+			p, err := strconv.ParseUint(hexPort, 16, 16)
+			if err == nil {
+				ports = append(ports, int(p))
+			}
+		}
+	}
+	return ports
 }

@@ -327,8 +327,10 @@ type ACLManager interface {
 }
 
 // PortNeeder is implemented by drivers whose nodes need TCP ports beyond
-// Node.Port (Redis Sentinel's, ...). dbaasd allocates each named port from
-// its port range, records it, and passes it in Node.Ports to Ensure.
+// Node.Port (Redis Sentinel's, Galera's group communication and state
+// transfers). dbaasd allocates each named port from its port range and
+// records it before any server starts (owner "<instance>/<name>", released
+// with the instance), and passes it in Node.Ports to Ensure.
 type PortNeeder interface {
 	// NodePorts names the extra ports every node of c needs (none: nil).
 	NodePorts(c *Cluster) []string

@@ -44,12 +44,12 @@ func hostname(ds *model.Datastore, in *model.Instance) string {
 }
 
 // allocate gives every instance (and the pooler) of a datastore an
-// address and a port, and every instance the extra ports its driver asks
-// for (engine.PortNeeder), persisted before any server starts, so that a
-// crash never leaves two clusters wanting one port. It returns the extra
-// ports by instance ID (allocating again returns the same ports).
+// address and a port, and every further port its engine names
+// (engine.PortNeeder), persisted before any server starts, so that a crash
+// never leaves two clusters wanting one port. It returns the further ports
+// by instance ID and name.
 func (r *Reconciler) allocate(ctx context.Context, id string) (map[string]map[string]int, error) {
-	extra := map[string]map[string]int{}
+	var extra map[string]map[string]int
 	err := r.store.InTx(ctx, func(tx store.Tx) error {
 		st, err := r.load(ctx, tx, id)
 		if err != nil {
@@ -71,13 +71,16 @@ func (r *Reconciler) allocate(ctx context.Context, id string) (map[string]map[st
 		}
 		if pn, ok := st.drv.(engine.PortNeeder); ok {
 			names := pn.NodePorts(r.cluster(st))
+			extra = map[string]map[string]int{}
 			for _, in := range st.insts {
 				if in.Status == model.StatusPendingDelete || len(names) == 0 {
 					continue
 				}
 				extra[in.ID] = map[string]int{}
 				for _, name := range names {
-					port, err := tx.AllocatePort(ctx, in.Host, r.cfg.PortMin, r.cfg.PortMax, id, extraPortOwner(in.ID, name), r.portFree)
+					// The owner "<instance>/<name>" is released with the
+					// instance (ReleasePorts).
+					port, err := tx.AllocatePort(ctx, in.Host, r.cfg.PortMin, r.cfg.PortMax, id, in.ID+"/"+name, r.portFree)
 					if err != nil {
 						return err
 					}
@@ -96,26 +99,6 @@ func (r *Reconciler) allocate(ctx context.Context, id string) (map[string]map[st
 		return nil
 	})
 	return extra, err
-}
-
-// extraPortOwner names an instance's extra port in the ports table.
-func extraPortOwner(instanceID, name string) string { return instanceID + ":" + name }
-
-// portOwners are the owners of instances' ports in the ports table: the
-// instances' own and their extra ports.
-func (r *Reconciler) portOwners(st *state, instanceIDs []string) []string {
-	var names []string
-	if pn, ok := st.drv.(engine.PortNeeder); ok {
-		names = pn.NodePorts(r.cluster(st))
-	}
-	var owners []string
-	for _, id := range instanceIDs {
-		owners = append(owners, id)
-		for _, n := range names {
-			owners = append(owners, extraPortOwner(id, n))
-		}
-	}
-	return owners
 }
 
 func (r *Reconciler) portFree(p int) bool { return proc.PortFree(r.cfg.EngineHost, p) }

@@ -107,7 +107,7 @@ func (r *Reconciler) converge(ctx context.Context, a *model.Action, create, repa
 			}
 		}
 		if len(gone) > 0 {
-			if err := tx.ReleasePorts(ctx, ds.ID, r.portOwners(st, gone)...); err != nil {
+			if err := tx.ReleasePorts(ctx, ds.ID, gone...); err != nil {
 				return err
 			}
 		}

@@ -294,7 +294,9 @@ func (o *ops) ReleasePorts(ctx context.Context, datastoreID string, owners ...st
 		return nil
 	}
 	for _, ow := range owners {
-		if _, err := o.exec(ctx, "DELETE FROM ports WHERE datastore_id = ? AND owner = ?", datastoreID, ow); err != nil {
+		// An owner's further ports ("<owner>/<name>") go with it.
+		if _, err := o.exec(ctx, "DELETE FROM ports WHERE datastore_id = ? AND (owner = ? OR substr(owner, 1, ?) = ?)",
+			datastoreID, ow, len(ow)+1, ow+"/"); err != nil {
 			return fmt.Errorf("release ports: %w", err)
 		}
 	}

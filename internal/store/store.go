@@ -144,7 +144,8 @@ type Tx interface {
 	// is free on the machine. Allocating again for the same owner returns
 	// the same port.
 	AllocatePort(ctx context.Context, host string, lo, hi int, datastoreID, owner string, isFree func(int) bool) (int, error)
-	// ReleasePorts frees the ports of a datastore's owners (all when owners is empty).
+	// ReleasePorts frees the ports of a datastore's owners (all when owners
+	// is empty), with their further ports (owners "<owner>/<name>").
 	ReleasePorts(ctx context.Context, datastoreID string, owners ...string) error
 
 	// ClaimAction leases the oldest runnable action to owner until

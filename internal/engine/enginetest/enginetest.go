@@ -10,9 +10,11 @@ package enginetest
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -98,26 +100,61 @@ func FreePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// FillPorts gives every node of c the extra ports a driver asks for
-// (engine.PortNeeder) that it does not have yet, as dbaasd's reconciler
-// would: free loopback ports, kept for the node's life.
-func FillPorts(t *testing.T, d engine.Driver, c *engine.Cluster) {
+// Further ports of nodes (engine.PortNeeder) come from a range below the
+// kernel's ephemeral ports (32768 and up, which outgoing connections take)
+// and above the ranges tests give dbaasd (21000-30999), each handed out
+// once per test binary.
+const (
+	nodePortMin = 31000
+	nodePortMax = 32767
+)
+
+var (
+	nodePortMu   sync.Mutex
+	nodePortNext = nodePortMin + int(time.Now().UnixNano()%(nodePortMax-nodePortMin))
+)
+
+// GivePorts gives every node of c the further ports the driver names
+// (engine.PortNeeder), as dbaasd allocates them; nodes keep those they have.
+func GivePorts(t testing.TB, d engine.Driver, c *engine.Cluster) {
 	t.Helper()
 	pn, ok := d.(engine.PortNeeder)
 	if !ok {
 		return
 	}
-	for _, name := range pn.NodePorts(c) {
-		for i := range c.Nodes {
-			n := &c.Nodes[i]
+	names := pn.NodePorts(c)
+	for i := range c.Nodes {
+		n := &c.Nodes[i]
+		for _, name := range names {
+			if n.Ports[name] != 0 {
+				continue
+			}
 			if n.Ports == nil {
 				n.Ports = map[string]int{}
 			}
-			if n.Ports[name] == 0 {
-				n.Ports[name] = FreePort(t)
-			}
+			n.Ports[name] = nodePort(t, n.Host)
 		}
 	}
+}
+
+func nodePort(t testing.TB, host string) int {
+	t.Helper()
+	nodePortMu.Lock()
+	defer nodePortMu.Unlock()
+	for tries := 0; tries <= nodePortMax-nodePortMin; tries++ {
+		p := nodePortNext
+		nodePortNext++
+		if nodePortNext > nodePortMax {
+			nodePortNext = nodePortMin
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(p)))
+		if err == nil {
+			_ = l.Close()
+			return p
+		}
+	}
+	t.Fatalf("no free port on %s in %d-%d", host, nodePortMin, nodePortMax)
+	return 0
 }
 
 // Ctx returns a context bounded for engine work in tests.
@@ -164,7 +201,7 @@ func allActive(c *engine.Cluster, o engine.Observation) bool {
 
 func ensure(t *testing.T, d engine.Driver, c *engine.Cluster) {
 	t.Helper()
-	FillPorts(t, d, c)
+	GivePorts(t, d, c)
 	if err := d.Ensure(Ctx(t), c); err != nil {
 		t.Fatalf("Ensure: %v", err)
 	}

@@ -58,6 +58,9 @@ func clamp(v, lo, hi int64) int64 { return max(lo, min(v, hi)) }
 // flavor) and the user's configuration, which overrides the defaults.
 type serverConfig struct {
 	owned, tuned, user map[string]string
+	// sst is the [sst] section, read by the state transfer scripts of a
+	// Galera node at each transfer (not by the server).
+	sst map[string]string
 }
 
 // merged is the effective configuration.
@@ -94,6 +97,10 @@ func (s serverConfig) render() []byte {
 	section("owned by dbaasd", s.owned, nil)
 	section("dbaasd defaults (from the flavor)", s.tuned, s.user)
 	section("user configuration", s.user, nil)
+	if len(s.sst) > 0 {
+		b.WriteString("\n[sst]\n")
+		section("state transfers, owned by dbaasd", s.sst, nil)
+	}
 	return []byte(b.String())
 }
 
@@ -185,11 +192,16 @@ func (d *Driver) configFor(c *engine.Cluster, n *node, user map[string]string, p
 		owned["wsrep_node_incoming_address"] = net.JoinHostPort(n.Host, strconv.Itoa(n.Port))
 		owned["wsrep_provider_options"] = fmt.Sprintf("gmcast.listen_addr=tcp://%s;ist.recv_addr=%s;gcache.size=%dM",
 			net.JoinHostPort(n.Host, strconv.Itoa(g.Gcomm)), net.JoinHostPort(n.Host, strconv.Itoa(g.IST)), gcacheBytes(c.Flavor)/mb)
+		if d.plainGalera {
+			return serverConfig{owned: owned, tuned: tuned, user: user}
+		}
+		owned["wsrep_provider_options"] += ";" + galeraTLSOptions(n)
 		owned["wsrep_sst_receive_address"] = net.JoinHostPort(n.Host, strconv.Itoa(g.SST))
 		owned["wsrep_sst_method"] = "rsync"
 		owned["wsrep_gtid_mode"] = "ON"
 		owned["wsrep_gtid_domain_id"] = "1"
 		owned["innodb_autoinc_lock_mode"] = "2"
+		return serverConfig{owned: owned, tuned: tuned, user: user, sst: sstTLSOptions(n)}
 	}
 	return serverConfig{owned: owned, tuned: tuned, user: user}
 }

@@ -36,6 +36,12 @@
 //	log/       error.log, slow.log, mariadbd.out
 //	run/       mariadbd.pid, the socket (when its path is short enough),
 //	           init.sql (transient, first start only)
+//	tls/       a Galera node's key and certificate and its cluster's CA
+//	           certificate
+//
+// A Galera cluster's CA (certificate and key) is kept in <cluster dir>/ca/,
+// a directory of dbaasd's own that the cluster's OS account cannot read
+// (tls.go).
 //
 // Decisions, documented where they are implemented:
 //
@@ -47,6 +53,6 @@
 //   - the firewall as MariaDB host patterns: firewall.go;
 //   - lc_collate/lc_ctype to character set and collation: collation.go;
 //   - Galera ports, SST (rsync) and re-bootstrapping a stopped cluster:
-//     galera.go;
+//     galera.go; TLS between Galera nodes, a CA per cluster: tls.go;
 //   - the parameter catalog and what is left out of it: catalog.go.
 package mysql

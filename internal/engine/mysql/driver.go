@@ -47,6 +47,10 @@ type Driver struct {
 	catalog    *engine.Catalog
 	infoMu     sync.Mutex
 	info       *engine.Info
+
+	// plainGalera makes Galera clusters run without TLS, as dbaasd
+	// versions before it did: for the test of moving such a cluster to TLS.
+	plainGalera bool
 }
 
 var (

@@ -77,6 +77,7 @@ func newTestCluster(t *testing.T, d *Driver, n int, prepare ...func(c *engine.Cl
 func ensure(t *testing.T, d *Driver, c *engine.Cluster) {
 	t.Helper()
 	start := time.Now()
+	enginetest.GivePorts(t, d, c)
 	if err := d.Ensure(enginetest.Ctx(t), c); err != nil {
 		t.Fatalf("Ensure: %v", err)
 	}

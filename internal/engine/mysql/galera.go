@@ -3,14 +3,18 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/google/uuid"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
@@ -21,20 +25,39 @@ import (
 // Each node listens on three ports besides its client port: group
 // communication (gmcast.listen_addr, the address in wsrep_cluster_address),
 // incremental state transfer (ist.recv_addr) and full state transfer
-// (wsrep_sst_receive_address, rsync). They are allocated from free ports
-// on the node's host on its first Ensure and kept in node.json.
+// (wsrep_sst_receive_address, rsync). dbaasd allocates them from its port
+// range with the client port (NodePorts, engine.Node.Ports); node.json
+// records the ones the node's server was started with. A node that already
+// has ports of its own (made before they were allocated) takes the
+// allocated ones the next time it starts.
 //
-// Starting a cluster: when no node runs in a primary component, the most
-// advanced node bootstraps a new one (--wsrep-new-cluster): the position
-// comes from grastate.dat, or from `mariadbd --wsrep-recover` when the node
-// did not shut down cleanly (seqno -1); ties go to the node with
-// safe_to_bootstrap, then the MASTER node. dbaasd sets safe_to_bootstrap on
-// the node it chose (it knows every node of the cluster is down). When
-// nodes still run but lost their primary component (the others were
-// killed), the most advanced of them is told pc.bootstrap=YES instead. The
-// other nodes then join one at a time (IST when the donor's gcache has
-// what they miss, rsync SST otherwise; a new node starts with an empty data
-// directory and receives everything by SST).
+// A new cluster starts every node at once, none waiting for another
+// (startNewGalera): each gets a copy of the template, the same Galera
+// state and a saved primary component of all the nodes, which Galera
+// restores once they are all up; no node needs a state transfer.
+//
+// Starting a cluster that has data: when no node runs in a primary
+// component, the most advanced node bootstraps a new one
+// (--wsrep-new-cluster): the position comes from grastate.dat, or from
+// `mariadbd --wsrep-recover` when the node did not shut down cleanly (seqno
+// -1); ties go to the node with safe_to_bootstrap, then the MASTER node.
+// dbaasd sets safe_to_bootstrap on the node it chose (it knows every node
+// of the cluster is down). When nodes still run but lost their primary
+// component (the others were killed), the most advanced of them is told
+// pc.bootstrap=YES instead. The other nodes then join one at a time (IST
+// when the donor's gcache has what they miss, rsync SST otherwise; a node
+// added to a running cluster starts with an empty data directory and
+// receives everything by SST).
+//
+// Every connection between nodes (group communication, IST, SST) is TLS
+// with the cluster's own CA: see tls.go.
+
+// Names of a Galera node's ports in engine.Node.Ports.
+const (
+	portGcomm = "gcomm"
+	portIST   = "ist"
+	portSST   = "sst"
+)
 
 // galeraPorts are a node's Galera ports.
 type galeraPorts struct {
@@ -43,33 +66,22 @@ type galeraPorts struct {
 	SST   int `json:"sst"`
 }
 
-// allocGaleraPorts picks three free ports on host that are not in taken,
-// and adds them to taken.
-func allocGaleraPorts(host string, taken map[int]bool) (*galeraPorts, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			_ = l.Close()
-		}
-	}()
-	var ports []int
-	for tries := 0; len(ports) < 3; tries++ {
-		if tries > 100 {
-			return nil, fmt.Errorf("allocate Galera ports on %s: no free port found", host)
-		}
-		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-		if err != nil {
-			return nil, fmt.Errorf("allocate a Galera port on %s: %w", host, err)
-		}
-		ls = append(ls, l) // held open until all three are chosen
-		if p := l.Addr().(*net.TCPAddr).Port; !taken[p] {
-			ports = append(ports, p)
-		}
+// NodePorts names the ports every node of a Galera cluster needs besides
+// its client port (engine.PortNeeder); a single server needs none.
+func (d *Driver) NodePorts(c *engine.Cluster) []string {
+	if d.mode == ModeSync && len(c.Nodes) > 1 {
+		return []string{portGcomm, portIST, portSST}
 	}
-	for _, p := range ports {
-		taken[p] = true
+	return nil
+}
+
+// allocatedPorts returns the Galera ports dbaasd allocated for a node.
+func allocatedPorts(n *node) (*galeraPorts, error) {
+	p := &galeraPorts{Gcomm: n.Ports[portGcomm], IST: n.Ports[portIST], SST: n.Ports[portSST]}
+	if p.Gcomm <= 0 || p.IST <= 0 || p.SST <= 0 {
+		return nil, fmt.Errorf("node %s has no Galera ports allocated (%s, %s, %s): %w", n.ID, portGcomm, portIST, portSST, engine.ErrInvalid)
 	}
-	return &galeraPorts{Gcomm: ports[0], IST: ports[1], SST: ports[2]}, nil
+	return p, nil
 }
 
 // galeraProvider finds the Galera library ("" when it is not installed).
@@ -139,6 +151,9 @@ func (d *Driver) ensureGalera(ctx context.Context, c *engine.Cluster, nodes []*n
 	if galeraProvider() == "" {
 		return fmt.Errorf("cluster %s: the Galera library (libgalera_smm.so) is not installed", c.ID)
 	}
+	if err := d.ensureGaleraTLS(c, nodes); err != nil {
+		return err
+	}
 	cfgs := map[*node]serverConfig{}
 	for _, n := range nodes {
 		cfgs[n] = d.configFor(c, n, user, nodes)
@@ -147,24 +162,61 @@ func (d *Driver) ensureGalera(ctx context.Context, c *engine.Cluster, nodes []*n
 		}
 	}
 	// A server running without Galera (a single server growing into a
-	// cluster) restarts as a member.
+	// cluster) restarts as a member. Members running without TLS (started
+	// before Galera's traffic was encrypted) restart all at once: members
+	// with and without TLS cannot talk, so a rolling restart would split
+	// the cluster.
+	var plain []*node
 	for _, n := range nodes {
-		if serverPID(n) > 0 && n.st.Applied["wsrep_on"] != "ON" {
+		if serverPID(n) == 0 {
+			continue
+		}
+		switch {
+		case n.st.Applied["wsrep_on"] != "ON":
+			if err := d.stopNode(ctx, n, stopGrace); err != nil {
+				return err
+			}
+		case !d.plainGalera && !strings.Contains(n.st.Applied["wsrep_provider_options"], "socket.ssl=YES"):
+			plain = append(plain, n)
+		}
+	}
+	if len(plain) > 0 {
+		d.log.Warn("restarting the Galera cluster with TLS", "cluster", c.ID, "nodes", len(plain))
+		// The MASTER node last, so that it is the one safe to bootstrap.
+		sort.SliceStable(plain, func(i, j int) bool { return plain[j].Role == engine.RoleMaster && plain[i].Role != engine.RoleMaster })
+		for _, n := range plain {
 			if err := d.stopNode(ctx, n, stopGrace); err != nil {
 				return err
 			}
 		}
 	}
+	if d.newGaleraCluster(c, nodes) {
+		return d.startNewGalera(ctx, c, nodes, cfgs)
+	}
 	if err := d.ensurePrimaryComponent(ctx, c, nodes, cfgs); err != nil {
 		return err
 	}
-	// Every other node joins, one at a time.
+	// Every other node joins, one at a time. A node whose data is a
+	// template copy that never was in the cluster (it did not start with
+	// the others) holds no position a donor could continue from: it
+	// starts empty and receives a full state transfer.
 	var restarts []*node
 	for _, n := range nodes {
+		if n.st.Seeded && serverPID(n) == 0 {
+			if err := n.r.RemoveAll(n.dataDir()); err != nil {
+				return err
+			}
+		}
 		seed := func(ctx context.Context) error { return n.r.MkdirAll(n.dataDir(), 0o700) }
 		restart, err := d.ensureServer(ctx, c, n, cfgs[n], true, seed)
 		if err != nil {
 			return err
+		}
+		if n.st.Seeded {
+			n.st.Seeded = false
+			if err := d.saveState(n); err != nil {
+				return err
+			}
 		}
 		if restart {
 			restarts = append(restarts, n)
@@ -258,6 +310,107 @@ func (d *Driver) ensurePrimaryComponent(ctx context.Context, c *engine.Cluster, 
 	return d.startServer(ctx, c, boot, true, "--wsrep-new-cluster")
 }
 
+// newGaleraCluster reports whether the cluster is new: none of its nodes
+// runs, and none has data other than a template copy that never started
+// (a node left on disk that is no longer desired must have none).
+func (d *Driver) newGaleraCluster(c *engine.Cluster, nodes []*node) bool {
+	desired := map[string]bool{}
+	for _, n := range nodes {
+		desired[filepath.Clean(n.Dir)] = true
+		if serverPID(n) > 0 || n.hasData() && !n.st.Seeded {
+			return false
+		}
+	}
+	for _, n := range d.undesiredNodes(nodes[0].r, c, desired) {
+		if n.hasData() || serverPID(n) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// startNewGalera starts a new cluster with every node at once, none of
+// them waiting for another. Each node gets a copy of the template and the
+// same saved Galera state: one state UUID at seqno 0 (grastate.dat), and a
+// primary component of all the nodes as the last one they were in
+// (gvwstate.dat, with the node's own member ID). Galera then restores that
+// primary component as soon as every member is up (pc.recovery), and as
+// every member has the same data at the same position, none needs a state
+// transfer.
+func (d *Driver) startNewGalera(ctx context.Context, c *engine.Cluster, nodes []*node, cfgs map[*node]serverConfig) error {
+	state := uuid.NewString()
+	members := make([]string, len(nodes))
+	for i := range nodes {
+		members[i] = uuid.NewString()
+	}
+	d.log.Info("starting a new Galera cluster", "cluster", c.ID, "nodes", len(nodes))
+	err := parallel(nodes, func(n *node) error {
+		if err := d.seedFromTemplate(ctx, c.AdminPassword, n); err != nil {
+			return err
+		}
+		i := slices.Index(nodes, n)
+		if err := writeGrastate(n, state, 0, false); err != nil {
+			return err
+		}
+		if err := writeGvwstate(n, members[i], members); err != nil {
+			return err
+		}
+		n.st.Applied = cfgs[n].merged()
+		n.st.Seeded = true
+		if err := d.saveState(n); err != nil {
+			return err
+		}
+		if err := d.startServer(ctx, c, n, true); err != nil {
+			return err
+		}
+		n.st.Seeded = false
+		return d.saveState(n)
+	})
+	if err != nil {
+		return fmt.Errorf("start new Galera cluster: %w", err)
+	}
+	return nil
+}
+
+// writeGrastate gives a node's data directory a Galera state.
+func writeGrastate(n *node, state string, seqno int64, safeToBootstrap bool) error {
+	safe := 0
+	if safeToBootstrap {
+		safe = 1
+	}
+	b := fmt.Sprintf("# GALERA saved state\nversion: 2.1\nuuid:    %s\nseqno:   %d\nsafe_to_bootstrap: %d\n", state, seqno, safe)
+	_, err := n.r.WriteFile(filepath.Join(n.dataDir(), "grastate.dat"), []byte(b), 0o660)
+	return err
+}
+
+// writeGvwstate gives a node's data directory a saved primary component of
+// members, the node being self.
+func writeGvwstate(n *node, self string, members []string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "my_uuid: %s\n#vwbeg\nview_id: 3 %s 1\nbootstrap: 0\n", self, members[0])
+	for _, m := range members {
+		fmt.Fprintf(&b, "member: %s 0\n", m)
+	}
+	b.WriteString("#vwend\n")
+	_, err := n.r.WriteFile(filepath.Join(n.dataDir(), "gvwstate.dat"), []byte(b.String()), 0o660)
+	return err
+}
+
+// parallel runs fn for every node at once and returns every error.
+func parallel(nodes []*node, fn func(n *node) error) error {
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(n)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // grastate is a node's saved Galera state (grastate.dat).
 type grastate struct {
 	UUID            string
@@ -334,8 +487,8 @@ func (d *Driver) mostAdvanced(ctx context.Context, c *engine.Cluster, nodes []*n
 	}
 	var cands []cand
 	for _, n := range nodes {
-		if !n.hasData() {
-			continue
+		if !n.hasData() || n.st.Seeded {
+			continue // a template copy that never started holds nothing of the cluster
 		}
 		g := readGrastate(n)
 		pos := g.Seqno

@@ -2,7 +2,10 @@ package mysql
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -40,6 +43,23 @@ func TestGaleraCluster(t *testing.T) {
 			return nil
 		})
 	}
+
+	// The nodes of a new cluster start together from the template with
+	// the same Galera state: none needs a state transfer.
+	t.Run("NewClusterWithoutStateTransfer", func(t *testing.T) {
+		for i, n := range c.Nodes {
+			b, err := os.ReadFile(newNode(nil, n).errorLog())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(b), "State transfer required") || strings.Contains(string(b), "wsrep_sst_rsync") {
+				t.Errorf("node %d needed a state transfer to start", i)
+			}
+			if st, err := os.ReadFile(newNode(nil, n).statePath()); err != nil || strings.Contains(string(st), `"seeded"`) {
+				t.Errorf("node %d is still marked as a template copy (%v)", i, err)
+			}
+		}
+	})
 
 	t.Run("MultiPrimary", func(t *testing.T) {
 		clusterSize(t, 3)
@@ -162,4 +182,66 @@ func TestGaleraCluster(t *testing.T) {
 		enginetest.WaitObserved(t, d, c)
 		clusterSize(t, 2)
 	})
+}
+
+// TestGaleraPlainClusterMovesToTLS starts a cluster as dbaasd did before
+// Galera's traffic was encrypted, then ensures it: every node restarts with
+// TLS (all at once: members with and without TLS cannot talk) and keeps its
+// data.
+func TestGaleraPlainClusterMovesToTLS(t *testing.T) {
+	d := newTestDriver(t, ModeSync)
+	d.plainGalera = true
+	c := newTestCluster(t, d, 3)
+	db := adminDB(t, c, c.Nodes[1])
+	mustExec(t, db, "CREATE DATABASE app")
+	mustExec(t, db, "CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(32))")
+	mustExec(t, db, "INSERT INTO app.t VALUES (1, 'before TLS')")
+	var before []int
+	for i, n := range c.Nodes {
+		if opts := mustQuery(t, adminDB(t, c, n), "SELECT @@GLOBAL.wsrep_provider_options"); strings.Contains(opts, "socket.ssl = YES") {
+			t.Fatalf("node %d runs with TLS already", i)
+		}
+		before = append(before, d.PIDs(c, &c.Nodes[i])[0])
+	}
+
+	d.plainGalera = false
+	ensure(t, d, c)
+	enginetest.WaitObserved(t, d, c)
+	for i, n := range c.Nodes {
+		db := adminDB(t, c, n)
+		if opts := mustQuery(t, db, "SELECT @@GLOBAL.wsrep_provider_options"); !strings.Contains(opts, "socket.ssl = YES") {
+			t.Errorf("node %d runs without TLS: %s", i, opts)
+		}
+		if pids := d.PIDs(c, &c.Nodes[i]); len(pids) == 0 || pids[0] == before[i] {
+			t.Errorf("node %d was not restarted", i)
+		}
+		if got := mustStatus(t, db, "wsrep_cluster_size"); got != "3" {
+			t.Errorf("node %d: wsrep_cluster_size = %s", i, got)
+		}
+		expectRow(t, db, 1, "before TLS")
+	}
+	mustExec(t, adminDB(t, c, c.Nodes[2]), "INSERT INTO app.t VALUES (2, 'with TLS')")
+	expectRow(t, adminDB(t, c, c.Nodes[0]), 2, "with TLS")
+}
+
+// TestGaleraNeedsAllocatedPorts: a Galera node listens only on ports
+// dbaasd allocated for it; without them Ensure refuses to guess.
+func TestGaleraNeedsAllocatedPorts(t *testing.T) {
+	d := newTestDriver(t, ModeSync)
+	c := enginetest.NewCluster(t, d.Name(), 3)
+	t.Cleanup(func() { _ = d.Destroy(context.Background(), c) })
+	if names := d.NodePorts(c); len(names) != 3 {
+		t.Fatalf("NodePorts = %v, want gcomm, ist, sst", names)
+	}
+	if names := d.NodePorts(&engine.Cluster{Nodes: c.Nodes[:1]}); names != nil {
+		t.Errorf("a single server asks for ports %v", names)
+	}
+	if err := d.Ensure(enginetest.Ctx(t), c); !errors.Is(err, engine.ErrInvalid) {
+		t.Fatalf("Ensure without allocated ports: %v, want ErrInvalid", err)
+	}
+	for i := range c.Nodes {
+		if pids := d.PIDs(c, &c.Nodes[i]); len(pids) > 0 {
+			t.Errorf("node %d started without allocated ports", i)
+		}
+	}
 }

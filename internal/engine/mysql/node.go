@@ -40,12 +40,16 @@ type nodeState struct {
 	Host     string `json:"host"`
 	Port     int    `json:"port"`
 	ServerID uint32 `json:"server_id"`
-	// Galera holds the node's group communication, IST and SST ports,
-	// allocated once and kept for the node's life.
+	// Galera holds the group communication, IST and SST ports the node's
+	// server uses (see galera.go).
 	Galera *galeraPorts `json:"galera,omitempty"`
 	// Applied is the configuration the running server uses: what my.cnf
 	// held when it started plus what was changed with SET GLOBAL since.
 	Applied map[string]string `json:"applied,omitempty"`
+	// Seeded marks a Galera node whose data is a copy of the template that
+	// has not yet been in its cluster: if it does not start with the
+	// others, it receives a full state transfer instead (see galera.go).
+	Seeded bool `json:"seeded,omitempty"`
 	// CloneGTID is the GTID position of a replica cloned from the primary,
 	// until replication is configured from it.
 	CloneGTID string `json:"clone_gtid,omitempty"`
@@ -135,15 +139,6 @@ func (d *Driver) prepareNodes(ctx context.Context, c *engine.Cluster) ([]*node, 
 			return nil, fmt.Errorf("cluster %s: %w", c.ID, err)
 		}
 	}
-	// Ports the cluster's nodes already use: a node's new Galera ports must
-	// differ from them (the kernel may hand a just-closed port out again).
-	taken := map[int]bool{}
-	for _, en := range c.Nodes {
-		taken[en.Port] = true
-		if n := newNode(r, en); n.loadState() == nil && n.st.Galera != nil {
-			taken[n.st.Galera.Gcomm], taken[n.st.Galera.IST], taken[n.st.Galera.SST] = true, true, true
-		}
-	}
 	var nodes []*node
 	for _, en := range c.Nodes {
 		n := newNode(r, en)
@@ -163,12 +158,16 @@ func (d *Driver) prepareNodes(ctx context.Context, c *engine.Cluster) ([]*node, 
 		}
 		n.st.Engine, n.st.Cluster, n.st.Node = d.name, c.ID, n.ID
 		n.st.Index, n.st.Role, n.st.Host, n.st.Port = n.Index, n.Role, n.Host, n.Port
-		if galera && n.st.Galera == nil {
-			p, err := allocGaleraPorts(n.Host, taken)
+		if galera {
+			p, err := allocatedPorts(n)
 			if err != nil {
 				return nil, err
 			}
-			n.st.Galera = p
+			// A running server keeps the ports it listens on until it
+			// restarts.
+			if n.st.Galera == nil || *n.st.Galera != *p && serverPID(n) == 0 {
+				n.st.Galera = p
+			}
 		}
 		if err := d.saveState(n); err != nil {
 			return nil, err

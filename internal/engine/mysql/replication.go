@@ -16,15 +16,24 @@ import (
 )
 
 // A semi-synchronous ("native") cluster: the MASTER node is the primary
-// (read_only = OFF); every REPLICA is cloned from it with mariabackup and
-// replicates with GTID (MASTER_USE_GTID = slave_pos) as dbaasd_repl, whose
-// password is derived from the cluster's admin password (MariaDB keeps it
-// in the replica's master.info, inside the 0700 data directory). Replicas
-// run with read_only = ON, which stops API users (they hold no global
-// privileges) but not accounts with READ_ONLY ADMIN: MariaDB has no
+// (read_only = OFF); every REPLICA replicates with GTID (MASTER_USE_GTID =
+// slave_pos) as dbaasd_repl. A new cluster starts all its nodes at once
+// from the template, the replicas from the primary's first position; a
+// replica added later is cloned from the primary with mariabackup.
+// Replicas run with read_only = ON, which stops API users (they hold no
+// global privileges) but not accounts with READ_ONLY ADMIN: MariaDB has no
 // super_read_only. A commit on the primary waits for one replica's
 // acknowledgement (AFTER_SYNC) for up to rpl_semi_sync_master_timeout,
 // then falls back to asynchronous replication until a replica catches up.
+//
+// dbaasd_repl has REPLICATION SLAVE only, one entry per address of the
+// cluster's nodes (never '%': the firewall does not apply to it, so it
+// logs in from the nodes only), and a password derived from the cluster's
+// admin password that no API user knows (MariaDB keeps it in the
+// replica's master.info, inside the 0700 data directory). API users
+// cannot take its name (reservedUser). Replication traffic is not
+// encrypted: the nodes of a cluster share one host, where other local
+// users cannot read loopback traffic.
 
 const (
 	// replWaitTimeout bounds waiting for a replica to connect to its
@@ -52,10 +61,43 @@ func (d *Driver) ensureNative(ctx context.Context, c *engine.Cluster, nodes []*n
 		d.demote(ctx, c, n)
 	}
 
-	// The primary.
+	// A new cluster (the primary has no data and does not run) starts
+	// every node at once from the template: the replicas have the
+	// primary's data at its first position (an empty GTID state, the
+	// primary's binary log complete from its start), so they replicate
+	// from there instead of being cloned from the running primary.
+	fresh := serverPID(master) == 0 && !master.hasData()
 	cfgM := d.configFor(c, master, user, nil)
-	seed := func(ctx context.Context) error { return d.seedFromTemplate(ctx, c.AdminPassword, master) }
-	restartM, err := d.ensureServer(ctx, c, master, cfgM, false, seed)
+	cfgs := map[*node]serverConfig{}
+	for _, r := range replicas {
+		cfgs[r] = d.configFor(c, r, user, nil)
+	}
+	var restartM bool
+	starting := []*node{master}
+	if fresh {
+		for _, r := range replicas {
+			if serverPID(r) == 0 && !r.hasData() {
+				starting = append(starting, r)
+			}
+		}
+	}
+	err := parallel(starting, func(n *node) error {
+		if n == master {
+			seed := func(ctx context.Context) error { return d.seedFromTemplate(ctx, c.AdminPassword, master) }
+			var err error
+			restartM, err = d.ensureServer(ctx, c, master, cfgM, false, seed)
+			return err
+		}
+		seed := func(ctx context.Context) error {
+			if err := d.seedFromTemplate(ctx, c.AdminPassword, n); err != nil {
+				return err
+			}
+			n.st.CloneGTID = "-" // replicate from the primary's first position
+			return d.saveState(n)
+		}
+		_, err := d.ensureServer(ctx, c, n, cfgs[n], false, seed)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -65,10 +107,7 @@ func (d *Driver) ensureNative(ctx context.Context, c *engine.Cluster, nodes []*n
 
 	// The replicas.
 	var restarts []*node
-	cfgs := map[*node]serverConfig{}
 	for _, r := range replicas {
-		r := r
-		cfgs[r] = d.configFor(c, r, user, nil)
 		clone := func(ctx context.Context) error { return d.cloneFromPrimary(ctx, c, master, r) }
 		restart, err := d.ensureServer(ctx, c, r, cfgs[r], false, clone)
 		if err != nil {
@@ -142,8 +181,55 @@ func (d *Driver) promote(ctx context.Context, c *engine.Cluster, m *node) error 
 	if _, err := db.ExecContext(ctx, "SET GLOBAL read_only = OFF"); err != nil {
 		return sqlErr("node "+m.ID+": read_only off", err)
 	}
-	return d.ensureAccount(ctx, db.DB, replUser, "%", nativeHash(derivedSecret(c.AdminPassword, "replication")),
-		"GRANT REPLICATION SLAVE ON *.* TO "+account(replUser, "%"))
+	return d.ensureReplAccount(ctx, db.DB, c)
+}
+
+// ensureReplAccount makes the replication account exist once per address
+// of the cluster's nodes (any of them may be a replica after a failover),
+// with the derived password and only REPLICATION SLAVE, and drops its
+// entries for any other host: it logs in from the cluster's nodes only,
+// whatever the firewall lets in.
+func (d *Driver) ensureReplAccount(ctx context.Context, db *sql.DB, c *engine.Cluster) error {
+	hash := nativeHash(derivedSecret(c.AdminPassword, "replication"))
+	want := map[string]bool{}
+	for _, n := range c.Nodes {
+		h, err := hostPattern(n.Host)
+		if err != nil {
+			return fmt.Errorf("node %s: address %q: %w", n.ID, n.Host, err)
+		}
+		if want[h] {
+			continue
+		}
+		want[h] = true
+		if err := d.ensureAccount(ctx, db, replUser, h, hash, "GRANT REPLICATION SLAVE ON *.* TO "+account(replUser, h)); err != nil {
+			return err
+		}
+	}
+	rows, err := db.QueryContext(ctx, "SELECT Host FROM mysql.user WHERE User = ?", replUser)
+	if err != nil {
+		return sqlErr("list "+replUser, err)
+	}
+	var drop []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			_ = rows.Close()
+			return sqlErr("list "+replUser, err)
+		}
+		if !want[h] {
+			drop = append(drop, h)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return sqlErr("list "+replUser, err)
+	}
+	_ = rows.Close()
+	for _, h := range drop {
+		if _, err := db.ExecContext(ctx, "DROP USER IF EXISTS "+account(replUser, h)); err != nil {
+			return sqlErr("drop "+replUser+"@"+h, err)
+		}
+	}
+	return nil
 }
 
 // waitApplied waits (bounded) until a replica whose IO thread stopped has

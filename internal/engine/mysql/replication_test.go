@@ -2,6 +2,9 @@ package mysql
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 
@@ -17,6 +20,19 @@ func TestNativeReplication(t *testing.T) {
 	mustExec(t, primary, "CREATE DATABASE app")
 	mustExec(t, primary, "CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(32))")
 	mustExec(t, primary, "INSERT INTO app.t VALUES (1, 'written on the primary')")
+
+	// The replicas of a new cluster start with the primary from the
+	// template and replicate from its first position: none is a copy
+	// taken from the running primary.
+	t.Run("NewReplicasStartFromTemplate", func(t *testing.T) {
+		for _, n := range c.Nodes[1:] {
+			for _, f := range []string{"mariadb_backup_checkpoints", "xtrabackup_checkpoints", "mariadb_backup_info", "xtrabackup_info"} {
+				if _, err := os.Stat(filepath.Join(newNode(nil, n).dataDir(), f)); err == nil {
+					t.Errorf("replica %s was cloned from the primary (%s)", n.ID, f)
+				}
+			}
+		}
+	})
 
 	t.Run("SemiSync", func(t *testing.T) {
 		if got := mustStatus(t, primary, "Rpl_semi_sync_master_status"); got != "ON" {
@@ -63,6 +79,37 @@ func TestNativeReplication(t *testing.T) {
 		expectRow(t, rdb, 2, "by the API user")
 		if _, err := rdb.Exec("INSERT INTO t VALUES (3, 'on a replica')"); err == nil {
 			t.Error("an API user wrote on a read-only replica")
+		}
+	})
+
+	// The replication account, tried as an attacker would: it needs a
+	// password no API user knows, logs in from the cluster's nodes only
+	// (the firewall does not apply to it) and can do nothing but
+	// replicate.
+	t.Run("ReplicationAccount", func(t *testing.T) {
+		pw := derivedSecret(c.AdminPassword, "replication")
+		for _, guess := range []string{"", "dbaasd_repl", "replication", c.AdminPassword} {
+			if err := tcpDB(t, "tcp", c.Nodes[0], replUser, guess, "").Ping(); err == nil {
+				t.Errorf("%s logged in with the password %q", replUser, guess)
+			}
+		}
+		if err := tcpDB(t, fromAddr("repl-from-127.0.0.3", "127.0.0.3"), c.Nodes[0], replUser, pw, "").Ping(); err == nil {
+			t.Errorf("%s logged in from 127.0.0.3, which is no node's address", replUser)
+		}
+		repl := tcpDB(t, "tcp", c.Nodes[0], replUser, pw, "")
+		if err := repl.Ping(); err != nil {
+			t.Fatalf("%s cannot log in from a node: %v", replUser, err)
+		}
+		for _, q := range []string{"SELECT COUNT(*) FROM mysql.user", "SELECT COUNT(*) FROM app.t", "CREATE DATABASE repl_was_here", "SET GLOBAL read_only = ON"} {
+			if _, err := repl.Exec(q); err == nil {
+				t.Errorf("%s could %s", replUser, q)
+			}
+		}
+		if hosts := mustQuery(t, primary, "SELECT GROUP_CONCAT(Host) FROM mysql.user WHERE User = ?", replUser); hosts != "127.0.0.1" {
+			t.Errorf("%s has host entries %q, want the nodes' address only", replUser, hosts)
+		}
+		if err := d.EnsureUser(enginetest.Ctx(t), c, engine.User{Name: replUser, Password: "Take-over-1"}); !errors.Is(err, engine.ErrInvalid) {
+			t.Errorf("an API user named %s: %v, want refused", replUser, err)
 		}
 	})
 

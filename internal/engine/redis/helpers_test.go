@@ -34,7 +34,7 @@ func setup(t *testing.T, n int, edit func(c *engine.Cluster)) (*Driver, *engine.
 // would allocate.
 func ensure(t *testing.T, d *Driver, c *engine.Cluster) {
 	t.Helper()
-	enginetest.FillPorts(t, d, c)
+	enginetest.GivePorts(t, d, c)
 	if err := d.Ensure(enginetest.Ctx(t), c); err != nil {
 		t.Fatalf("Ensure: %v", err)
 	}

@@ -350,6 +350,28 @@ func testPorts(t *testing.T, open func() store.Store) {
 	if p != 20000 {
 		t.Fatalf("released port not reused: got %d", p)
 	}
+
+	// An owner's further ports ("<owner>/<name>") are released with it,
+	// and only its own.
+	host2 := host + "1"
+	for _, ow := range []string{"n1", "n1/gcomm", "n1/ist", "n10/gcomm", "n2/gcomm"} {
+		if _, err := s.AllocatePort(ctx(), host2, 20000, 20009, "ds3", ow, nil); err != nil {
+			t.Fatalf("allocate for %s: %v", ow, err)
+		}
+	}
+	kept, err := s.AllocatePort(ctx(), host2, 20000, 20009, "ds3", "n10/gcomm", nil)
+	must(t, err)
+	must(t, s.ReleasePorts(ctx(), "ds3", "n1"))
+	for _, ow := range []string{"x1", "x2", "x3"} {
+		p, err := s.AllocatePort(ctx(), host2, 20000, 20009, "ds3", ow, nil)
+		must(t, err)
+		if p > 20002 {
+			t.Fatalf("the released owner's three ports were not all free again: %s got %d", ow, p)
+		}
+	}
+	if again, err := s.AllocatePort(ctx(), host2, 20000, 20009, "ds3", "n10/gcomm", nil); err != nil || again != kept {
+		t.Fatalf("another owner's port changed: %d, was %d (%v)", again, kept, err)
+	}
 }
 
 func action(project, datastoreID string, at time.Time) *model.Action {

@@ -264,6 +264,40 @@ func TreeAttempts(t testing.TB, roots ...string) []Attempt {
 	return out
 }
 
+// Command returns a command that runs as u (no supplementary groups), in a
+// process group of its own, for attacks that need a program of the user's
+// own, such as a server it starts. The caller runs and stops it.
+func Command(t testing.TB, u User, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	needRoot(t)
+	cmd := exec.Command(name, args...)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/nonexistent", "USER=" + u.Name, "LOGNAME=" + u.Name}
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Credential: &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID), Groups: []uint32{}},
+		Setpgid:    true,
+	}
+	return cmd
+}
+
+// HomeDir returns a new directory that only u (and root) may use, removed
+// at the end of the test: where a local user keeps its own files.
+func HomeDir(t testing.TB, u User) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "intruder-home")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := os.Chown(dir, u.UID, u.GID); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // ProcessesOf returns the process IDs running as uid.
 func ProcessesOf(uid int) []int {
 	entries, _ := os.ReadDir("/proc")

@@ -1,0 +1,377 @@
+package mysql
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+)
+
+// Galera's traffic between the nodes of a cluster — group communication
+// (gcomm), incremental state transfers (IST) and full state transfers
+// (SST: rsync, through stunnel) — is encrypted and authenticated with TLS.
+// Each cluster has a certificate authority of its own that dbaasd
+// generates (ECDSA P-256), and each node a key and a certificate signed by
+// it. Both ends of every connection present their certificate and check
+// the other's against the cluster's CA (Galera's socket.ssl; stunnel's
+// verifyChain on the SST client and server), so a process without a key
+// of the cluster — a local user's mariadbd started with the cluster's name
+// and a node's address, or another datastore's node — can neither join
+// nor receive data nor write. Certificates name no host: the CA is the
+// cluster's alone, so being signed by it is what proves membership.
+//
+// Files:
+//
+//	<cluster dir>/ca/ca.pem   the CA's certificate and key: dbaasd's own
+//	                          (owner root, directory 0700, file 0600); the
+//	                          cluster's OS account cannot read it, the other
+//	                          datastores cannot reach it at all
+//	<node dir>/tls/ca.crt     the CA's certificate       (the cluster's OS
+//	<node dir>/tls/node.crt   the node's certificate      account's, 0600, in
+//	<node dir>/tls/node.key   the node's private key      a 0700 directory)
+//
+// The CA directory lies inside the cluster's directory, which the cluster's
+// account owns and so could change: dbaasd opens it relative to the
+// cluster directory without following links and uses it only while it is
+// still dbaasd's own private directory.
+
+const (
+	caDirName = "ca"
+	caFile    = "ca.pem"
+	// caLifetime and nodeLifetime are the validity of new certificates; a
+	// node's certificate is renewed (signed by the same CA, so its peers
+	// keep trusting it) when less than nodeRenewBefore is left.
+	caLifetime      = 50 * 365 * 24 * time.Hour
+	nodeLifetime    = 10 * 365 * 24 * time.Hour
+	nodeRenewBefore = 180 * 24 * time.Hour
+)
+
+// clusterCA is a cluster's certificate authority.
+type clusterCA struct {
+	cert    *x509.Certificate
+	certPEM []byte
+	key     *ecdsa.PrivateKey
+}
+
+func (n *node) tlsDir() string        { return filepath.Join(n.Dir, "tls") }
+func (n *node) tlsCA() string         { return filepath.Join(n.tlsDir(), "ca.crt") }
+func (n *node) tlsCert() string       { return filepath.Join(n.tlsDir(), "node.crt") }
+func (n *node) tlsKey() string        { return filepath.Join(n.tlsDir(), "node.key") }
+func caPath(c *engine.Cluster) string { return filepath.Join(c.Dir, caDirName, caFile) }
+
+// ensureGaleraTLS makes sure the cluster has its CA and every node a valid
+// key and certificate of it.
+func (d *Driver) ensureGaleraTLS(c *engine.Cluster, nodes []*node) error {
+	ca, err := loadOrCreateCA(c)
+	if err != nil {
+		return fmt.Errorf("cluster %s: Galera CA: %w", c.ID, err)
+	}
+	for _, n := range nodes {
+		if err := d.ensureNodeCert(c, ca, n); err != nil {
+			return fmt.Errorf("node %s: Galera certificate: %w", n.ID, err)
+		}
+	}
+	return nil
+}
+
+// openCADir opens the cluster's CA directory, creating it, and checks
+// that it is a directory of dbaasd's own that no one else can use.
+func openCADir(c *engine.Cluster) (int, error) {
+	dfd, err := unix.Open(c.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open %s: %w", c.Dir, err)
+	}
+	defer func() { _ = unix.Close(dfd) }()
+	if err := unix.Mkdirat(dfd, caDirName, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
+		return -1, fmt.Errorf("create %s: %w", filepath.Join(c.Dir, caDirName), err)
+	}
+	fd, err := unix.Openat(dfd, caDirName, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open %s: %w", filepath.Join(c.Dir, caDirName), err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		_ = unix.Close(fd)
+		return -1, err
+	}
+	if int(st.Uid) != os.Geteuid() || st.Mode&0o077 != 0 {
+		_ = unix.Close(fd)
+		return -1, fmt.Errorf("%s is not dbaasd's private directory (owner %d, mode %#o): it was replaced; "+
+			"remove it only if the cluster's nodes are to get new certificates", filepath.Join(c.Dir, caDirName), st.Uid, st.Mode&0o7777)
+	}
+	return fd, nil
+}
+
+// loadOrCreateCA reads the cluster's CA, or generates it when there is
+// none.
+func loadOrCreateCA(c *engine.Cluster) (*clusterCA, error) {
+	fd, err := openCADir(c)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = unix.Close(fd) }()
+	b, err := readAt(fd, caFile)
+	if err == nil {
+		return parseCA(b)
+	}
+	if !errors.Is(err, unix.ENOENT) {
+		return nil, fmt.Errorf("read %s: %w", caPath(c), err)
+	}
+	ca, pemBytes, err := newCA(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeAt(fd, caFile, pemBytes); err != nil {
+		return nil, fmt.Errorf("write %s: %w", caPath(c), err)
+	}
+	return ca, nil
+}
+
+// readAt reads a regular file in the directory fd without following a link.
+func readAt(dirfd int, name string) ([]byte, error) {
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer func() { _ = f.Close() }() // read only
+	return io.ReadAll(io.LimitReader(f, 1<<20))
+}
+
+// writeAt writes a 0600 file in the directory fd atomically (a temporary
+// file renamed into place).
+func writeAt(dirfd int, name string, data []byte) error {
+	tmp := name + ".tmp"
+	_ = unix.Unlinkat(dirfd, tmp, 0)
+	fd, err := unix.Openat(dirfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(fd), tmp)
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return unix.Renameat(dirfd, tmp, dirfd, name)
+}
+
+func serialNumber() (*big.Int, error) {
+	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+}
+
+// newCA generates a cluster's CA and returns it with its PEM file (the
+// certificate, then the key).
+func newCA(clusterID string) (*clusterCA, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := serialNumber()
+	if err != nil {
+		return nil, nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{Organization: []string{"dbaasd"}, CommonName: "Galera CA of datastore " + clusterID},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(caLifetime),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		MaxPathLenZero:        true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	all := append(append([]byte{}, certPEM...), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})...)
+	ca, err := parseCA(all)
+	return ca, all, err
+}
+
+// parseCA reads a CA file: its certificate and the matching key.
+func parseCA(b []byte) (*clusterCA, error) {
+	ca := &clusterCA{}
+	for rest := b; ; {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		switch blk.Type {
+		case "CERTIFICATE":
+			cert, err := x509.ParseCertificate(blk.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("CA certificate: %w", err)
+			}
+			ca.cert, ca.certPEM = cert, pem.EncodeToMemory(blk)
+		case "PRIVATE KEY":
+			k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("CA key: %w", err)
+			}
+			ek, ok := k.(*ecdsa.PrivateKey)
+			if !ok {
+				return nil, errors.New("CA key is not an ECDSA key")
+			}
+			ca.key = ek
+		}
+	}
+	if ca.cert == nil || ca.key == nil {
+		return nil, errors.New("the CA file lacks its certificate or key")
+	}
+	if !ca.key.PublicKey.Equal(ca.cert.PublicKey) {
+		return nil, errors.New("the CA's key does not match its certificate")
+	}
+	return ca, nil
+}
+
+// ensureNodeCert gives a node the CA's certificate and a key and
+// certificate of its own, unless it has valid ones.
+func (d *Driver) ensureNodeCert(c *engine.Cluster, ca *clusterCA, n *node) error {
+	if err := n.r.MkdirAll(n.tlsDir(), 0o700); err != nil {
+		return err
+	}
+	if haveCA, err := n.r.ReadFile(n.tlsCA()); err != nil || !bytes.Equal(haveCA, ca.certPEM) {
+		if _, err := n.r.WriteFile(n.tlsCA(), ca.certPEM, 0o600); err != nil {
+			return err
+		}
+	}
+	if nodeCertValid(ca, n) {
+		return nil
+	}
+	d.log.Info("issuing a Galera certificate", "cluster", c.ID, "node", n.ID)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	serial, err := serialNumber()
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		// The CN is also the user name of rsync state transfers: letters,
+		// digits and dashes only.
+		Subject:     pkix.Name{Organization: []string{"dbaasd"}, CommonName: "node-" + certName(n.ID)},
+		NotBefore:   now.Add(-time.Hour),
+		NotAfter:    now.Add(nodeLifetime),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	if ip := net.ParseIP(n.Host); ip != nil {
+		tmpl.IPAddresses = []net.IP{ip}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		return err
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	// The key first: a crash in between leaves a certificate that does not
+	// match it, which the next Ensure replaces.
+	if _, err := n.r.WriteFile(n.tlsKey(), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		return err
+	}
+	_, err = n.r.WriteFile(n.tlsCert(), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	return err
+}
+
+// nodeCertValid reports whether a node's key and certificate exist, match,
+// are signed by the CA and stay valid for a while.
+func nodeCertValid(ca *clusterCA, n *node) bool {
+	cb, err := n.r.ReadFile(n.tlsCert())
+	if err != nil {
+		return false
+	}
+	kb, err := n.r.ReadFile(n.tlsKey())
+	if err != nil {
+		return false
+	}
+	cblk, _ := pem.Decode(cb)
+	kblk, _ := pem.Decode(kb)
+	if cblk == nil || kblk == nil {
+		return false
+	}
+	cert, err := x509.ParseCertificate(cblk.Bytes)
+	if err != nil {
+		return false
+	}
+	k, err := x509.ParsePKCS8PrivateKey(kblk.Bytes)
+	if err != nil {
+		return false
+	}
+	ek, ok := k.(*ecdsa.PrivateKey)
+	if !ok || !ek.PublicKey.Equal(cert.PublicKey) {
+		return false
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.cert)
+	_, err = cert.Verify(x509.VerifyOptions{
+		Roots:       roots,
+		CurrentTime: time.Now().Add(nodeRenewBefore),
+		KeyUsages:   []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	})
+	return err == nil
+}
+
+// certName keeps the letters, digits and dashes of a node ID.
+func certName(id string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return -1
+	}, id)
+}
+
+// galeraTLSOptions are the wsrep_provider_options that make a node use
+// its key and certificate for group communication and IST.
+func galeraTLSOptions(n *node) string {
+	return "socket.ssl=YES;socket.ssl_key=" + n.tlsKey() + ";socket.ssl_cert=" + n.tlsCert() + ";socket.ssl_ca=" + n.tlsCA()
+}
+
+// sstTLSOptions are the [sst] options that make rsync state transfers go
+// through stunnel with the node's key and certificate, each end checking
+// the other's against the cluster's CA (VERIFY_CA: the joiner's stunnel
+// asks the donor for its certificate, the donor's checks the joiner's).
+func sstTLSOptions(n *node) map[string]string {
+	return map[string]string{
+		"ssl-mode": "VERIFY_CA",
+		"ssl-ca":   n.tlsCA(),
+		"ssl-cert": n.tlsCert(),
+		"ssl-key":  n.tlsKey(),
+	}
+}
