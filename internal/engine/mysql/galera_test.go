@@ -83,6 +83,17 @@ func TestGaleraCluster(t *testing.T) {
 				t.Errorf("API user on node %d: %v", i, err)
 			}
 		}
+		// An API user cannot make its writes stay on one node (the nodes
+		// would diverge) nor take a node out of flow control. (MariaDB
+		// lets every user run its own schema changes node by node,
+		// wsrep_osu_method = RSU: that can only break its own tables.)
+		gal := tcpDB(t, "tcp", c.Nodes[0], "gal", "Gal-pw-1", "app")
+		gal.SetMaxOpenConns(1)
+		for _, q := range []string{"SET SESSION wsrep_on = OFF", "SET SESSION sql_log_bin = 0", "SET GLOBAL wsrep_desync = ON"} {
+			if _, err := gal.Exec(q); err == nil {
+				t.Errorf("an API user could %s", q)
+			}
+		}
 	})
 
 	t.Run("KilledNodeRejoins", func(t *testing.T) {

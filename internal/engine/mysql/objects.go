@@ -20,6 +20,17 @@ import (
 //
 // Database.Owner is ignored: MariaDB databases have no owner; access comes
 // from grants (GRANT ALL ON db.* TO each host entry of the user).
+//
+// What a grant gives, and nothing more: all privileges on that database's
+// objects, without GRANT OPTION and without any global privilege — no
+// FILE (INTO OUTFILE, LOAD DATA INFILE, LOAD_FILE), SUPER or SET USER
+// (another DEFINER, SET GLOBAL, sql_log_bin, wsrep_on, KILL of other
+// sessions), CREATE USER (accounts, roles, passwords), BINLOG REPLAY,
+// replication or plugin rights. Database names are escaped in grants, so
+// "_" and "%" match themselves. dbaasd's admin sessions select no default
+// database and call no stored code, so nothing a tenant creates (routines,
+// views, triggers, events: all run as the tenant) runs with the admin
+// account's rights. TestTenantCannotEscalate tries each path as a tenant.
 
 const (
 	maxUserName = 80 // MariaDB 10.11 accepts up to 128 characters; API users keep to 80
