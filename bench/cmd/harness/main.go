@@ -48,6 +48,9 @@ type config struct {
 	sections  map[string]bool
 	dbaasdBin string
 	keep      bool
+	// profiles is where the scale section writes text summaries of an idle
+	// dbaasd's CPU and heap profiles ("" = none).
+	profiles string
 }
 
 // allSections in the order they run.
@@ -70,6 +73,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&sections, "sections", strings.Join(allSections, ","), "sections to run, comma-separated")
 	flag.StringVar(&c.dbaasdBin, "dbaasd", "bin/dbaasd", "dbaasd binary (make build)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory (logs, data) for inspection")
+	flag.StringVar(&c.profiles, "profiles", "", "directory for the idle dbaasd's profile summaries (default: profiles/ beside -out; none with -quick; \"none\" = off)")
 	flag.Parse()
 	def := func(v *int, full, quick int) {
 		if *v == 0 {
@@ -96,6 +100,12 @@ func parseFlags() (config, error) {
 		if c.quick {
 			engines = "postgresql,redis,kafka"
 		}
+	}
+	switch {
+	case c.profiles == "none":
+		c.profiles = ""
+	case c.profiles == "" && !c.quick:
+		c.profiles = filepath.Join(filepath.Dir(c.out), "profiles")
 	}
 	c.engines = strings.Split(engines, ",")
 	c.sections = map[string]bool{}

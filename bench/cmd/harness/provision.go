@@ -35,6 +35,10 @@ var bareName = map[string]string{
 // clusters of these only.
 var fastEngines = map[string]bool{"redis": true, "kafka": true}
 
+// pg3NodeRatio is the most a 3-node PostgreSQL create may take against a
+// 1-node one (replicas start beside the primary, from the same template).
+const pg3NodeRatio = 1.5
+
 // createPoll is how often a new datastore's status is polled.
 const createPoll = 25 * time.Millisecond
 
@@ -176,14 +180,15 @@ type clusterServer struct {
 }
 
 // startClusterServer starts a dbaasd (its data dir named name) for a
-// section that creates clusters, with quotas lifted.
-func startClusterServer(ctx context.Context, e *env, name string) (*clusterServer, error) {
+// section that creates clusters, with quotas lifted and the extra flags
+// given.
+func startClusterServer(ctx context.Context, e *env, name string, args ...string) (*clusterServer, error) {
 	token, tokenFlag := bootToken()
 	dataDir, err := e.dir(name)
 	if err != nil {
 		return nil, err
 	}
-	srv, err := e.startDbaasd(ctx, name, dbaasd.Options{DataDir: dataDir, Tokens: []string{tokenFlag}, Quotas: provisionQuotas})
+	srv, err := e.startDbaasd(ctx, name, dbaasd.Options{DataDir: dataDir, Tokens: []string{tokenFlag}, Quotas: provisionQuotas, Args: args})
 	if err != nil {
 		return nil, err
 	}
@@ -284,14 +289,15 @@ func provisionFigures(res *results, engines []string, created map[string][]clust
 	for _, eng := range engines {
 		b := bareOf[eng]
 		one, three := created[eng+"/1"], created[eng+"/3"]
-		var target target
+		var target1 target
+		target3 := target(ratioAtMost{2})
 		if eng == "postgresql" {
-			target = ratioAtMost{1}
+			target1, target3 = ratioAtMost{1}, ratioAtMost{pg3NodeRatio}
 		}
 		f1 := res.add(&figure{section: "provision", name: eng + ", 1 node: create → ACTIVE", unit: "s",
-			values: secs(one, createOf), baseName: bareName[b], base: bareSecs(bares[b]), target: target})
+			values: secs(one, createOf), baseName: bareName[b], base: bareSecs(bares[b]), target: target1})
 		f3 := &figure{section: "provision", name: eng + ", 3 nodes: create → ACTIVE", unit: "s",
-			values: secs(three, createOf), baseName: eng + ", 1 node (dbaasd)", base: secs(one, createOf), target: ratioAtMost{2}}
+			values: secs(three, createOf), baseName: eng + ", 1 node (dbaasd)", base: secs(one, createOf), target: target3}
 		if notOffered[eng+"/3"] == "" {
 			res.add(f3)
 		}
