@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os/user"
 	"sync"
+	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
@@ -25,6 +26,10 @@ type Options struct {
 	// when deciding that a node's disk is full; 0 means 1 GiB. Only tests
 	// change it, to fill a "disk" in seconds.
 	DiskBytesPerGB int64
+	// TemplateStreamWait bounds how long a replica made from the template
+	// may take to stream from its primary before it is rebuilt with
+	// pg_basebackup; 0 means 30 s. Only tests change it.
+	TemplateStreamWait time.Duration
 }
 
 // Driver is the local PostgreSQL engine. It is safe for concurrent use on

@@ -70,16 +70,13 @@ func (d *Driver) promote(ctx context.Context, e *env, c *engine.Cluster, p nodeP
 // ensureReplica makes a replica exist as a copy of the primary, streaming
 // through its own physical slot, and run. A replica that is not a copy of
 // the primary (another system identifier) or is not a standby (a former
-// primary) is rebuilt.
-func (d *Driver) ensureReplica(ctx context.Context, e *env, c *engine.Cluster, n *engine.Node, primary nodePaths, sysID uint64) (nodeResult, error) {
+// primary) is rebuilt. A replica whose data is a standby of the primary
+// starts at once; one that needs a copy of the primary first waits for
+// awaitPrimary (the primary running, with the replicas' slots).
+func (d *Driver) ensureReplica(ctx context.Context, e *env, c *engine.Cluster, n *engine.Node, primary nodePaths, sysID uint64, awaitPrimary func() error) (nodeResult, error) {
 	var res nodeResult
 	p := pathsOf(n)
 	if err := d.prepareNodeDir(ctx, e, c, p); err != nil {
-		return res, err
-	}
-	if err := withConn(ctx, primary, "postgres", func(conn *pgx.Conn) error {
-		return ensurePhysicalSlot(ctx, conn, slotName(n.ID))
-	}); err != nil {
 		return res, err
 	}
 	if hasData(p) {
@@ -91,16 +88,18 @@ func (d *Driver) ensureReplica(ctx context.Context, e *env, c *engine.Cluster, n
 			rebuild = "it is not a standby"
 		}
 		if rebuild != "" {
-			d.log.Warn("rebuilding replica from the primary", "cluster", c.ID, "node", p.id, "reason", rebuild)
-			if err := d.stopServer(ctx, e, p); err != nil {
+			if err := awaitPrimary(); err != nil {
 				return res, err
 			}
-			if err := e.r.RemoveAll(p.data); err != nil {
-				return res, fmt.Errorf("node %s: %w", p.id, err)
+			if err := d.dropReplicaData(ctx, e, c, p, rebuild); err != nil {
+				return res, err
 			}
 		}
 	}
 	if !hasData(p) {
+		if err := awaitPrimary(); err != nil {
+			return res, err
+		}
 		if err := d.baseBackup(ctx, e, c, p, primary); err != nil {
 			return res, err
 		}
@@ -113,6 +112,35 @@ func (d *Driver) ensureReplica(ctx context.Context, e *env, c *engine.Cluster, n
 		return res, err
 	}
 	return res, nil
+}
+
+// dropReplicaData stops a replica's server and removes its data, to
+// rebuild it from the primary.
+func (d *Driver) dropReplicaData(ctx context.Context, e *env, c *engine.Cluster, p nodePaths, why string) error {
+	d.log.Warn("rebuilding replica from the primary", "cluster", c.ID, "node", p.id, "reason", why)
+	if err := d.stopServer(ctx, e, p); err != nil {
+		return err
+	}
+	if err := e.r.RemoveAll(p.data); err != nil {
+		return fmt.Errorf("node %s: %w", p.id, err)
+	}
+	return nil
+}
+
+// ensureReplicaSlots creates on the primary the physical slot of every
+// replica (before any replica copies or streams from it).
+func ensureReplicaSlots(ctx context.Context, c *engine.Cluster, primary nodePaths) error {
+	return withConn(ctx, primary, "postgres", func(conn *pgx.Conn) error {
+		for _, n := range c.Nodes {
+			if n.Role == engine.RoleMaster {
+				continue
+			}
+			if err := ensurePhysicalSlot(ctx, conn, slotName(n.ID)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // baseBackup copies the primary into a replica's data directory with
@@ -135,7 +163,8 @@ func (d *Driver) baseBackup(ctx context.Context, e *env, c *engine.Cluster, p, p
 	if err := e.r.Rename(tmp, p.data); err != nil {
 		return fmt.Errorf("node %s: %w", p.id, err)
 	}
-	return nil
+	// The data is the primary's now, not a template copy.
+	return e.r.Remove(filepath.Join(p.dir, templateCopyFile))
 }
 
 // ensurePhysicalSlot creates a physical slot that reserves WAL right away.
