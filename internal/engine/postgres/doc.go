@@ -3,8 +3,9 @@
 // engines' OS user, outliving dbaasd), replicates through physical slots
 // (the replicas of a new cluster are copies of the same template as the
 // primary, started beside it as standbys; a replica added later is copied
-// from the primary with pg_basebackup), writes the servers' configuration
-// and pg_hba.conf from the cluster's flavor, parameters and firewall, runs a
+// from the primary with pg_basebackup), observes every server on a
+// connection it keeps open, writes the servers' configuration and
+// pg_hba.conf from the cluster's flavor, parameters and firewall, runs a
 // PgBouncer per cluster when a pooler is wanted, and manages users,
 // databases, grants, extensions and logical replication slots through pgx
 // over each server's Unix socket.

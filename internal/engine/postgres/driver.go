@@ -8,7 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/conncache"
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
@@ -49,6 +52,11 @@ type Driver struct {
 
 	templateMu sync.Mutex
 	catalogMu  sync.Mutex
+
+	// probes keeps a connection open to every node observed (see onProbe);
+	// sizes remembers measured data sizes (see dataSize).
+	probes *conncache.Cache[*pgx.Conn]
+	sizes  sizeCache
 }
 
 var (
@@ -68,6 +76,7 @@ func New(opts Options) *Driver {
 		log:      opts.Logger,
 		installs: map[string]*install{},
 		catalogs: map[string]engine.Catalog{},
+		probes:   newProbes(),
 	}
 	if d.log == nil {
 		d.log = slog.Default()

@@ -225,3 +225,63 @@ func TestTemplateReplicaThatCannotStreamIsRebuilt(t *testing.T) {
 		t.Fatalf("rebuilt replica has %s rows, want 4", got)
 	}
 }
+
+// TestObserveKeepsOneConnectionPerNode: observing a cluster again and
+// again is a query on one connection per server; a server restarted in
+// between is still seen up on the first try; Sample does not count that
+// connection among the clients; Destroy closes it.
+func TestObserveKeepsOneConnectionPerNode(t *testing.T) {
+	t.Parallel()
+	d := newDriver(t)
+	c := newCluster(t, d, 1)
+	ctx := enginetest.Ctx(t)
+	n := &c.Nodes[0]
+	own := superConn(t, n, "postgres")
+	probePIDs := func() string {
+		return queryString(t, own,
+			"SELECT coalesce(string_agg(pid::text, ','), '') FROM pg_stat_activity WHERE application_name = $1", probeApp)
+	}
+	var pids string
+	for i := 0; i < 5; i++ {
+		obs, err := d.Observe(ctx, c)
+		if err != nil || obs.Nodes[0].Status != engine.NodeActive {
+			t.Fatalf("Observe %d: %+v, %v", i, obs, err)
+		}
+		got := probePIDs()
+		if strings.Contains(got, ",") || got == "" || (pids != "" && got != pids) {
+			t.Fatalf("after Observe %d the probe sessions are %q (before: %q), want one and the same", i, got, pids)
+		}
+		pids = got
+	}
+
+	s, err := d.Sample(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conns := s.Nodes[0].Values[engine.MetricConnections]; conns != 1 {
+		// The test's own session (superConn) is the one client.
+		t.Errorf("Sample counts %v client connections, want 1 (dbaasd's probe left out)", conns)
+	}
+
+	e, err := d.clusterEnv(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.restartServer(ctx, e, pathsOf(n), "test"); err != nil {
+		t.Fatal(err)
+	}
+	obs, err := d.Observe(ctx, c)
+	if err != nil || obs.Nodes[0].Status != engine.NodeActive {
+		t.Fatalf("first Observe after a restart: %+v, %v; want the node active", obs, err)
+	}
+	own = superConn(t, n, "postgres")
+	if got := probePIDs(); got == pids || got == "" {
+		t.Fatalf("probe session after the restart %q, want a new one (was %q)", got, pids)
+	}
+	if err := d.Destroy(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if n := d.probes.Len(); n != 0 {
+		t.Fatalf("%d probe connections kept after Destroy", n)
+	}
+}
