@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/dbaasd/dbaasd/internal/engine"
 )
 
@@ -103,28 +105,34 @@ func observeNode(ctx context.Context, c *engine.Cluster, n *engine.Node) nodeObs
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 	defer cancel()
 	ep := endpoint{network: "tcp", addr: addr(reachIP(n), n.Port), local: sourceIP(n), timeout: observeTimeout}
-	cl, _, err := connect(ctx, ep, passwords(c, p))
-	if err != nil {
-		o.state.Detail = "does not answer at " + ep.addr + ": " + err.Error()
-		return o
-	}
-	defer func() { _ = cl.Close() }()
-	if err := cl.Ping(ctx).Err(); err != nil {
-		if isLoading(err) {
-			o.state.Status = engine.NodeStarting
-			o.state.Detail = "loading its dataset"
-		} else {
-			o.state.Detail = "PING: " + err.Error()
+	key := c.ID + "/" + n.ID + "/" + ep.addr
+	var answerErr error // the last error of the server (not of connecting)
+	err := onProbe(ctx, key, ep, passwords(c, p), func(cl *goredis.Client) error {
+		o.state.Status, o.state.Detail = engine.NodeDown, ""
+		if answerErr = cl.Ping(ctx).Err(); answerErr != nil {
+			if isLoading(answerErr) {
+				o.state.Status = engine.NodeStarting
+				o.state.Detail = "loading its dataset"
+				return nil
+			}
+			o.state.Detail = "PING: " + answerErr.Error()
+			return answerErr
 		}
+		s, err := cl.Info(ctx, "replication").Result()
+		if answerErr = err; err != nil {
+			o.state.Detail = "INFO: " + err.Error()
+			return err
+		}
+		o.repl = parseRepl(parseInfo(s))
+		o.up = true
+		return nil
+	})
+	if err != nil && err != answerErr { //nolint:errorlint // which call failed, not what
+		o.state.Detail = "does not answer at " + ep.addr + ": " + err.Error()
+	}
+	if !o.up {
 		return o
 	}
-	s, err := cl.Info(ctx, "replication").Result()
-	if err != nil {
-		o.state.Detail = "INFO: " + err.Error()
-		return o
-	}
-	o.repl = parseRepl(parseInfo(s))
-	o.up = true
 	o.state.Status = engine.NodeActive
 	switch o.repl.role {
 	case "master":
