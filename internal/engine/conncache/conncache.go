@@ -19,9 +19,10 @@ import (
 // Cache holds idle connections of type C by key. The zero value is not
 // usable; see New.
 type Cache[C any] struct {
-	close func(C)
-	idle  time.Duration
-	now   func() time.Time
+	close  func(C)
+	broken func(C) bool
+	idle   time.Duration
+	now    func() time.Time
 
 	mu    sync.Mutex
 	conns map[string]entry[C]
@@ -35,16 +36,24 @@ type entry[C any] struct {
 
 // New returns a cache that closes connections with closeFn, and closes
 // those left unused for longer than idle (checked as the cache is used).
-func New[C any](closeFn func(C), idle time.Duration) *Cache[C] {
-	return &Cache[C]{close: closeFn, idle: idle, now: time.Now, conns: map[string]entry[C]{}}
+// broken, if set, tells a connection that no longer works (closed by its
+// server, or on a network error) from one on which a call failed for
+// another reason (an error the server returned), which stays usable; nil
+// takes every failure for a broken connection.
+func New[C any](closeFn func(C), idle time.Duration, broken func(C) bool) *Cache[C] {
+	if broken == nil {
+		broken = func(C) bool { return true }
+	}
+	return &Cache[C]{close: closeFn, broken: broken, idle: idle, now: time.Now, conns: map[string]entry[C]{}}
 }
 
 // Do runs f on the connection cached for key, or on a new one from dial,
-// and keeps the connection for the next call when f succeeds. When f fails
-// on a cached connection (its server restarted since, say), that
-// connection is closed and, unless ctx ended, f runs once more on a new
-// one: a stale connection never makes a healthy server look down. A
-// connection f failed on is closed, never kept.
+// and keeps the connection for the next call. When f fails on a cached
+// connection that turns out broken (its server restarted since, say),
+// that connection is closed and, unless ctx ended, f runs once more on a
+// new one: a stale connection never makes a healthy server look down. A
+// broken connection is closed, never kept; f's error on a working one is
+// returned as it is, f not run again.
 func (c *Cache[C]) Do(ctx context.Context, key string, dial func(context.Context) (C, error), f func(C) error) error {
 	conn, cached := c.take(key)
 	if !cached {
@@ -54,19 +63,19 @@ func (c *Cache[C]) Do(ctx context.Context, key string, dial func(context.Context
 		}
 	}
 	err := f(conn)
-	if err != nil && cached && ctx.Err() == nil {
+	if err != nil && cached && ctx.Err() == nil && c.broken(conn) {
 		c.close(conn)
 		if conn, err = dial(ctx); err != nil {
 			return err
 		}
 		err = f(conn)
 	}
-	if err != nil {
+	if err != nil && c.broken(conn) {
 		c.close(conn)
 		return err
 	}
 	c.put(key, conn)
-	return nil
+	return err
 }
 
 // take removes and returns the connection cached for key, if any.

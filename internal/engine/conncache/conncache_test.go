@@ -27,7 +27,7 @@ func newFixture() *fixture {
 		fx.mu.Lock()
 		c.closed = true
 		fx.mu.Unlock()
-	}, time.Minute)
+	}, time.Minute, nil)
 	return fx
 }
 
@@ -212,5 +212,42 @@ func TestForgetAndIdleConnectionsAreClosed(t *testing.T) {
 	}
 	if fx.cache.Len() != 1 {
 		t.Fatalf("cached %d, want only c3/n1", fx.cache.Len())
+	}
+}
+
+// TestServerErrorsKeepAWorkingConnection: with a broken check, a call that
+// fails on a connection that still works (an error the server returned)
+// is not run again and the connection stays; one that broke is replaced.
+func TestServerErrorsKeepAWorkingConnection(t *testing.T) {
+	t.Parallel()
+	var dialed []*fakeConn
+	cache := New(func(c *fakeConn) { c.closed = true }, time.Minute, func(c *fakeConn) bool { return c.broken })
+	dial := func(context.Context) (*fakeConn, error) {
+		c := &fakeConn{id: len(dialed) + 1}
+		dialed = append(dialed, c)
+		return c, nil
+	}
+	refused := errors.New("ERROR: invalid value for parameter")
+	runs := 0
+	fail := func(*fakeConn) error { runs++; return refused }
+	if err := cache.Do(context.Background(), "k", dial, func(*fakeConn) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := cache.Do(context.Background(), "k", dial, fail); !errors.Is(err, refused) || runs != 1 {
+		t.Fatalf("err %v after %d runs, want the server's error after one run", err, runs)
+	}
+	if len(dialed) != 1 || dialed[0].closed || cache.Len() != 1 {
+		t.Fatalf("dialed %d, first closed %v, cached %d: want the working connection kept", len(dialed), dialed[0].closed, cache.Len())
+	}
+	dialed[0].broken = true
+	var used int
+	if err := cache.Do(context.Background(), "k", dial, func(c *fakeConn) error {
+		if c.broken {
+			return errors.New("connection reset")
+		}
+		used = c.id
+		return nil
+	}); err != nil || used != 2 || !dialed[0].closed {
+		t.Fatalf("after the connection broke: err %v, used %d, first closed %v; want a new connection 2", err, used, dialed[0].closed)
 	}
 }

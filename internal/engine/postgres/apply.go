@@ -43,7 +43,7 @@ func (d *Driver) applyConfig(ctx context.Context, e *env, c *engine.Cluster, res
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			list[i], errs[i] = d.applyNodeConfig(ctx, e, pathsOf(n), results[n.ID])
+			list[i], errs[i] = d.applyNodeConfig(ctx, e, c, pathsOf(n), results[n.ID])
 		}()
 	}
 	wg.Wait()
@@ -145,9 +145,9 @@ func primaryFirst(c *engine.Cluster, st nodeConfigState) bool {
 // since it last loaded them (in this Ensure, or before it crashed), rolls
 // back a dbaasd.conf the server rejects, and reports what waits for a
 // restart.
-func (d *Driver) applyNodeConfig(ctx context.Context, e *env, p nodePaths, res nodeResult) (nodeConfigState, error) {
+func (d *Driver) applyNodeConfig(ctx context.Context, e *env, c *engine.Cluster, p nodePaths, res nodeResult) (nodeConfigState, error) {
 	st := nodeConfigState{current: map[string]int{}}
-	err := withConn(ctx, p, "postgres", func(conn *pgx.Conn) error {
+	err := d.onProbe(ctx, c, p, func(conn *pgx.Conn) error {
 		var loaded time.Time
 		if err := conn.QueryRow(ctx, "SELECT pg_conf_load_time()").Scan(&loaded); err != nil {
 			return sqlError(err, "node %s: read configuration load time", p.id)

@@ -76,7 +76,7 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 		res, err := d.ensurePrimary(ctx, e, c, master)
 		record(master.ID, res)
 		if err == nil {
-			err = ensureReplicaSlots(ctx, c, mp)
+			err = d.ensureReplicaSlots(ctx, c, mp)
 		}
 		primaryErr = err
 	}()
@@ -195,7 +195,7 @@ func (d *Driver) ensurePrimary(ctx context.Context, e *env, c *engine.Cluster, m
 	if res.prevConf, res.changed, err = d.writeNodeFiles(e, c, m, nil); err != nil {
 		return res, err
 	}
-	started, st, err := d.ensureRunning(ctx, e, p)
+	started, st, err := d.ensureRunning(ctx, e, c, p)
 	if err != nil {
 		return res, err
 	}

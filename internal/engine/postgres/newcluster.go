@@ -128,7 +128,7 @@ func (d *Driver) awaitTemplateReplicas(ctx context.Context, e *env, c *engine.Cl
 	if len(waiting) == 0 {
 		return nil
 	}
-	err := withConn(ctx, primary, "postgres", func(conn *pgx.Conn) error {
+	err := d.onProbe(ctx, c, primary, func(conn *pgx.Conn) error {
 		deadline := time.Now().Add(d.templateStreamWait())
 		var nudged time.Time
 		for {
@@ -153,7 +153,7 @@ func (d *Driver) awaitTemplateReplicas(ctx context.Context, e *env, c *engine.Cl
 			if time.Since(nudged) >= 500*time.Millisecond {
 				nudged = time.Now()
 				for _, n := range waiting {
-					_ = withConn(ctx, pathsOf(n), "postgres", func(rc *pgx.Conn) error {
+					_ = d.onProbe(ctx, c, pathsOf(n), func(rc *pgx.Conn) error {
 						_, err := rc.Exec(ctx, "SELECT pg_reload_conf()")
 						return err
 					})

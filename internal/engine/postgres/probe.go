@@ -16,8 +16,8 @@ import (
 
 const (
 	// probeApp is the application_name of the connection the driver keeps
-	// open to each node for Observe, Slots and Sample; Sample leaves it out
-	// of the clients it counts.
+	// open to each node (see onProbe); Sample leaves it out of the clients
+	// it counts.
 	probeApp = "dbaasd-probe"
 	// probeIdle is how long a probe connection nobody used stays open.
 	probeIdle = time.Minute
@@ -33,11 +33,17 @@ func newProbes() *conncache.Cache[*pgx.Conn] {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_ = conn.Close(ctx)
-	}, probeIdle)
+	}, probeIdle, (*pgx.Conn).IsClosed)
 }
 
-// onProbe runs f on the node's probe connection (database postgres), open
-// since an earlier call or opened now (see conncache.Cache.Do).
+// onProbe runs f on the connection the driver keeps open to a node
+// (superuser, database postgres), open since an earlier call or opened now
+// (see conncache.Cache.Do): Observe, Slots and Sample every round, and the
+// checks Ensure makes of each server, cost a query, not a connection (a
+// backend process forked and set up: tens of milliseconds of CPU on a busy
+// machine). f must leave the session as it found it (no SET, no open
+// transaction); a call that fails on a connection that still works is not
+// run again.
 func (d *Driver) onProbe(ctx context.Context, c *engine.Cluster, p nodePaths, f func(*pgx.Conn) error) error {
 	key := fmt.Sprintf("%s/%s/%s/%d", c.ID, p.id, p.socketDir, p.port)
 	return d.probes.Do(ctx, key, func(ctx context.Context) (*pgx.Conn, error) {

@@ -28,6 +28,16 @@ func queryState(ctx context.Context, p nodePaths) (serverState, error) {
 	return st, err
 }
 
+// nodeState is queryState on the connection the driver keeps to a node
+// of c (see onProbe).
+func (d *Driver) nodeState(ctx context.Context, c *engine.Cluster, p nodePaths) (serverState, error) {
+	var st serverState
+	err := d.onProbe(ctx, c, p, func(conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&st.inRecovery)
+	})
+	return st, err
+}
+
 // controlSysID reads the database system identifier from a data
 // directory's pg_control (its first field, in the machine's byte order).
 // Every copy of one cluster shares it; a different one means another cluster.
@@ -53,7 +63,7 @@ func (d *Driver) promote(ctx context.Context, e *env, c *engine.Cluster, p nodeP
 		if o.id == p.id || serverPID(o) == 0 {
 			continue
 		}
-		if st, err := queryState(ctx, o); err == nil && !st.inRecovery {
+		if st, err := d.nodeState(ctx, c, o); err == nil && !st.inRecovery {
 			d.log.Warn("stopping a former primary before promoting the new one", "cluster", c.ID, "node", o.id, "new_primary", p.id)
 			if err := d.stopServer(ctx, e, o); err != nil {
 				return err
@@ -108,7 +118,7 @@ func (d *Driver) ensureReplica(ctx context.Context, e *env, c *engine.Cluster, n
 	if res.prevConf, res.changed, err = d.writeNodeFiles(e, c, n, &primary); err != nil {
 		return res, err
 	}
-	if res.started, _, err = d.ensureRunning(ctx, e, p); err != nil {
+	if res.started, _, err = d.ensureRunning(ctx, e, c, p); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -129,8 +139,8 @@ func (d *Driver) dropReplicaData(ctx context.Context, e *env, c *engine.Cluster,
 
 // ensureReplicaSlots creates on the primary the physical slot of every
 // replica (before any replica copies or streams from it).
-func ensureReplicaSlots(ctx context.Context, c *engine.Cluster, primary nodePaths) error {
-	return withConn(ctx, primary, "postgres", func(conn *pgx.Conn) error {
+func (d *Driver) ensureReplicaSlots(ctx context.Context, c *engine.Cluster, primary nodePaths) error {
+	return d.onProbe(ctx, c, primary, func(conn *pgx.Conn) error {
 		for _, n := range c.Nodes {
 			if n.Role == engine.RoleMaster {
 				continue
@@ -225,7 +235,7 @@ func (d *Driver) removeStaleNodes(ctx context.Context, e *env, c *engine.Cluster
 			return err
 		}
 	}
-	return withConn(ctx, primary, "postgres", func(conn *pgx.Conn) error {
+	return d.onProbe(ctx, c, primary, func(conn *pgx.Conn) error {
 		rows, err := conn.Query(ctx, `SELECT slot_name FROM pg_replication_slots
 			WHERE slot_type = 'physical' AND starts_with(slot_name, $1)`, internalSlotPrefix)
 		if err != nil {

@@ -14,7 +14,7 @@ import (
 // connection already open (through the firewall forwarder, as clients
 // reach the node), not a new connection and AUTH each time. A client
 // unused for a minute is closed; one that fails is replaced at once.
-var probes = conncache.New(func(cl *goredis.Client) { _ = cl.Close() }, time.Minute)
+var probes = conncache.New(func(cl *goredis.Client) { _ = cl.Close() }, time.Minute, nil)
 
 // onProbe runs f on the node's probe client, open since an earlier call
 // or connected now with the first of passwords that works.
