@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -221,6 +222,30 @@ func statusOf(o engine.Observation) string {
 
 // applyObservation records node states, roles and disk use.
 func applyObservation(ctx context.Context, tx store.Tx, ds *model.Datastore, insts []model.Instance, o engine.Observation) error {
+	for _, i := range observedUpdates(insts, o) {
+		if err := tx.Instances().Update(ctx, &insts[i]); err != nil {
+			return err
+		}
+	}
+	if o.DiskUsedBytes > 0 {
+		ds.DiskUsed = o.DiskUsedBytes
+	}
+	return nil
+}
+
+// observationChanges reports whether recording an observation would
+// change a datastore's instances or disk use (its status aside).
+func observationChanges(ds *model.Datastore, insts []model.Instance, o engine.Observation) bool {
+	if o.DiskUsedBytes > 0 && o.DiskUsedBytes != ds.DiskUsed {
+		return true
+	}
+	return len(observedUpdates(slices.Clone(insts), o)) > 0
+}
+
+// observedUpdates makes the recorded instances say what was observed of
+// their nodes (status and role) and returns the indexes of those changed.
+func observedUpdates(insts []model.Instance, o engine.Observation) []int {
+	var changed []int
 	byID := map[string]engine.NodeState{}
 	for _, n := range o.Nodes {
 		byID[n.ID] = n
@@ -243,9 +268,7 @@ func applyObservation(ctx context.Context, tx store.Tx, ds *model.Datastore, ins
 			continue
 		}
 		in.Status, in.Role, in.RoleName = status, role, strings.ToLower(role)
-		if err := tx.Instances().Update(ctx, in); err != nil {
-			return err
-		}
+		changed = append(changed, i)
 	}
 	// When the engine elected a primary itself (Redis Sentinel), the other
 	// nodes recorded as primary are replicas now: roles follow what is
@@ -263,16 +286,13 @@ func applyObservation(ctx context.Context, tx store.Tx, ds *model.Datastore, ins
 			in := &insts[i]
 			if in.ID != observedMaster && in.Role == model.RoleMaster && in.Status != model.StatusPendingDelete {
 				in.Role, in.RoleName = model.RoleReplica, "replica"
-				if err := tx.Instances().Update(ctx, in); err != nil {
-					return err
+				if !slices.Contains(changed, i) {
+					changed = append(changed, i)
 				}
 			}
 		}
 	}
-	if o.DiskUsedBytes > 0 {
-		ds.DiskUsed = o.DiskUsedBytes
-	}
-	return nil
+	return changed
 }
 
 // deleteDatastore stops a datastore's servers, removes their data and its

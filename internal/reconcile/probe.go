@@ -75,13 +75,22 @@ func (r *Reconciler) ProbeAll(ctx context.Context) {
 		r.log.Warn("probe: list datastores", "error", err)
 		return
 	}
+	// One look at the action queue serves the whole round.
+	working, err := r.datastoresAtWork(ctx)
+	if err != nil {
+		r.log.Warn("probe: list actions", "error", err)
+		return
+	}
 	for _, ds := range list {
 		if ctx.Err() != nil {
 			return
 		}
 		switch {
 		case stable(ds.Status):
-			if err := r.probe(ctx, ds.ID); err != nil {
+			if working[ds.ID] || r.inflightHere(ds.ID) {
+				continue
+			}
+			if err := r.observe(ctx, ds.ID); err != nil {
 				r.log.Warn("probe", "datastore_id", ds.ID, "error", err)
 			}
 		case ds.Status == model.StatusError:
@@ -103,15 +112,38 @@ func (r *Reconciler) ProbeAll(ctx context.Context) {
 	}
 }
 
-func (r *Reconciler) busy(ctx context.Context, dsID string) (bool, error) {
+// inflightHere reports whether this replica runs an action of the
+// datastore (backups aside).
+func (r *Reconciler) inflightHere(dsID string) bool {
 	r.mu.Lock()
-	here := r.inflight[dsID] > 0
-	r.mu.Unlock()
-	if here {
+	defer r.mu.Unlock()
+	return r.inflight[dsID] > 0
+}
+
+// datastoresAtWork returns the datastores with an action pending or in
+// progress, backups aside: a backup runs beside the probe, so that a
+// primary that dies during one is noticed, and failed over, without
+// waiting for the backup to fail.
+func (r *Reconciler) datastoresAtWork(ctx context.Context) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, s := range []string{model.ActionPending, model.ActionInProgress} {
+		acts, err := r.store.Actions().List(ctx, store.Filter{"status": s})
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range acts {
+			if a.Name != model.ActionNameBackup {
+				out[a.DatastoreID] = true
+			}
+		}
+	}
+	return out, nil
+}
+
+func (r *Reconciler) busy(ctx context.Context, dsID string) (bool, error) {
+	if r.inflightHere(dsID) {
 		return true, nil
 	}
-	// A backup runs beside the probe: a primary that dies during one is
-	// noticed, and failed over, without waiting for the backup to fail.
 	for _, s := range []string{model.ActionPending, model.ActionInProgress} {
 		byName, err := r.store.Actions().CountBy(ctx, store.Filter{"datastore_id": dsID, "status": s}, "name")
 		if err != nil {
@@ -125,10 +157,17 @@ func (r *Reconciler) busy(ctx context.Context, dsID string) (bool, error) {
 	return false, nil
 }
 
+// probe observes one datastore unless it has work under way.
 func (r *Reconciler) probe(ctx context.Context, dsID string) error {
 	if busy, err := r.busy(ctx, dsID); busy || err != nil {
 		return err
 	}
+	return r.observe(ctx, dsID)
+}
+
+// observe observes one datastore (known to have no work under way) and
+// records what changed: a datastore that looks as recorded costs no write.
+func (r *Reconciler) observe(ctx context.Context, dsID string) error {
 	st, err := r.load(ctx, r.store, dsID)
 	if err != nil {
 		return err
@@ -147,8 +186,40 @@ func (r *Reconciler) probe(ctx context.Context, dsID string) error {
 		cancel()
 	}
 	newStatus := statusOf(obs)
-	var before string
-	err = r.store.InTx(ctx, func(tx store.Tx) error {
+	before := st.ds.Status
+	changed := newStatus != before || observationChanges(st.ds, st.insts, obs)
+	if !changed && len(slots) > 0 {
+		if changed, err = r.slotsChanged(ctx, dsID, slots); err != nil {
+			return err
+		}
+	}
+	if changed {
+		if before, err = r.recordObservation(ctx, st, obs, slots, newStatus); err != nil {
+			return err
+		}
+	}
+	if failed, err := r.maybeFailover(ctx, st, c, obs); failed || err != nil {
+		return err
+	}
+	if r.awaitEngineElection(st, c, obs) {
+		return nil
+	}
+	// Heal: a node down gets a repair; a disk that just filled gets one
+	// too, so the engine is made to refuse writes.
+	if newStatus == model.StatusDegraded || newStatus == model.StatusDown ||
+		(newStatus == model.StatusDiskFull && before != model.StatusDiskFull) {
+		return r.requestRepair(ctx, dsID, "probe")
+	}
+	return nil
+}
+
+// recordObservation writes what was observed of a datastore (its status,
+// its instances' statuses and roles, disk use, slots), unless it changed
+// meanwhile; it returns the status recorded before.
+func (r *Reconciler) recordObservation(ctx context.Context, st *state, obs engine.Observation, slots []engine.SlotState, newStatus string) (string, error) {
+	dsID := st.ds.ID
+	before := st.ds.Status
+	err := r.store.InTx(ctx, func(tx store.Tx) error {
 		ds, err := tx.Datastores().GetForUpdate(ctx, dsID)
 		if err != nil {
 			return err
@@ -174,22 +245,7 @@ func (r *Reconciler) probe(ctx context.Context, dsID string) error {
 		}
 		return tx.Datastores().Update(ctx, ds)
 	})
-	if err != nil {
-		return err
-	}
-	if failed, err := r.maybeFailover(ctx, st, c, obs); failed || err != nil {
-		return err
-	}
-	if r.awaitEngineElection(st, c, obs) {
-		return nil
-	}
-	// Heal: a node down gets a repair; a disk that just filled gets one
-	// too, so the engine is made to refuse writes.
-	if newStatus == model.StatusDegraded || newStatus == model.StatusDown ||
-		(newStatus == model.StatusDiskFull && before != model.StatusDiskFull) {
-		return r.requestRepair(ctx, dsID, "probe")
-	}
-	return nil
+	return before, err
 }
 
 // observeInstances records the observed status of a datastore's
@@ -440,6 +496,25 @@ func (r *Reconciler) retryFailed(ctx context.Context, ds *model.Datastore) error
 		r.Notify()
 	}
 	return err
+}
+
+// slotsChanged reports whether the observed use or size of a logical
+// replication slot differs from what is recorded.
+func (r *Reconciler) slotsChanged(ctx context.Context, dsID string, seen []engine.SlotState) (bool, error) {
+	slots, err := r.store.Slots().List(ctx, store.Filter{"datastore_id": dsID})
+	if err != nil {
+		return false, err
+	}
+	byName := map[string]engine.SlotState{}
+	for _, s := range seen {
+		byName[s.Name] = s
+	}
+	for _, s := range slots {
+		if o, ok := byName[s.Name]; ok && (s.InUse != o.InUse || s.Size != o.SizeBytes) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // recordSlots writes the observed use and size of logical replication slots.

@@ -144,3 +144,30 @@ func pprofTop(ctx context.Context, e *env, raw, out, title string, args ...strin
 	head := fmt.Sprintf("# %s\n# dbaasd %s, %s\n\n", title, e.commit, time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	return os.WriteFile(out, append([]byte(head), text...), 0o644)
 }
+
+// profileLive writes text summaries of a CPU profile of dbaasd over window
+// and of its heap (after a GC) to PREFIX-<name>-cpu.txt, -cpu-cum.txt and
+// -heap.txt (-profile), and returns the files written.
+func profileLive(ctx context.Context, e *env, pprofURL, name, what string, window time.Duration) ([]string, error) {
+	raw := filepath.Join(e.root, "profile-"+name+"-cpu.pb.gz")
+	if err := fetch(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", pprofURL, int(window.Seconds())), raw); err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	heap := filepath.Join(e.root, "profile-"+name+"-heap.pb.gz")
+	if err := fetch(ctx, pprofURL+"/debug/pprof/heap?gc=1", heap); err != nil {
+		return nil, fmt.Errorf("heap profile: %w", err)
+	}
+	base := e.cfg.profile + "-" + name
+	title := fmt.Sprintf("CPU profile of dbaasd over %s, %s", window, what)
+	written := []string{base + "-cpu.txt", base + "-cpu-cum.txt", base + "-heap.txt"}
+	if err := pprofTop(ctx, e, raw, written[0], title, "-top", "-nodecount=40"); err != nil {
+		return nil, err
+	}
+	if err := pprofTop(ctx, e, raw, written[1], title+", sorted by cumulative time", "-top", "-cum", "-nodecount=40"); err != nil {
+		return nil, err
+	}
+	if err := pprofTop(ctx, e, heap, written[2], "Heap of dbaasd in use (after a GC), "+what, "-top", "-sample_index=inuse_space", "-nodecount=40"); err != nil {
+		return nil, err
+	}
+	return written, nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dbaasd/dbaasd/bench/internal/report"
@@ -13,13 +14,21 @@ import (
 // ones for create time to count as flat.
 const flatRatio = 1.2
 
+// idleCPUTarget is the most CPU (% of one core) an idle dbaasd may use with
+// the scale section's live clusters.
+const idleCPUTarget = 5
+
 // runScale is section 6: PostgreSQL 1-node clusters created back to back
 // (each waited for until ACTIVE) until the chosen count, to see whether
 // create time grows with the number of clusters; and dbaasd's footprint
 // with that many live clusters.
 func runScale(ctx context.Context, e *env, res *results) error {
 	const sec = "scale"
-	cs, err := startClusterServer(ctx, e, "s")
+	args, pprofURL, err := e.pprofArgs()
+	if err != nil {
+		return err
+	}
+	cs, err := startClusterServer(ctx, e, "s", args...)
 	if err != nil {
 		return err
 	}
@@ -55,6 +64,14 @@ func runScale(ctx context.Context, e *env, res *results) error {
 		return err
 	}
 	rssAfter, cpuAfter := sampleRSS(ctx, pid), idleCPU(ctx, e, pid)
+	var profiles []string
+	if pprofURL != "" {
+		what := fmt.Sprintf("%d live PostgreSQL 1-node clusters, default --probe-interval and --metrics-interval", n)
+		profiles, err = profileLive(ctx, e, pprofURL, fmt.Sprintf("idle-%dpg", n), what, profileWindow)
+		if err != nil {
+			res.fail(sec, fmt.Errorf("profiles: %w", err))
+		}
+	}
 	// Measure the API read of the list with n live clusters once, too.
 	t := time.Now()
 	if _, err := cl.Get(ctx, "/v1/datastores"); err != nil {
@@ -84,7 +101,8 @@ func runScale(ctx context.Context, e *env, res *results) error {
 		unit: "s", values: last, baseName: fmt.Sprintf("first %d of %d clusters", k, n), base: first,
 		target: ratioAtMost{flatRatio}})
 	res.add(&figure{section: "footprint", name: fmt.Sprintf("dbaasd CPU while idle, %d live PostgreSQL clusters", n),
-		unit: "% of a core", values: cpuAfter, baseName: "the same dbaasd before the clusters", base: cpuBefore})
+		unit: "% of a core", values: cpuAfter, baseName: "the same dbaasd before the clusters", base: cpuBefore,
+		target: below{idleCPUTarget, "% of a core"}})
 	res.add(&figure{section: "footprint", name: fmt.Sprintf("dbaasd RSS, %d live PostgreSQL clusters", n),
 		unit: "MiB", values: rssAfter, baseName: "the same dbaasd before the clusters", base: rssBefore})
 
@@ -96,12 +114,21 @@ func runScale(ctx context.Context, e *env, res *results) error {
 	}
 	d.notes = append(d.notes,
 		fmt.Sprintf("Flat means the median of the last %d creates is at most %s the median of the first %d (the threshold is the harness's choice).", k, report.Ratio(flatRatio), k),
+		fmt.Sprintf("CPU of the idle dbaasd: %d windows of 3 s, from 1 s after the last create; the baseline is the same dbaasd before its first create.", e.cfg.runs),
 		fmt.Sprintf("With %d live clusters: GET /v1/datastores took %s ms once; deleting all of them (all DELETEs sent, then each awaited) took %s s.",
 			n, report.Num(float64(listTime.Microseconds())/1000), report.Num(deleteAllTime.Seconds())),
 		"Every create: "+joinSecs(times)+" (s).")
+	if len(profiles) > 0 {
+		d.notes = append(d.notes, fmt.Sprintf("Profiles of the idle dbaasd with %d live clusters, over %s right after the CPU windows (text summaries of `go tool pprof -top`): %s.",
+			n, profileWindow, strings.Join(profiles, ", ")))
+	}
 	res.addDetail(sec, d)
 	return nil
 }
+
+// profileWindow is how long the idle dbaasd's CPU profile runs: one
+// --metrics-interval (30 s by default), so it holds one metrics round.
+const profileWindow = 30 * time.Second
 
 func joinSecs(v []float64) string {
 	s := ""

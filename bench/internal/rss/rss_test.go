@@ -17,7 +17,14 @@ func TestOfSelf(t *testing.T) {
 	if s := Sum([]int{os.Getpid(), -1}); s.Procs != 1 || s.RSS == 0 {
 		t.Errorf("Sum must skip unknown processes: %+v", s)
 	}
-	if _, err := CPUSeconds(os.Getpid()); err != nil {
+	own, err := CPUSeconds(os.Getpid())
+	if err != nil {
 		t.Error(err)
+	}
+	if all, err := TotalCPUSeconds(os.Getpid()); err != nil || all < own {
+		t.Errorf("TotalCPUSeconds = %v, %v; want at least CPUSeconds (%v)", all, err, own)
+	}
+	if _, err := TotalCPUSeconds(-1); err == nil {
+		t.Error("TotalCPUSeconds of no process: want an error")
 	}
 }

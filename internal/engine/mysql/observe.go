@@ -72,8 +72,7 @@ func (d *Driver) observeNode(ctx context.Context, c *engine.Cluster, n *node, ga
 	}
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 	defer cancel()
-	db := openSocket(n.socket(), c.AdminPassword, observeTimeout)
-	defer func() { _ = db.Close() }()
+	db := probeDB(n.socket(), c.AdminPassword)
 	if _, err := queryString(ctx, db, "SELECT 1"); err != nil {
 		ns.Detail = "mariadbd does not answer: " + err.Error()
 		return ns
@@ -157,8 +156,7 @@ func gtidSeq(pos string) uint64 {
 func binlogPosition(ctx context.Context, c *engine.Cluster, n *node) (string, int64) {
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 	defer cancel()
-	db := openSocket(n.socket(), c.AdminPassword, observeTimeout)
-	defer func() { _ = db.Close() }()
+	db := probeDB(n.socket(), c.AdminPassword)
 	st, err := scanMap(ctx, db, "SHOW MASTER STATUS")
 	if err != nil || st == nil {
 		return "", 0

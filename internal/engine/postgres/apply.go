@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,15 +34,29 @@ type nodeConfigState struct {
 // first and the primary last (primary first when a value a standby needs
 // as high as its primary's goes down).
 func (d *Driver) applyConfig(ctx context.Context, e *env, c *engine.Cluster, results map[string]nodeResult) error {
-	states := map[string]nodeConfigState{}
+	// Every server loads its own files: all at once.
+	list := make([]nodeConfigState, len(c.Nodes))
+	errs := make([]error, len(c.Nodes))
+	var wg sync.WaitGroup
 	for i := range c.Nodes {
 		n := &c.Nodes[i]
-		p := pathsOf(n)
-		st, err := d.applyNodeConfig(ctx, e, p, results[n.ID])
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			list[i], errs[i] = d.applyNodeConfig(ctx, e, c, pathsOf(n), results[n.ID])
+		}()
+	}
+	wg.Wait()
+	// A rejected value is rejected by every node alike (each rolled its
+	// file back): the first node's error says it.
+	for _, err := range errs {
 		if err != nil {
 			return err
 		}
-		states[n.ID] = st
+	}
+	states := map[string]nodeConfigState{}
+	for i := range c.Nodes {
+		states[c.Nodes[i].ID] = list[i]
 	}
 
 	master := c.Master()
@@ -130,9 +145,9 @@ func primaryFirst(c *engine.Cluster, st nodeConfigState) bool {
 // since it last loaded them (in this Ensure, or before it crashed), rolls
 // back a dbaasd.conf the server rejects, and reports what waits for a
 // restart.
-func (d *Driver) applyNodeConfig(ctx context.Context, e *env, p nodePaths, res nodeResult) (nodeConfigState, error) {
+func (d *Driver) applyNodeConfig(ctx context.Context, e *env, c *engine.Cluster, p nodePaths, res nodeResult) (nodeConfigState, error) {
 	st := nodeConfigState{current: map[string]int{}}
-	err := withConn(ctx, p, "postgres", func(conn *pgx.Conn) error {
+	err := d.onProbe(ctx, c, p, func(conn *pgx.Conn) error {
 		var loaded time.Time
 		if err := conn.QueryRow(ctx, "SELECT pg_conf_load_time()").Scan(&loaded); err != nil {
 			return sqlError(err, "node %s: read configuration load time", p.id)

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,7 +11,8 @@ import (
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
-func benchCluster(b *testing.B) *engine.Cluster {
+// benchCluster is a new cluster of n nodes (the first the master).
+func benchCluster(b *testing.B, n int) *engine.Cluster {
 	b.Helper()
 	dir, err := os.MkdirTemp("", "dbaasd-b")
 	if err != nil {
@@ -18,15 +20,28 @@ func benchCluster(b *testing.B) *engine.Cluster {
 	}
 	_ = os.Chmod(dir, 0o755)
 	b.Cleanup(func() { _ = os.RemoveAll(dir) })
-	return &engine.Cluster{ID: "bench", Engine: engine.PostgreSQL, Dir: dir,
-		Flavor: engine.Flavor{VCPUs: 1, RAMMB: 1024, DiskGB: 5}, Config: map[string]any{},
-		Nodes: []engine.Node{{ID: "bench-node", Role: engine.RoleMaster, Host: "127.0.0.1",
-			Port: freeTestPort(), Dir: filepath.Join(dir, "nodes", "bench")}}}
+	c := &engine.Cluster{ID: "bench", Engine: engine.PostgreSQL, Dir: dir,
+		Flavor: engine.Flavor{VCPUs: 1, RAMMB: 1024, DiskGB: 5}, Config: map[string]any{}}
+	for i := 0; i < n; i++ {
+		role := engine.RoleReplica
+		if i == 0 {
+			role = engine.RoleMaster
+		}
+		c.Nodes = append(c.Nodes, engine.Node{ID: fmt.Sprintf("bench-node-%d", i), Index: i, Role: role, Host: "127.0.0.1",
+			Port: freeTestPort(), Dir: filepath.Join(dir, "nodes", fmt.Sprintf("bench%d", i))})
+	}
+	return c
 }
 
 // BenchmarkEnsureOneNode measures Ensure of a new 1-node cluster with the
 // template already prepared: copy, configure, pg_ctl start -w, checks.
-func BenchmarkEnsureOneNode(b *testing.B) {
+func BenchmarkEnsureOneNode(b *testing.B) { benchEnsure(b, 1) }
+
+// BenchmarkEnsureThreeNodes is BenchmarkEnsureOneNode with two replicas
+// (ensured until they stream).
+func BenchmarkEnsureThreeNodes(b *testing.B) { benchEnsure(b, 3) }
+
+func benchEnsure(b *testing.B, nodes int) {
 	d := New(Options{TemplateDir: templateDir, Logger: testLogger()})
 	ctx := context.Background()
 	e, err := d.env(ctx, "")
@@ -39,7 +54,7 @@ func BenchmarkEnsureOneNode(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		c := benchCluster(b)
+		c := benchCluster(b, nodes)
 		b.StartTimer()
 		if err := d.Ensure(ctx, c); err != nil {
 			b.Fatal(err)
@@ -64,7 +79,7 @@ func BenchmarkBareInitdbStart(b *testing.B) {
 	r := e.r
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		c := benchCluster(b)
+		c := benchCluster(b, 1)
 		p := pathsOf(&c.Nodes[0])
 		if err := r.MkdirAll(filepath.Dir(p.dir), 0o755); err != nil {
 			b.Fatal(err)

@@ -76,7 +76,7 @@ func TestCatalog(t *testing.T) {
 	// Cached on disk beside the template: a new driver reads it instead of
 	// starting a scratch server and writing it again.
 	info, _ := d.Info(ctx)
-	cache := filepath.Join(templateDir, "postgresql-"+info.Full, "catalog.json")
+	cache := filepath.Join(templateDir, "postgresql-"+info.Full+"-"+templateLayout, "catalog.json")
 	before, err := os.Stat(cache)
 	if err != nil {
 		t.Fatalf("catalog not cached beside the template: %v", err)

@@ -28,6 +28,11 @@ const adminSearchPath = "pg_catalog, pg_temp"
 // socket (peer authentication for dbaasd's OS user; the socket directory
 // is private to the cluster's OS account and root).
 func connect(ctx context.Context, p nodePaths, database string) (*pgx.Conn, error) {
+	return connectAs(ctx, p, database, "dbaasd")
+}
+
+// connectAs is connect with an application_name of the caller's.
+func connectAs(ctx context.Context, p nodePaths, database, app string) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig("")
 	if err != nil {
 		return nil, err
@@ -40,7 +45,7 @@ func connect(ctx context.Context, p nodePaths, database string) (*pgx.Conn, erro
 	cfg.TLSConfig = nil
 	cfg.Fallbacks = nil
 	cfg.ConnectTimeout = connTimeout
-	cfg.RuntimeParams = map[string]string{"application_name": "dbaasd", "search_path": adminSearchPath}
+	cfg.RuntimeParams = map[string]string{"application_name": app, "search_path": adminSearchPath}
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {

@@ -25,7 +25,11 @@ func (d *Driver) guardDisk(ctx context.Context, c *engine.Cluster) error {
 		}
 	}
 	full := limit > 0 && used > limit
-	return onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
+	primary, err := primaryPaths(c)
+	if err != nil {
+		return err
+	}
+	return d.onProbe(ctx, c, primary, func(conn *pgx.Conn) error {
 		var guarded bool
 		if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_file_settings
 			WHERE name = 'default_transaction_read_only' AND sourcefile LIKE '%/postgresql.auto.conf')`).Scan(&guarded); err != nil {

@@ -6,8 +6,12 @@ import (
 	"log/slog"
 	"os/user"
 	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/conncache"
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
@@ -25,6 +29,10 @@ type Options struct {
 	// when deciding that a node's disk is full; 0 means 1 GiB. Only tests
 	// change it, to fill a "disk" in seconds.
 	DiskBytesPerGB int64
+	// TemplateStreamWait bounds how long a replica made from the template
+	// may take to stream from its primary before it is rebuilt with
+	// pg_basebackup; 0 means 30 s. Only tests change it.
+	TemplateStreamWait time.Duration
 }
 
 // Driver is the local PostgreSQL engine. It is safe for concurrent use on
@@ -44,6 +52,11 @@ type Driver struct {
 
 	templateMu sync.Mutex
 	catalogMu  sync.Mutex
+
+	// probes keeps a connection open to every node observed (see onProbe);
+	// sizes remembers measured data sizes (see dataSize).
+	probes *conncache.Cache[*pgx.Conn]
+	sizes  sizeCache
 }
 
 var (
@@ -63,6 +76,7 @@ func New(opts Options) *Driver {
 		log:      opts.Logger,
 		installs: map[string]*install{},
 		catalogs: map[string]engine.Catalog{},
+		probes:   newProbes(),
 	}
 	if d.log == nil {
 		d.log = slog.Default()

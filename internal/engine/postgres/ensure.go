@@ -18,6 +18,12 @@ import (
 // restart-only parameter changed), the disk guard is in the right state,
 // and the pooler runs as desired. Running servers are adopted, not
 // restarted; when nothing changed Ensure only reads.
+//
+// The nodes converge at once: a replica whose data is already a standby of
+// the primary starts beside it, and only a replica that needs the primary
+// (a copy to take) waits for it. Every node of a new cluster is a copy of
+// the template, the replicas' made standbys before any server ran (see
+// createNodes), so a new cluster's servers all start together.
 func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	if err := validateCluster(c); err != nil {
 		return err
@@ -34,21 +40,46 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	}
 	master := c.Master()
 	mp := pathsOf(master)
-	results := map[string]nodeResult{}
-	var mu sync.Mutex
-
-	res, err := d.ensurePrimary(ctx, e, c, master)
-	if err != nil {
+	if err := d.createNodes(ctx, e, c); err != nil {
 		return err
 	}
-	results[master.ID] = res
 	sysID, err := controlSysID(mp.data)
 	if err != nil {
 		return fmt.Errorf("node %s: %w", master.ID, err)
 	}
 
+	results := map[string]nodeResult{}
+	var mu sync.Mutex
+	record := func(id string, res nodeResult) {
+		mu.Lock()
+		results[id] = res
+		mu.Unlock()
+	}
+	// primaryUp is closed once the primary runs as primary with a slot for
+	// every replica (primaryErr says whether it does).
+	primaryUp := make(chan struct{})
+	var primaryErr error
+	awaitPrimary := func() error {
+		select {
+		case <-primaryUp:
+			return primaryErr
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(c.Nodes))
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(primaryUp)
+		res, err := d.ensurePrimary(ctx, e, c, master)
+		record(master.ID, res)
+		if err == nil {
+			err = d.ensureReplicaSlots(ctx, c, mp)
+		}
+		primaryErr = err
+	}()
 	for i := range c.Nodes {
 		n := &c.Nodes[i]
 		if n.Role == engine.RoleMaster {
@@ -57,15 +88,19 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := d.ensureReplica(ctx, e, c, n, mp, sysID)
+			res, err := d.ensureReplica(ctx, e, c, n, mp, sysID, awaitPrimary)
 			errs[i] = err
-			mu.Lock()
-			results[n.ID] = res
-			mu.Unlock()
+			record(n.ID, res)
 		}()
 	}
 	wg.Wait()
+	if primaryErr != nil {
+		return primaryErr // the replicas that waited for it failed with it
+	}
 	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := d.awaitTemplateReplicas(ctx, e, c, mp, results); err != nil {
 		return err
 	}
 
@@ -151,31 +186,16 @@ type nodeResult struct {
 	started  bool   // the server started after they were written
 }
 
-// ensurePrimary makes the desired master exist, run and be primary.
+// ensurePrimary makes the desired master (whose data createNodes made)
+// run and be primary.
 func (d *Driver) ensurePrimary(ctx context.Context, e *env, c *engine.Cluster, m *engine.Node) (nodeResult, error) {
 	var res nodeResult
 	p := pathsOf(m)
-	if err := d.prepareNodeDir(ctx, e, c, p); err != nil {
-		return res, err
-	}
-	if !hasData(p) {
-		for i := range c.Nodes {
-			if o := pathsOf(&c.Nodes[i]); o.id != p.id && hasData(o) {
-				return res, fmt.Errorf("node %s: the primary's data directory %s is missing while node %s has data; "+
-					"refusing to start an empty primary that would replace it (make node %s the %s)",
-					p.id, p.data, o.id, o.id, engine.RoleMaster)
-			}
-		}
-		d.log.Info("creating primary from template", "cluster", c.ID, "node", p.id)
-		if err := d.createFromTemplate(ctx, e, p); err != nil {
-			return res, err
-		}
-	}
 	var err error
 	if res.prevConf, res.changed, err = d.writeNodeFiles(e, c, m, nil); err != nil {
 		return res, err
 	}
-	started, st, err := d.ensureRunning(ctx, e, p)
+	started, st, err := d.ensureRunning(ctx, e, c, p)
 	if err != nil {
 		return res, err
 	}

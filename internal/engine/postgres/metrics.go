@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
-	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
 var _ engine.MetricsSampler = (*Driver)(nil)
@@ -53,19 +52,21 @@ func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, 
 	var wg sync.WaitGroup
 	for i := range c.Nodes {
 		p := pathsOf(&c.Nodes[i])
-		if size, err := proc.DirSize(p.data); err == nil {
-			sizes[i] = size
-		}
 		if pids[i] = serverPID(p); pids[i] == 0 {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			answers[i] = sampleServer(ctx, p)
+			answers[i] = d.sampleServer(ctx, c, p)
 		}()
 	}
 	wg.Wait()
+	for i := range c.Nodes {
+		if size, err := d.dataSize(pathsOf(&c.Nodes[i]), answers[i].lsn); err == nil {
+			sizes[i] = size
+		}
+	}
 
 	var primaryLSN uint64
 	for i, a := range answers {
@@ -127,14 +128,16 @@ func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, 
 	return out, nil
 }
 
-// sampleServer asks one server, within sampleTimeout, for its statistics.
-// A server that answers is up even when its statistics cannot be read (a
-// database dropped during the query): it then has no values.
-func sampleServer(ctx context.Context, p nodePaths) nodeSample {
+// sampleServer asks one server, within sampleTimeout and on its probe
+// connection, for its statistics. A server that answers is up even when
+// its statistics cannot be read (a database dropped during the query): it
+// then has no values.
+func (d *Driver) sampleServer(ctx context.Context, c *engine.Cluster, p nodePaths) nodeSample {
 	var ns nodeSample
 	ctx, cancel := context.WithTimeout(ctx, sampleTimeout)
 	defer cancel()
-	_ = withConn(ctx, p, "postgres", func(conn *pgx.Conn) error {
+	_ = d.onProbe(ctx, c, p, func(conn *pgx.Conn) error {
+		ns = nodeSample{}
 		var pos *string
 		if err := conn.QueryRow(ctx, `SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery()
 			THEN coalesce(pg_last_wal_replay_lsn(), pg_last_wal_receive_lsn())::text
@@ -151,10 +154,10 @@ func sampleServer(ctx context.Context, p nodePaths) nodeSample {
 				s.tup_inserted + s.tup_updated + s.tup_deleted, s.blks_hit, s.blks_read, s.deadlocks, s.temp_bytes,
 				pg_database_size(d.oid),
 				(SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.oid AND a.backend_type = 'client backend'
-					AND a.pid <> pg_backend_pid())
+					AND NOT (a.usename = current_user AND a.application_name = $1))
 			FROM pg_database d JOIN pg_stat_database s ON s.datid = d.oid
 			WHERE d.datallowconn AND NOT d.datistemplate
-			ORDER BY d.datname`)
+			ORDER BY d.datname`, probeApp)
 		if err != nil {
 			return err
 		}

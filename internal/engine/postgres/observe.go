@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
-	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
 // observeTimeout bounds how long a server may take to answer Observe.
@@ -20,7 +19,10 @@ const observeTimeout = time.Second
 // Observe reports, for every desired node, whether its server runs and
 // answers, its role (from pg_is_in_recovery), a replica's lag behind the
 // primary in bytes, and whether its data outgrew the flavor's disk. It
-// changes nothing and copes with servers that are down.
+// changes nothing and copes with servers that are down. It asks each
+// server one query on a connection kept open for the next time (see
+// onProbe), and measures data sizes only when they may have changed (see
+// dataSize).
 func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observation, error) {
 	var obs engine.Observation
 	type probe struct {
@@ -44,10 +46,6 @@ func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observa
 		p := pathsOf(n)
 		pr := &probes[i]
 		pr.st = engine.NodeState{ID: n.ID, Role: engine.RoleUnknown, Status: engine.NodeDown}
-		if size, err := proc.DirSize(p.data); err == nil {
-			pr.size = size
-			obs.DiskUsedBytes = max(obs.DiskUsedBytes, size)
-		}
 		switch {
 		case !hasData(p):
 			pr.st.Detail = "the node has no data directory yet"
@@ -61,7 +59,7 @@ func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observa
 				defer wg.Done()
 				a := &answers[i]
 				a.asked = true
-				a.inRecovery, a.lsn, a.streaming, a.err = probeServer(ctx, p)
+				a.inRecovery, a.lsn, a.streaming, a.err = d.probeServer(ctx, c, p)
 			}()
 		}
 	}
@@ -91,6 +89,10 @@ func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observa
 					streaming[app] = true
 				}
 			}
+		}
+		if size, err := d.dataSize(pathsOf(&c.Nodes[i]), pr.lsn); err == nil {
+			pr.size = size
+			obs.DiskUsedBytes = max(obs.DiskUsedBytes, size)
 		}
 	}
 
@@ -133,31 +135,27 @@ func (d *Driver) observePooler(c *engine.Cluster) engine.ProcessState {
 	return ps
 }
 
-// probeServer asks a server, within observeTimeout, whether it is in
-// recovery, its WAL position (received or replayed, whichever is further,
-// on a replica; written on a primary) and, on a primary, which replicas stream from it.
-func probeServer(ctx context.Context, p nodePaths) (inRecovery bool, lsn uint64, streaming []string, err error) {
+// probeServer asks a server, within observeTimeout and in one query on its
+// probe connection, whether it is in recovery, its WAL position (received
+// or replayed, whichever is further, on a replica; written on a primary)
+// and, on a primary, which replicas stream from it.
+func (d *Driver) probeServer(ctx context.Context, c *engine.Cluster, p nodePaths) (inRecovery bool, lsn uint64, streaming []string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 	defer cancel()
-	err = withConn(ctx, p, "postgres", func(conn *pgx.Conn) error {
+	err = d.onProbe(ctx, c, p, func(conn *pgx.Conn) error {
 		var pos *string
 		if err := conn.QueryRow(ctx, `SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery()
 			THEN greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text
-			ELSE pg_current_wal_lsn()::text END`).Scan(&inRecovery, &pos); err != nil {
+			ELSE pg_current_wal_lsn()::text END,
+			CASE WHEN pg_is_in_recovery() THEN '{}'::text[]
+			ELSE ARRAY(SELECT application_name FROM pg_stat_replication WHERE state = 'streaming') END`,
+			pgx.QueryExecModeSimpleProtocol).Scan(&inRecovery, &pos, &streaming); err != nil {
 			return err
 		}
 		if pos != nil {
 			lsn = parseLSN(*pos)
 		}
-		if inRecovery {
-			return nil
-		}
-		rows, err := conn.Query(ctx, "SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'")
-		if err != nil {
-			return err
-		}
-		streaming, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		return err
+		return nil
 	})
 	return inRecovery, lsn, streaming, err
 }

@@ -28,6 +28,16 @@ func queryState(ctx context.Context, p nodePaths) (serverState, error) {
 	return st, err
 }
 
+// nodeState is queryState on the connection the driver keeps to a node
+// of c (see onProbe).
+func (d *Driver) nodeState(ctx context.Context, c *engine.Cluster, p nodePaths) (serverState, error) {
+	var st serverState
+	err := d.onProbe(ctx, c, p, func(conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&st.inRecovery)
+	})
+	return st, err
+}
+
 // controlSysID reads the database system identifier from a data
 // directory's pg_control (its first field, in the machine's byte order).
 // Every copy of one cluster shares it; a different one means another cluster.
@@ -53,7 +63,7 @@ func (d *Driver) promote(ctx context.Context, e *env, c *engine.Cluster, p nodeP
 		if o.id == p.id || serverPID(o) == 0 {
 			continue
 		}
-		if st, err := queryState(ctx, o); err == nil && !st.inRecovery {
+		if st, err := d.nodeState(ctx, c, o); err == nil && !st.inRecovery {
 			d.log.Warn("stopping a former primary before promoting the new one", "cluster", c.ID, "node", o.id, "new_primary", p.id)
 			if err := d.stopServer(ctx, e, o); err != nil {
 				return err
@@ -70,16 +80,13 @@ func (d *Driver) promote(ctx context.Context, e *env, c *engine.Cluster, p nodeP
 // ensureReplica makes a replica exist as a copy of the primary, streaming
 // through its own physical slot, and run. A replica that is not a copy of
 // the primary (another system identifier) or is not a standby (a former
-// primary) is rebuilt.
-func (d *Driver) ensureReplica(ctx context.Context, e *env, c *engine.Cluster, n *engine.Node, primary nodePaths, sysID uint64) (nodeResult, error) {
+// primary) is rebuilt. A replica whose data is a standby of the primary
+// starts at once; one that needs a copy of the primary first waits for
+// awaitPrimary (the primary running, with the replicas' slots).
+func (d *Driver) ensureReplica(ctx context.Context, e *env, c *engine.Cluster, n *engine.Node, primary nodePaths, sysID uint64, awaitPrimary func() error) (nodeResult, error) {
 	var res nodeResult
 	p := pathsOf(n)
 	if err := d.prepareNodeDir(ctx, e, c, p); err != nil {
-		return res, err
-	}
-	if err := withConn(ctx, primary, "postgres", func(conn *pgx.Conn) error {
-		return ensurePhysicalSlot(ctx, conn, slotName(n.ID))
-	}); err != nil {
 		return res, err
 	}
 	if hasData(p) {
@@ -91,16 +98,18 @@ func (d *Driver) ensureReplica(ctx context.Context, e *env, c *engine.Cluster, n
 			rebuild = "it is not a standby"
 		}
 		if rebuild != "" {
-			d.log.Warn("rebuilding replica from the primary", "cluster", c.ID, "node", p.id, "reason", rebuild)
-			if err := d.stopServer(ctx, e, p); err != nil {
+			if err := awaitPrimary(); err != nil {
 				return res, err
 			}
-			if err := e.r.RemoveAll(p.data); err != nil {
-				return res, fmt.Errorf("node %s: %w", p.id, err)
+			if err := d.dropReplicaData(ctx, e, c, p, rebuild); err != nil {
+				return res, err
 			}
 		}
 	}
 	if !hasData(p) {
+		if err := awaitPrimary(); err != nil {
+			return res, err
+		}
 		if err := d.baseBackup(ctx, e, c, p, primary); err != nil {
 			return res, err
 		}
@@ -109,10 +118,39 @@ func (d *Driver) ensureReplica(ctx context.Context, e *env, c *engine.Cluster, n
 	if res.prevConf, res.changed, err = d.writeNodeFiles(e, c, n, &primary); err != nil {
 		return res, err
 	}
-	if res.started, _, err = d.ensureRunning(ctx, e, p); err != nil {
+	if res.started, _, err = d.ensureRunning(ctx, e, c, p); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// dropReplicaData stops a replica's server and removes its data, to
+// rebuild it from the primary.
+func (d *Driver) dropReplicaData(ctx context.Context, e *env, c *engine.Cluster, p nodePaths, why string) error {
+	d.log.Warn("rebuilding replica from the primary", "cluster", c.ID, "node", p.id, "reason", why)
+	if err := d.stopServer(ctx, e, p); err != nil {
+		return err
+	}
+	if err := e.r.RemoveAll(p.data); err != nil {
+		return fmt.Errorf("node %s: %w", p.id, err)
+	}
+	return nil
+}
+
+// ensureReplicaSlots creates on the primary the physical slot of every
+// replica (before any replica copies or streams from it).
+func (d *Driver) ensureReplicaSlots(ctx context.Context, c *engine.Cluster, primary nodePaths) error {
+	return d.onProbe(ctx, c, primary, func(conn *pgx.Conn) error {
+		for _, n := range c.Nodes {
+			if n.Role == engine.RoleMaster {
+				continue
+			}
+			if err := ensurePhysicalSlot(ctx, conn, slotName(n.ID)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // baseBackup copies the primary into a replica's data directory with
@@ -135,7 +173,8 @@ func (d *Driver) baseBackup(ctx context.Context, e *env, c *engine.Cluster, p, p
 	if err := e.r.Rename(tmp, p.data); err != nil {
 		return fmt.Errorf("node %s: %w", p.id, err)
 	}
-	return nil
+	// The data is the primary's now, not a template copy.
+	return e.r.Remove(filepath.Join(p.dir, templateCopyFile))
 }
 
 // ensurePhysicalSlot creates a physical slot that reserves WAL right away.
@@ -196,7 +235,7 @@ func (d *Driver) removeStaleNodes(ctx context.Context, e *env, c *engine.Cluster
 			return err
 		}
 	}
-	return withConn(ctx, primary, "postgres", func(conn *pgx.Conn) error {
+	return d.onProbe(ctx, c, primary, func(conn *pgx.Conn) error {
 		rows, err := conn.Query(ctx, `SELECT slot_name FROM pg_replication_slots
 			WHERE slot_type = 'physical' AND starts_with(slot_name, $1)`, internalSlotPrefix)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
@@ -82,11 +83,11 @@ const adoptTimeout = 2 * time.Minute
 // it when none runs (or the one found dies while we wait: a server killed
 // a moment ago still shows up as a live process for a little while). It
 // reports whether it started the server, and what the server says.
-func (d *Driver) ensureRunning(ctx context.Context, e *env, p nodePaths) (started bool, st serverState, err error) {
+func (d *Driver) ensureRunning(ctx context.Context, e *env, c *engine.Cluster, p nodePaths) (started bool, st serverState, err error) {
 	if pid := liveServerPID(p); pid != 0 {
 		deadline := time.Now().Add(adoptTimeout)
 		for {
-			if st, err = queryState(ctx, p); err == nil {
+			if st, err = d.nodeState(ctx, c, p); err == nil {
 				return false, st, nil
 			}
 			if !proc.Alive(pid) {
@@ -105,7 +106,7 @@ func (d *Driver) ensureRunning(ctx context.Context, e *env, p nodePaths) (starte
 	if err := d.startServer(ctx, e, p); err != nil {
 		return false, st, err
 	}
-	st, err = queryState(ctx, p)
+	st, err = d.nodeState(ctx, c, p)
 	return true, st, err
 }
 

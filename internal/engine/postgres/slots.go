@@ -69,10 +69,16 @@ func (d *Driver) DropSlot(ctx context.Context, c *engine.Cluster, name string) e
 }
 
 // Slots lists the logical replication slots on the primary with the WAL
-// each retains (dbaasd's own physical slots are not listed).
+// each retains (dbaasd's own physical slots are not listed). The prober
+// asks it with every round: it runs on the primary's probe connection.
 func (d *Driver) Slots(ctx context.Context, c *engine.Cluster) ([]engine.SlotState, error) {
 	var out []engine.SlotState
-	err := onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
+	p, err := primaryPaths(c)
+	if err != nil {
+		return nil, err
+	}
+	err = d.onProbe(ctx, c, p, func(conn *pgx.Conn) error {
+		out = nil
 		rows, err := conn.Query(ctx, `SELECT slot_name::text, coalesce(database::text, ''), active,
 			coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint
 			FROM pg_replication_slots WHERE slot_type = 'logical' ORDER BY slot_name`)

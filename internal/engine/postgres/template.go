@@ -17,6 +17,12 @@ const templateConf = `# Managed by dbaasd. Every setting lives in conf.d/dbaasd.
 include_dir = 'conf.d'
 `
 
+// templateLayout names the layout of the prepared templates: templates of
+// older layouts (directories without it) are left alone and a new one is
+// prepared beside them. Layout 2 records the lowest hot-standby parameters
+// in pg_control (see lowerControlParams).
+const templateLayout = "2"
+
 // templateData returns the data directory of the prepared template for an
 // installed version, running initdb once if needed. Preparation is guarded
 // against concurrent callers in this process (mutex) and in others (an
@@ -26,7 +32,7 @@ func (d *Driver) templateData(ctx context.Context, e *env) (string, error) {
 	if d.opts.TemplateDir == "" {
 		return "", fmt.Errorf("postgresql: no template directory configured")
 	}
-	dir := filepath.Join(d.opts.TemplateDir, "postgresql-"+e.inst.full)
+	dir := filepath.Join(d.opts.TemplateDir, "postgresql-"+e.inst.full+"-"+templateLayout)
 	data := filepath.Join(dir, "data")
 	if exists(filepath.Join(data, "PG_VERSION")) {
 		return data, nil
@@ -70,6 +76,9 @@ func (d *Driver) templateData(ctx context.Context, e *env) (string, error) {
 	if _, err := e.base.Run(ctx, e.inst.bin("initdb"), initdbArgs(bdata)...); err != nil {
 		return "", fmt.Errorf("postgresql template: %w", err)
 	}
+	if err := lowerControlParams(ctx, e, bdata); err != nil {
+		return "", fmt.Errorf("postgresql template: %w", err)
+	}
 	if _, err := e.base.WriteFile(filepath.Join(bdata, "postgresql.conf"), []byte(templateConf), 0o600); err != nil {
 		return "", err
 	}
@@ -82,31 +91,30 @@ func (d *Driver) templateData(ctx context.Context, e *env) (string, error) {
 	return data, nil
 }
 
+// lowerControlParams runs the new template once in single-user mode with
+// the lowest values of the parameters a hot standby must have at least as
+// high as its primary, so that pg_control records those. Every copy of the
+// template can then start as a standby whatever its flavor and
+// configuration: the copy of a new cluster's replicas checks its settings
+// against pg_control before the primary's own values (a WAL record the
+// primary writes when it first starts) reach it. initdb records its own
+// choices (max_connections = 100 and more), above what small flavors get.
+func lowerControlParams(ctx context.Context, e *env, data string) error {
+	args := []string{"--single", "-D", data,
+		"-c", "max_connections=1", "-c", "superuser_reserved_connections=0",
+		"-c", "max_worker_processes=0", "-c", "max_wal_senders=0",
+		"-c", "max_prepared_transactions=0", "-c", "max_locks_per_transaction=10",
+		"-c", "autovacuum=off", "postgres"}
+	if _, err := e.base.Run(ctx, e.inst.bin("postgres"), args...); err != nil {
+		return fmt.Errorf("record the lowest standby parameters: %w", err)
+	}
+	return nil
+}
+
 // initdbArgs are the arguments of initdb for a new data directory.
 func initdbArgs(data string) []string {
 	return []string{"-D", data, "-U", superuser, "-E", "UTF8", "--locale=C.UTF-8",
 		"--auth-local=trust", "--auth-host=scram-sha-256", "--data-checksums"}
-}
-
-// createFromTemplate makes a node's data directory a copy of the template.
-// The copy goes to data.tmp first and is renamed when complete, so a crash
-// never leaves a half-copied data directory behind.
-func (d *Driver) createFromTemplate(ctx context.Context, e *env, p nodePaths) error {
-	tmpl, err := d.templateData(ctx, e)
-	if err != nil {
-		return err
-	}
-	tmp := p.data + ".tmp"
-	if err := e.r.RemoveAll(tmp); err != nil {
-		return fmt.Errorf("node %s: %w", p.id, err)
-	}
-	if err := e.r.CopyTree(tmpl, tmp); err != nil {
-		return fmt.Errorf("node %s: copy template: %w", p.id, err)
-	}
-	if err := e.r.Rename(tmp, p.data); err != nil {
-		return fmt.Errorf("node %s: %w", p.id, err)
-	}
-	return nil
 }
 
 // hasData reports whether a node has a complete data directory.

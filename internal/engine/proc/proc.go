@@ -483,11 +483,19 @@ func (r *Runner) CopyTree(src, dst string) error {
 	if _, err := os.Lstat(dst); err == nil {
 		return fmt.Errorf("copy %s to %s: destination exists", src, dst)
 	}
-	type job struct {
-		from, to string
-		mode     os.FileMode
+	// The tree is read as dbaasd (templates are dbaasd's) and written as
+	// the runner's user (see As): directories and links first, in one
+	// switch of identity, then files in batches, each batch's sources
+	// opened as dbaasd and its copies made in one switch, so that the
+	// thousand files of a template cost one switch per batch, not each.
+	type link struct{ to, target string }
+	type dir struct {
+		to   string
+		mode os.FileMode
 	}
-	var files []job
+	var dirs []dir
+	var links []link
+	var files []copyJob
 	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -503,45 +511,66 @@ func (r *Runner) CopyTree(src, dst string) error {
 		}
 		switch {
 		case d.IsDir():
-			return r.as(func() error {
-				if err := os.Mkdir(to, info.Mode().Perm()); err != nil {
-					return err
-				}
-				if err := os.Chmod(to, info.Mode().Perm()); err != nil {
-					return err
-				}
-				return r.Chown(to)
-			})
+			dirs = append(dirs, dir{to, info.Mode().Perm()})
 		case d.Type()&os.ModeSymlink != 0:
 			target, err := os.Readlink(p)
 			if err != nil {
 				return err
 			}
-			return r.as(func() error {
-				if err := os.Symlink(target, to); err != nil {
-					return err
-				}
-				return r.Chown(to)
-			})
+			links = append(links, link{to, target})
 		case d.Type().IsRegular():
-			files = append(files, job{p, to, info.Mode().Perm()})
-			return nil
+			files = append(files, copyJob{p, to, info.Mode().Perm()})
 		default:
 			return fmt.Errorf("%s: unsupported file type %s", p, d.Type())
 		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("copy %s to %s: %w", src, dst, err)
 	}
-	jobs := make(chan job)
+	err = r.as(func() error {
+		for _, d := range dirs {
+			if err := os.Mkdir(d.to, d.mode); err != nil {
+				return err
+			}
+			if err := os.Chmod(d.to, d.mode); err != nil {
+				return err
+			}
+		}
+		for _, l := range links {
+			if err := os.Symlink(l.target, l.to); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		for _, d := range dirs {
+			if err = r.Chown(d.to); err != nil {
+				break
+			}
+		}
+	}
+	if err == nil {
+		for _, l := range links {
+			if err = r.Chown(l.to); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("copy %s to %s: %w", src, dst, err)
+	}
+	const batch = 64
+	jobs := make(chan []copyJob)
 	errs := make(chan error, 1)
 	var wg sync.WaitGroup
-	for w := 0; w < 8; w++ {
+	for w := 0; w < copyWorkers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := range jobs {
-				if err := r.copyFile(j.from, j.to, j.mode); err != nil {
+			for b := range jobs {
+				if err := r.copyFiles(b); err != nil {
 					select {
 					case errs <- err:
 					default:
@@ -550,8 +579,8 @@ func (r *Runner) CopyTree(src, dst string) error {
 			}
 		}()
 	}
-	for _, j := range files {
-		jobs <- j
+	for i := 0; i < len(files); i += batch {
+		jobs <- files[i:min(i+batch, len(files))]
 	}
 	close(jobs)
 	wg.Wait()
@@ -563,33 +592,61 @@ func (r *Runner) CopyTree(src, dst string) error {
 	}
 }
 
-// copyFile reads from as dbaasd (templates are dbaasd's) and creates to as
-// the runner's user (see As).
-func (r *Runner) copyFile(from, to string, mode os.FileMode) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
+// copyWorkers is how many batches CopyTree copies at once.
+const copyWorkers = 4
+
+// copyJob is one file of CopyTree.
+type copyJob struct {
+	from, to string
+	mode     os.FileMode
+}
+
+// copyFiles opens the sources as dbaasd (templates are dbaasd's) and
+// creates the copies as the runner's user (see As), in one switch of
+// identity.
+func (r *Runner) copyFiles(jobs []copyJob) error {
+	srcs := make([]*os.File, len(jobs))
+	defer func() {
+		for _, f := range srcs {
+			if f != nil {
+				_ = f.Close()
+			}
+		}
+	}()
+	for i, j := range jobs {
+		f, err := os.Open(j.from)
+		if err != nil {
+			return err
+		}
+		srcs[i] = f
 	}
-	defer func() { _ = in.Close() }()
-	var out *os.File
-	err = r.as(func() error {
-		var err error
-		out, err = os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, mode)
-		return err
+	err := r.as(func() error {
+		for i, j := range jobs {
+			out, err := os.OpenFile(j.to, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW, j.mode)
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(out, srcs[i]); err != nil {
+				_ = out.Close()
+				return err
+			}
+			if err := out.Chmod(j.mode); err != nil {
+				_ = out.Close()
+				return err
+			}
+			if err := out.Close(); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
-		_ = out.Close()
-		return err
+	for _, j := range jobs {
+		if err := r.Chown(j.to); err != nil {
+			return err
+		}
 	}
-	if err := out.Chmod(mode); err != nil {
-		_ = out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return r.Chown(to)
+	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
@@ -123,28 +125,34 @@ func observeNode(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engi
 	defer cancel()
 	ep := unixEndpoint(p.serverSock)
 	ep.timeout = observeTimeout
-	cl, _, err := connect(ctx, ep, creds(nil, c, p))
-	if err != nil {
-		o.state.Detail = "does not answer: " + err.Error()
-		return o
-	}
-	defer func() { _ = cl.Close() }()
-	if err := cl.Ping(ctx).Err(); err != nil {
-		if isLoading(err) {
-			o.state.Status = engine.NodeStarting
-			o.state.Detail = "loading its dataset"
-		} else {
-			o.state.Detail = "PING: " + err.Error()
+	key := c.ID + "/" + n.ID + "/" + ep.addr
+	var answerErr error // the last error of the server (not of connecting)
+	err := onProbe(ctx, key, ep, creds(nil, c, p), func(cl *goredis.Client) error {
+		o.state.Status, o.state.Detail = engine.NodeDown, ""
+		if answerErr = cl.Ping(ctx).Err(); answerErr != nil {
+			if isLoading(answerErr) {
+				o.state.Status = engine.NodeStarting
+				o.state.Detail = "loading its dataset"
+				return nil
+			}
+			o.state.Detail = "PING: " + answerErr.Error()
+			return answerErr
 		}
+		s, err := cl.Info(ctx, "replication").Result()
+		if answerErr = err; err != nil {
+			o.state.Detail = "INFO: " + err.Error()
+			return err
+		}
+		o.repl = parseRepl(parseInfo(s))
+		o.up = true
+		return nil
+	})
+	if err != nil && err != answerErr { //nolint:errorlint // which call failed, not what
+		o.state.Detail = "does not answer at " + ep.addr + ": " + err.Error()
+	}
+	if !o.up {
 		return o
 	}
-	s, err := cl.Info(ctx, "replication").Result()
-	if err != nil {
-		o.state.Detail = "INFO: " + err.Error()
-		return o
-	}
-	o.repl = parseRepl(parseInfo(s))
-	o.up = true
 	o.state.Status = engine.NodeActive
 	switch o.repl.role {
 	case "master":
