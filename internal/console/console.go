@@ -110,8 +110,8 @@ func newHandler(fsys fs.FS) (*Handler, error) {
 		if n == "index.html" {
 			continue
 		}
-		if strings.HasPrefix(n, "js/") && strings.HasSuffix(n, ".js") && n != "js/app.js" {
-			// The page's modules are announced at once, so the browser
+		if preloaded(n) {
+			// The first page's modules are announced at once, so the browser
 			// fetches them in parallel instead of one import level at a time.
 			fmt.Fprintf(&preload, "<link rel=\"modulepreload\" href=\"%s/%s\">\n", base, n)
 		}
@@ -127,6 +127,19 @@ func newHandler(fsys fs.FS) (*Handler, error) {
 		return nil, err
 	}
 	return h, nil
+}
+
+// preloaded reports whether the page announces a module: the shared ones
+// and the two first pages (sign-in, datastore list). The other views, the
+// datastore tabs and the charts are imported when first shown.
+func preloaded(name string) bool {
+	switch name {
+	case "js/app.js", "js/chart.js":
+		return false
+	case "js/views/signin.js", "js/views/datastores.js":
+		return true
+	}
+	return path.Dir(name) == "js" && path.Ext(name) == ".js"
 }
 
 func newAsset(name string, body []byte) (*asset, error) {

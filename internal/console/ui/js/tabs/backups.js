@@ -151,4 +151,6 @@ export async function backupsTab(t) {
     paintRestore();
   }).first;
   t.onChange(() => paintRestore());
+  // A live datastore can be restored up to now: the window's end follows the clock.
+  t.ctx.every(1000, async () => { if (restoreBox.updateWindow) paintRestore(); }, { wait: true });
 }

@@ -9,19 +9,6 @@ import { ago, isBusy, when } from '../format.js';
 import { pendingFirewall, watch } from '../pending.js';
 import { badge, copyButton, empty } from '../ui.js';
 import { engineCell } from './datastores.js';
-import { overviewTab } from '../tabs/overview.js';
-import { usersTab } from '../tabs/users.js';
-import { databasesTab } from '../tabs/databases.js';
-import { extensionsTab } from '../tabs/extensions.js';
-import { slotsTab } from '../tabs/slots.js';
-import { kafkaTab } from '../tabs/kafka.js';
-import { configTab } from '../tabs/config.js';
-import { networkTab } from '../tabs/network.js';
-import { backupsTab } from '../tabs/backups.js';
-import { metricsTab } from '../tabs/metrics.js';
-import { logsTab } from '../tabs/logs.js';
-import { actionsTab } from '../tabs/actions.js';
-import { settingsTab } from '../tabs/settings.js';
 
 /** What each engine has, as the API describes its objects. */
 export const CAPS = {
@@ -32,20 +19,23 @@ export const CAPS = {
   kafka: { users: true, topics: true },
 };
 
+// Each tab's module is loaded when the tab is first shown.
+const lazyTab = (file, name) => () => import(`../tabs/${file}.js`).then((m) => m[name]);
+
 const TABS = [
-  ['overview', 'Overview', () => true, overviewTab],
-  ['users', 'Users', (c) => c.users, usersTab],
-  ['databases', 'Databases', (c) => c.databases, databasesTab],
-  ['extensions', 'Extensions', (c) => c.extensions, extensionsTab],
-  ['slots', 'Replication slots', (c) => c.slots, slotsTab],
-  ['topics', 'Topics & ACLs', (c) => c.topics, kafkaTab],
-  ['config', 'Configuration', () => true, configTab],
-  ['network', 'Network', () => true, networkTab],
-  ['backups', 'Backups', (c) => c.backups, backupsTab],
-  ['metrics', 'Metrics', () => true, metricsTab],
-  ['logs', 'Logs', () => true, logsTab],
-  ['actions', 'Actions', () => true, actionsTab],
-  ['settings', 'Settings', () => true, settingsTab],
+  ['overview', 'Overview', () => true, lazyTab('overview', 'overviewTab')],
+  ['users', 'Users', (c) => c.users, lazyTab('users', 'usersTab')],
+  ['databases', 'Databases', (c) => c.databases, lazyTab('databases', 'databasesTab')],
+  ['extensions', 'Extensions', (c) => c.extensions, lazyTab('extensions', 'extensionsTab')],
+  ['slots', 'Replication slots', (c) => c.slots, lazyTab('slots', 'slotsTab')],
+  ['topics', 'Topics & ACLs', (c) => c.topics, lazyTab('kafka', 'kafkaTab')],
+  ['config', 'Configuration', () => true, lazyTab('config', 'configTab')],
+  ['network', 'Network', () => true, lazyTab('network', 'networkTab')],
+  ['backups', 'Backups', (c) => c.backups, lazyTab('backups', 'backupsTab')],
+  ['metrics', 'Metrics', () => true, lazyTab('metrics', 'metricsTab')],
+  ['logs', 'Logs', () => true, lazyTab('logs', 'logsTab')],
+  ['actions', 'Actions', () => true, lazyTab('actions', 'actionsTab')],
+  ['settings', 'Settings', () => true, lazyTab('settings', 'settingsTab')],
 ];
 
 export async function datastoreView(ctx, id, tab = 'overview') {
@@ -121,7 +111,8 @@ export async function datastoreView(ctx, id, tab = 'overview') {
 
   paintHead();
   watch();
-  const render = TABS.find(([k]) => k === tab)[3];
+  const render = await TABS.find(([k]) => k === tab)[3]();
+  if (!ctx.alive) return;
   await render(t);
   ctx.ready();
   ctx.every(() => (isBusy(ds.status) ? 1500 : 5000), refresh, { wait: true });

@@ -48,6 +48,9 @@ export async function datastoresView(ctx) {
       h('div', { class: 'sub' }, 'Database clusters of this project')), create),
     list);
 
+  // The catalog and the list are read at once.
+  const listed = get('/datastores');
+  listed.catch(() => {});
   const cat = await catalog();
   engineSel.replaceChildren(h('option', { value: '' }, 'All engines'),
     ...[...new Set(cat.types.map((t) => t.engine))].map((e) => h('option', { value: e }, engineLabel(e))));
@@ -91,8 +94,10 @@ export async function datastoresView(ctx) {
   statusSel.addEventListener('change', () => { state.status = statusSel.value; render(); });
   render();
 
+  let first = true;
   await ctx.every(() => (state.list || []).some((d) => isBusy(d.status)) ? 1500 : 8000, async () => {
-    const r = await get('/datastores');
+    const r = first ? await listed : await get('/datastores');
+    first = false;
     state.list = (r.datastores || []).sort((a, b) => (b.created_at || '').localeCompare(a.created_at || ''));
     if (ctx.alive) {
       render();
