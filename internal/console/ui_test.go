@@ -85,10 +85,10 @@ func (u *ui) wait(js string, d time.Duration) {
 		u.t.Logf("waited %.1fs for %.80s", el.Seconds(), js)
 	}
 }
-func (u *ui) click(text string)               { u.t.Helper(); u.must(u.b.ClickText("", text)) }
-func (u *ui) clickIn(scope, text string)      { u.t.Helper(); u.must(u.b.ClickText(scope, text)) }
-func (u *ui) fill(css, v string)              { u.t.Helper(); u.must(u.b.Fill(css, v)) }
-func (u *ui) goTo(route string)               { u.t.Helper(); u.must(u.b.Go(route)); u.ready() }
+func (u *ui) click(text string)          { u.t.Helper(); u.must(u.b.ClickText("", text)) }
+func (u *ui) clickIn(scope, text string) { u.t.Helper(); u.must(u.b.ClickText(scope, text)) }
+func (u *ui) fill(css, v string)         { u.t.Helper(); u.must(u.b.Fill(css, v)) }
+func (u *ui) goTo(route string)          { u.t.Helper(); u.must(u.b.Go(route)); u.ready() }
 
 // ready waits for the current view to show its data.
 func (u *ui) ready() {
