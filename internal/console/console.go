@@ -4,8 +4,10 @@
 // the identity login with the user's token and nothing else — so this
 // package only serves files.
 //
-// Every asset lives under /console/assets/<version>/, where the version is
-// a hash of all embedded files: assets are cached for a year as immutable,
+// The scripts are ES modules under ui/js, bundled and minified by esbuild
+// when dbaasd starts (bundle.go). Every asset lives under
+// /console/assets/<version>/, where the version is a hash of all served
+// files: assets are cached for a year as immutable,
 // and the page itself (which names the version) is revalidated on every
 // load. Bodies are compressed once at start and served gzipped to clients
 // that accept it. Every answer carries a Content Security Policy that
@@ -97,49 +99,58 @@ func newHandler(fsys fs.FS) (*Handler, error) {
 	if !ok {
 		return nil, fmt.Errorf("console: ui/index.html is missing")
 	}
+	js, err := bundle(sub)
+	if err != nil {
+		return nil, err
+	}
+	// What is served: the bundled scripts, and every other file but the
+	// script sources (the stylesheets, icons, licenses).
+	served := map[string][]byte{}
+	for _, n := range names {
+		if n == "index.html" || path.Ext(n) == ".js" {
+			continue
+		}
+		served[n] = raw[n]
+	}
+	for n, b := range js.files {
+		served[n] = b
+	}
+	names = names[:0]
+	for n := range served {
+		names = append(names, n)
+	}
 	sort.Strings(names)
 	sum := sha256.New()
-	for _, n := range names {
-		_, _ = fmt.Fprintf(sum, "%s\x00%d\x00", n, len(raw[n]))
-		sum.Write(raw[n])
+	for _, n := range append(names, "index.html") {
+		b := served[n]
+		if n == "index.html" {
+			b = tmpl
+		}
+		_, _ = fmt.Fprintf(sum, "%s\x00%d\x00", n, len(b))
+		sum.Write(b)
 	}
 	h := &Handler{version: hex.EncodeToString(sum.Sum(nil))[:16], assets: map[string]*asset{}}
 	base := h.AssetBase()
-	var preload strings.Builder
 	for _, n := range names {
-		if n == "index.html" {
-			continue
-		}
-		if preloaded(n) {
-			// The first page's modules are announced at once, so the browser
-			// fetches them in parallel instead of one import level at a time.
-			fmt.Fprintf(&preload, "<link rel=\"modulepreload\" href=\"%s/%s\">\n", base, n)
-		}
-		a, err := newAsset(n, raw[n])
+		a, err := newAsset(n, served[n])
 		if err != nil {
 			return nil, err
 		}
 		h.assets[n] = a
 	}
+	// The chunks the first page imports are announced at once, so the
+	// browser fetches them beside the entry module, not after it.
+	var preload strings.Builder
+	for _, n := range js.preload {
+		fmt.Fprintf(&preload, "<link rel=\"modulepreload\" href=\"%s/%s\">\n", base, n)
+	}
 	page := bytes.ReplaceAll(tmpl, []byte("{{assets}}"), []byte(base))
+	page = bytes.ReplaceAll(page, []byte("{{entry}}"), []byte(js.entry))
 	page = bytes.Replace(page, []byte("{{preload}}\n"), []byte(preload.String()), 1)
 	if h.index, err = newAsset("index.html", page); err != nil {
 		return nil, err
 	}
 	return h, nil
-}
-
-// preloaded reports whether the page announces a module: the shared ones
-// and the two first pages (sign-in, datastore list). The other views, the
-// datastore tabs and the charts are imported when first shown.
-func preloaded(name string) bool {
-	switch name {
-	case "js/app.js", "js/chart.js":
-		return false
-	case "js/views/signin.js", "js/views/datastores.js":
-		return true
-	}
-	return path.Dir(name) == "js" && path.Ext(name) == ".js"
 }
 
 func newAsset(name string, body []byte) (*asset, error) {

@@ -116,19 +116,15 @@ func TestAssetsCompressedAndCached(t *testing.T) {
 			t.Errorf("%s: Cache-Control %q", ref[1], cc)
 		}
 		ct := r.Header.Get("Content-Type")
-		if (strings.Contains(ct, "javascript") || strings.Contains(ct, "css")) && r.Header.Get("Content-Encoding") != "gzip" {
+		if (strings.Contains(ct, "javascript") || strings.Contains(ct, "css")) && r.ContentLength > 1024 && r.Header.Get("Content-Encoding") != "gzip" {
 			t.Errorf("%s (%s) is not compressed", ref[1], ct)
 		}
 		if r.Header.Get("Content-Security-Policy") == "" {
 			t.Errorf("%s has no CSP", ref[1])
 		}
 		name := strings.TrimPrefix(ref[1], h.AssetBase()+"/")
-		want, err := fs.ReadFile(files, "ui/"+name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := body(t, r); !bytes.Equal(got, want) {
-			t.Errorf("%s: body differs from the embedded file", ref[1])
+		if got := body(t, r); h.assets[name] == nil || !bytes.Equal(got, h.assets[name].body) {
+			t.Errorf("%s: body differs from the asset", ref[1])
 		}
 		etag := r.Header.Get("ETag")
 		if r2 := get(t, h, ref[1], map[string]string{"If-None-Match": etag}); r2.StatusCode != http.StatusNotModified {
@@ -158,7 +154,7 @@ func TestRoutes(t *testing.T) {
 		{http.MethodHead, "/console/", http.StatusOK, "no-cache"},
 		{http.MethodGet, "/console/assets/" + h.Version() + "/nope.js", http.StatusNotFound, ""},
 		{http.MethodGet, "/console/assets/" + h.Version() + "/index.html", http.StatusNotFound, ""},
-		{http.MethodGet, "/console/assets/0123456789abcdef/js/app.js", http.StatusOK, "no-cache"},
+		{http.MethodGet, "/console/assets/0123456789abcdef/app.css", http.StatusOK, "no-cache"},
 		{http.MethodGet, "/console/assets/" + h.Version() + "/../../console.go", http.StatusNotFound, ""},
 		{http.MethodGet, "/console/other", http.StatusNotFound, ""},
 		{http.MethodPost, "/console/", http.StatusMethodNotAllowed, ""},
@@ -207,6 +203,50 @@ func TestScriptsBuildNoHTML(t *testing.T) {
 	})
 	if err != nil || n < 10 {
 		t.Fatalf("read %d scripts: %v", n, err)
+	}
+	// Nor does the bundle the browser gets (esbuild adds no such call).
+	h := newTestHandler(t)
+	for name, a := range h.assets {
+		if strings.HasSuffix(name, ".js") {
+			if m := regexp.MustCompile(`\.innerHTML|\.outerHTML|insertAdjacentHTML|document\.write`).Find(a.body); m != nil {
+				t.Errorf("served %s uses %s", name, m)
+			}
+		}
+	}
+}
+
+// TestBundle checks the served scripts: one minified entry module the page
+// names, with every view, tab and uPlot in chunks of their own, and no
+// script source served as it is.
+func TestBundle(t *testing.T) {
+	t.Parallel()
+	h := newTestHandler(t)
+	page := string(body(t, get(t, h, "/console/", nil)))
+	m := regexp.MustCompile(`<script type="module" src="` + regexp.QuoteMeta(h.AssetBase()) + `/(js/app-[A-Z0-9]+\.js)"></script>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the page names no entry module:\n%s", page)
+	}
+	entry := h.assets[m[1]]
+	if entry == nil || bytes.Count(entry.body, []byte("\n")) > 20 {
+		t.Fatalf("entry module %s missing or not minified", m[1])
+	}
+	chunks, uplot := 0, false
+	for name, a := range h.assets {
+		if strings.HasPrefix(name, "js/chunk-") {
+			chunks++
+			uplot = uplot || bytes.Contains(a.body, []byte("u-legend"))
+		}
+	}
+	if chunks < 10 || !uplot {
+		t.Errorf("%d chunks, uPlot in one: %v; want the views, tabs and uPlot split out", chunks, uplot)
+	}
+	if bytes.Contains(entry.body, []byte("u-legend")) {
+		t.Error("uPlot is in the entry module: the first page would load it")
+	}
+	for _, src := range []string{"js/app.js", "js/ui.js", "vendor/uplot/uPlot.esm.js"} {
+		if r := get(t, h, h.AssetBase()+"/"+src, nil); r.StatusCode != http.StatusNotFound {
+			t.Errorf("source %s is served (%d)", src, r.StatusCode)
+		}
 	}
 }
 

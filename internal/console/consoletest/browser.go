@@ -59,7 +59,9 @@ type Browser struct {
 // layout shifts not caused by input (for LayoutShift).
 const watchScript = `window.__csp = []; window.__cls = 0;
 document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
-try { new PerformanceObserver((l) => { for (const e of l.getEntries()) if (!e.hadRecentInput) window.__cls += e.value; }).observe({type: 'layout-shift', buffered: true}); } catch (e) {}`
+window.__clsLog = [];
+const __desc = (n) => n ? (n.nodeName + (n.id ? '#' + n.id : '') + (n.className && typeof n.className === 'string' ? '.' + n.className.split(' ').join('.') : '')) : '?';
+try { new PerformanceObserver((l) => { for (const e of l.getEntries()) if (!e.hadRecentInput) { window.__cls += e.value; window.__clsLog.push(e.value.toFixed(3) + ' at ' + Math.round(e.startTime) + 'ms: ' + e.sources.map((s) => __desc(s.node) + ' ' + Math.round(s.previousRect.y) + '→' + Math.round(s.currentRect.y)).join(', ')); } }).observe({type: 'layout-shift', buffered: true}); } catch (e) {}`
 
 // Start launches Chromium with the flags this machine needs (no sandbox
 // as root, no GPU, no network of its own: no QUIC, no background
@@ -156,12 +158,15 @@ func (b *Browser) Problems() []string {
 }
 
 // LayoutShift returns the cumulative layout shift of the current document
-// (how far content moved while the page loaded, without input), and
-// resets it.
-func (b *Browser) LayoutShift() (float64, error) {
-	var v float64
-	err := b.Eval(`(() => { const v = window.__cls || 0; window.__cls = 0; return v; })()`, &v)
-	return v, err
+// (how far content moved while the page loaded, without input) with what
+// moved, and resets it.
+func (b *Browser) LayoutShift() (float64, []string, error) {
+	var v struct {
+		Value   float64
+		Sources []string
+	}
+	err := b.Eval(`(() => { const v = {value: window.__cls || 0, sources: window.__clsLog || []}; window.__cls = 0; window.__clsLog = []; return v; })()`, &v)
+	return v.Value, v.Sources, err
 }
 
 // Open loads the console (a full page load) at a route ("/datastores").

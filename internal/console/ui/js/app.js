@@ -8,8 +8,13 @@ import { button, toast } from './ui.js';
 import { go } from './nav.js';
 import { watch } from './pending.js';
 
-// Views are loaded when first shown: the first page fetches only what it needs.
-const view = (file, name) => () => import(file).then((m) => m[name]);
+// The two first pages (sign in, the list) come with this module; the other
+// views are loaded when first shown.
+import { signinView } from './views/signin.js';
+import { datastoresView } from './views/datastores.js';
+
+const pick = (name) => (m) => m[name];
+const now = (fn) => () => Promise.resolve(fn);
 
 /** Ctx is one view's lifetime: its timers stop and its cleanups run when it is left. */
 class Ctx {
@@ -85,12 +90,12 @@ let current = null;
 let signedOutMessage = '';
 
 const routes = [
-  [/^\/signin$/, view('./views/signin.js', 'signinView'), null],
-  [/^\/datastores$/, view('./views/datastores.js', 'datastoresView'), 'datastores'],
-  [/^\/datastores\/new$/, view('./views/create.js', 'createView'), 'datastores'],
-  [/^\/datastores\/([0-9a-f-]{36})(?:\/([a-z-]+))?$/, view('./views/datastore.js', 'datastoreView'), 'datastores'],
-  [/^\/tokens$/, view('./views/tokens.js', 'tokensView'), 'tokens'],
-  [/^\/quotas$/, view('./views/quotas.js', 'quotasView'), 'quotas'],
+  [/^\/signin$/, now(signinView), null],
+  [/^\/datastores$/, now(datastoresView), 'datastores'],
+  [/^\/datastores\/new$/, () => import('./views/create.js').then(pick('createView')), 'datastores'],
+  [/^\/datastores\/([0-9a-f-]{36})(?:\/([a-z-]+))?$/, () => import('./views/datastore.js').then(pick('datastoreView')), 'datastores'],
+  [/^\/tokens$/, () => import('./views/tokens.js').then(pick('tokensView')), 'tokens'],
+  [/^\/quotas$/, () => import('./views/quotas.js').then(pick('quotasView')), 'quotas'],
 ];
 
 const NAV = [

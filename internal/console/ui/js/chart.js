@@ -8,7 +8,7 @@ let lib = null;
 /** loadUPlot imports uPlot and its stylesheet once. */
 export function loadUPlot() {
   if (!lib) {
-    const css = h('link', { rel: 'stylesheet', href: new URL('../vendor/uplot/uPlot.min.css', import.meta.url).href });
+    const css = h('link', { rel: 'stylesheet', href: document.documentElement.dataset.assets + '/vendor/uplot/uPlot.min.css' });
     document.head.append(css);
     lib = import('../vendor/uplot/uPlot.esm.js').then((m) => m.default);
   }

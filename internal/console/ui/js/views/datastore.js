@@ -20,22 +20,22 @@ export const CAPS = {
 };
 
 // Each tab's module is loaded when the tab is first shown.
-const lazyTab = (file, name) => () => import(`../tabs/${file}.js`).then((m) => m[name]);
+const pick = (name) => (m) => m[name];
 
 const TABS = [
-  ['overview', 'Overview', () => true, lazyTab('overview', 'overviewTab')],
-  ['users', 'Users', (c) => c.users, lazyTab('users', 'usersTab')],
-  ['databases', 'Databases', (c) => c.databases, lazyTab('databases', 'databasesTab')],
-  ['extensions', 'Extensions', (c) => c.extensions, lazyTab('extensions', 'extensionsTab')],
-  ['slots', 'Replication slots', (c) => c.slots, lazyTab('slots', 'slotsTab')],
-  ['topics', 'Topics & ACLs', (c) => c.topics, lazyTab('kafka', 'kafkaTab')],
-  ['config', 'Configuration', () => true, lazyTab('config', 'configTab')],
-  ['network', 'Network', () => true, lazyTab('network', 'networkTab')],
-  ['backups', 'Backups', (c) => c.backups, lazyTab('backups', 'backupsTab')],
-  ['metrics', 'Metrics', () => true, lazyTab('metrics', 'metricsTab')],
-  ['logs', 'Logs', () => true, lazyTab('logs', 'logsTab')],
-  ['actions', 'Actions', () => true, lazyTab('actions', 'actionsTab')],
-  ['settings', 'Settings', () => true, lazyTab('settings', 'settingsTab')],
+  ['overview', 'Overview', () => true, () => import('../tabs/overview.js').then(pick('overviewTab'))],
+  ['users', 'Users', (c) => c.users, () => import('../tabs/users.js').then(pick('usersTab'))],
+  ['databases', 'Databases', (c) => c.databases, () => import('../tabs/databases.js').then(pick('databasesTab'))],
+  ['extensions', 'Extensions', (c) => c.extensions, () => import('../tabs/extensions.js').then(pick('extensionsTab'))],
+  ['slots', 'Replication slots', (c) => c.slots, () => import('../tabs/slots.js').then(pick('slotsTab'))],
+  ['topics', 'Topics & ACLs', (c) => c.topics, () => import('../tabs/kafka.js').then(pick('kafkaTab'))],
+  ['config', 'Configuration', () => true, () => import('../tabs/config.js').then(pick('configTab'))],
+  ['network', 'Network', () => true, () => import('../tabs/network.js').then(pick('networkTab'))],
+  ['backups', 'Backups', (c) => c.backups, () => import('../tabs/backups.js').then(pick('backupsTab'))],
+  ['metrics', 'Metrics', () => true, () => import('../tabs/metrics.js').then(pick('metricsTab'))],
+  ['logs', 'Logs', () => true, () => import('../tabs/logs.js').then(pick('logsTab'))],
+  ['actions', 'Actions', () => true, () => import('../tabs/actions.js').then(pick('actionsTab'))],
+  ['settings', 'Settings', () => true, () => import('../tabs/settings.js').then(pick('settingsTab'))],
 ];
 
 export async function datastoreView(ctx, id, tab = 'overview') {
