@@ -5,7 +5,7 @@
 
 import { h, replace } from '../dom.js';
 import { get, put, query } from '../api.js';
-import { badge, busy, button, clearErrors, empty, input, panel, segmented, select, showError, toast } from '../ui.js';
+import { busy, button, clearErrors, empty, input, panel, segmented, select, showError, toast } from '../ui.js';
 
 function show(v) {
   if (v === null || v === undefined || v === '') return '—';
@@ -135,5 +135,4 @@ export async function configTab(t) {
     if (c !== lastConfig) { lastConfig = c; paint(); }
     if (d.status !== lastStatus) { lastStatus = d.status; summary(); }
   });
-  void badge;
 }

@@ -140,14 +140,10 @@ export async function overviewTab(t) {
   }
 
   await loadObjects();
-  let lastUpdated = '';
   t.onChange((ds) => {
     paintStats(ds);
     paintInstances(ds);
     paintConn(ds);
-    if (ds.updated_at !== lastUpdated) {
-      lastUpdated = ds.updated_at;
-    }
   });
   t.ctx.every(10000, async () => { await loadObjects(); paintConn(t.ds); }, { wait: true });
 }

@@ -1,6 +1,6 @@
 // Users: create (with a generated password to copy), change password, delete.
 
-import { h, icon, replace } from '../dom.js';
+import { h, replace } from '../dom.js';
 import { del, post, put } from '../api.js';
 import { ago, when } from '../format.js';
 import { badge, button, confirmDelete, copyButton, dialog, empty, field, input, panel, table, toast } from '../ui.js';
@@ -67,5 +67,4 @@ export async function usersTab(t) {
   });
   replace(box, table(cols, null));
   await live.first;
-  void icon;
 }

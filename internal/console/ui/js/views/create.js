@@ -3,7 +3,7 @@
 // flavors list or a custom size within the limits, pooler, firewall,
 // backup retention and the Redis password.
 
-import { h, icon, replace } from '../dom.js';
+import { h, replace } from '../dom.js';
 import { post } from '../api.js';
 import { catalog, flavorText } from '../catalog.js';
 import { ENGINES, engineLabel, NODES } from '../format.js';

@@ -1,7 +1,7 @@
 // Prometheus metrics tokens: create (the value is shown once), rename,
 // list, delete; with the scrape configuration to copy.
 
-import { h, icon, replace } from '../dom.js';
+import { h, replace } from '../dom.js';
 import { del, get, post, put } from '../api.js';
 import { ago, when } from '../format.js';
 import { button, confirmDelete, copyButton, dialog, empty, field, input, panel, table, toast } from '../ui.js';
@@ -75,5 +75,4 @@ export async function tokensView(ctx) {
     ctx.ready();
   });
   await live.first;
-  void icon;
 }
