@@ -169,7 +169,10 @@ func (u *ui) headStatus(status string, d time.Duration) {
 	u.wait(`(document.querySelector('.page-head [data-status]') || {}).dataset?.status === '`+status+`'`, d)
 }
 
-// addObject opens an "Add …" dialog, fills it and submits it.
+// addObject opens an "Add …" dialog, fills it and submits it. When the API
+// answers that the datastore is not ACTIVE (the prober may see a node
+// late on a loaded machine), it waits for the datastore and submits
+// again, as a person would.
 func (u *ui) addObject(open, submit string, fields map[string]string) {
 	u.t.Helper()
 	u.click(open)
@@ -177,7 +180,17 @@ func (u *ui) addObject(open, submit string, fields map[string]string) {
 	for css, v := range fields {
 		u.fill(`dialog[open] `+css, v)
 	}
-	u.clickIn("dialog[open]", submit)
+	for try := 0; ; try++ {
+		u.clickIn("dialog[open]", submit)
+		u.wait(`!document.querySelector('dialog[open]') || document.querySelector('dialog[open] .form-error:not(:empty), dialog[open] .error:not(:empty)')`, waitUI)
+		var msg string
+		u.eval(`(document.querySelector('dialog[open] .form-error:not(:empty), dialog[open] .error:not(:empty)') || {}).textContent || ''`, &msg)
+		if !strings.Contains(msg, "must be ACTIVE") || try == 5 {
+			return
+		}
+		u.t.Logf("the API refused while the datastore was not ACTIVE (%s): waiting", msg)
+		u.headStatus("ACTIVE", waitActive)
+	}
 }
 
 // rowActive waits for the table row of an object to be ACTIVE.

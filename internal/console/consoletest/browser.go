@@ -169,9 +169,10 @@ func (b *Browser) LayoutShift() (float64, []string, error) {
 	return v.Value, v.Sources, err
 }
 
-// Open loads the console (a full page load) at a route ("/datastores").
+// Open loads the console at a route ("/datastores") in a new document (a
+// full page load, also when the console is already shown).
 func (b *Browser) Open(route string) error {
-	return chromedp.Do(b.ctx, chromedp.Navigate(b.Base+"/console/#"+route))
+	return chromedp.Do(b.ctx, chromedp.Navigate("about:blank"), chromedp.Navigate(b.Base+"/console/#"+route))
 }
 
 // Go moves to a route inside the loaded console (as a link would).

@@ -45,7 +45,7 @@ func (b *Browser) measure(route string) (Load, error) {
 	if _, err := chromedp.Call(b.ctx, network.ClearBrowserCache, cdp.Empty{}); err != nil {
 		return Load{}, err
 	}
-	if err := b.Open(route); err != nil {
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(b.Base+"/console/#"+route)); err != nil {
 		return Load{}, err
 	}
 	if err := b.Wait(`document.documentElement.dataset.ready && performance.getEntriesByType('navigation')[0].loadEventEnd > 0`, 30*time.Second); err != nil {

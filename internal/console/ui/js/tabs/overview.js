@@ -139,11 +139,14 @@ export async function overviewTab(t) {
     ], ds.instances || [], { empty: empty('No instances', '') }));
   }
 
-  await loadObjects();
+  // Everything the datastore itself gives is painted at once; the user and
+  // database choices fill in after, without moving anything.
   t.onChange((ds) => {
     paintStats(ds);
     paintInstances(ds);
     paintConn(ds);
   });
+  await loadObjects();
+  paintConn(t.ds);
   t.ctx.every(10000, async () => { await loadObjects(); paintConn(t.ds); }, { wait: true });
 }
