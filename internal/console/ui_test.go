@@ -180,6 +180,13 @@ func (u *ui) addObject(open, submit string, fields map[string]string) {
 	for css, v := range fields {
 		u.fill(`dialog[open] `+css, v)
 	}
+	u.submitDialog(submit)
+}
+
+// submitDialog clicks the dialog's submit button, and again once the
+// datastore is ACTIVE when the API refused because it was not.
+func (u *ui) submitDialog(submit string) {
+	u.t.Helper()
 	for try := 0; ; try++ {
 		u.clickIn("dialog[open]", submit)
 		u.wait(`!document.querySelector('dialog[open]') || document.querySelector('dialog[open] .form-error:not(:empty), dialog[open] .error:not(:empty)')`, waitUI)

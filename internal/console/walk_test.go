@@ -232,7 +232,7 @@ func TestKafkaWalk(t *testing.T) {
 	u.fill(`dialog[open] select[name=pattern_type]`, "literal")
 	u.fill(`dialog[open] input[name=pattern]`, "orders")
 	u.must(u.b.Click(`dialog[open] input[name=allow_write]`))
-	u.clickIn("dialog[open]", "Add ACL")
+	u.submitDialog("Add ACL")
 	u.wait(`[...document.querySelectorAll('.panel[aria-label=ACLs] tbody tr')].some((r) => r.textContent.includes('producer') && r.textContent.includes('Active'))`, waitObject)
 	u.screenshot("kafka-topics")
 
