@@ -28,6 +28,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Prefix is the path the console is served on.
@@ -278,4 +279,23 @@ func acceptsGzip(header string) bool {
 		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
 	}
 	return false
+}
+
+// Lazy returns a handler that prepares the console when it is first asked
+// for (bundling and compressing the scripts takes memory and time a dbaasd
+// nobody opens the console of should not spend at start).
+func Lazy() http.Handler {
+	var (
+		once sync.Once
+		h    *Handler
+		err  error
+	)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { h, err = New() })
+		if err != nil {
+			http.Error(w, "console unavailable: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -7,12 +7,8 @@ import (
 )
 
 // mountConsole adds the web console (/console) to the handlers served
-// beside the API.
+// beside the API; it is prepared on its first request.
 func mountConsole(mounts map[string]http.Handler) error {
-	h, err := console.New()
-	if err != nil {
-		return err
-	}
-	mounts[console.Prefix] = h
+	mounts[console.Prefix] = console.Lazy()
 	return nil
 }
