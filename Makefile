@@ -4,7 +4,7 @@ BIN       := bin/dbaasd
 DATA_DIR  ?= ./data
 GOFLAGS_TEST ?= -race -count=1 -timeout 40m
 
-.PHONY: all deps tools build run test test-short generate check-generate lint fmt bench bench-quick clean
+.PHONY: all deps tools build run test test-short generate check-generate lint fmt bench bench-quick clean console-vendor
 
 all: build
 
@@ -61,6 +61,15 @@ bench: deps build
 
 bench-quick: deps build
 	$(GO) run ./bench/cmd/harness -quick -out bench/results/quick.md $(BENCH_ARGS)
+
+# Refreshes the web console's vendored libraries (internal/console/ui/vendor)
+# from internal/console/package-lock.json. Only needed to change a version:
+# the files are committed, so building needs neither npm nor the network.
+console-vendor:
+	cd internal/console && npm ci --ignore-scripts --no-audit --no-fund
+	cp internal/console/node_modules/uplot/dist/uPlot.esm.js internal/console/node_modules/uplot/dist/uPlot.min.css \
+		internal/console/node_modules/uplot/LICENSE internal/console/ui/vendor/uplot/
+	rm -rf internal/console/node_modules
 
 clean:
 	rm -rf bin

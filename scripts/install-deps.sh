@@ -8,7 +8,7 @@ set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in postgresql-15 postgresql-contrib pgbouncer redis-server redis-sentinel mariadb-server mariadb-backup galera-4 rsync socat stunnel4; do
+for p in postgresql-15 postgresql-contrib pgbouncer redis-server redis-sentinel mariadb-server mariadb-backup galera-4 rsync socat stunnel4 chromium; do
   have_pkg "$p" || need+=("$p")
 done
 

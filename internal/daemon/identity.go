@@ -8,7 +8,7 @@ import (
 )
 
 // mounts returns the handlers served beside the API: the identity service
-// the official clients log in to.
+// the official clients log in to, and the web console.
 func (d *Daemon) mounts(ctx context.Context) (map[string]http.Handler, error) {
 	id, err := identity.New(ctx, identity.Config{
 		Store: d.Store, Auth: d.Auth, Users: d.cfg.Users, Region: d.cfg.Region,
@@ -18,5 +18,9 @@ func (d *Daemon) mounts(ctx context.Context) (map[string]http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]http.Handler{identity.Prefix: id}, nil
+	mounts := map[string]http.Handler{identity.Prefix: id}
+	if err := mountConsole(mounts); err != nil {
+		return nil, err
+	}
+	return mounts, nil
 }

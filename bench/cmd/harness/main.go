@@ -10,7 +10,9 @@
 //  4. provisioning (create → ACTIVE) of 1- and 3-node clusters of every
 //     engine against starting the engine by hand;
 //  5. the footprint of dbaasd and of idle clusters;
-//  6. create times as clusters accumulate.
+//  6. create times as clusters accumulate;
+//  7. failover times;
+//  8. the web console's first page load in headless Chromium.
 //
 // Every process and file it creates lives under one temporary directory
 // and is removed at the end, also on failure or interrupt (a second
@@ -54,7 +56,7 @@ type config struct {
 }
 
 // allSections in the order they run.
-var allSections = []string{"api", "write", "provision", "scale", "failover"}
+var allSections = []string{"api", "write", "provision", "scale", "failover", "console"}
 
 func parseFlags() (config, error) {
 	var c config
@@ -157,6 +159,7 @@ func run(cfg config) int {
 	res := newResults()
 	sections := map[string]func(context.Context, *env, *results) error{
 		"api": runAPI, "write": runWrite, "provision": runProvision, "scale": runScale, "failover": runFailover,
+		"console": runConsole,
 	}
 	for _, name := range allSections {
 		if !cfg.sections[name] {

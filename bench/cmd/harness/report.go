@@ -19,6 +19,7 @@ var reportSections = []struct{ id, title string }{
 	{"footprint", "5. Footprint"},
 	{"scale", "6. Scale"},
 	{"failover", "7. Failover"},
+	{"console", "8. Web console"},
 }
 
 // writeReport renders the results as Markdown.
