@@ -82,14 +82,11 @@ func testFirewall(t *testing.T, mode string) {
 	if err := allowed(from1); err != nil {
 		t.Errorf("from the allowed 127.0.0.1: %v", err)
 	}
-	// The refusal is "Host … is not allowed to connect" (1130) when no
-	// account matches the address at all; in a semi-sync cluster
-	// dbaasd_repl@'%' matches, so the server answers "Access denied" (1045).
+	// The refusal is "Host … is not allowed to connect" (1130): no account
+	// matches the address at all (the semi-sync replication account has
+	// entries for the nodes' addresses only).
 	err := allowed(from2)
 	want := uint16(1130)
-	if mode == ModeNative {
-		want = 1045
-	}
 	if !isErrno(err, want) {
 		t.Errorf("from 127.0.0.2 with firewall [127.0.0.1]: err = %v, want error %d", err, want)
 	}
