@@ -236,11 +236,3 @@ func (s *Service) liveDatastore(ctx context.Context, tx store.Tx, c Caller, id s
 	}
 	return d, nil
 }
-
-// requireActive refuses new work on a datastore that is not ACTIVE.
-func requireActive(d *model.Datastore, field string) error {
-	if d.Status != model.StatusActive {
-		return Invalid(field, "datastore %s is %s; it must be ACTIVE to accept this change", d.ID, d.Status)
-	}
-	return nil
-}
