@@ -16,6 +16,7 @@ import (
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/kafka"
 	"github.com/dbaasd/dbaasd/internal/engine/postgres"
+	"github.com/dbaasd/dbaasd/internal/engine/redis"
 	"github.com/dbaasd/dbaasd/internal/model"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
 )
@@ -218,10 +219,17 @@ func myProbe(t *testing.T, e *at.Env, ds string) probe {
 	}
 }
 
+// redisProbe reads the server's configuration as dbaasd's internal user
+// (a tenant's user may not run CONFIG GET).
 func redisProbe(t *testing.T, e *at.Env, ds string) probe {
+	rec, err := e.D.Store.Datastores().Get(context.Background(), ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, pass := redis.InternalUser(&engine.Cluster{ID: ds, AdminPassword: rec.AdminPassword})
 	addr := e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil).Str("datastore.connection.master")
 	return func(t *testing.T, name string) string {
-		c := goredis.NewClient(&goredis.Options{Addr: addr, Password: "Redis-Secret-1", Protocol: 2})
+		c := goredis.NewClient(&goredis.Options{Addr: addr, Username: user, Password: pass, Protocol: 2})
 		defer func() { _ = c.Close() }()
 		m, err := c.ConfigGet(context.Background(), name).Result()
 		if err != nil {

@@ -82,6 +82,11 @@ func internalSecret(c *engine.Cluster) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// InternalUser is the name and password of dbaasd's internal user of c,
+// for tools and tests that act as dbaasd (a tenant's user may not read the
+// configuration).
+func InternalUser(c *engine.Cluster) (name, password string) { return internalUser, internalSecret(c) }
+
 // passwordHash is how ACL rules name a password without holding it.
 func passwordHash(pw string) string {
 	h := sha256.Sum256([]byte(pw))

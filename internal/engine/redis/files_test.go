@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 )
@@ -12,9 +13,11 @@ import (
 func TestFilesArePrivate(t *testing.T) {
 	t.Parallel()
 	_, c := setup(t, 2, func(c *engine.Cluster) { c.Firewall = []string{"127.0.0.1"} })
-	if err := admin(t, c, &c.Nodes[0]).Save(context.Background()).Err(); err != nil {
-		t.Fatal(err)
-	}
+	// SAVE waits for nothing: while the replica's first sync runs a
+	// background save, it is refused, so try until it is done.
+	eventually(t, 30*time.Second, "SAVE", func() error {
+		return admin(t, c, &c.Nodes[0]).Save(context.Background()).Err()
+	})
 	for i := range c.Nodes {
 		p := nodePaths(&c.Nodes[i])
 		// Logs (0640, no secrets) stay readable by the engine user's group.

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"sync"
 	"syscall"
@@ -131,7 +132,7 @@ func RunForwarder(args []string) error {
 		return fmt.Errorf("redis-forwarder: %w", err)
 	}
 	defer func() { _ = lock.Close() }()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockWithin(lock, forwarderLockWait); err != nil {
 		return fmt.Errorf("redis-forwarder: another forwarder runs with %s: %w", *config, err)
 	}
 	// Catch signals before anything can observe the forwarder running.
@@ -142,7 +143,9 @@ func RunForwarder(args []string) error {
 		return err
 	}
 	if *pidfile != "" {
-		if err := os.WriteFile(*pidfile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
+		// Atomically: dbaasd reads the file at any moment, and a file
+		// truncated for rewriting would read as "no forwarder".
+		if err := writeFileAtomic(*pidfile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
 			return fmt.Errorf("redis-forwarder: write pid file: %w", err)
 		}
 		defer func() { _ = os.Remove(*pidfile) }()
@@ -286,12 +289,7 @@ func (f *forwarder) writeStatus() {
 	if string(b) == f.lastStatus {
 		return
 	}
-	tmp := statusPath(f.config) + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		f.logger.Printf("write status: %v", err)
-		return
-	}
-	if err := os.Rename(tmp, statusPath(f.config)); err != nil {
+	if err := writeFileAtomic(statusPath(f.config), b, 0o644); err != nil {
 		f.logger.Printf("write status: %v", err)
 		return
 	}
@@ -402,4 +400,46 @@ func (f *forwarder) shutdown() {
 	for _, c := range conns {
 		_ = c.client.Close()
 	}
+}
+
+// forwarderLockWait is how long a new forwarder waits for the lock of its
+// config: a forwarder killed a moment ago holds it until the kernel has
+// closed its files, which comes after its command line is gone (what
+// dbaasd takes for "not running").
+const forwarderLockWait = 5 * time.Second
+
+// lockWithin takes an exclusive flock of f, waiting up to wait for a
+// holder to let go.
+func lockWithin(f *os.File, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil || !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// writeFileAtomic replaces path with data through a temporary file in the
+// same directory, so a reader sees the old content or the new, never a
+// truncated file.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.Remove(tmp.Name()) }()
+	if _, err := tmp.Write(data); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		_ = tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

@@ -192,3 +192,32 @@ func TestSocketUID(t *testing.T) {
 		_ = ln.Close()
 	}
 }
+
+// A new forwarder waits for the lock a dying one still holds, and gives up
+// on one that keeps it.
+func TestForwarderLockWaitsForADyingHolder(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "forwarder.json.lock")
+	open := func() *os.File {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = f.Close() })
+		return f
+	}
+	holder, waiter := open(), open()
+	if err := lockWithin(holder, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := lockWithin(waiter, 50*time.Millisecond); !errors.Is(err, syscall.EWOULDBLOCK) {
+		t.Fatalf("lock held throughout: err %v, want EWOULDBLOCK", err)
+	}
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		_ = holder.Close()
+	}()
+	if err := lockWithin(waiter, 5*time.Second); err != nil {
+		t.Fatalf("lock released after 100 ms: %v", err)
+	}
+}

@@ -490,15 +490,18 @@ func testLeaseExpiry(t *testing.T, open func() store.Store) {
 	p := project(t, s)
 	a := action(p, "ds", now)
 	must(t, s.Actions().Insert(ctx(), a))
-	got, err := s.ClaimAction(ctx(), "dead-replica", time.Now(), time.Now().Add(50*time.Millisecond))
+	// The claims name their own clock, so a slow machine cannot let the
+	// lease run out between them.
+	t0 := time.Now()
+	got, err := s.ClaimAction(ctx(), "dead-replica", t0, t0.Add(10*time.Second))
 	must(t, err)
 	if got == nil {
 		t.Fatal("nothing claimed")
 	}
-	if again, _ := s.ClaimAction(ctx(), "other", time.Now(), time.Now().Add(time.Minute)); again != nil {
+	if again, _ := s.ClaimAction(ctx(), "other", t0.Add(9*time.Second), t0.Add(time.Minute)); again != nil {
 		t.Fatal("claimed an action whose lease is still valid")
 	}
-	later := time.Now().Add(time.Second)
+	later := t0.Add(11 * time.Second)
 	again, err := s.ClaimAction(ctx(), "other", later, later.Add(time.Minute))
 	must(t, err)
 	if again == nil || again.ID != a.ID || again.LeaseOwner != "other" || again.Attempts != 2 {
