@@ -17,13 +17,6 @@ import (
 	"github.com/dbaasd/dbaasd/internal/store"
 )
 
-// ActBackup is the action that takes a base backup of a datastore.
-const ActBackup = model.ActionNameBackup
-
-// actCreate is the action whose progress a restore reports (the
-// service's datastore.create).
-const actCreate = "datastore.create"
-
 // resourceBackup is the resource type of backup actions: a failed backup
 // does not put its datastore in ERROR.
 const resourceBackup = "backup"
@@ -190,7 +183,7 @@ func (m *Manager) RequestBackup(ctx context.Context, datastoreID, reason string)
 			return nil
 		}
 		for _, s := range []string{model.ActionPending, model.ActionInProgress} {
-			n, err := tx.Actions().Count(ctx, store.Filter{"datastore_id": datastoreID, "name": ActBackup, "status": s})
+			n, err := tx.Actions().Count(ctx, store.Filter{"datastore_id": datastoreID, "name": model.ActDatastoreBackup, "status": s})
 			if err != nil {
 				return err
 			}
@@ -201,7 +194,7 @@ func (m *Manager) RequestBackup(ctx context.Context, datastoreID, reason string)
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		a := &model.Action{
 			Base:        model.Base{ID: uuid.NewString(), ProjectID: ds.ProjectID, CreatedAt: now, UpdatedAt: now},
-			DatastoreID: datastoreID, Name: ActBackup, ResourceType: resourceBackup, ResourceID: datastoreID,
+			DatastoreID: datastoreID, Name: model.ActDatastoreBackup, ResourceType: resourceBackup, ResourceID: datastoreID,
 			Status: model.ActionPending, RequestID: "dbaasd-" + reason,
 		}
 		if err := tx.Actions().Insert(ctx, a); err != nil {
@@ -240,7 +233,7 @@ func (m *Manager) progress(ctx context.Context, actionID string, pct int) {
 // createProgress records the progress of a datastore's running create
 // action (a restore runs inside it).
 func (m *Manager) createProgress(ctx context.Context, datastoreID string, pct int) {
-	list, err := m.store.Actions().List(ctx, store.Filter{"datastore_id": datastoreID, "name": actCreate, "status": model.ActionInProgress})
+	list, err := m.store.Actions().List(ctx, store.Filter{"datastore_id": datastoreID, "name": model.ActDatastoreCreate, "status": model.ActionInProgress})
 	if err != nil {
 		m.log.Warn("find create action", "datastore_id", datastoreID, "error", err)
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/dbaasd/dbaasd/internal/backup"
+	"github.com/dbaasd/dbaasd/internal/model"
 )
 
 // archiveDirs names each datastore's archive in the data dir's backup
@@ -21,7 +22,7 @@ func (d *Daemon) setupBackups() {
 		Interval: d.cfg.BackupInterval, Owner: d.cfg.ReplicaID, Logger: d.log, Notify: d.Reconciler.Notify,
 	})
 	d.Reconciler.SetHooks(d.Backups)
-	d.Reconciler.Handle(backup.ActBackup, d.Backups.HandleBackup)
+	d.Reconciler.Handle(model.ActDatastoreBackup, d.Backups.HandleBackup)
 }
 
 // startBackups runs the backup scheduler beside the reconciler; the

@@ -12,19 +12,18 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/model"
-	"github.com/dbaasd/dbaasd/internal/service"
 	"github.com/dbaasd/dbaasd/internal/store"
 )
 
 func (r *Reconciler) dispatch(ctx context.Context, a *model.Action) error {
 	switch a.Name {
-	case service.ActDatastoreCreate:
+	case model.ActDatastoreCreate:
 		return r.converge(ctx, a, true, false)
-	case service.ActDatastoreUpdate, service.ActDatastoreResize, service.ActDatastoreFailover:
+	case model.ActDatastoreUpdate, model.ActDatastoreResize, model.ActDatastoreFailover:
 		return r.converge(ctx, a, false, false)
-	case service.ActDatastoreRepair:
+	case model.ActDatastoreRepair:
 		return r.converge(ctx, a, false, true)
-	case service.ActDatastoreDelete:
+	case model.ActDatastoreDelete:
 		return r.deleteDatastore(ctx, a)
 	}
 	if h, ok := objectHandlers[a.Name]; ok {
@@ -432,7 +431,7 @@ func (r *Reconciler) requestRepair(ctx context.Context, dsID, reason string) err
 		now := r.now()
 		return tx.Actions().Insert(ctx, &model.Action{
 			Base:        model.Base{ID: newID(), ProjectID: ds.ProjectID, CreatedAt: now, UpdatedAt: now},
-			DatastoreID: dsID, Name: service.ActDatastoreRepair, ResourceType: "datastore", ResourceID: dsID,
+			DatastoreID: dsID, Name: model.ActDatastoreRepair, ResourceType: "datastore", ResourceID: dsID,
 			Status: model.ActionPending, RequestID: "dbaasd-" + reason,
 		})
 	})

@@ -10,7 +10,6 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/model"
-	"github.com/dbaasd/dbaasd/internal/service"
 	"github.com/dbaasd/dbaasd/internal/store"
 )
 
@@ -22,20 +21,20 @@ type objectHandler func(r *Reconciler, ctx context.Context, a *model.Action) err
 // loads what it needs by ID, calls the driver (idempotently), and then
 // records the result: ACTIVE, or the record removed after a delete.
 var objectHandlers = map[string]objectHandler{
-	service.ActUserCreate: (*Reconciler).ensureUser, service.ActUserUpdate: (*Reconciler).ensureUser,
-	service.ActUserDelete:     (*Reconciler).dropUser,
-	service.ActDatabaseCreate: (*Reconciler).ensureDatabase, service.ActDatabaseUpdate: (*Reconciler).ensureDatabase,
-	service.ActDatabaseDelete:  (*Reconciler).dropDatabase,
-	service.ActGrantCreate:     (*Reconciler).ensureGrant,
-	service.ActGrantDelete:     (*Reconciler).dropGrant,
-	service.ActExtensionCreate: (*Reconciler).ensureExtension,
-	service.ActExtensionDelete: (*Reconciler).dropExtension,
-	service.ActSlotCreate:      (*Reconciler).ensureSlot,
-	service.ActSlotDelete:      (*Reconciler).dropSlot,
-	service.ActTopicCreate:     (*Reconciler).ensureTopic, service.ActTopicUpdate: (*Reconciler).ensureTopic,
-	service.ActTopicDelete: (*Reconciler).dropTopic,
-	service.ActACLCreate:   (*Reconciler).ensureACL, service.ActACLUpdate: (*Reconciler).ensureACL,
-	service.ActACLDelete: (*Reconciler).dropACL,
+	model.ActUserCreate: (*Reconciler).ensureUser, model.ActUserUpdate: (*Reconciler).ensureUser,
+	model.ActUserDelete:     (*Reconciler).dropUser,
+	model.ActDatabaseCreate: (*Reconciler).ensureDatabase, model.ActDatabaseUpdate: (*Reconciler).ensureDatabase,
+	model.ActDatabaseDelete:  (*Reconciler).dropDatabase,
+	model.ActGrantCreate:     (*Reconciler).ensureGrant,
+	model.ActGrantDelete:     (*Reconciler).dropGrant,
+	model.ActExtensionCreate: (*Reconciler).ensureExtension,
+	model.ActExtensionDelete: (*Reconciler).dropExtension,
+	model.ActSlotCreate:      (*Reconciler).ensureSlot,
+	model.ActSlotDelete:      (*Reconciler).dropSlot,
+	model.ActTopicCreate:     (*Reconciler).ensureTopic, model.ActTopicUpdate: (*Reconciler).ensureTopic,
+	model.ActTopicDelete: (*Reconciler).dropTopic,
+	model.ActACLCreate:   (*Reconciler).ensureACL, model.ActACLUpdate: (*Reconciler).ensureACL,
+	model.ActACLDelete: (*Reconciler).dropACL,
 }
 
 type statusSetter func(ctx context.Context, tx store.Tx, id, status string, now time.Time) error

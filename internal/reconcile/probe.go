@@ -6,7 +6,6 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/model"
-	"github.com/dbaasd/dbaasd/internal/service"
 	"github.com/dbaasd/dbaasd/internal/store"
 )
 
@@ -132,7 +131,7 @@ func (r *Reconciler) datastoresAtWork(ctx context.Context) (map[string]bool, err
 			return nil, err
 		}
 		for _, a := range acts {
-			if a.Name != model.ActionNameBackup {
+			if a.Name != model.ActDatastoreBackup {
 				out[a.DatastoreID] = true
 			}
 		}
@@ -149,7 +148,7 @@ func (r *Reconciler) busy(ctx context.Context, dsID string) (bool, error) {
 		if err != nil {
 			return true, err
 		}
-		delete(byName, model.ActionNameBackup)
+		delete(byName, model.ActDatastoreBackup)
 		if len(byName) > 0 {
 			return true, nil
 		}
@@ -380,7 +379,7 @@ func (r *Reconciler) maybeFailover(ctx context.Context, st *state, c *engine.Clu
 			"position", bestPos, "down_for", now.Sub(since).String())
 		return tx.Actions().Insert(ctx, &model.Action{
 			Base:        model.Base{ID: newID(), ProjectID: ds.ProjectID, CreatedAt: now, UpdatedAt: now},
-			DatastoreID: ds.ID, Name: service.ActDatastoreFailover, ResourceType: "datastore", ResourceID: ds.ID,
+			DatastoreID: ds.ID, Name: model.ActDatastoreFailover, ResourceType: "datastore", ResourceID: ds.ID,
 			Status: model.ActionPending, RequestID: "dbaasd-failover",
 		})
 	})
@@ -475,9 +474,9 @@ func (r *Reconciler) retryFailed(ctx context.Context, ds *model.Datastore) error
 		r.retryNotBefore(ds.ID, due)
 		return nil
 	}
-	name := service.ActDatastoreRepair
+	name := model.ActDatastoreRepair
 	if ds.CreationFinishedAt == nil {
-		name = service.ActDatastoreCreate // it never came up: build it again
+		name = model.ActDatastoreCreate // it never came up: build it again
 	}
 	now := r.now()
 	err = r.store.InTx(ctx, func(tx store.Tx) error {

@@ -215,7 +215,7 @@ func (r *Reconciler) RunOnce(ctx context.Context) (bool, error) {
 func (r *Reconciler) run(ctx context.Context, a *model.Action) {
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if a.Name != model.ActionNameBackup { // a backup does not hold the probe back
+	if a.Name != model.ActDatastoreBackup { // a backup does not hold the probe back
 		r.mu.Lock()
 		r.inflight[a.DatastoreID]++
 		r.mu.Unlock()

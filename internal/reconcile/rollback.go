@@ -8,7 +8,6 @@ import (
 	"reflect"
 
 	"github.com/dbaasd/dbaasd/internal/model"
-	"github.com/dbaasd/dbaasd/internal/service"
 	"github.com/dbaasd/dbaasd/internal/store"
 )
 
@@ -98,7 +97,7 @@ func lastApplied(ctx context.Context, tx store.Tx, dsID string) (*applied, error
 // the engine's error. It reports whether it rolled back; it does not when
 // nothing worked before or the failed change was that state already.
 func (r *Reconciler) rollback(ctx context.Context, a *model.Action, cause string, log *slog.Logger) (bool, error) {
-	if a.Name != service.ActDatastoreUpdate {
+	if a.Name != model.ActDatastoreUpdate {
 		return false, nil
 	}
 	done := false
@@ -132,7 +131,7 @@ func (r *Reconciler) rollback(ctx context.Context, a *model.Action, cause string
 			"datastore_id", ds.ID, "error", cause)
 		return tx.Actions().Insert(ctx, &model.Action{
 			Base:        model.Base{ID: newID(), ProjectID: ds.ProjectID, CreatedAt: now, UpdatedAt: now},
-			DatastoreID: ds.ID, Name: service.ActDatastoreUpdate, ResourceType: "datastore", ResourceID: ds.ID,
+			DatastoreID: ds.ID, Name: model.ActDatastoreUpdate, ResourceType: "datastore", ResourceID: ds.ID,
 			Status: model.ActionPending, RequestID: RequestRollback, Payload: map[string]any{"rollback_of": a.ID},
 		})
 	})

@@ -36,7 +36,7 @@ func (s *Service) CreateACL(ctx context.Context, c Caller, in ACLCreate) (*model
 	if !in.AllowRead && !in.AllowWrite {
 		return nil, Invalid("acl.allow_read", "an ACL must allow reading, writing or both")
 	}
-	return create(s, ctx, c, aclsRepo, in.DatastoreID, "ACLs", capACLs, store.Usage{ACLs: 1}, ActACLCreate, "acl", "acl.pattern",
+	return create(s, ctx, c, aclsRepo, in.DatastoreID, "ACLs", capACLs, store.Usage{ACLs: 1}, model.ActACLCreate, "acl", "acl.pattern",
 		func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (*model.ACL, string, error) {
 			if _, err := userIn(ctx, tx, c, d.ID, in.UserID, "acl.user_id"); err != nil {
 				return nil, "", err
@@ -62,7 +62,7 @@ func (s *Service) UpdateACL(ctx context.Context, c Caller, id string, read, writ
 	if !read && !write {
 		return nil, Invalid("acl.allow_read", "an ACL must allow reading, writing or both; delete it instead")
 	}
-	return change(s, ctx, c, aclsRepo, id, "acl", capACLs, aclProject, aclDatastore, ActACLUpdate, "acl",
+	return change(s, ctx, c, aclsRepo, id, "acl", capACLs, aclProject, aclDatastore, model.ActACLUpdate, "acl",
 		func(tx store.Tx, a *model.ACL) error {
 			if a.Status == model.StatusPendingDelete {
 				return Conflict("acl_id", "acl %s is being deleted", id)
@@ -74,7 +74,7 @@ func (s *Service) UpdateACL(ctx context.Context, c Caller, id string, read, writ
 
 // DeleteACL removes an ACL.
 func (s *Service) DeleteACL(ctx context.Context, c Caller, id string) error {
-	_, err := change(s, ctx, c, aclsRepo, id, "acl", capACLs, aclProject, aclDatastore, ActACLDelete, "acl",
+	_, err := change(s, ctx, c, aclsRepo, id, "acl", capACLs, aclProject, aclDatastore, model.ActACLDelete, "acl",
 		func(tx store.Tx, a *model.ACL) error {
 			a.UpdatedAt = s.stamp()
 			return pendingDelete(&a.Status, "acl", id)

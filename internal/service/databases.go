@@ -64,7 +64,7 @@ func (s *Service) CreateDatabase(ctx context.Context, c Caller, in DatabaseCreat
 		return nil, Invalid("database.lc_ctype", "must be a locale name (letters, digits, _ . @ -)")
 	}
 	return create(s, ctx, c, databasesRepo, in.DatastoreID, "databases", capDatabases, store.Usage{Databases: 1},
-		ActDatabaseCreate, "database", "database.name",
+		model.ActDatabaseCreate, "database", "database.name",
 		func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (*model.Database, string, error) {
 			if err := s.checkNameWithEngine(typ.Engine, engine.ObjectDatabase, "database.name", in.Name); err != nil {
 				return nil, "", err
@@ -93,7 +93,7 @@ func (s *Service) ListDatabases(ctx context.Context, c Caller, f store.Filter) (
 // UpdateDatabaseOwner gives a database another owner.
 func (s *Service) UpdateDatabaseOwner(ctx context.Context, c Caller, id, ownerID string) (*model.Database, error) {
 	return change(s, ctx, c, databasesRepo, id, "database", capDatabases, databaseProject, databaseDatastore,
-		ActDatabaseUpdate, "database", func(tx store.Tx, db *model.Database) error {
+		model.ActDatabaseUpdate, "database", func(tx store.Tx, db *model.Database) error {
 			if db.Status == model.StatusPendingDelete {
 				return Conflict("database_id", "database %s is being deleted", id)
 			}
@@ -109,7 +109,7 @@ func (s *Service) UpdateDatabaseOwner(ctx context.Context, c Caller, id, ownerID
 // database with logical replication slots cannot be removed until they are.
 func (s *Service) DeleteDatabase(ctx context.Context, c Caller, id string) error {
 	_, err := change(s, ctx, c, databasesRepo, id, "database", capDatabases, databaseProject, databaseDatastore,
-		ActDatabaseDelete, "database", func(tx store.Tx, db *model.Database) error {
+		model.ActDatabaseDelete, "database", func(tx store.Tx, db *model.Database) error {
 			slots, err := tx.Slots().List(ctx, store.Filter{"database_id": db.ID})
 			if err != nil {
 				return err

@@ -17,18 +17,6 @@ import (
 	"github.com/dbaasd/dbaasd/internal/store"
 )
 
-// Action names of datastore-level work.
-const (
-	ActDatastoreCreate = "datastore.create"
-	ActDatastoreDelete = "datastore.delete"
-	ActDatastoreUpdate = "datastore.update" // converge config, firewall, pooler, password, floating IPs
-	ActDatastoreResize = "datastore.resize"
-	ActDatastoreRepair = "datastore.repair"
-	// ActDatastoreFailover moves the primary role to a replica (recorded
-	// by the reconciler when a primary stops answering).
-	ActDatastoreFailover = model.ActionNameFailover
-)
-
 // DiskSpec is the disk part of a create request.
 type DiskSpec struct {
 	Size int
@@ -315,7 +303,7 @@ func (s *Service) CreateDatastore(ctx context.Context, c Caller, in DatastoreCre
 				return err
 			}
 		}
-		if _, err := s.enqueue(ctx, tx, c, d.ID, ActDatastoreCreate, "datastore", d.ID, nil); err != nil {
+		if _, err := s.enqueue(ctx, tx, c, d.ID, model.ActDatastoreCreate, "datastore", d.ID, nil); err != nil {
 			return err
 		}
 		if d.Restore != nil {
@@ -570,7 +558,7 @@ func (s *Service) mutate(ctx context.Context, c Caller, id string, needActive bo
 			d.Generation++
 			if acceptsChange(d) == nil {
 				d.Status = model.StatusPendingUpdate
-				if action == ActDatastoreResize {
+				if action == model.ActDatastoreResize {
 					d.Status = model.StatusResizing
 				}
 			}
@@ -605,7 +593,7 @@ func (s *Service) DeleteDatastore(ctx context.Context, c Caller, id string) erro
 		if err := tx.Datastores().Update(ctx, d); err != nil {
 			return err
 		}
-		_, err = s.enqueue(ctx, tx, c, d.ID, ActDatastoreDelete, "datastore", d.ID, nil)
+		_, err = s.enqueue(ctx, tx, c, d.ID, model.ActDatastoreDelete, "datastore", d.ID, nil)
 		return err
 	})
 }

@@ -46,7 +46,7 @@ func (s *Service) UpdateConfig(ctx context.Context, c Caller, id string, changes
 				return "", errStale
 			}
 			cur.Config = merged
-			return ActDatastoreUpdate, nil
+			return model.ActDatastoreUpdate, nil
 		})
 		if errors.Is(err, errStale) {
 			if attempt < 3 {
@@ -116,7 +116,7 @@ func (s *Service) UpdateFirewall(ctx context.Context, c Caller, id string, ips [
 			}
 		}
 		d.Firewall = list
-		return ActDatastoreUpdate, nil
+		return model.ActDatastoreUpdate, nil
 	})
 }
 
@@ -129,7 +129,7 @@ func (s *Service) UpdatePooler(ctx context.Context, c Caller, id string, p Poole
 		if err := s.applyPooler(d, s.cfg.Capabilities[typ.Engine], &p, "pooler"); err != nil {
 			return "", err
 		}
-		return ActDatastoreUpdate, nil
+		return model.ActDatastoreUpdate, nil
 	})
 }
 
@@ -143,7 +143,7 @@ func (s *Service) UpdatePassword(ctx context.Context, c Caller, id, password str
 			return "", err
 		}
 		d.RedisPassword = password
-		return ActDatastoreUpdate, nil
+		return model.ActDatastoreUpdate, nil
 	})
 }
 
@@ -288,7 +288,7 @@ func (s *Service) ResizeDatastore(ctx context.Context, c Caller, id string, r Re
 		if err := tx.Datastores().Update(ctx, d); err != nil {
 			return err
 		}
-		_, err = s.enqueue(ctx, tx, c, d.ID, ActDatastoreResize, "datastore", d.ID, nil)
+		_, err = s.enqueue(ctx, tx, c, d.ID, model.ActDatastoreResize, "datastore", d.ID, nil)
 		return err
 	})
 	if err != nil {

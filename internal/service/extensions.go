@@ -14,7 +14,7 @@ func extensionDatastore(e *model.Extension) string           { return e.Datastor
 
 // CreateExtension installs an available extension in a database.
 func (s *Service) CreateExtension(ctx context.Context, c Caller, dsID, databaseID, availableID string) (*model.Extension, error) {
-	return create(s, ctx, c, extensionsRepo, dsID, "extensions", capExtensions, store.Usage{}, ActExtensionCreate,
+	return create(s, ctx, c, extensionsRepo, dsID, "extensions", capExtensions, store.Usage{}, model.ActExtensionCreate,
 		"extension", "extension.available_extension_id",
 		func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (*model.Extension, string, error) {
 			ae, err := tx.AvailableExtensions().Get(ctx, availableID)
@@ -51,7 +51,7 @@ func (s *Service) ListExtensions(ctx context.Context, c Caller, f store.Filter) 
 // extension of the same database depends on cannot be removed first.
 func (s *Service) DeleteExtension(ctx context.Context, c Caller, id string) error {
 	_, err := change(s, ctx, c, extensionsRepo, id, "extension", capExtensions, extensionProject, extensionDatastore,
-		ActExtensionDelete, "extension", func(tx store.Tx, e *model.Extension) error {
+		model.ActExtensionDelete, "extension", func(tx store.Tx, e *model.Extension) error {
 			siblings, err := tx.Extensions().List(ctx, store.Filter{"database_id": e.DatabaseID})
 			if err != nil {
 				return err

@@ -117,7 +117,7 @@ func (s *Service) changeFloatingIP(ctx context.Context, c Caller, instanceID str
 		if err := tx.Instances().Update(ctx, in); err != nil {
 			return "", err
 		}
-		return ActDatastoreUpdate, nil
+		return model.ActDatastoreUpdate, nil
 	})
 	return err
 }

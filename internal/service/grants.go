@@ -13,7 +13,7 @@ func grantDatastore(g *model.Grant) string           { return g.DatastoreID }
 
 // CreateGrant gives a user full use of a database.
 func (s *Service) CreateGrant(ctx context.Context, c Caller, dsID, databaseID, userID string) (*model.Grant, error) {
-	return create(s, ctx, c, grantsRepo, dsID, "grants", capDatabases, store.Usage{}, ActGrantCreate, "grant", "grant.user_id",
+	return create(s, ctx, c, grantsRepo, dsID, "grants", capDatabases, store.Usage{}, model.ActGrantCreate, "grant", "grant.user_id",
 		func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (*model.Grant, string, error) {
 			if _, err := databaseIn(ctx, tx, c, d.ID, databaseID, "grant.database_id"); err != nil {
 				return nil, "", err
@@ -39,7 +39,7 @@ func (s *Service) ListGrants(ctx context.Context, c Caller, f store.Filter) ([]m
 
 // DeleteGrant takes a user's access to a database away.
 func (s *Service) DeleteGrant(ctx context.Context, c Caller, id string) error {
-	_, err := change(s, ctx, c, grantsRepo, id, "grant", capDatabases, grantProject, grantDatastore, ActGrantDelete, "grant",
+	_, err := change(s, ctx, c, grantsRepo, id, "grant", capDatabases, grantProject, grantDatastore, model.ActGrantDelete, "grant",
 		func(tx store.Tx, g *model.Grant) error {
 			g.UpdatedAt = s.stamp()
 			return pendingDelete(&g.Status, "grant", id)

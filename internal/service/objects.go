@@ -12,28 +12,6 @@ import (
 	"github.com/dbaasd/dbaasd/internal/store"
 )
 
-// Action names of work on objects inside a datastore.
-const (
-	ActUserCreate      = "user.create"
-	ActUserUpdate      = "user.update"
-	ActUserDelete      = "user.delete"
-	ActDatabaseCreate  = "database.create"
-	ActDatabaseUpdate  = "database.update"
-	ActDatabaseDelete  = "database.delete"
-	ActGrantCreate     = "grant.create"
-	ActGrantDelete     = "grant.delete"
-	ActExtensionCreate = "extension.create"
-	ActExtensionDelete = "extension.delete"
-	ActSlotCreate      = "slot.create"
-	ActSlotDelete      = "slot.delete"
-	ActTopicCreate     = "topic.create"
-	ActTopicUpdate     = "topic.update"
-	ActTopicDelete     = "topic.delete"
-	ActACLCreate       = "acl.create"
-	ActACLUpdate       = "acl.update"
-	ActACLDelete       = "acl.delete"
-)
-
 var (
 	identRe  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,62}$`)
 	slotRe   = regexp.MustCompile(`^[a-z0-9_]{1,63}$`)

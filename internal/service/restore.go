@@ -79,6 +79,6 @@ func (s *Service) copyRestoredObjects(ctx context.Context, tx store.Tx, c Caller
 			return err
 		}
 	}
-	_, err = s.enqueue(ctx, tx, c, dst.ID, ActDatastoreRepair, "datastore", dst.ID, map[string]any{"reason": "restored objects"})
+	_, err = s.enqueue(ctx, tx, c, dst.ID, model.ActDatastoreRepair, "datastore", dst.ID, map[string]any{"reason": "restored objects"})
 	return err
 }

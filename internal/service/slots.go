@@ -16,7 +16,7 @@ func (s *Service) CreateSlot(ctx context.Context, c Caller, dsID, databaseID, na
 	if !slotRe.MatchString(name) {
 		return nil, Invalid("logical-replication-slot.name", "must be 1 to 63 lower-case letters, digits or underscores, got %q", name)
 	}
-	return create(s, ctx, c, slotsRepo, dsID, "logical replication slots", capSlots, store.Usage{}, ActSlotCreate,
+	return create(s, ctx, c, slotsRepo, dsID, "logical replication slots", capSlots, store.Usage{}, model.ActSlotCreate,
 		"logical-replication-slot", "logical-replication-slot.name",
 		func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (*model.Slot, string, error) {
 			if _, err := databaseIn(ctx, tx, c, d.ID, databaseID, "logical-replication-slot.database_id"); err != nil {
@@ -41,7 +41,7 @@ func (s *Service) ListSlots(ctx context.Context, c Caller, f store.Filter) ([]mo
 // DeleteSlot drops a slot.
 func (s *Service) DeleteSlot(ctx context.Context, c Caller, id string) error {
 	_, err := change(s, ctx, c, slotsRepo, id, "logical replication slot", capSlots, slotProject, slotDatastore,
-		ActSlotDelete, "logical-replication-slot", func(tx store.Tx, sl *model.Slot) error {
+		model.ActSlotDelete, "logical-replication-slot", func(tx store.Tx, sl *model.Slot) error {
 			sl.UpdatedAt = s.stamp()
 			return pendingDelete(&sl.Status, "logical replication slot", id)
 		})

@@ -22,7 +22,7 @@ func (s *Service) CreateTopic(ctx context.Context, c Caller, dsID, name string, 
 	if partitions < 1 || partitions > maxPartitions {
 		return nil, Invalid("topic.partitions", "must be between 1 and %d, got %d", maxPartitions, partitions)
 	}
-	return create(s, ctx, c, topicsRepo, dsID, "topics", capTopics, store.Usage{Topics: 1}, ActTopicCreate, "topic", "topic.name",
+	return create(s, ctx, c, topicsRepo, dsID, "topics", capTopics, store.Usage{Topics: 1}, model.ActTopicCreate, "topic", "topic.name",
 		func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (*model.Topic, string, error) {
 			t := &model.Topic{Base: s.base(c), DatastoreID: d.ID, Name: name, Partitions: partitions, Status: model.StatusPendingCreate}
 			return t, t.ID, nil
@@ -44,7 +44,7 @@ func (s *Service) UpdateTopicPartitions(ctx context.Context, c Caller, id string
 	if partitions < 1 || partitions > maxPartitions {
 		return nil, Invalid("topic.partitions", "must be between 1 and %d, got %d", maxPartitions, partitions)
 	}
-	return change(s, ctx, c, topicsRepo, id, "topic", capTopics, topicProject, topicDatastore, ActTopicUpdate, "topic",
+	return change(s, ctx, c, topicsRepo, id, "topic", capTopics, topicProject, topicDatastore, model.ActTopicUpdate, "topic",
 		func(tx store.Tx, t *model.Topic) error {
 			if partitions < t.Partitions {
 				return Invalid("topic.partitions", "partitions only grow: %d is less than the current %d", partitions, t.Partitions)
@@ -59,7 +59,7 @@ func (s *Service) UpdateTopicPartitions(ctx context.Context, c Caller, id string
 
 // DeleteTopic removes a topic.
 func (s *Service) DeleteTopic(ctx context.Context, c Caller, id string) error {
-	_, err := change(s, ctx, c, topicsRepo, id, "topic", capTopics, topicProject, topicDatastore, ActTopicDelete, "topic",
+	_, err := change(s, ctx, c, topicsRepo, id, "topic", capTopics, topicProject, topicDatastore, model.ActTopicDelete, "topic",
 		func(tx store.Tx, t *model.Topic) error {
 			t.UpdatedAt = s.stamp()
 			return pendingDelete(&t.Status, "topic", id)

@@ -20,7 +20,7 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, dsID, name, password
 	if err := checkPassword("user.password", password); err != nil {
 		return nil, err
 	}
-	return create(s, ctx, c, usersRepo, dsID, "users", capUsers, store.Usage{Users: 1}, ActUserCreate, "user", "user.name",
+	return create(s, ctx, c, usersRepo, dsID, "users", capUsers, store.Usage{Users: 1}, model.ActUserCreate, "user", "user.name",
 		func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (*model.User, string, error) {
 			if err := s.checkNameWithEngine(typ.Engine, engine.ObjectUser, "user.name", name); err != nil {
 				return nil, "", err
@@ -45,7 +45,7 @@ func (s *Service) UpdateUserPassword(ctx context.Context, c Caller, id, password
 	if err := checkPassword("user.password", password); err != nil {
 		return nil, err
 	}
-	return change(s, ctx, c, usersRepo, id, "user", capUsers, userProject, userDatastore, ActUserUpdate, "user",
+	return change(s, ctx, c, usersRepo, id, "user", capUsers, userProject, userDatastore, model.ActUserUpdate, "user",
 		func(tx store.Tx, u *model.User) error {
 			if u.Status == model.StatusPendingDelete {
 				return Conflict("user_id", "user %s is being deleted", id)
@@ -58,7 +58,7 @@ func (s *Service) UpdateUserPassword(ctx context.Context, c Caller, id, password
 // DeleteUser removes a user. A user that owns a database cannot be removed
 // until the database has another owner; its grants and ACLs go with it.
 func (s *Service) DeleteUser(ctx context.Context, c Caller, id string) error {
-	_, err := change(s, ctx, c, usersRepo, id, "user", capUsers, userProject, userDatastore, ActUserDelete, "user",
+	_, err := change(s, ctx, c, usersRepo, id, "user", capUsers, userProject, userDatastore, model.ActUserDelete, "user",
 		func(tx store.Tx, u *model.User) error {
 			owns, err := tx.Databases().List(ctx, store.Filter{"owner_id": u.ID})
 			if err != nil {

@@ -305,7 +305,7 @@ func (o *ops) ReleasePorts(ctx context.Context, datastoreID string, owners ...st
 
 // ClaimAction implements Tx. Actions of one datastore run one at a time in
 // the order they were asked for, except that a failover does not wait for
-// a backup (model.ActionNameBackup). The claim is an optimistic conditional update,
+// a backup (model.ActDatastoreBackup). The claim is an optimistic conditional update,
 // so it is safe across several dbaasd replicas on one PostgreSQL store
 // without row locks held across the engine work.
 func (o *ops) ClaimAction(ctx context.Context, owner string, now, leaseUntil time.Time) (*model.Action, error) {
@@ -319,7 +319,7 @@ func (o *ops) ClaimAction(ctx context.Context, owner string, now, leaseUntil tim
 				WHERE b.datastore_id = a.datastore_id AND b.status IN ('PENDING', 'IN_PROGRESS')
 				  AND (b.created_at < a.created_at OR (b.created_at = a.created_at AND b.id < a.id))
 				  AND NOT (a.name = ? AND b.name = ?))
-			ORDER BY a.created_at, a.id LIMIT 1`, ts(now), ts(now), model.ActionNameFailover, model.ActionNameBackup).Scan(&id)
+			ORDER BY a.created_at, a.id LIMIT 1`, ts(now), ts(now), model.ActDatastoreFailover, model.ActDatastoreBackup).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil
 		}

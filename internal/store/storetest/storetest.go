@@ -391,9 +391,9 @@ func testFailoverBesideBackup(t *testing.T, open func() store.Store) {
 	s := open()
 	p := project(t, s)
 	backup := action(p, "ds-f", now)
-	backup.Name = model.ActionNameBackup
+	backup.Name = model.ActDatastoreBackup
 	failover := action(p, "ds-f", now.Add(time.Second))
-	failover.Name = model.ActionNameFailover
+	failover.Name = model.ActDatastoreFailover
 	other := action(p, "ds-f", now.Add(2*time.Second))
 	for _, a := range []*model.Action{backup, failover, other} {
 		must(t, s.Actions().Insert(ctx(), a))
@@ -408,7 +408,7 @@ func testFailoverBesideBackup(t *testing.T, open func() store.Store) {
 		}
 		got = append(got, a.Name)
 	}
-	if fmt.Sprint(got) != fmt.Sprint([]string{model.ActionNameBackup, model.ActionNameFailover}) {
+	if fmt.Sprint(got) != fmt.Sprint([]string{model.ActDatastoreBackup, model.ActDatastoreFailover}) {
 		t.Fatalf("claimed %v, want the backup and the failover beside it (and nothing else)", got)
 	}
 }
