@@ -6,41 +6,18 @@ import (
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/api/gen"
+	"github.com/dbaasd/dbaasd/internal/model"
 	"github.com/dbaasd/dbaasd/internal/service"
 )
-
-// Series is one metric of one instance (or database) over time.
-type Series struct {
-	IP         string
-	Timestamps []float64 // Unix seconds
-	Values     []float64
-}
-
-// LogQuery selects log lines.
-type LogQuery struct {
-	Job        string
-	Start, End time.Time
-	Limit      int
-	IPs        []string
-	Databases  []string
-}
-
-// LogLine is one parsed log line.
-type LogLine struct {
-	TS     float64 // Unix seconds
-	IP     string
-	Value  string
-	Labels map[string]string
-}
 
 // Telemetry answers the metrics and logs operations from what dbaasd
 // collected from the engines.
 type Telemetry interface {
 	// Metrics returns series by metric name, then by instance (or database
 	// when perDatabase), and the step in seconds between samples.
-	Metrics(ctx context.Context, datastoreID string, perDatabase bool, start, end time.Time) (map[string]map[string]Series, int, error)
+	Metrics(ctx context.Context, datastoreID string, perDatabase bool, start, end time.Time) (map[string]map[string]model.Series, int, error)
 	// Logs returns the log lines of a datastore matching q, oldest first.
-	Logs(ctx context.Context, datastoreID string, q LogQuery) ([]LogLine, error)
+	Logs(ctx context.Context, datastoreID string, q model.LogQuery) ([]model.LogLine, error)
 }
 
 const maxRange = 31 * 24 * time.Hour
@@ -100,7 +77,7 @@ func (s *Server) metrics(ctx context.Context, dsID string, perDB bool, start, en
 	return out, nil
 }
 
-func metricOut(dsID string, sr Series) gen.Metric {
+func metricOut(dsID string, sr model.Series) gen.Metric {
 	m := gen.Metric{DatastoreId: id(dsID), Ip: sr.IP, Timestamps: sr.Timestamps, Values: sr.Values}
 	if m.Timestamps == nil {
 		m.Timestamps = []float64{}
@@ -157,7 +134,7 @@ func (s *Server) GetDatastoreLogs(ctx context.Context, r gen.GetDatastoreLogsReq
 	if err != nil {
 		return nil, err
 	}
-	q := LogQuery{Job: deref(r.Params.Job), Start: from, End: to, Limit: 100, IPs: splitList(r.Params.Ips),
+	q := model.LogQuery{Job: deref(r.Params.Job), Start: from, End: to, Limit: 100, IPs: splitList(r.Params.Ips),
 		Databases: splitList(r.Params.Databases)}
 	if r.Params.Limit != nil {
 		if *r.Params.Limit < 1 || *r.Params.Limit > 10000 {

@@ -25,11 +25,17 @@ func (d *Daemon) setupTelemetry(mounts map[string]http.Handler) (api.Telemetry, 
 	}, self, d.log.With("component", "telemetry"))
 	d.Reconciler.SetMetrics(self)
 	mounts["/metrics"] = self.Handler()
-	mounts["/prometheus"] = d.Telemetry.Exporter(d.Service.MetricsTokenProject)
+	mounts["/prometheus"] = api.PrometheusExporter(d.Telemetry.Collector, d.Service.MetricsTokenProject)
 	return d.Telemetry, self.ObserveRequest
 }
 
-var _ reconcile.Metrics = (*telemetry.Self)(nil)
+// The telemetry package serves the API and the reconciler without
+// importing either; these assertions keep it fitting both.
+var (
+	_ reconcile.Metrics = (*telemetry.Self)(nil)
+	_ api.Telemetry     = (*telemetry.Service)(nil)
+	_ api.Observer      = (*telemetry.Self)(nil).ObserveRequest
+)
 
 // startTelemetry samples clusters and ships logs until ctx ends (not when
 // dbaasd serves the API only); the channel closes once it stopped.

@@ -2,25 +2,13 @@ package telemetry
 
 import (
 	"context"
-	"net/http"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/dbaasd/dbaasd/internal/api"
 	"github.com/dbaasd/dbaasd/internal/store"
 )
-
-// ExporterPath is where the Prometheus exporter answers; the daemon mounts
-// it under /prometheus.
-const ExporterPath = "/prometheus/metrics"
-
-// TokenResolver returns the project of a Prometheus metrics token value;
-// ok is false for unknown and revoked values.
-type TokenResolver func(ctx context.Context, value string) (projectID string, ok bool)
 
 // Labels of exported series.
 var (
@@ -28,48 +16,17 @@ var (
 	databaseLabels = []string{"datastore_id", "datastore_name", "engine", "database"}
 )
 
-// Exporter serves a project's latest samples in the Prometheus text
-// format at ExporterPath, to a scraper that sends one of the project's
-// metrics tokens as "Authorization: Bearer <value>". Instance metrics are
-// named dbaas_<name>, database metrics dbaas_database_<name>; names ending
-// in _total are counters, the others gauges (see docs/metrics.md).
-func (s *Service) Exporter(resolve TokenResolver) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != ExporterPath {
-			api.WriteError(w, http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path)
-			return
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			api.WriteError(w, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed on "+r.URL.Path)
-			return
-		}
-		value, ok := bearer(r.Header.Get("Authorization"))
-		project := ""
-		if ok {
-			project, ok = resolve(r.Context(), value)
-		}
-		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="dbaasd"`)
-			api.WriteError(w, http.StatusUnauthorized, "Authorization: Bearer <prometheus metrics token> is missing, unknown or revoked")
-			return
-		}
-		points, err := s.latest(r.Context(), project)
-		if err != nil {
-			s.log.Error("prometheus exporter", "project_id", project, "error", err)
-			api.WriteError(w, http.StatusServiceUnavailable, "metrics are unavailable right now")
-			return
-		}
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(snapshot(points))
-		promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).ServeHTTP(w, r)
-	})
-}
-
-// bearer extracts the credential of an "Authorization: Bearer" header.
-func bearer(h string) (string, bool) {
-	scheme, value, ok := strings.Cut(strings.TrimSpace(h), " ")
-	value = strings.TrimSpace(value)
-	return value, ok && strings.EqualFold(scheme, "Bearer") && value != ""
+// Collector returns a project's latest samples as a Prometheus collector
+// (the source of api.PrometheusExporter). Instance metrics are named
+// dbaas_<name>, database metrics dbaas_database_<name>; names ending in
+// _total are counters, the others gauges (see docs/metrics.md).
+func (s *Service) Collector(ctx context.Context, project string) (prometheus.Collector, error) {
+	points, err := s.latest(ctx, project)
+	if err != nil {
+		s.log.Error("prometheus exporter", "project_id", project, "error", err)
+		return nil, err
+	}
+	return snapshot(points), nil
 }
 
 // exported is one series of the exposition.

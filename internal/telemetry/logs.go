@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/dbaasd/dbaasd/internal/api"
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/model"
 )
@@ -73,7 +72,7 @@ func (src source) labels(e entry) map[string]string {
 // matchesInstance); databases, which keeps only entries that name one of
 // the databases (PostgreSQL sessions, MariaDB slow queries and refused
 // logins).
-func (s *Service) Logs(ctx context.Context, datastoreID string, q api.LogQuery) ([]api.LogLine, error) {
+func (s *Service) Logs(ctx context.Context, datastoreID string, q model.LogQuery) ([]model.LogLine, error) {
 	ds, err := s.store.Datastores().Get(ctx, datastoreID)
 	if err != nil {
 		return nil, fmt.Errorf("logs of %s: %w", datastoreID, err)
@@ -134,9 +133,9 @@ func (s *Service) Logs(ctx context.Context, datastoreID string, q api.LogQuery) 
 	if len(all) > limit {
 		all = all[len(all)-limit:]
 	}
-	out := make([]api.LogLine, 0, len(all))
+	out := make([]model.LogLine, 0, len(all))
 	for _, f := range all {
-		out = append(out, api.LogLine{TS: float64(f.e.ts.UnixMicro()) / 1e6, IP: f.src.inst.Host,
+		out = append(out, model.LogLine{TS: float64(f.e.ts.UnixMicro()) / 1e6, IP: f.src.inst.Host,
 			Value: strings.TrimSpace(f.e.value), Labels: f.src.labels(f.e)})
 	}
 	return out, nil

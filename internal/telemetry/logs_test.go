@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dbaasd/dbaasd/internal/api"
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/model"
 )
 
 func TestLogsQuery(t *testing.T) {
@@ -45,7 +45,7 @@ func TestLogsQuery(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	query := func(q api.LogQuery) []string {
+	query := func(q model.LogQuery) []string {
 		t.Helper()
 		if q.Start.IsZero() {
 			q.Start, q.End = base, base.Add(time.Hour)
@@ -66,37 +66,37 @@ func TestLogsQuery(t *testing.T) {
 		}
 		return out
 	}
-	got := query(api.LogQuery{Limit: 3})
+	got := query(model.LogQuery{Limit: 3})
 	if strings.Join(got, "|") != "node 1 entry 97|node 0 entry 98|node 1 entry 99" {
 		t.Fatalf("newest 3 of every file: %q", got)
 	}
-	got = query(api.LogQuery{Limit: 1000, Job: engine.JobRedis})
+	got = query(model.LogQuery{Limit: 1000, Job: engine.JobRedis})
 	if len(got) != 1 || got[0] != "an entry of another job" {
 		t.Fatalf("job filter: %q", got)
 	}
-	got = query(api.LogQuery{Limit: 1000, Job: engine.JobPostgreSQL, IPs: []string{"127.0.0.1:21001"}})
+	got = query(model.LogQuery{Limit: 1000, Job: engine.JobPostgreSQL, IPs: []string{"127.0.0.1:21001"}})
 	if len(got) != 50 || !strings.HasPrefix(got[0], "node 1 ") {
 		t.Fatalf("host:port filter: %d lines from %q", len(got), got[0])
 	}
-	got = query(api.LogQuery{Limit: 1000, IPs: []string{f.insts[0].Hostname}})
+	got = query(model.LogQuery{Limit: 1000, IPs: []string{f.insts[0].Hostname}})
 	if len(got) != 51 {
 		t.Fatalf("hostname filter: %d lines", len(got))
 	}
-	if got := query(api.LogQuery{Limit: 1000, IPs: []string{"127.0.0.1"}}); len(got) != 101 {
+	if got := query(model.LogQuery{Limit: 1000, IPs: []string{"127.0.0.1"}}); len(got) != 101 {
 		t.Fatalf("IP filter (both nodes): %d lines", len(got))
 	}
-	if got := query(api.LogQuery{Limit: 1000, IPs: []string{"10.0.0.1"}}); len(got) != 0 {
+	if got := query(model.LogQuery{Limit: 1000, IPs: []string{"10.0.0.1"}}); len(got) != 0 {
 		t.Fatalf("unknown IP: %q", got)
 	}
-	got = query(api.LogQuery{Limit: 1000, Databases: []string{"db1"}})
+	got = query(model.LogQuery{Limit: 1000, Databases: []string{"db1"}})
 	if len(got) != 50 || !strings.HasSuffix(got[0], "entry 1") {
 		t.Fatalf("database filter: %d lines, first %q", len(got), got[0])
 	}
-	got = query(api.LogQuery{Limit: 1000, Start: base.Add(10 * time.Second), End: base.Add(12 * time.Second)})
+	got = query(model.LogQuery{Limit: 1000, Start: base.Add(10 * time.Second), End: base.Add(12 * time.Second)})
 	if strings.Join(got, "|") != "node 0 entry 10|node 1 entry 11|node 0 entry 12" {
 		t.Fatalf("time range: %q", got)
 	}
-	if got := query(api.LogQuery{Limit: 10, Start: base.Add(2 * time.Hour), End: base.Add(3 * time.Hour)}); len(got) != 0 {
+	if got := query(model.LogQuery{Limit: 10, Start: base.Add(2 * time.Hour), End: base.Add(3 * time.Hour)}); len(got) != 0 {
 		t.Fatalf("files last written before the range: %q", got)
 	}
 }

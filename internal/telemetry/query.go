@@ -5,8 +5,8 @@ import (
 	"math"
 	"time"
 
-	"github.com/dbaasd/dbaasd/internal/api"
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/model"
 	"github.com/dbaasd/dbaasd/internal/store"
 )
 
@@ -39,7 +39,7 @@ func (s *Service) Step(from, to time.Time) int {
 // larger than the interval, the points of each step are averaged into one
 // at the step's start (steps are aligned to the Unix epoch). Instances are
 // keyed by hostname, databases by name.
-func (s *Service) Metrics(ctx context.Context, datastoreID string, perDatabase bool, start, end time.Time) (map[string]map[string]api.Series, int, error) {
+func (s *Service) Metrics(ctx context.Context, datastoreID string, perDatabase bool, start, end time.Time) (map[string]map[string]model.Series, int, error) {
 	kind := store.SampleInstance
 	if perDatabase {
 		kind = store.SampleDatabase
@@ -69,7 +69,7 @@ func (s *Service) Metrics(ctx context.Context, datastoreID string, perDatabase b
 		}
 		groups[smp.Key] = append(groups[smp.Key], smp)
 	}
-	out := map[string]map[string]api.Series{}
+	out := map[string]map[string]model.Series{}
 	downsample := step > max(int(math.Ceil(s.cfg.Interval.Seconds())), 1)
 	for _, key := range order {
 		list := groups[key]
@@ -88,13 +88,13 @@ func (s *Service) Metrics(ctx context.Context, datastoreID string, perDatabase b
 			if len(pts) == 0 {
 				continue
 			}
-			sr := api.Series{IP: ip, Timestamps: make([]float64, len(pts)), Values: make([]float64, len(pts))}
+			sr := model.Series{IP: ip, Timestamps: make([]float64, len(pts)), Values: make([]float64, len(pts))}
 			for i, p := range pts {
 				sr.Timestamps[i] = float64(p.t.UnixMicro()) / 1e6
 				sr.Values[i] = p.v
 			}
 			if out[name] == nil {
-				out[name] = map[string]api.Series{}
+				out[name] = map[string]model.Series{}
 			}
 			out[name][label] = sr
 		}

@@ -8,8 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/dbaasd/dbaasd/internal/api"
 )
 
 // Self is dbaasd's own metrics, served at /metrics: HTTP requests by
@@ -27,8 +25,6 @@ type Self struct {
 	exported     prometheus.Counter
 	exportErrors prometheus.Counter
 }
-
-var _ api.Observer = (*Self)(nil).ObserveRequest
 
 // NewSelf returns dbaasd's own metrics, with the Go runtime's and the
 // process's.

@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dbaasd/dbaasd/internal/api"
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/store"
 )
@@ -84,8 +83,6 @@ type Service struct {
 	now     func() time.Time
 	shipMu  sync.Mutex // one ShipOnce at a time
 }
-
-var _ api.Telemetry = (*Service)(nil)
 
 // New returns a telemetry service over the store and the engine drivers
 // (used when cfg.Cluster is nil).
