@@ -17,18 +17,11 @@ import (
 	"syscall"
 
 	"github.com/dbaasd/dbaasd/internal/daemon"
-	"github.com/dbaasd/dbaasd/internal/engine/kafka"
-	"github.com/dbaasd/dbaasd/internal/engine/redis"
 )
 
 func main() {
-	if len(os.Args) > 1 {
-		switch os.Args[1] {
-		case daemon.SubcommandKafkaBroker:
-			exit(kafka.RunBroker(os.Args[2:]))
-		case daemon.SubcommandRedisForwarder:
-			exit(redis.RunForwarder(os.Args[2:]))
-		}
+	if ok, err := daemon.RunSubcommand(os.Args[1:]); ok {
+		exit(err)
 	}
 	cfg, err := parseConfig(os.Args[1:], os.Getenv)
 	if err != nil {

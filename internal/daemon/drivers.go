@@ -20,6 +20,23 @@ const (
 	SubcommandRedisForwarder = redis.ForwarderSubcommand
 )
 
+// RunSubcommand runs the dbaasd subcommand named by args[0] (a Kafka
+// broker, a Redis firewall forwarder) and reports true; it reports false
+// when args name none, so the caller serves instead. The command and the
+// test binaries that start dbaasd both dispatch through here.
+func RunSubcommand(args []string) (bool, error) {
+	if len(args) == 0 {
+		return false, nil
+	}
+	switch args[0] {
+	case SubcommandKafkaBroker:
+		return true, kafka.RunBroker(args[1:])
+	case SubcommandRedisForwarder:
+		return true, redis.RunForwarder(args[1:])
+	}
+	return false, nil
+}
+
 // LocalDrivers returns the drivers that run engines on this machine, with
 // their prepared templates under templates. self is the command that runs this dbaasd binary (for the Kafka broker
 // and the Redis firewall forwarder); env is extra environment for it.

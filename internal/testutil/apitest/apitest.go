@@ -26,8 +26,6 @@ import (
 	"github.com/dbaasd/dbaasd/api"
 	"github.com/dbaasd/dbaasd/internal/daemon"
 	"github.com/dbaasd/dbaasd/internal/engine"
-	"github.com/dbaasd/dbaasd/internal/engine/kafka"
-	"github.com/dbaasd/dbaasd/internal/engine/redis"
 	"github.com/dbaasd/dbaasd/internal/testutil/intruder"
 	"github.com/dbaasd/dbaasd/internal/testutil/pgtest"
 )
@@ -56,13 +54,8 @@ var (
 func Main(m *testing.M) int {
 	intruder.Main()
 	if os.Getenv(envSelf) == "1" && len(os.Args) > 1 {
-		var err error
-		switch os.Args[1] {
-		case daemon.SubcommandKafkaBroker:
-			err = kafka.RunBroker(os.Args[2:])
-		case daemon.SubcommandRedisForwarder:
-			err = redis.RunForwarder(os.Args[2:])
-		default:
+		ok, err := daemon.RunSubcommand(os.Args[1:])
+		if !ok {
 			return 2
 		}
 		if err != nil {
