@@ -145,7 +145,7 @@ func (m *Manager) syncSource(ctx context.Context, src *model.Datastore) time.Tim
 	}
 	c, drv, err := m.opts.Clusters.ClusterOf(ctx, src.ID)
 	if err != nil {
-		m.log.Warn("restore: cannot archive the source's latest changes", "source", src.ID, "error", err)
+		m.log.Warn("restore: cannot archive the source's latest changes", "source_datastore_id", src.ID, "error", err)
 		return time.Time{}
 	}
 	a, ok := drv.(engine.Archiver)
@@ -154,7 +154,7 @@ func (m *Manager) syncSource(ctx context.Context, src *model.Datastore) time.Tim
 	}
 	t, err := a.SyncArchive(ctx, c, true)
 	if err != nil {
-		m.log.Warn("restore: cannot archive the source's latest changes; restoring from what is archived", "source", src.ID, "error", err)
+		m.log.Warn("restore: cannot archive the source's latest changes; restoring from what is archived", "source_datastore_id", src.ID, "error", err)
 		return time.Time{}
 	}
 	return t

@@ -219,7 +219,7 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 
 	pid, st := running(l)
 	if pid > 0 && st.RestartKey != want.restartKey() {
-		d.opts.Logger.Info("restarting kafka broker: listeners, version or credentials changed", "cluster", c.ID, "pid", pid)
+		d.opts.Logger.Info("restarting kafka broker: listeners, version or credentials changed", "datastore_id", c.ID, "pid", pid)
 		proc.Terminate(pid, d.opts.StopTimeout)
 		pid = 0
 	}
@@ -228,14 +228,14 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	}
 	if pid > 0 && st.ConfigDigest != digest {
 		if err := d.reload(ctx, l, pid, digest); err != nil {
-			d.opts.Logger.Warn("kafka broker did not reload; restarting it", "cluster", c.ID, "pid", pid, "err", err)
+			d.opts.Logger.Warn("kafka broker did not reload; restarting it", "datastore_id", c.ID, "pid", pid, "error", err)
 			proc.Terminate(pid, d.opts.StopTimeout)
 			pid = 0
 		}
 	}
 	if pid > 0 {
 		if err := d.waitServing(ctx, c, pid, 10*time.Second); err != nil {
-			d.opts.Logger.Warn("kafka broker does not answer; restarting it", "cluster", c.ID, "pid", pid, "err", err)
+			d.opts.Logger.Warn("kafka broker does not answer; restarting it", "datastore_id", c.ID, "pid", pid, "error", err)
 			proc.Terminate(pid, d.opts.StopTimeout)
 			pid = 0
 		}
@@ -296,7 +296,7 @@ func (d *Driver) start(ctx context.Context, r *proc.Runner, c *engine.Cluster, l
 	if err != nil {
 		return 0, fmt.Errorf("start kafka broker: %w", err)
 	}
-	d.opts.Logger.Info("started kafka broker", "cluster", c.ID, "pid", pid, "nodes", len(c.Nodes))
+	d.opts.Logger.Info("started kafka broker", "datastore_id", c.ID, "pid", pid, "nodes", len(c.Nodes))
 	ctx, cancel := context.WithTimeout(ctx, d.opts.StartTimeout)
 	defer cancel()
 	for {
@@ -437,7 +437,7 @@ func (d *Driver) removeLeftNodes(r *proc.Runner, c *engine.Cluster, l layout, pr
 	}
 	for _, pl := range prev.Listeners {
 		if pl.Dir != "" && !keep[pl.Dir] {
-			d.opts.Logger.Info("removing directory of a node that left the kafka cluster", "cluster", c.ID, "node", pl.NodeID)
+			d.opts.Logger.Info("removing directory of a node that left the kafka cluster", "datastore_id", c.ID, "node", pl.NodeID)
 			_ = r.RemoveAll(pl.Dir)
 		}
 	}
@@ -492,7 +492,7 @@ func (d *Driver) Stop(_ context.Context, c *engine.Cluster) error {
 	for i := range c.Nodes {
 		l := layout{home: &c.Nodes[i]}
 		if pid, _ := running(l); pid > 0 {
-			d.opts.Logger.Info("stopping kafka broker", "cluster", c.ID, "pid", pid)
+			d.opts.Logger.Info("stopping kafka broker", "datastore_id", c.ID, "pid", pid)
 			proc.Terminate(pid, d.opts.StopTimeout)
 			if proc.Alive(pid) {
 				return fmt.Errorf("kafka broker %d did not stop", pid)

@@ -174,7 +174,7 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 	if d.mode == ModeSync && len(c.Nodes) > 1 {
 		args = append(args, "--galera-info")
 	}
-	d.log.Info("taking base backup", "cluster", c.ID, "node", n.ID)
+	d.log.Info("taking base backup", "datastore_id", c.ID, "node", n.ID)
 	cmd := n.r.Command(ctx, bin, args...)
 	cmd.Dir = dst
 	zw := engine.NewCompressor(f)
@@ -439,7 +439,7 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 	if err := n.r.MkdirAll(tmp, 0o700); err != nil {
 		return err
 	}
-	d.log.Info("restoring base backup", "cluster", c.ID, "node", n.ID, "source", from.ClusterID, "position", from.Backup.Position)
+	d.log.Info("restoring base backup", "datastore_id", c.ID, "node", n.ID, "source_datastore_id", from.ClusterID, "position", from.Backup.Position)
 	if err := d.extractStream(ctx, n, filepath.Join(from.BaseDir, baseStreamFile), tmp); err != nil {
 		return fmt.Errorf("node %s: %w", n.ID, err)
 	}
@@ -577,7 +577,7 @@ func (d *Driver) replay(ctx context.Context, c *engine.Cluster, n *node, user ma
 	if err != nil {
 		return err
 	}
-	d.log.Info("replaying archived binary logs", "cluster", c.ID, "node", n.ID, "logs", len(logs), "target", target)
+	d.log.Info("replaying archived binary logs", "datastore_id", c.ID, "node", n.ID, "logs", len(logs), "target", target)
 	// The restored data has the source's admin password: the init file
 	// gives root the cluster's own before the server takes connections.
 	start := []string{"--defaults-file=" + restoreCnf(n), "--init-file=" + n.initFile()}

@@ -219,7 +219,7 @@ func (d *Driver) Destroy(ctx context.Context, c *engine.Cluster) error {
 	if c.ArchiveDir != "" && len(c.Nodes) > 0 {
 		// The archive outlives the cluster: it gets the last logs first.
 		if _, err := d.SyncArchive(ctx, c, true); err != nil {
-			d.log.Warn("could not archive the last binary logs before removing the servers", "cluster", c.ID, "error", err)
+			d.log.Warn("could not archive the last binary logs before removing the servers", "datastore_id", c.ID, "error", err)
 		}
 	}
 	r, err := d.account(c)

@@ -181,7 +181,7 @@ func (d *Driver) ensureGalera(ctx context.Context, c *engine.Cluster, nodes []*n
 		}
 	}
 	if len(plain) > 0 {
-		d.log.Warn("restarting the Galera cluster with TLS", "cluster", c.ID, "nodes", len(plain))
+		d.log.Warn("restarting the Galera cluster with TLS", "datastore_id", c.ID, "nodes", len(plain))
 		// The MASTER node last, so that it is the one safe to bootstrap.
 		sort.SliceStable(plain, func(i, j int) bool { return plain[j].Role == engine.RoleMaster && plain[i].Role != engine.RoleMaster })
 		for _, n := range plain {
@@ -264,7 +264,7 @@ func (d *Driver) ensurePrimaryComponent(ctx context.Context, c *engine.Cluster, 
 	if len(stranded) > 0 {
 		sort.SliceStable(stranded, func(i, j int) bool { return lastCommitted[stranded[i]] > lastCommitted[stranded[j]] })
 		n := stranded[0]
-		d.log.Warn("no primary component: bootstrapping from the most advanced running node", "cluster", c.ID, "node", n.ID)
+		d.log.Warn("no primary component: bootstrapping from the most advanced running node", "datastore_id", c.ID, "node", n.ID)
 		db := connect(c, n)
 		_, err := db.ExecContext(ctx, "SET GLOBAL wsrep_provider_options = 'pc.bootstrap=YES'")
 		_ = db.Close()
@@ -302,7 +302,7 @@ func (d *Driver) ensurePrimaryComponent(ctx context.Context, c *engine.Cluster, 
 	} else if err := d.setSafeToBootstrap(boot); err != nil {
 		return err
 	}
-	d.log.Info("bootstrapping Galera cluster", "cluster", c.ID, "node", boot.ID, "position", pos)
+	d.log.Info("bootstrapping Galera cluster", "datastore_id", c.ID, "node", boot.ID, "position", pos)
 	boot.st.Applied = cfgs[boot].merged()
 	if err := d.saveState(boot); err != nil {
 		return err
@@ -343,7 +343,7 @@ func (d *Driver) startNewGalera(ctx context.Context, c *engine.Cluster, nodes []
 	for i := range nodes {
 		members[i] = uuid.NewString()
 	}
-	d.log.Info("starting a new Galera cluster", "cluster", c.ID, "nodes", len(nodes))
+	d.log.Info("starting a new Galera cluster", "datastore_id", c.ID, "nodes", len(nodes))
 	err := parallel(nodes, func(n *node) error {
 		if err := d.seedFromTemplate(ctx, c.AdminPassword, n); err != nil {
 			return err

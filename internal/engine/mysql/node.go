@@ -227,7 +227,7 @@ func (d *Driver) removeUndesired(ctx context.Context, r *proc.Runner, c *engine.
 		desired[filepath.Clean(en.Dir)] = true
 	}
 	for _, n := range d.undesiredNodes(r, c, desired) {
-		d.log.Info("removing node no longer desired", "cluster", c.ID, "node", n.ID)
+		d.log.Info("removing node no longer desired", "datastore_id", c.ID, "node", n.ID)
 		if err := d.removeNode(ctx, n, stopGrace); err != nil {
 			return err
 		}
@@ -311,7 +311,7 @@ func (d *Driver) startServer(ctx context.Context, c *engine.Cluster, n *node, ga
 		args = append(args, "--init-file="+n.initFile())
 	}
 	args = append(args, extra...)
-	d.log.Info("starting mariadbd", "cluster", c.ID, "node", n.ID, "args", strings.Join(args[1:], " "))
+	d.log.Info("starting mariadbd", "datastore_id", c.ID, "node", n.ID, "args", strings.Join(args[1:], " "))
 	pid, err := n.r.StartDaemon(bin, args, n.Dir, n.outLog())
 	if err != nil {
 		return fmt.Errorf("node %s: %w", n.ID, err)

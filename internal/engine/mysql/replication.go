@@ -152,7 +152,7 @@ func (d *Driver) demote(ctx context.Context, c *engine.Cluster, n *node) {
 	if err != nil || ro == "1" {
 		return
 	}
-	d.log.Info("making a former primary read-only", "cluster", c.ID, "node", n.ID)
+	d.log.Info("making a former primary read-only", "datastore_id", c.ID, "node", n.ID)
 	_, _ = db.ExecContext(ctx, "SET GLOBAL read_only = ON")
 }
 
@@ -167,7 +167,7 @@ func (d *Driver) promote(ctx context.Context, c *engine.Cluster, m *node) error 
 		return sqlErr("node "+m.ID+": slave status", err)
 	}
 	if st != nil {
-		d.log.Info("promoting replica to primary", "cluster", c.ID, "node", m.ID)
+		d.log.Info("promoting replica to primary", "datastore_id", c.ID, "node", m.ID)
 		if _, err := db.ExecContext(ctx, "STOP SLAVE IO_THREAD"); err != nil {
 			return sqlErr("node "+m.ID+": stop slave io thread", err)
 		}
@@ -289,7 +289,7 @@ func (d *Driver) cloneFromPrimary(ctx context.Context, c *engine.Cluster, primar
 	if err != nil {
 		return err
 	}
-	d.log.Info("cloning replica from primary", "cluster", c.ID, "node", r.ID, "primary", primary.ID)
+	d.log.Info("cloning replica from primary", "datastore_id", c.ID, "node", r.ID, "primary", primary.ID)
 	if _, err := run(ctx, r.r, r.Dir, nil, bin, defaults, "--backup", "--target-dir="+tmp,
 		"--datadir="+primary.dataDir()); err != nil {
 		return fmt.Errorf("node %s: clone from primary %s: %w", r.ID, primary.ID, err)
@@ -334,7 +334,7 @@ func (d *Driver) ensureReplicating(ctx context.Context, c *engine.Cluster, r, ma
 	port := strconv.Itoa(master.Port)
 	if st == nil || st["Master_Host"] != master.Host || st["Master_Port"] != port ||
 		st["Master_User"] != replUser || st["Using_Gtid"] != "Slave_Pos" {
-		d.log.Info("configuring replication", "cluster", c.ID, "node", r.ID, "primary", master.ID)
+		d.log.Info("configuring replication", "datastore_id", c.ID, "node", r.ID, "primary", master.ID)
 		if st != nil {
 			if _, err := db.ExecContext(ctx, "STOP SLAVE"); err != nil {
 				return sqlErr("node "+r.ID+": stop slave", err)

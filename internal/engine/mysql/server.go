@@ -47,7 +47,7 @@ func (d *Driver) ensureServer(ctx context.Context, c *engine.Cluster, n *node, c
 
 // restartServer restarts a running node with its my.cnf.
 func (d *Driver) restartServer(ctx context.Context, c *engine.Cluster, n *node, want map[string]string, galera bool, extra ...string) error {
-	d.log.Info("restarting mariadbd to apply configuration", "cluster", c.ID, "node", n.ID)
+	d.log.Info("restarting mariadbd to apply configuration", "datastore_id", c.ID, "node", n.ID)
 	if err := d.stopNode(ctx, n, stopGrace); err != nil {
 		return err
 	}

@@ -269,7 +269,7 @@ func (d *Driver) ensureNodeCert(c *engine.Cluster, ca *clusterCA, n *node) error
 	if nodeCertValid(ca, n) {
 		return nil
 	}
-	d.log.Info("issuing a Galera certificate", "cluster", c.ID, "node", n.ID)
+	d.log.Info("issuing a Galera certificate", "datastore_id", c.ID, "node", n.ID)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err

@@ -83,7 +83,7 @@ func (d *Driver) applyConfig(ctx context.Context, e *env, c *engine.Cluster, res
 			// A standby checks its settings against the primary's as last
 			// replayed; it must see the primary's lowered values first.
 			if err := waitReplay(ctx, p, catchUp); err != nil {
-				d.log.Warn("replica did not catch up before its restart", "node", p.id, "err", err)
+				d.log.Warn("replica did not catch up before its restart", "node", p.id, "error", err)
 			}
 		}
 		if err := d.restartServer(ctx, e, p, "parameters changed: "+strings.Join(st.pending, ", ")); err != nil {

@@ -138,7 +138,7 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 		return info, fmt.Errorf("base backup: %w", err)
 	}
 	info.Kind, info.StartedAt = engine.BackupBase, time.Now().UTC()
-	d.log.Info("taking base backup", "cluster", c.ID, "node", p.id)
+	d.log.Info("taking base backup", "datastore_id", c.ID, "node", p.id)
 	out, err := e.r.Run(ctx, e.inst.bin("pg_basebackup"), "-h", p.socketDir, "-p", strconv.Itoa(p.port),
 		"-U", superuser, "-w", "-D", dst, "-Ft", "-X", "stream", "-c", "fast",
 		"--compress=client-lz4", "--no-manifest", "-v")
@@ -363,12 +363,12 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 	if err := d.prepareNodeDir(ctx, e, c, p); err != nil {
 		return err
 	}
-	d.log.Info("restoring base backup", "cluster", c.ID, "node", p.id, "source", from.ClusterID, "backup", from.Backup.Position)
+	d.log.Info("restoring base backup", "datastore_id", c.ID, "node", p.id, "source_datastore_id", from.ClusterID, "backup", from.Backup.Position)
 	start := time.Now()
 	if err := d.extractBackup(ctx, e, from.BaseDir, tmp); err != nil {
 		return fmt.Errorf("node %s: %w", p.id, err)
 	}
-	d.log.Info("base backup extracted", "cluster", c.ID, "node", p.id, "duration_ms", time.Since(start).Milliseconds())
+	d.log.Info("base backup extracted", "datastore_id", c.ID, "node", p.id, "duration_ms", time.Since(start).Milliseconds())
 	if err := e.r.Rename(tmp, p.data); err != nil {
 		return fmt.Errorf("node %s: %w", p.id, err)
 	}
@@ -393,7 +393,7 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 	if err := d.recoverTo(ctx, e, c, p, from, bp); err != nil {
 		return err
 	}
-	d.log.Info("recovered", "cluster", c.ID, "node", p.id, "target", from.Target, "duration_ms", time.Since(start).Milliseconds())
+	d.log.Info("recovered", "datastore_id", c.ID, "node", p.id, "target", from.Target, "duration_ms", time.Since(start).Milliseconds())
 	return nil
 }
 
@@ -492,7 +492,7 @@ func (d *Driver) recoverTo(ctx context.Context, e *env, c *engine.Cluster, p nod
 			return fmt.Errorf("%w: WAL segment %s of datastore %s is missing from its archive; recovery stopped before %s",
 				engine.ErrTargetNotArchived, gap, from.ClusterID, target.UTC().Format(time.RFC3339))
 		}
-		d.log.Info("the archive ends before the target time; recovering to its end", "cluster", c.ID, "target", target)
+		d.log.Info("the archive ends before the target time; recovering to its end", "datastore_id", c.ID, "target", target)
 		target = nil
 	}
 	// Recovery settings only change with a restart, and replicas copied

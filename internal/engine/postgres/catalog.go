@@ -85,7 +85,7 @@ func (d *Driver) Catalog(ctx context.Context) (engine.Catalog, error) {
 		}
 		b, _ := json.MarshalIndent(catalogFile{Version: full, Catalog: cat}, "", " ")
 		if _, err := e.r.WriteFile(path, b, 0o644); err != nil {
-			d.log.Warn("cannot cache the catalog", "path", path, "err", err)
+			d.log.Warn("cannot cache the catalog", "path", path, "error", err)
 		}
 	}
 	cat = tenantCatalog(cat)

@@ -53,7 +53,7 @@ func (d *Driver) EnsureDatabase(ctx context.Context, c *engine.Cluster, db engin
 			if db.LcCtype != "" {
 				stmt += " LC_CTYPE " + literal(db.LcCtype)
 			}
-			d.log.Info("creating database", "cluster", c.ID, "database", db.Name, "owner", owner)
+			d.log.Info("creating database", "datastore_id", c.ID, "database", db.Name, "owner", owner)
 			if _, err := conn.Exec(ctx, stmt); err != nil {
 				return sqlError(err, "create database %s", db.Name)
 			}

@@ -38,10 +38,10 @@ func (d *Driver) guardDisk(ctx context.Context, c *engine.Cluster) error {
 		var stmt string
 		switch {
 		case full && !guarded:
-			d.log.Warn("disk full: the primary now accepts only reads", "cluster", c.ID, "used_bytes", used, "limit_bytes", limit)
+			d.log.Warn("disk full: the primary now accepts only reads", "datastore_id", c.ID, "used_bytes", used, "limit_bytes", limit)
 			stmt = "ALTER SYSTEM SET default_transaction_read_only = on"
 		case !full && guarded:
-			d.log.Info("disk no longer full: the primary accepts writes again", "cluster", c.ID, "used_bytes", used, "limit_bytes", limit)
+			d.log.Info("disk no longer full: the primary accepts writes again", "datastore_id", c.ID, "used_bytes", used, "limit_bytes", limit)
 			stmt = "ALTER SYSTEM RESET default_transaction_read_only"
 		default:
 			return nil

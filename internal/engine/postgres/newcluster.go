@@ -57,7 +57,7 @@ func (d *Driver) createNodes(ctx context.Context, e *env, c *engine.Cluster) err
 				mp.id, mp.data, o.id, o.id, engine.RoleMaster)
 		}
 	}
-	d.log.Info("creating cluster nodes from template", "cluster", c.ID, "nodes", len(c.Nodes))
+	d.log.Info("creating cluster nodes from template", "datastore_id", c.ID, "nodes", len(c.Nodes))
 	errs := make([]error, len(c.Nodes))
 	var wg sync.WaitGroup
 	for i := range c.Nodes {

@@ -113,7 +113,7 @@ func (d *Driver) ensurePooler(ctx context.Context, e *env, c *engine.Cluster) er
 
 	pid := poolerPID(e.r, pp)
 	if pid != 0 && restartNeeded(string(oldIni), ini) {
-		d.log.Info("restarting pooler", "cluster", c.ID)
+		d.log.Info("restarting pooler", "datastore_id", c.ID)
 		proc.Terminate(pid, 10*time.Second)
 		pid = 0
 	}
@@ -121,9 +121,9 @@ func (d *Driver) ensurePooler(ctx context.Context, e *env, c *engine.Cluster) er
 		return d.startPooler(ctx, e, c, bin, pp)
 	}
 	if changed {
-		d.log.Info("reloading pooler", "cluster", c.ID)
+		d.log.Info("reloading pooler", "datastore_id", c.ID)
 		if err := poolerAdmin(ctx, c, pp, "RELOAD"); err != nil {
-			d.log.Warn("pooler console RELOAD failed; sending SIGHUP", "cluster", c.ID, "err", err)
+			d.log.Warn("pooler console RELOAD failed; sending SIGHUP", "datastore_id", c.ID, "error", err)
 			if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
 				return fmt.Errorf("pooler: reload: %w", err)
 			}
@@ -135,7 +135,7 @@ func (d *Driver) ensurePooler(ctx context.Context, e *env, c *engine.Cluster) er
 // startPooler starts PgBouncer as a daemon and waits until its console answers.
 func (d *Driver) startPooler(ctx context.Context, e *env, c *engine.Cluster, bin string, pp poolerPaths) error {
 	_ = os.Remove(pp.pid)
-	d.log.Info("starting pooler", "cluster", c.ID, "host", c.Pooler.Host, "port", c.Pooler.Port, "mode", c.Pooler.Mode)
+	d.log.Info("starting pooler", "datastore_id", c.ID, "host", c.Pooler.Host, "port", c.Pooler.Port, "mode", c.Pooler.Mode)
 	pid, err := e.r.StartDaemon(bin, []string{pp.ini}, pp.dir, pp.log)
 	if err != nil {
 		return fmt.Errorf("pooler: %w", err)
@@ -171,7 +171,7 @@ func (d *Driver) stopPooler(e *env, c *engine.Cluster) error {
 	}
 	pp := poolerPathsOf(c)
 	if pid := poolerPID(e.r, pp); pid != 0 {
-		d.log.Info("stopping pooler", "cluster", c.ID, "pid", pid)
+		d.log.Info("stopping pooler", "datastore_id", c.ID, "pid", pid)
 		proc.Terminate(pid, 10*time.Second)
 		if proc.Alive(pid) {
 			return fmt.Errorf("pooler: pgbouncer (pid %d) did not stop", pid)

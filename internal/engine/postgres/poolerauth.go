@@ -89,7 +89,7 @@ func (d *Driver) refreshPoolerUsers(ctx context.Context, c *engine.Cluster) erro
 		return nil // Ensure starts it with the new file
 	}
 	if err := poolerAdmin(ctx, c, pp, "RELOAD"); err != nil {
-		d.log.Warn("pooler console RELOAD failed; sending SIGHUP", "cluster", c.ID, "err", err)
+		d.log.Warn("pooler console RELOAD failed; sending SIGHUP", "datastore_id", c.ID, "error", err)
 		if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
 			return fmt.Errorf("pooler: reload: %w", err)
 		}

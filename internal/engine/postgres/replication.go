@@ -64,13 +64,13 @@ func (d *Driver) promote(ctx context.Context, e *env, c *engine.Cluster, p nodeP
 			continue
 		}
 		if st, err := d.nodeState(ctx, c, o); err == nil && !st.inRecovery {
-			d.log.Warn("stopping a former primary before promoting the new one", "cluster", c.ID, "node", o.id, "new_primary", p.id)
+			d.log.Warn("stopping a former primary before promoting the new one", "datastore_id", c.ID, "node", o.id, "new_primary", p.id)
 			if err := d.stopServer(ctx, e, o); err != nil {
 				return err
 			}
 		}
 	}
-	d.log.Info("promoting node to primary", "cluster", c.ID, "node", p.id)
+	d.log.Info("promoting node to primary", "datastore_id", c.ID, "node", p.id)
 	if _, err := e.r.Run(ctx, e.inst.bin("pg_ctl"), "promote", "-w", "-t", "120", "-D", p.data); err != nil {
 		return fmt.Errorf("node %s: promote: %w; server log: %s", p.id, err, serverLogTail(p))
 	}
@@ -127,7 +127,7 @@ func (d *Driver) ensureReplica(ctx context.Context, e *env, c *engine.Cluster, n
 // dropReplicaData stops a replica's server and removes its data, to
 // rebuild it from the primary.
 func (d *Driver) dropReplicaData(ctx context.Context, e *env, c *engine.Cluster, p nodePaths, why string) error {
-	d.log.Warn("rebuilding replica from the primary", "cluster", c.ID, "node", p.id, "reason", why)
+	d.log.Warn("rebuilding replica from the primary", "datastore_id", c.ID, "node", p.id, "reason", why)
 	if err := d.stopServer(ctx, e, p); err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func (d *Driver) baseBackup(ctx context.Context, e *env, c *engine.Cluster, p, p
 	if err := e.r.RemoveAll(tmp); err != nil {
 		return fmt.Errorf("node %s: %w", p.id, err)
 	}
-	d.log.Info("creating replica with pg_basebackup", "cluster", c.ID, "node", p.id, "primary", primary.id)
+	d.log.Info("creating replica with pg_basebackup", "datastore_id", c.ID, "node", p.id, "primary", primary.id)
 	if _, err := e.r.Run(ctx, e.inst.bin("pg_basebackup"), "-h", primary.socketDir, "-p", fmt.Sprint(primary.port),
 		"-U", superuser, "-w", "-D", tmp, "-X", "stream", "-S", slotName(p.id), "-c", "fast"); err != nil {
 		_ = e.r.RemoveAll(tmp)
@@ -230,7 +230,7 @@ func (d *Driver) removeStaleNodes(ctx context.Context, e *env, c *engine.Cluster
 		}
 	}
 	for _, p := range staleNodes(c, desired) {
-		d.log.Info("removing node that is no longer desired", "cluster", c.ID, "node", p.id, "dir", p.dir)
+		d.log.Info("removing node that is no longer desired", "datastore_id", c.ID, "node", p.id, "dir", p.dir)
 		if err := d.removeNode(ctx, e, c, p); err != nil {
 			return err
 		}

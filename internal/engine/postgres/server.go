@@ -174,7 +174,7 @@ func (d *Driver) stopServer(ctx context.Context, e *env, p nodePaths) error {
 	d.log.Info("stopping server", "node", p.id, "pid", pid)
 	_, err := e.r.Run(ctx, e.inst.bin("pg_ctl"), "stop", "-w", "-t", "60", "-m", "fast", "-D", p.data)
 	if (err != nil || proc.Alive(pid)) && e.r.OwnsProcess(pid) {
-		d.log.Warn("pg_ctl stop failed; terminating the server", "node", p.id, "pid", pid, "err", err)
+		d.log.Warn("pg_ctl stop failed; terminating the server", "node", p.id, "pid", pid, "error", err)
 		proc.Terminate(pid, 10*time.Second)
 	}
 	if proc.Alive(pid) {

@@ -62,7 +62,7 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 		return info, err
 	}
 	info.Kind, info.StartedAt = engine.BackupSnapshot, time.Now().UTC()
-	d.log.Info("taking snapshot", "cluster", c.ID, "node", n.ID)
+	d.log.Info("taking snapshot", "datastore_id", c.ID, "node", n.ID)
 	deadline := time.Now().Add(saveWait)
 	for time.Now().Before(deadline) {
 		saves, err := waitNoSave(ctx, cl)
@@ -223,7 +223,7 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 		return fmt.Errorf("%w: snapshot of %s: %w", engine.ErrInvalid, from.ClusterID, err)
 	}
 	defer func() { _ = in.Close() }()
-	d.log.Info("restoring snapshot", "cluster", c.ID, "node", m.ID, "source", from.ClusterID)
+	d.log.Info("restoring snapshot", "datastore_id", c.ID, "node", m.ID, "source_datastore_id", from.ClusterID)
 	if err := copyOwned(r, in, filepath.Join(p.data, snapshotFile)); err != nil {
 		return fmt.Errorf("node %s: %w", m.ID, err)
 	}

@@ -246,6 +246,6 @@ func (d *Driver) removeNode(r *proc.Runner, c *engine.Cluster, n *engine.Node) e
 			return fmt.Errorf("remove node %s: %w", n.ID, err)
 		}
 	}
-	d.log.Info("removed redis node", "cluster", c.ID, "node", n.ID)
+	d.log.Info("removed redis node", "datastore_id", c.ID, "node", n.ID)
 	return nil
 }

@@ -103,7 +103,7 @@ func newestStopped(r *proc.Runner, c *engine.Cluster, master *engine.Node) *engi
 // promoted node.
 func (d *Driver) failoverTo(ctx context.Context, r *proc.Runner, c *engine.Cluster, old, best *engine.Node) (*engine.Node, error) {
 	d.log.Warn("redis master is down and a replica holds newer data: failing over instead of restarting it",
-		"cluster", c.ID, "master", old.ID, "replica", best.ID)
+		"datastore_id", c.ID, "master", old.ID, "replica", best.ID)
 	for i := range c.Nodes {
 		n := &c.Nodes[i]
 		if runningPid(r, nodePaths(n).sentinelPid, sentinelWords...) == 0 {
@@ -130,7 +130,7 @@ func (d *Driver) failoverTo(ctx context.Context, r *proc.Runner, c *engine.Clust
 	var forceErr error
 	for {
 		if n := promoted(); n != nil {
-			d.log.Warn("redis replica promoted", "cluster", c.ID, "master", n.ID, "forced", !lastForce.IsZero())
+			d.log.Warn("redis replica promoted", "datastore_id", c.ID, "master", n.ID, "forced", !lastForce.IsZero())
 			return n, nil
 		}
 		if now := time.Now(); now.After(forceAt) && now.Sub(lastForce) > time.Second {
@@ -165,7 +165,7 @@ func (d *Driver) forceFailover(ctx context.Context, r *proc.Runner, c *engine.Cl
 		err = cl.Do(ctx, "SENTINEL", "FAILOVER", MasterName).Err()
 		_ = cl.Close()
 		if err == nil || strings.Contains(err.Error(), "INPROG") {
-			d.log.Warn("asked redis sentinel to fail over", "cluster", c.ID, "sentinel", n.ID)
+			d.log.Warn("asked redis sentinel to fail over", "datastore_id", c.ID, "sentinel", n.ID)
 			return nil
 		}
 		errs = append(errs, fmt.Sprintf("sentinel of node %s: %v", n.ID, err))

@@ -112,7 +112,7 @@ func (d *Driver) ensureForwarder(ctx context.Context, r *proc.Runner, c *engine.
 	if _, err := r.WriteFile(p.forwarderPid, fmt.Appendf(nil, "%d\n", pid), 0o644); err != nil {
 		return "", err
 	}
-	d.log.Info("started redis firewall forwarder", "cluster", c.ID, "node", n.ID, "pid", pid)
+	d.log.Info("started redis firewall forwarder", "datastore_id", c.ID, "node", n.ID, "pid", pid)
 	return hash, nil
 }
 
@@ -205,12 +205,12 @@ func (d *Driver) stopForwarder(r *proc.Runner, c *engine.Cluster, n *engine.Node
 	p := nodePaths(n)
 	if pid := runningPid(r, p.forwarderPid, p.forwarderConf); pid > 0 {
 		proc.Terminate(pid, 5*time.Second)
-		d.log.Info("stopped redis firewall forwarder", "cluster", c.ID, "node", n.ID)
+		d.log.Info("stopped redis firewall forwarder", "datastore_id", c.ID, "node", n.ID)
 	}
 	if remove {
 		for _, f := range []string{p.forwarderConf, statusPath(p.forwarderConf), p.forwarderConf + ".lock", p.forwarderPid} {
 			if err := r.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-				d.log.Warn("remove forwarder file", "file", f, "err", err)
+				d.log.Warn("remove forwarder file", "file", f, "error", err)
 			}
 		}
 	}

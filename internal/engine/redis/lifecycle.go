@@ -43,7 +43,7 @@ func (d *Driver) Stop(ctx context.Context, c *engine.Cluster) error {
 		}(&nodes[i])
 	}
 	wg.Wait()
-	d.log.Info("stopped redis cluster", "cluster", c.ID)
+	d.log.Info("stopped redis cluster", "datastore_id", c.ID)
 	return ctx.Err()
 }
 
@@ -72,6 +72,6 @@ func (d *Driver) Destroy(ctx context.Context, c *engine.Cluster) error {
 	if err := r.ReleaseCluster(c.ID, c.ArchiveDir); err != nil {
 		return err
 	}
-	d.log.Info("destroyed redis cluster", "cluster", c.ID)
+	d.log.Info("destroyed redis cluster", "datastore_id", c.ID)
 	return nil
 }

@@ -106,7 +106,7 @@ func (d *Driver) SetPassword(ctx context.Context, c *engine.Cluster, password st
 		}
 		_ = cl.Close()
 	}
-	d.log.Info("changed redis password", "cluster", c.ID)
+	d.log.Info("changed redis password", "datastore_id", c.ID)
 	return errors.Join(errs...)
 }
 

@@ -244,7 +244,7 @@ func (d *Driver) ensureRole(ctx context.Context, r *proc.Runner, c *engine.Clust
 	ri := parseRepl(parseInfo(s))
 	if n.ID == master.ID {
 		if ri.role != "master" {
-			d.log.Info("promoting redis node to master", "cluster", c.ID, "node", n.ID)
+			d.log.Info("promoting redis node to master", "datastore_id", c.ID, "node", n.ID)
 			if err := cl.Do(ctx, "REPLICAOF", "NO", "ONE").Err(); err != nil {
 				return redisErr("REPLICAOF NO ONE", err)
 			}
@@ -253,7 +253,7 @@ func (d *Driver) ensureRole(ctx context.Context, r *proc.Runner, c *engine.Clust
 	}
 	host, port := reachIP(master), master.Port
 	if ri.role == "master" || ri.masterHost != host || ri.masterPort != port {
-		d.log.Info("pointing redis replica at its master", "cluster", c.ID, "node", n.ID, "master", master.ID)
+		d.log.Info("pointing redis replica at its master", "datastore_id", c.ID, "node", n.ID, "master", master.ID)
 		if err := cl.Do(ctx, "REPLICAOF", host, strconv.Itoa(port)).Err(); err != nil {
 			return redisErr("REPLICAOF", err)
 		}

@@ -220,7 +220,7 @@ func (d *Driver) ensureSentinel(ctx context.Context, c *engine.Cluster, n, maste
 		if err != nil {
 			reason = "it does not answer: " + err.Error()
 		}
-		d.log.Info("restarting redis sentinel", "cluster", c.ID, "node", n.ID, "reason", reason)
+		d.log.Info("restarting redis sentinel", "datastore_id", c.ID, "node", n.ID, "reason", reason)
 		proc.Terminate(pid, 10*time.Second)
 	}
 
@@ -261,7 +261,7 @@ func (d *Driver) startSentinel(ctx context.Context, r *proc.Runner, c *engine.Cl
 		if pid > 0 {
 			if cl, _, err := connectSentinel(ctx, r, c, n); err == nil {
 				_ = cl.Close()
-				d.log.Info("started redis sentinel", "cluster", c.ID, "node", n.ID)
+				d.log.Info("started redis sentinel", "datastore_id", c.ID, "node", n.ID)
 				return nil
 			}
 		}
@@ -326,7 +326,7 @@ func (d *Driver) configureSentinel(ctx context.Context, r *proc.Runner, c *engin
 	}
 	host, port := reachIP(master), strconv.Itoa(master.Port)
 	if err == nil && (m["ip"] != host || m["port"] != port) {
-		d.log.Info("redis sentinel follows a new master", "cluster", c.ID, "node", n.ID, "master", master.ID)
+		d.log.Info("redis sentinel follows a new master", "datastore_id", c.ID, "node", n.ID, "master", master.ID)
 		if err := do("SENTINEL", "REMOVE", MasterName); err != nil {
 			return err
 		}
@@ -434,7 +434,7 @@ func (d *Driver) removeSentinel(r *proc.Runner, c *engine.Cluster, n *engine.Nod
 		}
 	}
 	if had {
-		d.log.Info("removed redis sentinel", "cluster", c.ID, "node", n.ID)
+		d.log.Info("removed redis sentinel", "datastore_id", c.ID, "node", n.ID)
 	}
 	return had, nil
 }

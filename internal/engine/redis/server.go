@@ -90,7 +90,7 @@ func (d *Driver) ensureServer(ctx context.Context, c *engine.Cluster, n *engine.
 		return err
 	}
 	d.log.Info("restarting redis server for parameters that cannot change live",
-		"cluster", c.ID, "node", n.ID, "parameters", strings.Join(restart, ","))
+		"datastore_id", c.ID, "node", n.ID, "parameters", strings.Join(restart, ","))
 	proc.Terminate(pid, shutdownGrace)
 	if err := d.startServer(ctx, c, n); err != nil {
 		return err
@@ -105,7 +105,7 @@ func (d *Driver) ensureServer(ctx context.Context, c *engine.Cluster, n *engine.
 func (d *Driver) resets(ctx context.Context, sc *serverConf) []directive {
 	defs, err := d.paramDefaults(ctx)
 	if err != nil {
-		d.log.Warn("cannot read Redis's defaults; parameters removed from the configuration keep their value until a restart", "err", err)
+		d.log.Warn("cannot read Redis's defaults; parameters removed from the configuration keep their value until a restart", "error", err)
 		return nil
 	}
 	var out []directive
@@ -195,7 +195,7 @@ func (d *Driver) startServer(ctx context.Context, c *engine.Cluster, n *engine.N
 		}
 		return fmt.Errorf("node %s: start redis-server: %w", n.ID, err)
 	}
-	d.log.Info("started redis server", "cluster", c.ID, "node", n.ID, "addr", addr(listenIP(n), n.Port))
+	d.log.Info("started redis server", "datastore_id", c.ID, "node", n.ID, "addr", addr(listenIP(n), n.Port))
 	cl, err := d.waitServer(ctx, r, c, n, 0)
 	if err != nil {
 		return err
