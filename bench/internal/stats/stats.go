@@ -59,9 +59,6 @@ func Summarize(values []float64) Summary {
 	return Summary{N: n, Median: med, Min: s[0], Max: s[n-1]}
 }
 
-// Median is Summarize(values).Median.
-func Median(values []float64) float64 { return Summarize(values).Median }
-
 // Ratio returns a/b, or NaN when b is 0.
 func Ratio(a, b float64) float64 {
 	if b == 0 {

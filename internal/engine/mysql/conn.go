@@ -156,16 +156,6 @@ func queryString(ctx context.Context, db *sql.DB, q string, args ...any) (string
 	return v.String, nil
 }
 
-// statusVar reads one global status variable ("" when absent).
-func statusVar(ctx context.Context, db *sql.DB, name string) (string, error) {
-	var n, v string
-	err := db.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE "+quoteString(name)).Scan(&n, &v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	return v, err
-}
-
 // scanMap runs a query returning one row (or none) and maps column names
 // to values, for SHOW SLAVE STATUS and friends whose columns vary.
 func scanMap(ctx context.Context, db *sql.DB, q string) (map[string]string, error) {

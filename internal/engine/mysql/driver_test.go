@@ -3,6 +3,7 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -191,4 +192,14 @@ func expectRow(t *testing.T, db *sql.DB, id int, want string) {
 		}
 		return nil
 	})
+}
+
+// statusVar reads one global status variable ("" when absent).
+func statusVar(ctx context.Context, db *sql.DB, name string) (string, error) {
+	var n, v string
+	err := db.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE "+quoteString(name)).Scan(&n, &v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
 }

@@ -338,23 +338,6 @@ func Terminate(pid int, grace time.Duration) {
 	}
 }
 
-// WaitTCP waits until something accepts TCP connections at addr.
-func WaitTCP(ctx context.Context, addr string) error {
-	var d net.Dialer
-	for {
-		c, err := d.DialContext(ctx, "tcp", addr)
-		if err == nil {
-			_ = c.Close()
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for %s: %w (last error: %v)", addr, ctx.Err(), err)
-		case <-time.After(25 * time.Millisecond):
-		}
-	}
-}
-
 // PortFree reports whether nothing listens on host:port right now.
 func PortFree(host string, port int) bool {
 	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))

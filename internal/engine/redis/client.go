@@ -29,12 +29,6 @@ func unixEndpoint(sock string) endpoint {
 	return endpoint{network: "unix", addr: sock, timeout: 5 * time.Second}
 }
 
-// newClient returns a one-connection client that authenticates as the
-// default user with password.
-func newClient(ep endpoint, password string) *goredis.Client {
-	return goredis.NewClient(clientOptions(ep, cred{pass: password}, nil))
-}
-
 // clientOptions are the go-redis options of the driver's clients: RESP2
 // (Sentinel and older servers speak it), no client identity or maintenance
 // notifications, one connection, no command retries, one dial attempt. first,

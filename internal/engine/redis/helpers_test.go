@@ -122,3 +122,9 @@ func readFile(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	return string(b), err
 }
+
+// newClient returns a one-connection client that authenticates as the
+// default user with password.
+func newClient(ep endpoint, password string) *goredis.Client {
+	return goredis.NewClient(clientOptions(ep, cred{pass: password}, nil))
+}

@@ -131,6 +131,3 @@ func (e *Env) WaitGone(token, path string, timeout time.Duration) {
 	actions := e.Do(token, http.MethodGet, "/v1/actions", nil)
 	e.T.Fatalf("%s still exists\nactions: %s", path, actions.Body)
 }
-
-// Path formats a path.
-func Path(format string, args ...any) string { return fmt.Sprintf(format, args...) }
