@@ -40,6 +40,15 @@ type Options struct {
 	PIDs func(c *engine.Cluster, n *engine.Node) []int
 }
 
+// NeedsEngine skips a test that starts engine processes (name says
+// which) under -short: `make test-short` runs no engine.
+func NeedsEngine(t testing.TB, name string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts " + name + " (skipped with -short)")
+	}
+}
+
 // NewCluster returns a cluster with n nodes on free loopback ports under a
 // fresh temporary directory.
 func NewCluster(t *testing.T, eng string, n int) *engine.Cluster {
@@ -201,6 +210,7 @@ func allActive(c *engine.Cluster, o engine.Observation) bool {
 
 func ensure(t *testing.T, d engine.Driver, c *engine.Cluster) {
 	t.Helper()
+	NeedsEngine(t, c.Engine+" servers")
 	GivePorts(t, d, c)
 	if err := d.Ensure(Ctx(t), c); err != nil {
 		t.Fatalf("Ensure: %v", err)
@@ -213,6 +223,7 @@ func Run(t *testing.T, o Options) {
 		o.MaxNodes = 3
 	}
 	newCluster := func(t *testing.T, n int) (engine.Driver, *engine.Cluster) {
+		NeedsEngine(t, o.Engine+" servers")
 		d := o.New(t)
 		c := NewCluster(t, o.Engine, n)
 		if o.Prepare != nil {

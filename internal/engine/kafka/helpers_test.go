@@ -45,6 +45,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // startCluster ensures a fresh cluster of n nodes, destroyed at the end.
 func startCluster(t *testing.T, n int) (*Driver, *engine.Cluster) {
 	t.Helper()
+	enginetest.NeedsEngine(t, "Kafka brokers")
 	d := newDriver(t)
 	c := enginetest.NewCluster(t, engine.Kafka, n)
 	t.Cleanup(func() {

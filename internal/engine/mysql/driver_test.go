@@ -36,9 +36,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// needMariaDB skips tests that need the engine when it is not installed.
+// needMariaDB skips tests that need the engine under -short and when it
+// is not installed.
 func needMariaDB(t testing.TB) {
 	t.Helper()
+	enginetest.NeedsEngine(t, "MariaDB servers")
 	if _, err := proc.FindBinary("mariadbd"); err != nil {
 		t.Skip("mariadbd is not installed (scripts/install-deps.sh)")
 	}

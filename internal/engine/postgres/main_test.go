@@ -47,9 +47,7 @@ func testLogger() *slog.Logger {
 // needsEngine skips a test that starts PostgreSQL servers under -short.
 func needsEngine(t testing.TB) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts PostgreSQL servers (skipped with -short)")
-	}
+	enginetest.NeedsEngine(t, "PostgreSQL servers")
 }
 
 func newDriver(t testing.TB) *Driver {

@@ -158,6 +158,7 @@ func TestRemovedParameterIsResetLive(t *testing.T) {
 // an InvalidError naming the parameter, in Redis's words.
 func TestValidateConfig(t *testing.T) {
 	t.Parallel()
+	enginetest.NeedsEngine(t, "a scratch redis-server")
 	d := newTestDriver(t)
 	ctx := enginetest.Ctx(t)
 	for _, tc := range []struct {

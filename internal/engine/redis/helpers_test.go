@@ -19,6 +19,7 @@ import (
 // the test ends. edit, if set, changes the cluster before Ensure.
 func setup(t *testing.T, n int, edit func(c *engine.Cluster)) (*Driver, *engine.Cluster) {
 	t.Helper()
+	enginetest.NeedsEngine(t, "Redis servers")
 	d := newTestDriver(t)
 	c := enginetest.NewCluster(t, engine.Redis, n)
 	c.Password = "pw-" + c.ID[:8]
@@ -34,6 +35,7 @@ func setup(t *testing.T, n int, edit func(c *engine.Cluster)) (*Driver, *engine.
 // would allocate.
 func ensure(t *testing.T, d *Driver, c *engine.Cluster) {
 	t.Helper()
+	enginetest.NeedsEngine(t, "Redis servers")
 	enginetest.GivePorts(t, d, c)
 	if err := d.Ensure(enginetest.Ctx(t), c); err != nil {
 		t.Fatalf("Ensure: %v", err)
