@@ -180,45 +180,6 @@ func describeObs(o engine.Observation) string {
 	return s
 }
 
-// statusOf derives a datastore's status from what was observed: a
-// supporting process that is down (a pooler, a sentinel, a forwarder)
-// makes an otherwise healthy datastore DEGRADED.
-func statusOf(o engine.Observation) string {
-	if len(o.Nodes) == 0 {
-		return model.StatusDown
-	}
-	up, masterUp, full := 0, false, false
-	for _, n := range o.Nodes {
-		switch n.Status {
-		case engine.NodeActive:
-			up++
-			if n.Role == engine.RoleMaster {
-				masterUp = true
-			}
-		case engine.NodeDiskFull:
-			full = true
-			up++
-			if n.Role == engine.RoleMaster {
-				masterUp = true
-			}
-		}
-	}
-	switch {
-	case full:
-		return model.StatusDiskFull
-	case up == 0 || !masterUp:
-		return model.StatusDown
-	case up < len(o.Nodes):
-		return model.StatusDegraded
-	}
-	for _, p := range o.Processes {
-		if !p.Up {
-			return model.StatusDegraded
-		}
-	}
-	return model.StatusActive
-}
-
 // applyObservation records node states, roles and disk use.
 func applyObservation(ctx context.Context, tx store.Tx, ds *model.Datastore, insts []model.Instance, o engine.Observation) error {
 	for _, i := range observedUpdates(insts, o) {

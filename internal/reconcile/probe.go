@@ -203,10 +203,7 @@ func (r *Reconciler) observe(ctx context.Context, dsID string) error {
 	if r.awaitEngineElection(st, c, obs) {
 		return nil
 	}
-	// Heal: a node down gets a repair; a disk that just filled gets one
-	// too, so the engine is made to refuse writes.
-	if newStatus == model.StatusDegraded || newStatus == model.StatusDown ||
-		(newStatus == model.StatusDiskFull && before != model.StatusDiskFull) {
+	if repairWanted(newStatus, before) {
 		return r.requestRepair(ctx, dsID, "probe")
 	}
 	return nil
@@ -314,32 +311,18 @@ func (r *Reconciler) maybeFailover(ctx context.Context, st *state, c *engine.Clu
 	if !ok || master == nil || len(c.Nodes) < 2 || !fo.FailoverSafe(c) {
 		return false, nil
 	}
-	byID := map[string]engine.NodeState{}
-	for _, n := range obs.Nodes {
-		byID[n.ID] = n
-	}
-	if s := byID[master.ID].Status; s == engine.NodeActive || s == engine.NodeDiskFull {
+	ch := chooseFailover(c, master, obs)
+	if ch.PrimaryUp {
 		r.clearDown(st.ds.ID)
 		return false, nil
 	}
 	since := r.markDown(st.ds.ID)
-	var best *engine.Node
-	var bestPos uint64
-	for i := range c.Nodes {
-		n := &c.Nodes[i]
-		if n.ID == master.ID {
-			continue
-		}
-		ns := byID[n.ID]
-		if ns.Status != engine.NodeActive || ns.Role != engine.RoleReplica {
-			r.log.Warn("primary down but not every replica answers: no failover (it could lose acknowledged writes)",
-				"datastore_id", st.ds.ID, "node", n.ID, "status", ns.Status)
-			return false, nil
-		}
-		if best == nil || ns.Position > bestPos {
-			best, bestPos = n, ns.Position
-		}
+	if ch.Blocker != nil {
+		r.log.Warn("primary down but not every replica answers: no failover (it could lose acknowledged writes)",
+			"datastore_id", st.ds.ID, "node", ch.Blocker.ID, "status", ch.BlockerStatus)
+		return false, nil
 	}
+	best, bestPos := ch.Best, ch.Position
 	if best == nil || r.now().Sub(since) < r.cfg.FailoverAfter {
 		return best != nil, nil // wait: it may be a blip
 	}
@@ -400,11 +383,9 @@ func (r *Reconciler) awaitEngineElection(st *state, c *engine.Cluster, obs engin
 		return false
 	}
 	grace := sf.FailoverGrace(c)
-	for _, n := range obs.Nodes {
-		if n.Role == engine.RoleMaster && (n.Status == engine.NodeActive || n.Status == engine.NodeDiskFull) {
-			r.clearDown(st.ds.ID) // a primary answers (maybe a newly elected one)
-			return false
-		}
+	if masterAnswers(obs) {
+		r.clearDown(st.ds.ID) // a primary answers (maybe a newly elected one)
+		return false
 	}
 	if grace <= 0 {
 		return false

@@ -284,12 +284,12 @@ func (r *Reconciler) fail(ctx context.Context, a *model.Action, cause error, log
 	if len(msg) > 4000 {
 		msg = msg[:4000] + "…"
 	}
-	final := errors.Is(cause, engine.ErrInvalid) || errors.Is(cause, errPermanent) || a.Failures+1 >= r.cfg.MaxAttempts
+	final := finalFailure(cause, a.Failures, r.cfg.MaxAttempts)
 	if r.metrics != nil {
 		r.metrics.EngineError(a.ResourceType)
 	}
 	if !final {
-		backoff := time.Duration((a.Failures+1)*(a.Failures+1)) * 2 * time.Second
+		backoff := retryBackoff(a.Failures)
 		log.Warn("action failed; will retry", "error", msg, "retry_in", backoff)
 		err := r.store.InTx(ctx, func(tx store.Tx) error {
 			cur, err := tx.Actions().GetForUpdate(ctx, a.ID)
