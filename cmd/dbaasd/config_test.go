@@ -27,6 +27,17 @@ func TestFlagsAndEnvironment(t *testing.T) {
 		cfg.PortMin != 30000 || cfg.PortMax != 30100 || cfg.Region != "local" {
 		t.Fatalf("config %+v", cfg)
 	}
+	if cfg.ReplicaID != "" {
+		t.Fatalf("replica ID %q without --replica-id; the daemon chooses it", cfg.ReplicaID)
+	}
+	cfg, err = parseConfig([]string{"--replica-id", "dbaasd-a"}, env(nil))
+	if err != nil || cfg.ReplicaID != "dbaasd-a" {
+		t.Fatalf("--replica-id: %q %v", cfg.ReplicaID, err)
+	}
+	cfg, err = parseConfig(nil, env(map[string]string{"DBAAS_REPLICA_ID": "dbaasd-b"}))
+	if err != nil || cfg.ReplicaID != "dbaasd-b" {
+		t.Fatalf("DBAAS_REPLICA_ID: %q %v", cfg.ReplicaID, err)
+	}
 	cfg, err = parseConfig(nil, env(map[string]string{"DBAAS_TOKENS": "tok-aaaaaaaa=0123456789abcdef0123456789abcdef, tok-bbbbbbbb=fedcba9876543210fedcba9876543210"}))
 	if err != nil || len(cfg.Tokens) != 2 {
 		t.Fatalf("DBAAS_TOKENS: %+v %v", cfg.Tokens, err)

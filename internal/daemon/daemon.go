@@ -114,19 +114,31 @@ type Daemon struct {
 	ready      atomic.Bool
 }
 
+// defaults fills what the command line left empty and needs no I/O:
+// the logger, the banner's writer, the region and this replica's name
+// (host name and process ID), resolved here once for the reconciler,
+// backups and telemetry alike.
+func (c *Config) defaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Banner == nil {
+		c.Banner = os.Stdout
+	}
+	if c.Region == "" {
+		c.Region = "local"
+	}
+	if c.ReplicaID == "" {
+		h, _ := os.Hostname()
+		c.ReplicaID = fmt.Sprintf("%s-%d", h, os.Getpid())
+	}
+}
+
 // New builds dbaasd: it opens the store (applying migrations), discovers
 // the installed engines and syncs the catalogs, sets up tokens, and
 // prepares the HTTP handler and the reconciler. Nothing is served yet.
 func New(ctx context.Context, cfg Config) (*Daemon, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Banner == nil {
-		cfg.Banner = os.Stdout
-	}
-	if cfg.Region == "" {
-		cfg.Region = "local"
-	}
+	cfg.defaults()
 	log := cfg.Logger
 	dataDir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {

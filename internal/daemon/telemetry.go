@@ -16,17 +16,27 @@ import (
 // handler needs.
 func (d *Daemon) setupTelemetry(mounts map[string]http.Handler) (api.Telemetry, api.Observer) {
 	self := telemetry.NewSelf()
-	d.Telemetry = telemetry.New(d.Store, d.Drivers, telemetry.Config{
-		DataDir:   d.cfg.DataDir,
-		Cluster:   d.Reconciler.ClusterOf,
-		Interval:  d.cfg.MetricsInterval,
-		Retention: d.cfg.MetricsRetention,
-		ExportURL: d.cfg.LogExportURL,
-	}, self, d.log.With("component", "telemetry"))
+	d.Telemetry = telemetry.New(d.Store, d.Drivers, d.telemetryConfig(), self, d.log.With("component", "telemetry"))
 	d.Reconciler.SetMetrics(self)
 	mounts["/metrics"] = self.Handler()
 	mounts["/prometheus"] = api.PrometheusExporter(d.Telemetry.Collector, d.Service.MetricsTokenProject)
 	return d.Telemetry, self.ObserveRequest
+}
+
+// telemetryConfig is the telemetry service's configuration: its leases
+// carry the same replica name as the reconciler's and the backups'.
+func (d *Daemon) telemetryConfig() telemetry.Config {
+	c := telemetry.Config{
+		DataDir:   d.cfg.DataDir,
+		Interval:  d.cfg.MetricsInterval,
+		Retention: d.cfg.MetricsRetention,
+		ExportURL: d.cfg.LogExportURL,
+		Owner:     d.cfg.ReplicaID,
+	}
+	if d.Reconciler != nil {
+		c.Cluster = d.Reconciler.ClusterOf
+	}
+	return c
 }
 
 // The telemetry package serves the API and the reconciler without
