@@ -60,12 +60,15 @@ func TestPostgresConformance(t *testing.T) {
 func TestSecretsAreSealedAtRest(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	pgURL := pgtest.URL(t)
 	for _, tc := range []struct{ name, url, driver, dsn string }{
 		{"sqlite", "", "sqlite", "file:" + filepath.Join(dir, "dbaasd.db")},
-		{"postgres", pgURL, "pgx", pgURL},
+		{"postgres", "", "pgx", ""}, // a server started on first use
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.driver == "pgx" {
+				tc.url = pgtest.URL(t)
+				tc.dsn = tc.url
+			}
 			s := openWith(t, tc.url, dir)()
 			ctx := context.Background()
 			if err := s.Projects().Insert(ctx, project()); err != nil {

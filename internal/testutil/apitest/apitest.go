@@ -135,6 +135,9 @@ type Env struct {
 // Start runs a dbaasd for the test; it stops at the end of the test.
 func Start(t testing.TB, o Options) *Env {
 	t.Helper()
+	if o.Reconcile && testing.Short() {
+		t.Skip("a dbaasd with a reconciler starts engines (skipped with -short)")
+	}
 	dir := o.DataDir
 	if dir == "" {
 		var err error

@@ -46,8 +46,13 @@ func Main(m *testing.M) int {
 }
 
 // URL returns the URL of a new, empty database on a real PostgreSQL server.
+// Under -short it skips the test unless EnvURL names a server: the short
+// tests start no engine.
 func URL(t testing.TB) string {
 	t.Helper()
+	if testing.Short() && os.Getenv(EnvURL) == "" {
+		t.Skip("starts a PostgreSQL server (skipped with -short unless " + EnvURL + " names one)")
+	}
 	base, err := server()
 	if err != nil {
 		t.Fatalf("postgres for tests: %v", err)
