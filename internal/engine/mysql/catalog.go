@@ -253,18 +253,26 @@ func parameter(name, typ string, minV, maxV, enum, def sql.NullString, readOnly 
 	case strings.HasSuffix(name, "_timeout") || name == "long_query_time" || strings.HasSuffix(name, "_seconds"):
 		p.Unit = "seconds"
 	}
-	switch name {
-	case "innodb_buffer_pool_size":
-		// Up to 75% of the flavor's RAM; dbaasd's default (config.go).
-		p.MaxTemplate = "ram * 786432"
-		p.DefaultTemplate = "max(128, floor((ram / 2 - 384) / 128) * 128) * 1048576"
-		p.Default = nil
-	case "max_connections":
-		p.MaxTemplate = "max(50, ram / 2)"
-		p.DefaultTemplate = "min(5000, max(50, floor(ram / 8)))"
-		p.Default = nil
+	if t, ok := paramTemplates[name]; ok {
+		p.MaxTemplate, p.DefaultTemplate, p.Default = t.max, t.def, nil
 	}
 	return p
+}
+
+// paramTemplates are the catalog's flavor-dependent default and maximum
+// of the parameters dbaasd tunes from the flavor. The defaults must give
+// what config.go's formulas give the servers (TestTemplatesMatchTuning).
+var paramTemplates = map[string]struct{ def, max string }{
+	// Up to 75% of the flavor's RAM; the default is bufferPoolBytes.
+	"innodb_buffer_pool_size": {
+		def: "max(128, floor((ram / 2 - 384) / 128) * 128) * 1048576",
+		max: "ram * 786432",
+	},
+	// The default is maxConnections.
+	"max_connections": {
+		def: "min(5000, max(50, floor(ram / 8)))",
+		max: "max(50, ram / 2)",
+	},
 }
 
 // allowedParams are the server variables a tenant may set: an allow-list,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/enginetest"
+	"github.com/expr-lang/expr"
 )
 
 func TestFlavorSizing(t *testing.T) {
@@ -225,4 +226,51 @@ func TestFloatingIP(t *testing.T) {
 	if err := tcpDB(t, "tcp", n, "fip", "Fip-pw-1", "").Ping(); err == nil {
 		t.Error("the server also listens on 127.0.0.3")
 	}
+}
+
+// The catalog's templates must evaluate with expr-lang/expr to exactly
+// what config.go's formulas give the servers, and their maximum must not
+// fall below that default.
+func TestTemplatesMatchTuning(t *testing.T) {
+	t.Parallel()
+	for _, f := range []engine.Flavor{{VCPUs: 1, RAMMB: 512}, {VCPUs: 1, RAMMB: 1024}, {VCPUs: 2, RAMMB: 2048},
+		{VCPUs: 2, RAMMB: 3001}, {VCPUs: 4, RAMMB: 4096}, {VCPUs: 8, RAMMB: 16384}, {VCPUs: 16, RAMMB: 65536},
+		{VCPUs: 64, RAMMB: 524288}} {
+		env := map[string]any{"ram": f.RAMMB, "vcpus": f.VCPUs, "disk": 10}
+		want := map[string]int64{"innodb_buffer_pool_size": bufferPoolBytes(f), "max_connections": maxConnections(f)}
+		if len(paramTemplates) != len(want) {
+			t.Fatalf("templates for %d parameters, the test knows %d", len(paramTemplates), len(want))
+		}
+		for name, tmpl := range paramTemplates {
+			w, ok := want[name]
+			if !ok {
+				t.Fatalf("template of %s: no formula in config.go to compare with", name)
+			}
+			def, maxV := evalFloat(t, tmpl.def, env), evalFloat(t, tmpl.max, env)
+			if int64(def) != w || def != float64(int64(def)) {
+				t.Errorf("flavor %+v: %s default template = %v, servers get %d", f, name, def, w)
+			}
+			if maxV < float64(w) {
+				t.Errorf("flavor %+v: %s max %v below the default %d", f, name, maxV, w)
+			}
+		}
+	}
+}
+
+func evalFloat(t *testing.T, src string, env map[string]any) float64 {
+	t.Helper()
+	out, err := expr.Eval(src, env)
+	if err != nil {
+		t.Fatalf("template %q: %v", src, err)
+	}
+	switch x := out.(type) {
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case float64:
+		return x
+	}
+	t.Fatalf("template %q gave %T", src, out)
+	return 0
 }
