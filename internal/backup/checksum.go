@@ -23,7 +23,9 @@ func checksum(path string) (int64, string, error) {
 	return n, hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// errDamaged reports a file that does not match the catalogue.
+// errDamaged reports a file that does not match its recorded size and
+// checksum. Its message keeps the word "catalogue" that users and tests
+// already match on.
 type errDamaged struct {
 	what, file     string
 	size, wantSize int64

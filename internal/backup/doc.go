@@ -10,16 +10,16 @@
 //     archive the engine writes PostgreSQL WAL segments or MySQL binary
 //     logs into (engine.Cluster.ArchiveDir); staging/ and restore/ are
 //     scratch space of backups and restores in progress;
-//   - the catalogue in the store (store.Backups): every backup with the
-//     SHA-256 of its files, every archived file with its SHA-256, verified
-//     before a restore uses them;
+//   - the backup records in the store (store.Backups): every backup with
+//     the SHA-256 of its files, and the archive index: every archived file
+//     with its SHA-256; both verified before a restore uses them;
 //   - the scheduler (Manager.Run), which records a datastore.backup action
 //     when a datastore has no backup yet or its newest is older than the
 //     interval, keeps pulled archives current (MySQL binary logs),
-//     catalogues what the engines archived and prunes by retention;
+//     indexes what the engines archived and prunes by retention;
 //   - the controller of datastore.backup actions (Manager.HandleBackup) and
 //     the reconciler hooks: BeforeStart lays down a restored datastore's
-//     data before its servers first start; AfterDelete catalogues the last
+//     data before its servers first start; AfterDelete indexes the last
 //     archived files of a deleted datastore, whose backups stay for its
 //     retention period.
 //

@@ -28,7 +28,7 @@ type Clusters interface {
 
 // Options configure a Manager.
 type Options struct {
-	// Store holds the catalogue, the datastores and the action queue.
+	// Store holds the backup records and archive index, the datastores and the action queue.
 	Store store.Store
 	// Root is the directory of the local backup storage (Root(dataDir)).
 	Root string
@@ -62,8 +62,8 @@ type Manager struct {
 
 	tickMu sync.Mutex // one Tick at a time
 
-	catMu sync.Mutex                 // serialises cataloguing; guards known
-	known map[string]map[string]bool // datastore ID → catalogued archive names
+	catMu sync.Mutex                 // serialises archive indexing; guards known
+	known map[string]map[string]bool // datastore ID → indexed archive names
 
 	mu        sync.Mutex
 	now       func() time.Time

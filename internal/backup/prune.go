@@ -12,7 +12,7 @@ import (
 	"github.com/dbaasd/dbaasd/internal/store"
 )
 
-// prunePlan is what retention removes from a datastore's catalogue.
+// prunePlan is what retention removes from a datastore's records.
 type prunePlan struct {
 	backups []store.Backup // complete backups no longer needed
 	files   []string       // archived files no longer needed
@@ -78,7 +78,7 @@ func planPrune(ds *model.Datastore, backups []store.Backup, files []store.Archiv
 	return p
 }
 
-// prune applies retention to one datastore: files first, then catalogue
+// prune applies retention to one datastore: files first, then records
 // rows (a crash in between leaves rows whose files are gone, which the
 // next prune removes; never files a row points to being restored from —
 // the exclusive lock waits for restores reading them). allow_restore

@@ -74,7 +74,7 @@ func (m *Manager) BeforeStart(ctx context.Context, ds *model.Datastore, c *engin
 		return err
 	}
 	archivedTo := m.syncSource(ctx, src)
-	m.catalogue(ctx, srcID)
+	m.indexArchive(ctx, srcID)
 
 	unlock, err := m.lock(srcID, true, true)
 	if err != nil {
@@ -205,7 +205,7 @@ func ceilSecond(t time.Time) time.Time {
 }
 
 // stageBase returns a local directory holding a backup's files, each
-// verified against the catalogue (downloaded into dir when the storage is
+// verified against the recorded checksums (downloaded into dir when the storage is
 // not local).
 func (m *Manager) stageBase(ctx context.Context, b store.Backup, dir string) (string, error) {
 	what := fmt.Sprintf("backup %s of datastore %s (taken %s)", b.ID, b.DatastoreID, b.ConsistentAt.Format(TimeFormat))
@@ -258,7 +258,7 @@ func archiveNeeded(files []store.ArchiveFile, since time.Time, target *time.Time
 }
 
 // stageArchive links (or downloads) archived files into dir, each
-// verified against the catalogue.
+// verified against the recorded checksums.
 func (m *Manager) stageArchive(ctx context.Context, datastoreID string, files []store.ArchiveFile, dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("restore staging: %w", err)
@@ -311,7 +311,7 @@ func (m *Manager) download(ctx context.Context, key, dst string) error {
 	return f.Close()
 }
 
-// resetArchive empties a new datastore's archive and its catalogue.
+// resetArchive empties a new datastore's archive and its index.
 func (m *Manager) resetArchive(ctx context.Context, datastoreID string, c *engine.Cluster) error {
 	files, err := m.store.ListArchiveFiles(ctx, datastoreID)
 	if err != nil {
@@ -341,9 +341,9 @@ func (m *Manager) resetArchive(ctx context.Context, datastoreID string, c *engin
 // AfterDelete implements the reconciler's hook: the backups of a deleted
 // datastore stay for its retention period (counted from its deletion,
 // which the reconciler records as deleted_at); the last files its engine
-// archived while stopping are catalogued now.
+// archived while stopping are indexed now.
 func (m *Manager) AfterDelete(ctx context.Context, d *model.Datastore) error {
-	m.catalogue(ctx, d.ID)
+	m.indexArchive(ctx, d.ID)
 	ds, err := m.store.Datastores().Get(ctx, d.ID)
 	if err != nil {
 		m.log.Warn("after delete", "datastore_id", d.ID, "error", err)

@@ -29,7 +29,7 @@ func (m *Manager) Run(ctx context.Context) error {
 // gets a datastore.backup action when it has no complete backup or its
 // newest is older than the interval (a failed one is asked for again
 // after min(interval, 5 minutes)), and its pulled archive is synced every
-// ArchiveSync; then what its engine archived is catalogued and retention
+// ArchiveSync; then what its engine archived is indexed and retention
 // applied (every pruneEvery) — for deleted datastores too, until nothing of
 // them is left. Ticks do not overlap; of several dbaasd sharing a store,
 // the one holding the scheduler's lease ticks.
@@ -79,14 +79,14 @@ func (m *Manager) Tick(ctx context.Context) {
 			m.syncArchive(ctx, ds, eng)
 		}
 		if count[ds.ID] == 0 && !ds.AllowRestore && (ds.Deleted || !backupable(ds.Status)) {
-			// Without backups and archive there is nothing to catalogue
+			// Without backups and archive there is nothing to index
 			// or prune (a datastore that never served, or nothing of a
 			// deleted one is left).
 			if _, err := os.Stat(m.ArchiveDir(ds.ID)); errors.Is(err, os.ErrNotExist) {
 				continue
 			}
 		}
-		m.catalogue(ctx, ds.ID)
+		m.indexArchive(ctx, ds.ID)
 		if m.pruneDue(ds.ID) {
 			if err := m.prune(ctx, ds.ID); err != nil {
 				m.log.Warn("backup retention", "datastore_id", ds.ID, "error", err)

@@ -19,9 +19,9 @@ import (
 
 // HandleBackup is the controller of datastore.backup actions: it takes a
 // base backup of the datastore with its driver into the staging area,
-// stores and checksums its files, records it in the catalogue as
+// stores and checksums its files, records it in the store as
 // complete, sets allow_restore and applies retention. Leftovers of an
-// interrupted attempt (catalogue rows still RUNNING, staging files) are
+// interrupted attempt (backup rows still RUNNING, staging files) are
 // removed first: backup actions of one datastore never run at once.
 func (m *Manager) HandleBackup(ctx context.Context, a *model.Action) error {
 	ds, err := m.store.Datastores().Get(ctx, a.DatastoreID)
@@ -88,7 +88,7 @@ func (m *Manager) HandleBackup(ctx context.Context, a *model.Action) error {
 	m.log.Info("backup complete", "datastore_id", ds.ID, "backup_id", id, "kind", rec.Kind, "bytes", size,
 		"consistent_at", consistent, "position", rec.Position, "duration_ms", finished.Sub(started).Milliseconds())
 	m.progress(ctx, a.ID, 90)
-	m.catalogue(ctx, ds.ID)
+	m.indexArchive(ctx, ds.ID)
 	return m.prune(ctx, ds.ID)
 }
 
@@ -136,7 +136,7 @@ func (m *Manager) discard(ctx context.Context, rec *store.Backup, staging string
 }
 
 // dropUnfinished removes what interrupted backups of a datastore left:
-// catalogue rows still RUNNING with their files, and the staging area.
+// backup rows still RUNNING with their files, and the staging area.
 func (m *Manager) dropUnfinished(ctx context.Context, datastoreID string) error {
 	list, err := m.store.ListBackups(ctx, datastoreID)
 	if err != nil {

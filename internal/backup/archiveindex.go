@@ -10,19 +10,20 @@ import (
 	"github.com/dbaasd/dbaasd/internal/store"
 )
 
-// catalogue records the files the engine archived into a datastore's
-// archive since the last look: their size, SHA-256, and the time the
-// archive is complete up to with them (the file's modification time: when
-// the engine finished writing the log it copied). Files being written
+// indexArchive records in the archive index (store.ArchiveFile rows) the
+// files the engine archived into a datastore's archive since the last
+// look: their size, SHA-256, and the time the archive is complete up to
+// with them (the file's modification time: when the engine finished
+// writing the log it copied). Files being written
 // (hidden temporary names) are left for later. Errors are logged: the
 // next look catches up.
-func (m *Manager) catalogue(ctx context.Context, datastoreID string) {
-	if err := m.catalogueErr(ctx, datastoreID); err != nil {
-		m.log.Warn("catalogue archived files", "datastore_id", datastoreID, "error", err)
+func (m *Manager) indexArchive(ctx context.Context, datastoreID string) {
+	if err := m.indexArchiveErr(ctx, datastoreID); err != nil {
+		m.log.Warn("index archived files", "datastore_id", datastoreID, "error", err)
 	}
 }
 
-func (m *Manager) catalogueErr(ctx context.Context, datastoreID string) error {
+func (m *Manager) indexArchiveErr(ctx context.Context, datastoreID string) error {
 	m.catMu.Lock()
 	defer m.catMu.Unlock()
 	dir := m.ArchiveDir(datastoreID)
@@ -64,7 +65,7 @@ func (m *Manager) catalogueErr(ctx context.Context, datastoreID string) error {
 	return nil
 }
 
-// knownArchive returns the set of catalogued archive names of a datastore
+// knownArchive returns the set of indexed archive names of a datastore
 // (loaded from the store once). The caller holds catMu.
 func (m *Manager) knownArchive(ctx context.Context, datastoreID string) (map[string]bool, error) {
 	k, ok := m.known[datastoreID]
