@@ -3,7 +3,8 @@
 // (the engine drivers' engine.MetricsSampler, plus each server process's
 // CPU and memory from /proc) into the store's time series with retention;
 // answers the metrics and logs operations of the API (api.Telemetry);
-// exposes a project's latest samples to Prometheus (Exporter); ships new
+// gives a project's latest samples to the Prometheus exporter
+// (Collector, served by api.PrometheusExporter); ships new
 // log lines of datastores with log export enabled to a sink (file or
 // HTTP); and keeps dbaasd's own metrics (Self).
 //

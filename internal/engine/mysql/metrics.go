@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
 var _ engine.MetricsSampler = (*Driver)(nil)
@@ -86,7 +87,7 @@ func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, 
 		if a.values == nil {
 			a.values = map[string]float64{}
 		}
-		a.values[engine.MetricDiskUsedBytes] = float64(dirSize(n.dataDir()))
+		a.values[engine.MetricDiskUsedBytes] = float64(proc.DiskUsage(n.dataDir()))
 		out.Nodes = append(out.Nodes, engine.NodeSample{NodeID: n.ID, Up: a.up, PID: pids[i], Values: a.values})
 		if i == schemasFrom {
 			out.Databases = a.dbs

@@ -4,15 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io/fs"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
 // observeTimeout bounds the queries to one node during Observe.
@@ -49,7 +47,7 @@ func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observa
 		go func(i int) {
 			defer wg.Done()
 			n := newNode(r, c.Nodes[i])
-			sizes[i] = dirSize(n.dataDir())
+			sizes[i] = proc.DiskUsage(n.dataDir())
 			obs.Nodes[i] = d.observeNode(ctx, c, n, galera, masterFile, masterPos)
 			if c.Flavor.DiskGB > 0 && sizes[i] >= int64(c.Flavor.DiskGB)<<30 {
 				obs.Nodes[i].Status = engine.NodeDiskFull
@@ -163,25 +161,4 @@ func binlogPosition(ctx context.Context, c *engine.Cluster, n *node) (string, in
 	}
 	pos, _ := strconv.ParseInt(st["Position"], 10, 64)
 	return st["File"], pos
-}
-
-// dirSize is the disk space used by a directory tree (allocated blocks).
-func dirSize(root string) int64 {
-	var total int64
-	_ = filepath.WalkDir(root, func(_ string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		info, err := e.Info()
-		if err != nil {
-			return nil
-		}
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			total += st.Blocks * 512
-		} else {
-			total += info.Size()
-		}
-		return nil
-	})
-	return total
 }

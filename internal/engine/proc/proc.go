@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -453,6 +454,30 @@ func DirSize(root string) (int64, error) {
 		return 0, fmt.Errorf("size of %s: %w", root, err)
 	}
 	return total, nil
+}
+
+// DiskUsage is the space a directory tree takes on disk, as du counts it
+// (allocated blocks; a file's size where the blocks are unknown). It is
+// best effort: what cannot be read (a file a running server just removed,
+// a missing root) counts as nothing. DirSize is the apparent size instead.
+func DiskUsage(root string) int64 {
+	var total int64
+	_ = filepath.WalkDir(root, func(_ string, de fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		info, err := de.Info()
+		if err != nil {
+			return nil
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			total += st.Blocks * 512
+		} else {
+			total += info.Size()
+		}
+		return nil
+	})
+	return total
 }
 
 // CopyTree copies the directory tree src to dst (which must not exist yet),

@@ -52,6 +52,30 @@ func TestDirSize(t *testing.T) {
 	}
 }
 
+// TestDiskUsage: allocated blocks, as du counts them: a sparse file takes
+// less than its size, a written one at least its size; a missing root is
+// nothing.
+func TestDiskUsage(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{"dense": strings.Repeat("x", 64<<10)})
+	f, err := os.Create(filepath.Join(root, "sparse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(64 << 20); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.Close()
+	got := DiskUsage(root)
+	if got < 64<<10 || got >= 64<<20 {
+		t.Errorf("DiskUsage = %d, want at least the dense file (65536) and far below the sparse file's size", got)
+	}
+	if got := DiskUsage(filepath.Join(root, "missing")); got != 0 {
+		t.Errorf("DiskUsage of a missing root = %d, want 0", got)
+	}
+}
+
 func TestCopyTree(t *testing.T) {
 	t.Parallel()
 	r, err := Default()

@@ -78,7 +78,7 @@ func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, 
 	var out engine.Sample
 	for i, a := range answers {
 		n := &c.Nodes[i]
-		v := map[string]float64{engine.MetricDiskUsedBytes: float64(diskUsage(nodePaths(n).data))}
+		v := map[string]float64{engine.MetricDiskUsedBytes: float64(proc.DiskUsage(nodePaths(n).data))}
 		if a.up {
 			num := func(k string) float64 {
 				f, _ := strconv.ParseFloat(a.info[k], 64)

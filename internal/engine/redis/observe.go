@@ -2,10 +2,7 @@ package redis
 
 import (
 	"context"
-	"errors"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -90,7 +87,7 @@ func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observa
 				}
 			}
 		}
-		used := diskUsage(nodePaths(n).data)
+		used := proc.DiskUsage(nodePaths(n).data)
 		if used > out.DiskUsedBytes {
 			out.DiskUsedBytes = used
 		}
@@ -161,30 +158,6 @@ func observeNode(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engi
 		o.state.Role = engine.RoleReplica
 	}
 	return o
-}
-
-// diskUsage is the space a directory tree takes on disk (as du counts it).
-func diskUsage(root string) int64 {
-	var total int64
-	_ = filepath.WalkDir(root, func(_ string, de fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return nil
-		}
-		info, err := de.Info()
-		if err != nil {
-			return nil
-		}
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			total += st.Blocks * 512
-		} else {
-			total += info.Size()
-		}
-		return nil
-	})
-	return total
 }
 
 // diskFull reports whether the node's data no longer fits: its flavor's disk
