@@ -63,7 +63,7 @@ func TestRepairWanted(t *testing.T) {
 		{model.StatusDegraded, model.StatusDegraded, true},
 		{model.StatusDown, model.StatusActive, true},
 		{model.StatusDown, model.StatusDown, true},
-		{model.StatusDiskFull, model.StatusActive, true},     // just filled: make the engine refuse writes
+		{model.StatusDiskFull, model.StatusActive, true},    // just filled: make the engine refuse writes
 		{model.StatusDiskFull, model.StatusDiskFull, false}, // already handled
 	}
 	for _, tc := range tests {
