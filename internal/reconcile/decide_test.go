@@ -9,19 +9,21 @@ import (
 	"github.com/dbaasd/dbaasd/internal/model"
 )
 
+// Short names for the observation tables below.
+const (
+	up   = engine.NodeActive
+	down = engine.NodeDown
+	full = engine.NodeDiskFull
+	m    = engine.RoleMaster
+	r    = engine.RoleReplica
+)
+
 func node(id, status, role string) engine.NodeState {
 	return engine.NodeState{ID: id, Status: status, Role: role}
 }
 
 func TestStatusOf(t *testing.T) {
 	t.Parallel()
-	const (
-		up   = engine.NodeActive
-		down = engine.NodeDown
-		full = engine.NodeDiskFull
-		m    = engine.RoleMaster
-		r    = engine.RoleReplica
-	)
 	tests := []struct {
 		name string
 		obs  engine.Observation
@@ -101,13 +103,6 @@ func TestChooseFailover(t *testing.T) {
 	at := func(id, status, role string, pos uint64) engine.NodeState {
 		return engine.NodeState{ID: id, Status: status, Role: role, Position: pos}
 	}
-	const (
-		up   = engine.NodeActive
-		down = engine.NodeDown
-		full = engine.NodeDiskFull
-		m    = engine.RoleMaster
-		r    = engine.RoleReplica
-	)
 	tests := []struct {
 		name      string
 		nodes     []engine.NodeState
