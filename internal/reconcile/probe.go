@@ -2,6 +2,9 @@ package reconcile
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"os"
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
@@ -97,6 +100,9 @@ func (r *Reconciler) ProbeAll(ctx context.Context) {
 				if err := r.retryFailed(ctx, &ds); err != nil {
 					r.log.Warn("retry failed datastore", "datastore_id", ds.ID, "error", err)
 				}
+			}
+			if working[ds.ID] || r.inflightHere(ds.ID) || !r.instancesDue(ds.ID) {
+				continue
 			}
 			if err := r.observeInstances(ctx, ds.ID); err != nil {
 				r.log.Warn("probe", "datastore_id", ds.ID, "error", err)
@@ -267,6 +273,15 @@ func (r *Reconciler) observeInstances(ctx context.Context, dsID string) error {
 	for _, n := range obs.Nodes {
 		byID[n.ID] = n
 	}
+	changed := false
+	for _, in := range st.insts {
+		if n, ok := byID[in.ID]; ok && in.Status != model.StatusPendingDelete && in.Status != instanceStatus(n) {
+			changed = true
+		}
+	}
+	if !changed {
+		return nil // what is recorded is what runs: no write
+	}
 	return r.store.InTx(ctx, func(tx store.Tx) error {
 		ds, err := tx.Datastores().GetForUpdate(ctx, dsID)
 		if err != nil {
@@ -285,10 +300,7 @@ func (r *Reconciler) observeInstances(ctx context.Context, dsID string) error {
 			if !ok || in.Status == model.StatusPendingDelete {
 				continue
 			}
-			status := n.Status
-			if status != engine.NodeActive && status != engine.NodeDiskFull {
-				status = model.StatusDown
-			}
+			status := instanceStatus(n)
 			if in.Status == status {
 				continue
 			}
@@ -392,6 +404,57 @@ func (r *Reconciler) awaitEngineElection(st *state, c *engine.Cluster, obs engin
 	}
 	return r.now().Sub(r.markDown(st.ds.ID)) < grace
 }
+
+// instanceStatus is the status an instance of a datastore in ERROR gets
+// from what was observed of its node: ACTIVE or DISK_FULL as observed,
+// DOWN otherwise.
+func instanceStatus(n engine.NodeState) string {
+	if n.Status != engine.NodeActive && n.Status != engine.NodeDiskFull {
+		return model.StatusDown
+	}
+	return n.Status
+}
+
+// instancesDue reports whether the instances of a datastore in ERROR are
+// to be observed in this round, and if so sets the next time: every
+// errorLookEvery (at least the probe interval). A datastore without a
+// directory (nothing of it can run) is observed once, and then only
+// looked for (a stat every errorLookIdle) until its directory appears.
+// Thousands of datastores in ERROR so cost a map lookup a round each.
+func (r *Reconciler) instancesDue(dsID string) bool {
+	now := r.now()
+	r.mu.Lock()
+	due := !now.Before(r.lookAt[dsID])
+	seen := r.dirless[dsID]
+	r.mu.Unlock()
+	if !due {
+		return false
+	}
+	_, err := os.Stat(r.Layout().ClusterDir(dsID))
+	dirless := errors.Is(err, fs.ErrNotExist)
+	every := max(errorLookEvery, r.cfg.ProbeInterval)
+	if dirless {
+		every = max(errorLookIdle, r.cfg.ProbeInterval)
+	}
+	r.mu.Lock()
+	r.lookAt[dsID] = now.Add(every)
+	if dirless {
+		r.dirless[dsID] = true
+	} else {
+		delete(r.dirless, dsID)
+	}
+	r.mu.Unlock()
+	return !(dirless && seen)
+}
+
+const (
+	// errorLookEvery is how often the instances of a datastore in ERROR
+	// are observed.
+	errorLookEvery = 5 * time.Second
+	// errorLookIdle is how often a datastore in ERROR without a
+	// directory is looked for one.
+	errorLookIdle = 10 * time.Minute
+)
 
 // retryDue reports whether a datastore in ERROR may be looked at again.
 func (r *Reconciler) retryDue(dsID string) bool {

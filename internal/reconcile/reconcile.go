@@ -112,8 +112,12 @@ type Reconciler struct {
 	inflight  map[string]int       // datastores with actions running here (backups aside)
 	downSince map[string]time.Time // datastores whose primary stopped answering
 	retryAt   map[string]time.Time // datastores in ERROR: when to look again
-	metrics   Metrics
-	handlers  map[string]Handler
+	// lookAt is when the instances of a datastore in ERROR are next
+	// observed (see instancesDue).
+	lookAt   map[string]time.Time
+	dirless  map[string]bool // datastores in ERROR seen without a directory
+	metrics  Metrics
+	handlers map[string]Handler
 }
 
 // Handler runs one kind of action (see Handle).
@@ -137,6 +141,8 @@ func New(s store.Store, drivers map[string]engine.Driver, cfg Config, log *slog.
 	return &Reconciler{store: s, drivers: drivers, cfg: cfg, log: log, wake: make(chan struct{}, 1),
 		now: func() time.Time { return time.Now().UTC() }, inflight: map[string]int{}, downSince: map[string]time.Time{},
 		retryAt:  map[string]time.Time{},
+		lookAt:   map[string]time.Time{},
+		dirless:  map[string]bool{},
 		handlers: map[string]Handler{}}
 }
 

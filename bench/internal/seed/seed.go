@@ -142,7 +142,7 @@ func datastore(project, subnet string, typ Type, i int, created time.Time, regio
 		}
 		insts[n] = model.Instance{
 			ID: uuid.NewString(), ProjectID: project, DatastoreID: ds.ID, Index: n,
-			Role: role, RoleName: strings.ToLower(role), Status: model.StatusActive,
+			Role: role, RoleName: strings.ToLower(role), Status: model.StatusDown, // no server runs
 			Host: "127.0.0.1", Port: next(port), Hostname: fmt.Sprintf("node-%d-%s", n, ds.ID[:8]),
 			AvailabilityZone: region, CreatedAt: created,
 		}
