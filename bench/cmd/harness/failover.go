@@ -22,7 +22,9 @@ import (
 
 	"github.com/dbaasd/dbaasd/bench/internal/dbaasd"
 	"github.com/dbaasd/dbaasd/bench/internal/report"
+	"github.com/dbaasd/dbaasd/internal/daemon"
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
+	"github.com/dbaasd/dbaasd/internal/layout"
 )
 
 // failoverEngines are the engines with automatic failover, in report order.
@@ -32,11 +34,11 @@ var failoverEngines = []string{"postgresql", "mysql_native", "redis"}
 const failoverTarget = 5.0
 
 // pidFiles are the server pid files of a node, by engine, relative to the
-// node's directory.
+// node's directory or (Redis) to its runtime directory.
 var pidFiles = map[string][]string{
 	"postgresql":   {"data/postmaster.pid"},
 	"mysql_native": {"*.pid", "*/*.pid"},
-	"redis":        {"run/redis.pid"},
+	"redis":        {"redis.pid"},
 }
 
 // Credentials of the failover benchmark's writer.
@@ -348,6 +350,10 @@ func masterOf(ctx context.Context, cl *dbaasd.Client, id string) (addr, instance
 // serverPID finds the server process of a node from its pid file.
 func serverPID(dataDir, id, instanceID, eng string) (int, error) {
 	node := filepath.Join(dataDir, "clusters", id, "nodes", instanceID[:8])
+	if eng == "redis" {
+		// dbaasd runs with the default --run-dir.
+		node = filepath.Join(layout.Layout{RunDir: daemon.DefaultRunDir()}.ClusterRunDir(id), instanceID[:8])
+	}
 	for _, pattern := range pidFiles[eng] {
 		matches, _ := filepath.Glob(filepath.Join(node, pattern))
 		for _, m := range matches {
