@@ -459,7 +459,7 @@ func (r *Reconciler) instancesDue(dsID string) bool {
 		delete(r.dirless, dsID)
 	}
 	r.mu.Unlock()
-	return !(dirless && seen)
+	return !dirless || !seen
 }
 
 const (
