@@ -15,8 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -343,14 +343,14 @@ func (d *Driver) ensureNodeServices(ctx context.Context, c *engine.Cluster, cl *
 		name := nodeService(n.Index)
 		want[name] = true
 		sel := map[string]string{labelCluster: clusterName, labelInstanceName: names[i]}
-		if err := d.ensureService(ctx, c, ns, name, n.Host, n.Port, sel); err != nil {
+		if err := d.ensureService(ctx, c, ns, name, n.Host, n.FloatingIP, n.Port, sel); err != nil {
 			return err
 		}
 	}
 	return d.dropServices(ctx, ns, func(name string) bool { return strings.HasPrefix(name, "node-") && !want[name] })
 }
 
-func (d *Driver) ensureService(ctx context.Context, c *engine.Cluster, ns, name, host string, port int, sel map[string]string) error {
+func (d *Driver) ensureService(ctx context.Context, c *engine.Cluster, ns, name, host, floating string, port int, sel map[string]string) error {
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
 	_, err := controllerutil.CreateOrPatch(ctx, d.kc, svc, func() error {
 		if svc.Labels == nil {
@@ -362,6 +362,9 @@ func (d *Driver) ensureService(ctx context.Context, c *engine.Cluster, ns, name,
 		svc.Spec.Type = corev1.ServiceTypeClusterIP
 		svc.Spec.Selector = sel
 		svc.Spec.ExternalIPs = []string{host}
+		if floating != "" && floating != host {
+			svc.Spec.ExternalIPs = append(svc.Spec.ExternalIPs, floating)
+		}
 		// The client's address reaches the server (the firewall checks it).
 		svc.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
 		svc.Spec.PublishNotReadyAddresses = false

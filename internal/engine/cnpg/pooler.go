@@ -60,7 +60,7 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 	if err != nil {
 		return kubeError(err, "apply pooler")
 	}
-	if err := d.ensureService(ctx, c, ns, poolerService, c.Pooler.Host, c.Pooler.Port,
+	if err := d.ensureService(ctx, c, ns, poolerService, c.Pooler.Host, "", c.Pooler.Port,
 		map[string]string{labelPoolerName: poolerName}); err != nil {
 		return err
 	}
