@@ -46,7 +46,7 @@ wait_for() { # wait_for SECONDS WHAT CMD...
 }
 
 # Kernel settings the kubelet changes, restored by down.sh.
-for s in vm.overcommit_memory kernel.panic kernel.panic_on_oops; do
+for s in vm.overcommit_memory kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes; do
   echo "$s=$(sysctl -n "$s")"
 done >"$K8S_RUN/sysctl.saved"
 ls /run/netns 2>/dev/null | sort >"$K8S_RUN/netns.before" || true
@@ -363,13 +363,21 @@ ROOT_ACCESS_KEY=$S3_ACCESS_KEY ROOT_SECRET_KEY=$S3_SECRET_KEY setsid "$S3_BIN/ve
   >"$K8S_RUN/logs/versitygw.log" 2>&1 </dev/null &
 echo $! >"$K8S_RUN/pids/versitygw"
 wait_for 30 "S3 server" bash -c "exec 3<>/dev/tcp/$K8S_HOST_IP/$S3_PORT"
+S3_BUCKET=dbaasd
+curl -fsS --aws-sigv4 "aws:amz:us-east-1:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+  -X PUT "http://$K8S_HOST_IP:$S3_PORT/$S3_BUCKET" >/dev/null || die "cannot create bucket $S3_BUCKET"
 
 cat >"$K8S_RUN/env" <<EOF
 DBAAS_K8S_KUBECONFIG=$K8S_RUN/kubeconfig
 DBAAS_K8S_ENGINE_HOST=$K8S_NS_IP
 DBAAS_K8S_CLIENT_CIDR=$K8S_HOST_IP/32
 DBAAS_K8S_POD_CIDR=$K8S_POD_CIDR
+DBAAS_K8S_POSTGRES_IMAGE=dbaasd.local/postgresql:{version}
+DBAAS_K8S_IMAGE_PULL_POLICY=Never
+DBAAS_K8S_STORAGE_CLASS=local
 DBAAS_K8S_S3_ENDPOINT=http://$K8S_HOST_IP:$S3_PORT
+DBAAS_K8S_S3_BUCKET=$S3_BUCKET
+DBAAS_K8S_S3_REGION=us-east-1
 DBAAS_K8S_S3_ACCESS_KEY_FILE=$s3dir/access-key
 DBAAS_K8S_S3_SECRET_KEY_FILE=$s3dir/secret-key
 DBAAS_K8S_KUBECTL=$B/kubectl
