@@ -66,8 +66,12 @@ func runtimeFlags(fs *flag.FlagSet, cfg *daemon.Config) func() error {
 // parseBackupStore reads an s3:// URL and the credential files.
 func parseBackupStore(raw, accessKeyFile, secretKeyFile string) (*cnpg.ObjectStore, error) {
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "s3" || u.Host == "" || u.User != nil {
-		return nil, fmt.Errorf("--backup-store %q: want s3://BUCKET[/PREFIX]?endpoint=URL (credentials in files, not in the URL)", raw)
+	if err == nil && u.User != nil {
+		// Not repeated: it holds a secret.
+		return nil, fmt.Errorf("--backup-store: want s3://BUCKET[/PREFIX]?endpoint=URL, with the credentials in files, not in the URL")
+	}
+	if err != nil || u.Scheme != "s3" || u.Host == "" {
+		return nil, fmt.Errorf("--backup-store %q: want s3://BUCKET[/PREFIX]?endpoint=URL", raw)
 	}
 	q := u.Query()
 	o := &cnpg.ObjectStore{Bucket: u.Host, Prefix: strings.Trim(u.Path, "/"), Endpoint: q.Get("endpoint"), Region: q.Get("region")}
