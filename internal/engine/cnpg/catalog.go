@@ -155,10 +155,13 @@ func (d *Driver) readCatalog(ctx context.Context) (*catalogResult, error) {
 	}
 	name := "catalog-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	uid, nonRoot := int64(26), true
-	script := `set -e; d=$(mktemp -d); initdb -D "$d/data" -U postgres --auth=trust >/dev/null
-pg_ctl -D "$d/data" -o "-c listen_addresses= -k $d" -w start >/dev/null
-psql -h "$d" -U postgres -d postgres -Atq -c "$Q"
-pg_ctl -D "$d/data" -m immediate stop >/dev/null`
+	// Only the JSON document goes to standard output (the pod's log);
+	// what the tools say goes there only when they fail.
+	script := `set -e; d=$(mktemp -d); trap 'cat "$d/out" "$d/log" >&2 2>/dev/null' ERR
+initdb -D "$d/data" -U postgres --auth=trust >"$d/out" 2>&1
+pg_ctl -D "$d/data" -l "$d/log" -o "-c listen_addresses= -k $d" -w start >>"$d/out" 2>&1
+psql -h "$d" -U postgres -d postgres -Atq -v ON_ERROR_STOP=1 -c "$Q"
+pg_ctl -D "$d/data" -m immediate stop >>"$d/out" 2>&1`
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: d.opts.SystemNamespace,
 			Labels: map[string]string{labelManagedBy: managedBy, "app.kubernetes.io/component": "catalog"}},
@@ -167,7 +170,7 @@ pg_ctl -D "$d/data" -m immediate stop >/dev/null`
 			SecurityContext: &corev1.PodSecurityContext{RunAsUser: &uid, RunAsGroup: &uid, RunAsNonRoot: &nonRoot},
 			Containers: []corev1.Container{{
 				Name: "catalog", Image: d.image(Version), ImagePullPolicy: corev1.PullPolicy(d.opts.ImagePullPolicy),
-				Command: []string{"/bin/sh", "-c", script},
+				Command: []string{"/bin/bash", "-c", script},
 				Env:     []corev1.EnvVar{{Name: "Q", Value: catalogQuery}},
 			}},
 		},
