@@ -414,6 +414,23 @@ func (d *Driver) Stop(ctx context.Context, c *engine.Cluster) error {
 // everything in it; it returns once the namespace is gone.
 func (d *Driver) Destroy(ctx context.Context, c *engine.Cluster) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace(c.ID)}}
+	// The databases go with the cluster's volumes: their finalizers (which
+	// would drop each one first, racing the cluster's own deletion) go.
+	var dbs apiv1.DatabaseList
+	if err := d.kc.List(ctx, &dbs, client.InNamespace(ns.Name)); err != nil && !apierrors.IsNotFound(err) {
+		return kubeError(err, "list databases in %s", ns.Name)
+	}
+	for i := range dbs.Items {
+		db := &dbs.Items[i]
+		if len(db.Finalizers) == 0 {
+			continue
+		}
+		patch := client.MergeFrom(db.DeepCopy())
+		db.Finalizers = nil
+		if err := d.kc.Patch(ctx, db, patch); err != nil && !apierrors.IsNotFound(err) {
+			return kubeError(err, "release database %s/%s", ns.Name, db.Name)
+		}
+	}
 	err := d.kc.Delete(ctx, ns, client.PropagationPolicy(metav1.DeletePropagationForeground))
 	if err != nil && !apierrors.IsNotFound(err) {
 		return kubeError(err, "delete namespace %s", ns.Name)
