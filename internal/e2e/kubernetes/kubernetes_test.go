@@ -396,6 +396,26 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 	if err := k.Get(ctx, client.ObjectKey{Name: cnpg.Namespace(ds)}, &ns); !apierrors.IsNotFound(err) {
 		t.Errorf("namespace %s still there after the delete (%v)", cnpg.Namespace(ds), err)
 	}
+	// The volumes are released (and, on the test bed, scrubbed for reuse).
+	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(2 * time.Second) {
+		var pvs corev1.PersistentVolumeList
+		if err := k.List(ctx, &pvs); err != nil {
+			t.Fatal(err)
+		}
+		var held []string
+		for _, pv := range pvs.Items {
+			if pv.Spec.ClaimRef != nil && pv.Spec.ClaimRef.Namespace == cnpg.Namespace(ds) {
+				held = append(held, pv.Name+" ("+string(pv.Status.Phase)+")")
+			}
+		}
+		if len(held) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("volumes still held for the deleted datastore: %v", held)
+			break
+		}
+	}
 }
 
 func extensionID(t *testing.T, e *at.Env, name string) string {
