@@ -217,15 +217,22 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	if err := d.ensureNodeServices(ctx, c, cl); err != nil {
 		return err
 	}
+	if err := d.waitApplied(ctx, c); err != nil {
+		return err
+	}
 	return d.ensurePooler(ctx, c)
 }
 
-// waitReady waits until the operator reports the cluster ready for its
-// current generation, with every instance Ready.
+// waitReady waits until the operator reports the cluster healthy with the
+// desired instances, each pod Ready and running the desired image and
+// resources. (CNPG's Cluster has no observed generation: that the
+// operator acted on the latest spec is seen in what it made.)
 func (d *Driver) waitReady(ctx context.Context, c *engine.Cluster) (*apiv1.Cluster, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
 	defer cancel()
 	ns := Namespace(c.ID)
+	want := resources(c.Flavor, d.opts.RequestFraction)
+	image := d.image(c.Version)
 	var last string
 	for {
 		cl := &apiv1.Cluster{}
@@ -233,11 +240,18 @@ func (d *Driver) waitReady(ctx context.Context, c *engine.Cluster) (*apiv1.Clust
 		if err == nil {
 			ok, why := clusterReady(cl, len(c.Nodes))
 			if ok {
-				obs, err := d.Observe(ctx, c)
-				if err == nil && allActive(obs) {
-					return cl, nil
+				var pods corev1.PodList
+				if err := d.kc.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels{labelCluster: clusterName}); err != nil {
+					return nil, kubeError(err, "list pods in %s", ns)
 				}
-				why = "waiting for pods: " + describe(obs)
+				why = podsCurrent(pods.Items, cl.Status.InstanceNames, image, want)
+				if why == "" {
+					if obs := observation(c, cl, pods.Items); allActive(obs) {
+						return cl, nil
+					} else {
+						why = "waiting for pods: " + describe(obs)
+					}
+				}
 			}
 			last = why
 		} else {
@@ -251,15 +265,15 @@ func (d *Driver) waitReady(ctx context.Context, c *engine.Cluster) (*apiv1.Clust
 	}
 }
 
-// clusterReady tells whether the operator has converged the cluster at its
-// current generation, and if not, why.
+// clusterReady tells whether the operator reports the cluster healthy
+// with the given number of instances, and if not, why.
 func clusterReady(cl *apiv1.Cluster, instances int) (bool, string) {
 	cond := meta.FindStatusCondition(cl.Status.Conditions, string(apiv1.ConditionClusterReady))
 	switch {
-	case cond == nil:
+	case cl.Spec.Instances != instances:
+		return false, fmt.Sprintf("the spec asks for %d instances", cl.Spec.Instances)
+	case cond == nil || cl.Status.Phase != apiv1.PhaseHealthy:
 		return false, "phase " + cl.Status.Phase
-	case cond.ObservedGeneration < cl.Generation:
-		return false, fmt.Sprintf("operator has not seen generation %d yet (phase %q)", cl.Generation, cl.Status.Phase)
 	case cond.Status != metav1.ConditionTrue:
 		return false, fmt.Sprintf("phase %q: %s", cl.Status.Phase, cond.Message)
 	case cl.Status.ReadyInstances != instances || len(cl.Status.InstanceNames) != instances:
@@ -268,6 +282,44 @@ func clusterReady(cl *apiv1.Cluster, instances int) (bool, string) {
 		return false, "primary being elected"
 	}
 	return true, ""
+}
+
+// podsCurrent says why the instance pods are not exactly the instances
+// named, each running image with the resources wanted ("" when they are).
+func podsCurrent(pods []corev1.Pod, names []string, image string, want corev1.ResourceRequirements) string {
+	byName := map[string]*corev1.Pod{}
+	for i := range pods {
+		if inst := pods[i].Labels[labelInstanceName]; inst != "" && pods[i].Labels["cnpg.io/podRole"] != "pooler" {
+			if _, dup := byName[inst]; dup || pods[i].DeletionTimestamp != nil {
+				return "pod " + inst + " being replaced"
+			}
+			byName[inst] = &pods[i]
+		}
+	}
+	if len(byName) != len(names) {
+		return fmt.Sprintf("%d instance pods for %d instances", len(byName), len(names))
+	}
+	for _, n := range names {
+		p := byName[n]
+		if p == nil {
+			return "no pod for instance " + n
+		}
+		for _, ctr := range p.Spec.Containers {
+			if ctr.Name != "postgres" {
+				continue
+			}
+			if ctr.Image != image {
+				return "pod " + n + " runs " + ctr.Image
+			}
+			for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+				w, have := want.Limits[r], ctr.Resources.Limits[r]
+				if w.Cmp(have) != 0 {
+					return fmt.Sprintf("pod %s has %s limit %s, want %s", n, r, have.String(), w.String())
+				}
+			}
+		}
+	}
+	return ""
 }
 
 func allActive(o engine.Observation) bool {

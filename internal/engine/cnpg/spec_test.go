@@ -165,9 +165,9 @@ func TestObservation(t *testing.T) {
 
 func TestClusterReady(t *testing.T) {
 	t.Parallel()
-	cl := &apiv1.Cluster{ObjectMeta: metav1.ObjectMeta{Generation: 3}, Status: apiv1.ClusterStatus{
-		ReadyInstances: 2, InstanceNames: []string{"pg-1", "pg-2"}, CurrentPrimary: "pg-1", TargetPrimary: "pg-1",
-		Conditions: []metav1.Condition{{Type: string(apiv1.ConditionClusterReady), Status: metav1.ConditionTrue, ObservedGeneration: 3}},
+	cl := &apiv1.Cluster{Spec: apiv1.ClusterSpec{Instances: 2}, Status: apiv1.ClusterStatus{
+		Phase: apiv1.PhaseHealthy, ReadyInstances: 2, InstanceNames: []string{"pg-1", "pg-2"}, CurrentPrimary: "pg-1", TargetPrimary: "pg-1",
+		Conditions: []metav1.Condition{{Type: string(apiv1.ConditionClusterReady), Status: metav1.ConditionTrue}},
 	}}
 	if ok, why := clusterReady(cl, 2); !ok {
 		t.Fatalf("clusterReady = false (%s), want true", why)
@@ -175,8 +175,58 @@ func TestClusterReady(t *testing.T) {
 	if ok, _ := clusterReady(cl, 3); ok {
 		t.Error("clusterReady with a missing instance = true")
 	}
-	cl.Generation = 4
+	cl.Status.Phase = apiv1.PhaseApplyingConfiguration
 	if ok, _ := clusterReady(cl, 2); ok {
-		t.Error("clusterReady before the operator saw the new generation = true")
+		t.Error("clusterReady while the operator applies configuration = true")
+	}
+	cl.Status.Phase, cl.Status.TargetPrimary = apiv1.PhaseHealthy, "pg-2"
+	if ok, _ := clusterReady(cl, 2); ok {
+		t.Error("clusterReady during a switchover = true")
+	}
+}
+
+func TestPodsCurrent(t *testing.T) {
+	t.Parallel()
+	want := resources(engine.Flavor{VCPUs: 1, RAMMB: 1024}, 1)
+	pod := func(name, image string, r corev1.ResourceRequirements) corev1.Pod {
+		p := readyPod(name, true)
+		p.Spec.Containers = []corev1.Container{{Name: "postgres", Image: image, Resources: r}}
+		return p
+	}
+	names := []string{"pg-1", "pg-2"}
+	ok := []corev1.Pod{pod("pg-1", "img:15", want), pod("pg-2", "img:15", want)}
+	if why := podsCurrent(ok, names, "img:15", want); why != "" {
+		t.Fatalf("podsCurrent = %q, want current", why)
+	}
+	old := resources(engine.Flavor{VCPUs: 1, RAMMB: 512}, 1)
+	for name, pods := range map[string][]corev1.Pod{
+		"old resources": {pod("pg-1", "img:15", want), pod("pg-2", "img:15", old)},
+		"old image":     {pod("pg-1", "img:14", want), pod("pg-2", "img:15", want)},
+		"missing pod":   {pod("pg-1", "img:15", want)},
+		"extra pod":     {pod("pg-1", "img:15", want), pod("pg-2", "img:15", want), pod("pg-3", "img:15", want)},
+	} {
+		if why := podsCurrent(pods, names, "img:15", want); why == "" {
+			t.Errorf("%s: podsCurrent says current", name)
+		}
+	}
+}
+
+func TestSameSetting(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		vartype, have, want string
+		same                bool
+	}{
+		{"integer", "8192", "8192", true},
+		{"integer", "4096", "8192", false},
+		{"real", "1.5", "1.50", true},
+		{"bool", "on", "on", true},
+		{"bool", "off", "on", false},
+		{"enum", "Replica", "replica", true},
+		{"enum", "logical", "replica", false},
+	} {
+		if got := sameSetting(tc.vartype, tc.have, tc.want); got != tc.same {
+			t.Errorf("sameSetting(%s, %s, %s) = %v", tc.vartype, tc.have, tc.want, got)
+		}
 	}
 }
