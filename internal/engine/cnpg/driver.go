@@ -289,7 +289,7 @@ func clusterReady(cl *apiv1.Cluster, instances int) (bool, string) {
 func podsCurrent(pods []corev1.Pod, names []string, image string, want corev1.ResourceRequirements) string {
 	byName := map[string]*corev1.Pod{}
 	for i := range pods {
-		if inst := pods[i].Labels[labelInstanceName]; inst != "" && pods[i].Labels["cnpg.io/podRole"] != "pooler" {
+		if inst := pods[i].Labels[labelInstanceName]; isInstancePod(&pods[i]) {
 			if _, dup := byName[inst]; dup || pods[i].DeletionTimestamp != nil {
 				return "pod " + inst + " being replaced"
 			}

@@ -58,11 +58,10 @@ func observation(c *engine.Cluster, cl *apiv1.Cluster, pods []corev1.Pod) engine
 	var names []string
 	for i := range pods {
 		p := &pods[i]
-		inst := p.Labels[labelInstanceName]
-		if inst == "" || p.Labels["cnpg.io/podRole"] != "instance" && p.Labels["cnpg.io/podRole"] != "" {
+		if !isInstancePod(p) {
 			continue
 		}
-		byName[inst] = p
+		byName[p.Labels[labelInstanceName]] = p
 	}
 	names = sortedInstanceNames(cl.Status.InstanceNames)
 	if len(names) == 0 {
@@ -111,6 +110,13 @@ func observation(c *engine.Cluster, cl *apiv1.Cluster, pods []corev1.Pod) engine
 		obs.Nodes = append(obs.Nodes, st)
 	}
 	return obs
+}
+
+// isInstancePod tells an instance's pod from the operator's job pods
+// (initdb, join, …) and the poolers'.
+func isInstancePod(p *corev1.Pod) bool {
+	role := p.Labels["cnpg.io/podRole"]
+	return p.Labels[labelInstanceName] != "" && p.Labels["cnpg.io/jobRole"] == "" && (role == "instance" || role == "")
 }
 
 func podReady(p *corev1.Pod) bool {
