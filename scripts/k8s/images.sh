@@ -79,21 +79,27 @@ image_postgresql() {
   local out=$IMAGES/$PG_IMAGE_ID.tar
   [ -f "$out" ] && return
   local rootfs=$K8S_CACHE/rootfs/$PG_IMAGE_ID
-  if [ ! -f "$rootfs.done" ]; then
+  if [ ! -f "$rootfs.debootstrap" ]; then
     log "debootstrap $DEBIAN_SUITE with PostgreSQL 15 (a few minutes)"
     rm -rf "$rootfs"; mkdir -p "$rootfs"
     $NICE debootstrap --variant=minbase \
       --include=postgresql-15,pgbouncer,barman-cli-cloud,python3-boto3,ca-certificates \
       "$DEBIAN_SUITE" "$rootfs" "$DEBIAN_MIRROR" >"$K8S_CACHE/rootfs/$PG_IMAGE_ID.log" 2>&1 ||
       die "debootstrap failed: see $K8S_CACHE/rootfs/$PG_IMAGE_ID.log"
+    touch "$rootfs.debootstrap"
+  fi
+  if [ ! -f "$rootfs.done" ]; then
     # CNPG runs PostgreSQL as uid/gid 26 and PgBouncer as 998/996 and
-    # looks both up by name.
-    chroot "$rootfs" sh -ec '
-      groupmod -g 26 postgres; usermod -u 26 -g 26 postgres
-      groupadd -g 996 pgbouncer; useradd -u 998 -g 996 -M -d /controller pgbouncer
+    # looks both up by name (Debian gives gid 26 to tape).
+    chroot "$rootfs" bash -ec '
+      if [ "$(getent group 26 | cut -d: -f1)" = tape ]; then groupmod -g 2026 tape; fi
+      [ "$(id -g postgres)" = 26 ] || groupmod -g 26 postgres
+      [ "$(id -u postgres)" = 26 ] || usermod -u 26 -g 26 postgres
+      getent group pgbouncer >/dev/null || groupadd -g 996 pgbouncer
+      getent passwd pgbouncer >/dev/null || useradd -u 998 -g 996 -M -d /controller pgbouncer
       rm -rf /var/lib/postgresql/15/main /etc/postgresql/15/main
       mkdir -p /var/lib/postgresql/data /controller /run/postgresql
-      chown -R 26:26 /var/lib/postgresql /run/postgresql
+      chown -R 26:26 /var/lib/postgresql /run/postgresql /var/log/postgresql
       chmod 1777 /run/postgresql
       apt-get clean
       rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* /usr/share/info/* /var/cache/debconf/*-old
