@@ -53,7 +53,7 @@ type config struct {
 	// profile, when set, is the path prefix of the read path's CPU and
 	// heap profile summaries (section api).
 	profile string
-	k8sEnv    string
+	k8sEnv  string
 }
 
 // allSections in the order they run.
