@@ -61,6 +61,10 @@ ip link set "$K8S_VETH" up
 $NS ip addr add "$K8S_NS_IP/30" dev eth0
 $NS ip link set eth0 up
 $NS ip route add blackhole default
+# Connections the node itself opens to a Service (the API server calling
+# the operator's webhooks) need a route for kube-proxy's DNAT to rewrite:
+# the blackhole default would fail them before (EINVAL).
+$NS ip route add "$K8S_SERVICE_CIDR" dev lo src "$K8S_NODE_IP"
 $NS sysctl -qw net.ipv4.ip_forward=1
 # The host reaches the node, pods and services through the veth.
 for net in "$K8S_NODE_IP/32" "$K8S_POD_CIDR" "$K8S_SERVICE_CIDR"; do
