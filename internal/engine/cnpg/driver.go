@@ -231,7 +231,7 @@ func (d *Driver) waitReady(ctx context.Context, c *engine.Cluster) (*apiv1.Clust
 	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
 	defer cancel()
 	ns := Namespace(c.ID)
-	want := resources(c.Flavor, d.opts.RequestFraction)
+	want := d.clusterResources(c)
 	image := d.image(c.Version)
 	var last string
 	for {

@@ -181,8 +181,9 @@ func poolerHBA(firewall []string) ([]string, error) {
 }
 
 // resources are a node's CPU and memory: the flavor as limits, requests a
-// fraction of them (1 = guaranteed).
-func resources(f engine.Flavor, fraction float64) corev1.ResourceRequirements {
+// fraction of them (1 = guaranteed), the memory request never below
+// floorMB (the operator refuses a request below shared_buffers).
+func resources(f engine.Flavor, fraction float64, floorMB int64) corev1.ResourceRequirements {
 	if f.VCPUs <= 0 || f.RAMMB <= 0 {
 		return corev1.ResourceRequirements{}
 	}
@@ -193,11 +194,40 @@ func resources(f engine.Flavor, fraction float64) corev1.ResourceRequirements {
 	if fraction <= 0 || fraction > 1 {
 		fraction = 1
 	}
+	memMB := min(max(int64(float64(f.RAMMB)*fraction), 64, floorMB), int64(f.RAMMB))
 	requests := corev1.ResourceList{
 		corev1.ResourceCPU:    *resource.NewMilliQuantity(max(int64(float64(f.VCPUs)*1000*fraction), 10), resource.DecimalSI),
-		corev1.ResourceMemory: *resource.NewQuantity(max(int64(float64(f.RAMMB)*fraction), 64)<<20, resource.BinarySI),
+		corev1.ResourceMemory: *resource.NewQuantity(memMB<<20, resource.BinarySI),
 	}
 	return corev1.ResourceRequirements{Limits: limits, Requests: requests}
+}
+
+// clusterResources are the resources of c's nodes: requests hold at least
+// shared_buffers.
+func (d *Driver) clusterResources(c *engine.Cluster) corev1.ResourceRequirements {
+	return resources(c.Flavor, d.opts.RequestFraction, memoryMB(parameters(c)["shared_buffers"], 8))
+}
+
+// memoryMB reads a PostgreSQL memory setting (a number of blocks of
+// blockKB, or a value with a unit) as whole MiB, rounded up; 0 when it
+// cannot be read.
+func memoryMB(v string, blockKB int64) int64 {
+	v = strings.TrimSpace(v)
+	i := strings.IndexFunc(v, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	num, unit := v, ""
+	if i >= 0 {
+		num, unit = v[:i], strings.TrimSpace(v[i:])
+	}
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	kb := map[string]float64{"": float64(blockKB), "B": 1.0 / 1024, "kB": 1, "MB": 1024, "GB": 1 << 20, "TB": 1 << 30}
+	mul, ok := kb[unit]
+	if !ok {
+		return 0
+	}
+	return int64(math.Ceil(n * mul / 1024))
 }
 
 // applySpec sets what dbaasd owns in a Cluster's spec, leaving the rest
@@ -219,7 +249,7 @@ func (d *Driver) applySpec(cl *apiv1.Cluster, c *engine.Cluster) error {
 		sc := d.opts.StorageClass
 		s.StorageConfiguration.StorageClass = &sc
 	}
-	s.Resources = resources(c.Flavor, d.opts.RequestFraction)
+	s.Resources = d.clusterResources(c)
 	s.PostgresConfiguration.Parameters = parameters(c)
 	hba, err := hbaRules(c.Firewall, d.opts.AdminCIDRs, d.opts.TrustedCIDRs)
 	if err != nil {

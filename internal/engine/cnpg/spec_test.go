@@ -97,7 +97,7 @@ func TestObjectNames(t *testing.T) {
 
 func TestResources(t *testing.T) {
 	t.Parallel()
-	r := resources(engine.Flavor{VCPUs: 2, RAMMB: 1024}, 0.25)
+	r := resources(engine.Flavor{VCPUs: 2, RAMMB: 1024}, 0.25, 0)
 	if got := r.Limits.Cpu().MilliValue(); got != 2000 {
 		t.Errorf("cpu limit = %dm, want 2000m", got)
 	}
@@ -109,6 +109,28 @@ func TestResources(t *testing.T) {
 	}
 	if got := r.Requests.Memory().Value(); got != 256<<20 {
 		t.Errorf("memory request = %d, want 256Mi", got)
+	}
+}
+
+// The operator refuses a memory request below shared_buffers: a small
+// request fraction is raised to it, never above the limit.
+func TestResourcesSharedBuffersFloor(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		shared string
+		want   int64 // MiB requested of a 1024 MB flavor at 10%
+	}{
+		{"32768", 256}, // 8kB pages: 256 MB
+		{"256MB", 256},
+		{"1GB", 1024},
+		{"4GB", 1024}, // capped at the limit
+		{"64kB", 102},
+		{"junk", 102},
+	} {
+		r := resources(engine.Flavor{VCPUs: 1, RAMMB: 1024}, 0.1, memoryMB(tc.shared, 8))
+		if got := r.Requests.Memory().Value() >> 20; got != tc.want {
+			t.Errorf("shared_buffers %s: request %d MiB, want %d", tc.shared, got, tc.want)
+		}
 	}
 }
 
@@ -187,7 +209,7 @@ func TestClusterReady(t *testing.T) {
 
 func TestPodsCurrent(t *testing.T) {
 	t.Parallel()
-	want := resources(engine.Flavor{VCPUs: 1, RAMMB: 1024}, 1)
+	want := resources(engine.Flavor{VCPUs: 1, RAMMB: 1024}, 1, 0)
 	pod := func(name, image string, r corev1.ResourceRequirements) corev1.Pod {
 		p := readyPod(name, true)
 		p.Spec.Containers = []corev1.Container{{Name: "postgres", Image: image, Resources: r}}
@@ -198,7 +220,7 @@ func TestPodsCurrent(t *testing.T) {
 	if why := podsCurrent(ok, names, "img:15", want); why != "" {
 		t.Fatalf("podsCurrent = %q, want current", why)
 	}
-	old := resources(engine.Flavor{VCPUs: 1, RAMMB: 512}, 1)
+	old := resources(engine.Flavor{VCPUs: 1, RAMMB: 512}, 1, 0)
 	for name, pods := range map[string][]corev1.Pod{
 		"old resources": {pod("pg-1", "img:15", want), pod("pg-2", "img:15", old)},
 		"old image":     {pod("pg-1", "img:14", want), pod("pg-2", "img:15", want)},
