@@ -30,13 +30,19 @@ func (d *Driver) waitApplied(ctx context.Context, c *engine.Cluster) error {
 	for {
 		var why string
 		err := d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
-			rows, err := conn.Query(ctx, `SELECT name, setting, vartype FROM pg_settings WHERE name = ANY($1)`, names)
+			rows, err := conn.Query(ctx, `SELECT name, setting, vartype, coalesce(unit, '') FROM pg_settings WHERE name = ANY($1)`, names)
 			if err != nil {
 				return err
 			}
 			have := map[string][2]string{}
-			var n, v, t string
-			if _, err := pgx.ForEachRow(rows, []any{&n, &v, &t}, func() error { have[n] = [2]string{v, t}; return nil }); err != nil {
+			var n, v, t, u string
+			if _, err := pgx.ForEachRow(rows, []any{&n, &v, &t, &u}, func() error {
+				if _, ok := memoryKB(params[n]); ok {
+					v = withUnit(v, u)
+				}
+				have[n] = [2]string{v, t}
+				return nil
+			}); err != nil {
 				return err
 			}
 			for _, k := range names {
@@ -91,6 +97,32 @@ func (d *Driver) waitApplied(ctx context.Context, c *engine.Cluster) error {
 	}
 }
 
+// withUnit renders a memory setting of pg_settings (a number of its
+// unit) in kB, to compare it with a desired value that has a unit; other
+// settings as they are.
+func withUnit(setting, unit string) string {
+	kb := map[string]int64{"kB": 1, "8kB": 8, "MB": 1024, "16MB": 16 * 1024}[unit]
+	n, err := strconv.ParseInt(setting, 10, 64)
+	if kb == 0 || err != nil {
+		return setting
+	}
+	return strconv.FormatInt(n*kb, 10) + "kB"
+}
+
+// memoryKB reads a value with a memory unit as kB (ok false without one).
+func memoryKB(v string) (float64, bool) {
+	for _, u := range []struct {
+		suffix string
+		kb     float64
+	}{{"kB", 1}, {"MB", 1024}, {"GB", 1 << 20}, {"TB", 1 << 30}} {
+		if num, ok := strings.CutSuffix(strings.TrimSpace(v), u.suffix); ok {
+			n, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+			return n * u.kb, err == nil
+		}
+	}
+	return 0, false
+}
+
 // sameSetting compares a pg_settings value with a desired one.
 func sameSetting(vartype, have, want string) bool {
 	switch vartype {
@@ -104,6 +136,11 @@ func sameSetting(vartype, have, want string) bool {
 		}
 		return on(have) == on(want)
 	case "integer", "real":
+		if a, ok := memoryKB(have); ok {
+			if b, ok := memoryKB(want); ok {
+				return a == b
+			}
+		}
 		a, err1 := strconv.ParseFloat(have, 64)
 		b, err2 := strconv.ParseFloat(want, 64)
 		if err1 != nil || err2 != nil {

@@ -115,6 +115,13 @@ func parameters(c *engine.Cluster) map[string]string {
 	for k, v := range c.Config {
 		out[k] = paramValue(v)
 	}
+	// The operator reads a bare shared_buffers as MB (PostgreSQL: 8kB
+	// blocks) when it checks it against the memory request: say kB.
+	if v := out["shared_buffers"]; v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			out["shared_buffers"] = strconv.FormatInt(n*8, 10) + "kB"
+		}
+	}
 	return out
 }
 

@@ -69,7 +69,7 @@ func TestParameters(t *testing.T) {
 	got := parameters(c)
 	want := map[string]string{
 		"max_connections": "42", "jit": "off", "random_page_cost": "1.5", "search_path": "app",
-		"shared_buffers": "131072", "effective_cache_size": "393216", "work_mem": "4096", "maintenance_work_mem": "262144",
+		"shared_buffers": "1048576kB", "effective_cache_size": "393216", "work_mem": "4096", "maintenance_work_mem": "262144",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("parameters = %v\nwant %v", got, want)
@@ -121,6 +121,7 @@ func TestResourcesSharedBuffersFloor(t *testing.T) {
 		want   int64 // MiB requested of a 1024 MB flavor at 10%
 	}{
 		{"32768", 256}, // 8kB pages: 256 MB
+		{"262144kB", 256},
 		{"256MB", 256},
 		{"1GB", 1024},
 		{"4GB", 1024}, // capped at the limit
@@ -246,6 +247,10 @@ func TestSameSetting(t *testing.T) {
 		{"bool", "off", "on", false},
 		{"enum", "Replica", "replica", true},
 		{"enum", "logical", "replica", false},
+		{"integer", withUnit("32768", "8kB"), "262144kB", true},
+		{"integer", withUnit("16384", "8kB"), "262144kB", false},
+		{"integer", withUnit("256", "MB"), "256MB", true},
+		{"integer", withUnit("8192", "kB"), "1GB", false},
 	} {
 		if got := sameSetting(tc.vartype, tc.have, tc.want); got != tc.same {
 			t.Errorf("sameSetting(%s, %s, %s) = %v", tc.vartype, tc.have, tc.want, got)
