@@ -18,6 +18,8 @@ CNPG_BIN=$K8S_CACHE/bin/cnpg-$CNPG_VERSION
 S3_BIN=$K8S_CACHE/bin/versitygw-$VERSITYGW_VERSION
 COREDNS_BIN=$K8S_CACHE/bin/coredns-$COREDNS_VERSION
 IMAGES=$K8S_CACHE/images
+# Image archives, named by what they hold (a new suffix when their making changes).
+CNPG_IMAGE_ID=cnpg-$CNPG_VERSION-2
 
 # Where a running test bed lives (state, certificates, logs); removed by down.sh.
 K8S_RUN=${K8S_RUN:-/var/lib/dbaasd-k8s}

@@ -114,11 +114,22 @@ image_postgresql() {
 }
 
 image_cnpg() {
-  local v=${CNPG_VERSION#v} out=$IMAGES/cnpg-$CNPG_VERSION.tar
+  local v=${CNPG_VERSION#v} out=$IMAGES/$CNPG_IMAGE_ID.tar
   [ -f "$out" ] && return
   log "image cnpg"
-  binary_layer "$CNPG_BIN/manager" /manager "$work/layer.tar"
-  oci dbaasd.local/cnpg "$v" "$work/layer.tar" '{"Entrypoint":["/manager"],"User":"10001:10001"}' "$out"
+  # As the operator's own image: the binary as operator/manager_<arch>
+  # (the operator finds the instance manager it copies into the pods by
+  # that name, relative to /) and /manager a link to it.
+  local r=$work/root
+  rm -rf "$r"; mkdir -p "$r/etc" "$r/tmp" "$r/operator"
+  chmod 1777 "$r/tmp"
+  cp "$CNPG_BIN/manager" "$r/operator/manager_amd64"
+  ln -s operator/manager_amd64 "$r/manager"
+  printf 'root:x:0:0:root:/:/sbin/nologin\nnonroot:x:10001:10001::/:/sbin/nologin\n' >"$r/etc/passwd"
+  printf 'root:x:0:\nnonroot:x:10001:\n' >"$r/etc/group"
+  tar -C "$r" --numeric-owner -cf "$work/layer.tar" .
+  rm -rf "$r"
+  oci dbaasd.local/cnpg "$v" "$work/layer.tar" '{"Entrypoint":["/manager"],"User":"10001:10001","WorkingDir":"/"}' "$out"
 }
 
 image_coredns() {
