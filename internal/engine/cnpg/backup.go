@@ -11,6 +11,7 @@ import (
 
 	apiv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
 	"github.com/jackc/pgx/v5"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -115,6 +116,11 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 	if err := d.ensureObjectStoreSecret(ctx, c); err != nil {
 		return err
 	}
+	if err := d.ensureSecret(ctx, Namespace(c.ID), superuserSecret, c, map[string][]byte{
+		corev1.BasicAuthUsernameKey: []byte(superuser), corev1.BasicAuthPasswordKey: []byte(c.AdminPassword),
+	}, corev1.SecretTypeBasicAuth); err != nil {
+		return err
+	}
 	origin := d.objectStore(from.ClusterID)
 	origin.ServerName = rec.ServerName
 	target := &apiv1.RecoveryTarget{BackupID: rec.BackupID}
@@ -129,6 +135,8 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 		cl.Labels = labels(c)
 		cl.Spec.Bootstrap = &apiv1.BootstrapConfiguration{Recovery: &apiv1.BootstrapRecovery{
 			Source: "origin", RecoveryTarget: target,
+			// No application database or user of CNPG's (see applySpec).
+			Database: "postgres", Owner: superuser, Secret: &apiv1.LocalObjectReference{Name: superuserSecret},
 		}}
 		cl.Spec.ExternalClusters = []apiv1.ExternalCluster{{Name: "origin", BarmanObjectStore: origin}}
 		return d.applySpec(cl, c)

@@ -275,11 +275,12 @@ func (d *Driver) applySpec(cl *apiv1.Cluster, c *engine.Cluster) error {
 		s.PostgresConfiguration.Synchronous = nil
 	}
 	if s.Bootstrap == nil {
-		// CNPG creates an application database and owner at initdb;
-		// dbaasd's datastores start with none, as the local runtime's.
+		// dbaasd's datastores start with no application database or
+		// user, as the local runtime's: CNPG's (which it would otherwise
+		// create, and keep the password of) is the postgres database and
+		// the superuser, with the superuser's secret.
 		s.Bootstrap = &apiv1.BootstrapConfiguration{InitDB: &apiv1.BootstrapInitDB{
-			Database: "app", Owner: "app",
-			PostInitSQL: []string{"DROP DATABASE app", "DROP ROLE app"},
+			Database: "postgres", Owner: superuser, Secret: &apiv1.LocalObjectReference{Name: superuserSecret},
 		}}
 	}
 	if d.opts.ObjectStore != nil {
