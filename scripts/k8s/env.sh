@@ -20,6 +20,9 @@ COREDNS_BIN=$K8S_CACHE/bin/coredns-$COREDNS_VERSION
 IMAGES=$K8S_CACHE/images
 # Image archives, named by what they hold (a new suffix when their making changes).
 CNPG_IMAGE_ID=cnpg-$CNPG_VERSION-2
+PG_IMAGE_ID=postgresql-15-$DEBIAN_SUITE-3
+# The PostgreSQL image's root file system (debootstrap), cached apart.
+PG_ROOTFS_ID=postgresql-15-$DEBIAN_SUITE-2
 
 # Where a running test bed lives (state, certificates, logs); removed by down.sh.
 K8S_RUN=${K8S_RUN:-/var/lib/dbaasd-k8s}

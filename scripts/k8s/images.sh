@@ -13,7 +13,6 @@ mkdir -p "$IMAGES"
 work=$(mktemp -d "$IMAGES/.work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-PG_IMAGE_ID=postgresql-15-$DEBIAN_SUITE-2
 
 # oci NAME TAG LAYER_TAR CONFIG_JSON OUT_TAR: writes an OCI layout archive.
 oci() {
@@ -78,14 +77,14 @@ EOF
 image_postgresql() {
   local out=$IMAGES/$PG_IMAGE_ID.tar
   [ -f "$out" ] && return
-  local rootfs=$K8S_CACHE/rootfs/$PG_IMAGE_ID
+  local rootfs=$K8S_CACHE/rootfs/$PG_ROOTFS_ID
   if [ ! -f "$rootfs.debootstrap" ]; then
     log "debootstrap $DEBIAN_SUITE with PostgreSQL 15 (a few minutes)"
     rm -rf "$rootfs"; mkdir -p "$rootfs"
     $NICE debootstrap --variant=minbase \
       --include=postgresql-15,pgbouncer,barman-cli-cloud,python3-boto3,ca-certificates \
-      "$DEBIAN_SUITE" "$rootfs" "$DEBIAN_MIRROR" >"$K8S_CACHE/rootfs/$PG_IMAGE_ID.log" 2>&1 ||
-      die "debootstrap failed: see $K8S_CACHE/rootfs/$PG_IMAGE_ID.log"
+      "$DEBIAN_SUITE" "$rootfs" "$DEBIAN_MIRROR" >"$K8S_CACHE/rootfs/$PG_ROOTFS_ID.log" 2>&1 ||
+      die "debootstrap failed: see $K8S_CACHE/rootfs/$PG_ROOTFS_ID.log"
     touch "$rootfs.debootstrap"
   fi
   if [ ! -f "$rootfs.done" ]; then
@@ -107,6 +106,8 @@ image_postgresql() {
     '
     touch "$rootfs.done"
   fi
+  # CNPG's pooler runs /usr/bin/pgbouncer; Debian installs it in /usr/sbin.
+  ln -sfn ../sbin/pgbouncer "$rootfs/usr/bin/pgbouncer"
   log "image postgresql"
   tar -C "$rootfs" --numeric-owner --exclude=./proc/* --exclude=./sys/* --exclude=./dev/* -cf "$work/layer.tar" .
   oci dbaasd.local/postgresql 15 "$work/layer.tar" \

@@ -201,7 +201,7 @@ EOF
 start containerd containerd --config "$K8S_RUN/containerd/config.toml"
 CTR="ctr --address $K8S_RUN/containerd/containerd.sock -n k8s.io"
 wait_for 30 containerd $CTR version
-for img in pause-1 postgresql-15-$DEBIAN_SUITE-2 $CNPG_IMAGE_ID coredns-$COREDNS_VERSION; do
+for img in pause-1 $PG_IMAGE_ID $CNPG_IMAGE_ID coredns-$COREDNS_VERSION; do
   $CTR images import "$IMAGES/$img.tar" >/dev/null
 done
 log "images imported: $($CTR images ls -q | grep -c dbaasd.local)"
