@@ -199,7 +199,17 @@ func (d *Driver) EnsureDatabase(ctx context.Context, c *engine.Cluster, db engin
 	if err != nil {
 		return kubeError(err, "apply database %s", db.Name)
 	}
-	return d.waitDatabase(ctx, c, db.Name)
+	if err := d.waitDatabase(ctx, c, db.Name); err != nil {
+		return err
+	}
+	// As with the local runtime, only the owner and the users granted it
+	// may connect (PostgreSQL lets PUBLIC connect to a new database).
+	return d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
+		if _, err := conn.Exec(ctx, fmt.Sprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC", ident(db.Name))); err != nil {
+			return sqlError(err, "restrict database %s", db.Name)
+		}
+		return nil
+	})
 }
 
 // waitDatabase waits until the operator applied the Database object.
