@@ -81,6 +81,15 @@ func (d *Driver) waitApplied(ctx context.Context, c *engine.Cluster) error {
 					return nil
 				}
 			}
+			// The file is what the operator wrote; the rules hold once the
+			// server has reloaded it.
+			var loaded bool
+			if err := conn.QueryRow(ctx, `SELECT pg_conf_load_time() >= (pg_stat_file(current_setting('hba_file'))).modification`).Scan(&loaded); err != nil {
+				return err
+			}
+			if !loaded {
+				why = "pg_hba.conf not reloaded yet"
+			}
 			return nil
 		})
 		if err == nil && why == "" {

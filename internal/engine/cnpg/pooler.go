@@ -2,8 +2,11 @@ package cnpg
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	apiv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
@@ -52,9 +55,16 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 		p.Spec.PgBouncer.Parameters = map[string]string{"default_pool_size": strconv.Itoa(max(c.Pooler.Size, 1))}
 		p.Spec.PgBouncer.PgHBA = hba
 		// PgBouncer runs from the PostgreSQL image, which carries it.
-		p.Spec.Template = &apiv1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{
-			Name: "pgbouncer", Image: d.image(c.Version), ImagePullPolicy: corev1.PullPolicy(d.opts.ImagePullPolicy),
-		}}}}
+		// The firewall's digest in the pods' annotations: a change rolls
+		// the pooler's pod, so once the rollout is done (waitPooler) no
+		// PgBouncer runs with the old rules (it reloads them on its own
+		// only some time later).
+		sum := sha256.Sum256([]byte(strings.Join(hba, "\n")))
+		p.Spec.Template = &apiv1.PodTemplateSpec{
+			ObjectMeta: apiv1.Metadata{Annotations: map[string]string{annotationFirewall: hex.EncodeToString(sum[:8])}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{
+				Name: "pgbouncer", Image: d.image(c.Version), ImagePullPolicy: corev1.PullPolicy(d.opts.ImagePullPolicy),
+			}}}}
 		return nil
 	})
 	if err != nil {

@@ -35,6 +35,7 @@ const (
 	postgresPort       = 5432
 	namespacePrefix    = "dbaasd-"
 	annotationHibernat = "cnpg.io/hibernation"
+	annotationFirewall = "dbaasd.io/firewall"
 )
 
 // Namespace is the namespace of a datastore's objects.
