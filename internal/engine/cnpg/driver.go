@@ -464,6 +464,10 @@ func (d *Driver) Stop(ctx context.Context, c *engine.Cluster) error {
 
 // Destroy implements engine.Driver: the datastore's namespace goes, with
 // everything in it; it returns once the namespace is gone.
+//
+// The Cluster and Pooler go first, and the namespace only once their pods
+// are gone: the namespace controller, finding pods still terminating,
+// looks again only after their grace period (CNPG's stopDelay, 30 min).
 func (d *Driver) Destroy(ctx context.Context, c *engine.Cluster) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace(c.ID)}}
 	// The databases go with the cluster's volumes: their finalizers (which
@@ -483,12 +487,36 @@ func (d *Driver) Destroy(ctx context.Context, c *engine.Cluster) error {
 			return kubeError(err, "release database %s/%s", ns.Name, db.Name)
 		}
 	}
-	err := d.kc.Delete(ctx, ns, client.PropagationPolicy(metav1.DeletePropagationForeground))
+	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
+	defer cancel()
+	for _, obj := range []client.Object{
+		&apiv1.Pooler{ObjectMeta: metav1.ObjectMeta{Name: poolerName, Namespace: ns.Name}},
+		&apiv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: clusterName, Namespace: ns.Name}},
+	} {
+		err := d.kc.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground))
+		if err != nil && !apierrors.IsNotFound(err) && !meta.IsNoMatchError(err) {
+			return kubeError(err, "delete %s/%s", ns.Name, obj.GetName())
+		}
+	}
+	for {
+		var pods corev1.PodList
+		err := d.kc.List(ctx, &pods, client.InNamespace(ns.Name))
+		if err != nil && !apierrors.IsNotFound(err) {
+			return kubeError(err, "list pods in %s", ns.Name)
+		}
+		if len(pods.Items) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d pods still in namespace %s: %w", len(pods.Items), ns.Name, ctx.Err())
+		case <-time.After(d.opts.Poll):
+		}
+	}
+	err := d.kc.Delete(ctx, ns, client.PropagationPolicy(metav1.DeletePropagationBackground))
 	if err != nil && !apierrors.IsNotFound(err) {
 		return kubeError(err, "delete namespace %s", ns.Name)
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
-	defer cancel()
 	for {
 		err := d.kc.Get(ctx, client.ObjectKeyFromObject(ns), ns)
 		if apierrors.IsNotFound(err) {
