@@ -368,7 +368,7 @@ ROOT_ACCESS_KEY=$S3_ACCESS_KEY ROOT_SECRET_KEY=$S3_SECRET_KEY setsid "$S3_BIN/ve
 echo $! >"$K8S_RUN/pids/versitygw"
 wait_for 30 "S3 server" bash -c "exec 3<>/dev/tcp/$K8S_HOST_IP/$S3_PORT"
 S3_BUCKET=dbaasd
-curl -fsS --aws-sigv4 "aws:amz:us-east-1:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+curl -fsS --aws-sigv4 "aws:amz:us-east-1:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
   -X PUT "http://$K8S_HOST_IP:$S3_PORT/$S3_BUCKET" >/dev/null || die "cannot create bucket $S3_BUCKET"
 
 cat >"$K8S_RUN/env" <<EOF
