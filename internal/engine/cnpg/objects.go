@@ -208,8 +208,39 @@ func (d *Driver) EnsureDatabase(ctx context.Context, c *engine.Cluster, db engin
 		if _, err := conn.Exec(ctx, fmt.Sprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC", ident(db.Name))); err != nil {
 			return sqlError(err, "restrict database %s", db.Name)
 		}
-		return nil
+		_, err := grantPooler(ctx, conn)
+		return err
 	})
+}
+
+// poolerRole is the role CNPG's PgBouncer looks users up with (its
+// auth_query runs in the database the client asks for).
+const poolerRole = "cnpg_pooler_pgbouncer"
+
+// grantPooler lets the pooler's lookup role connect to every database
+// (they refuse PUBLIC); false when the role does not exist (yet).
+func grantPooler(ctx context.Context, conn *pgx.Conn) (bool, error) {
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)", poolerRole).Scan(&exists); err != nil {
+		return false, sqlError(err, "look up role %s", poolerRole)
+	}
+	if !exists {
+		return false, nil
+	}
+	rows, err := conn.Query(ctx, "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate")
+	if err != nil {
+		return false, sqlError(err, "list databases")
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return false, sqlError(err, "list databases")
+	}
+	for _, n := range names {
+		if _, err := conn.Exec(ctx, fmt.Sprintf("GRANT CONNECT ON DATABASE %s TO %s", ident(n), ident(poolerRole))); err != nil {
+			return false, sqlError(err, "let the pooler into database %s", n)
+		}
+	}
+	return true, nil
 }
 
 // waitDatabase waits until the operator applied the Database object.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	apiv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
+	"github.com/jackc/pgx/v5"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -74,7 +75,29 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 		map[string]string{labelPoolerName: poolerName}); err != nil {
 		return err
 	}
-	return d.waitPooler(ctx, ns)
+	if err := d.waitPooler(ctx, ns); err != nil {
+		return err
+	}
+	// The operator makes the pooler's lookup role on the primary; it
+	// needs CONNECT on the databases, which refuse PUBLIC.
+	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
+	defer cancel()
+	for {
+		var granted bool
+		err := d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
+			var err error
+			granted, err = grantPooler(ctx, conn)
+			return err
+		})
+		if err != nil || granted {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pooler %s/%s: the operator made no role %s: %w", ns, poolerName, poolerRole, ctx.Err())
+		case <-time.After(d.opts.Poll):
+		}
+	}
 }
 
 // waitPooler waits until the pooler's deployment has its pod ready with
