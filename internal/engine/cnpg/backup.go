@@ -125,7 +125,10 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 	origin.ServerName = rec.ServerName
 	target := &apiv1.RecoveryTarget{BackupID: rec.BackupID}
 	if from.Target != nil {
-		target.TargetTime = from.Target.UTC().Format(time.RFC3339Nano)
+		// PostgreSQL's own form, with a numeric offset: CNPG rewrites an
+		// RFC 3339 time with a trailing Z, which the server refuses at
+		// start (no time zone abbreviations are loaded then).
+		target.TargetTime = recoveryTargetTime(*from.Target)
 	}
 	cl := &apiv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: clusterName, Namespace: Namespace(c.ID)}}
 	_, err = controllerutil.CreateOrPatch(ctx, d.kc, cl, func() error {
@@ -182,4 +185,9 @@ func (d *Driver) SyncArchive(ctx context.Context, c *engine.Cluster, force bool)
 		}
 	})
 	return synced, err
+}
+
+// recoveryTargetTime renders a point in time as recovery_target_time.
+func recoveryTargetTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04:05.999999-07")
 }

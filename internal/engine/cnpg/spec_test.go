@@ -4,7 +4,9 @@ import (
 	"errors"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	apiv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -90,7 +92,7 @@ func TestObjectNames(t *testing.T) {
 		}
 		seen[n] = ident
 	}
-	if userSecret("bob") != userSecret("bob") || userSecret("bob") == userSecret("Bob") {
+	if a, b := userSecret("bob"), userSecret("bob"); a != b || a == userSecret("Bob") {
 		t.Error("userSecret is not a stable, case-sensitive name")
 	}
 }
@@ -255,5 +257,18 @@ func TestSameSetting(t *testing.T) {
 		if got := sameSetting(tc.vartype, tc.have, tc.want); got != tc.same {
 			t.Errorf("sameSetting(%s, %s, %s) = %v", tc.vartype, tc.have, tc.want, got)
 		}
+	}
+}
+
+// CNPG passes a recovery target that is not RFC 3339 to the server as it
+// is; an RFC 3339 one it rewrites ending in Z, which the server refuses.
+func TestRecoveryTargetTime(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 6, 2, 18, 29, 500000000, time.FixedZone("x", 3600))
+	if got, want := recoveryTargetTime(at), "2026-12-06 01:18:29.5+00"; got != want {
+		t.Errorf("recoveryTargetTime = %q, want %q", got, want)
+	}
+	if got := recoveryTargetTime(at.Truncate(time.Second)); strings.ContainsAny(got, "TZ") {
+		t.Errorf("recoveryTargetTime = %q: RFC 3339, CNPG would rewrite it", got)
 	}
 }
