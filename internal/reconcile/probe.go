@@ -256,6 +256,21 @@ func (r *Reconciler) recordObservation(ctx context.Context, st *state, obs engin
 // instances' statuses change; the datastore's status, the roles and
 // repairs are left to the actions.
 func (r *Reconciler) observeInstances(ctx context.Context, dsID string) error {
+	if _, err := os.Stat(r.Layout().ClusterDir(dsID)); errors.Is(err, fs.ErrNotExist) {
+		// Nothing of it can run: its instances are DOWN, which one
+		// query tells when they are already recorded so.
+		insts, err := r.store.Instances().List(ctx, store.Filter{"datastore_id": dsID})
+		if err != nil {
+			return err
+		}
+		down := true
+		for _, in := range insts {
+			down = down && (in.Status == model.StatusDown || in.Status == model.StatusPendingDelete)
+		}
+		if down {
+			return nil
+		}
+	}
 	if busy, err := r.busy(ctx, dsID); busy || err != nil {
 		return err
 	}
@@ -444,7 +459,7 @@ func (r *Reconciler) instancesDue(dsID string) bool {
 		delete(r.dirless, dsID)
 	}
 	r.mu.Unlock()
-	return !(dirless && seen)
+	return !dirless || !seen
 }
 
 const (
