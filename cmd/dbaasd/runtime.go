@@ -4,12 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
-	"net/url"
-	"os"
-	"strings"
 
 	"github.com/dbaasd/dbaasd/internal/daemon"
-	"github.com/dbaasd/dbaasd/internal/engine/cnpg"
 )
 
 // runtimeFlags registers the flags that choose and configure the runtime
@@ -51,7 +47,7 @@ func runtimeFlags(fs *flag.FlagSet, cfg *daemon.Config) func() error {
 		if backupStore == "" {
 			return nil
 		}
-		store, err := parseBackupStore(backupStore, accessKeyFile, secretKeyFile)
+		store, err := daemon.ParseBackupStore(backupStore, accessKeyFile, secretKeyFile)
 		if err != nil {
 			return err
 		}
@@ -61,44 +57,4 @@ func runtimeFlags(fs *flag.FlagSet, cfg *daemon.Config) func() error {
 		k8s.ObjectStore = store
 		return nil
 	}
-}
-
-// parseBackupStore reads an s3:// URL and the credential files.
-func parseBackupStore(raw, accessKeyFile, secretKeyFile string) (*cnpg.ObjectStore, error) {
-	u, err := url.Parse(raw)
-	if err == nil && u.User != nil {
-		// Not repeated: it holds a secret.
-		return nil, fmt.Errorf("--backup-store: want s3://BUCKET[/PREFIX]?endpoint=URL, with the credentials in files, not in the URL")
-	}
-	if err != nil || u.Scheme != "s3" || u.Host == "" {
-		return nil, fmt.Errorf("--backup-store %q: want s3://BUCKET[/PREFIX]?endpoint=URL", raw)
-	}
-	q := u.Query()
-	o := &cnpg.ObjectStore{Bucket: u.Host, Prefix: strings.Trim(u.Path, "/"), Endpoint: q.Get("endpoint"), Region: q.Get("region")}
-	if o.Endpoint != "" {
-		if e, err := url.Parse(o.Endpoint); err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
-			return nil, fmt.Errorf("--backup-store: endpoint %q: want an http(s) URL", o.Endpoint)
-		}
-	}
-	read := func(flagName, path string) (string, error) {
-		if path == "" {
-			return "", fmt.Errorf("--backup-store needs --%s", flagName)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return "", fmt.Errorf("--%s: %w", flagName, err)
-		}
-		v := strings.TrimSpace(string(b))
-		if v == "" {
-			return "", fmt.Errorf("--%s: %s is empty", flagName, path)
-		}
-		return v, nil
-	}
-	if o.AccessKey, err = read("backup-store-access-key-file", accessKeyFile); err != nil {
-		return nil, err
-	}
-	if o.SecretKey, err = read("backup-store-secret-key-file", secretKeyFile); err != nil {
-		return nil, err
-	}
-	return o, nil
 }
