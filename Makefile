@@ -4,7 +4,7 @@ BIN       := bin/dbaasd
 DATA_DIR  ?= ./data
 GOFLAGS_TEST ?= -race -count=1 -timeout 40m
 
-.PHONY: all deps tools build run test test-short generate check-generate lint fmt bench bench-quick clean console-vendor
+.PHONY: all deps tools build run test test-short test-k8s k8s-up k8s-down generate check-generate lint fmt bench bench-quick clean console-vendor
 
 all: build
 
@@ -23,6 +23,21 @@ run: deps build
 # drivers and end-to-end tests against real engines started by the tests.
 test: deps
 	$(GO) test $(GOFLAGS_TEST) ./...
+
+# The Kubernetes test bed (scripts/k8s): builds what it needs from Go
+# modules into a cache keyed by version (/var/cache/dbaasd-k8s), starts a
+# single-node cluster with CloudNativePG and an S3-compatible server, and
+# tears everything down again. Needs root.
+k8s-up:
+	./scripts/k8s/up.sh
+
+k8s-down:
+	./scripts/k8s/down.sh
+
+# The Kubernetes runtime's end-to-end tests on the test bed, torn down after.
+test-k8s: deps k8s-up
+	status=0; DBAAS_K8S_ENV=/var/lib/dbaasd-k8s/env $(GO) test $(GOFLAGS_TEST) -v ./internal/e2e/kubernetes/ || status=$$?; \
+	./scripts/k8s/down.sh; exit $$status
 
 # The fast tests only (no engines).
 test-short:

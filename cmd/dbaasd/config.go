@@ -70,6 +70,7 @@ func parseConfig(args []string, getenv func(string) string) (daemon.Config, erro
 	fs.DurationVar(&cfg.MetricsInterval, "metrics-interval", 30*time.Second, "how often every cluster's nodes are sampled for metrics")
 	fs.DurationVar(&cfg.MetricsRetention, "metrics-retention", 7*24*time.Hour, "how long metric samples are kept")
 	fs.StringVar(&cfg.LogExportURL, "log-export-url", "", "POST exported log lines (JSON lines) here instead of writing DATA_DIR/log-export files")
+	finishRuntime := runtimeFlags(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			fs.SetOutput(os.Stdout)
@@ -154,6 +155,9 @@ func parseConfig(args []string, getenv func(string) string) (daemon.Config, erro
 	}
 	if cfg.BackupInterval < time.Second {
 		return cfg, fmt.Errorf("--backup-interval %s: want at least 1s", cfg.BackupInterval)
+	}
+	if err := finishRuntime(); err != nil {
+		return cfg, err
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {

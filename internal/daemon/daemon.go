@@ -79,12 +79,16 @@ type Config struct {
 	// RunDir holds the datastores' runtime directories: their Unix sockets
 	// and pid files (default DefaultRunDir()). Several dbaasd may share one.
 	RunDir string
-	// Drivers overrides the local engine drivers; nil = LocalDrivers.
+	// Drivers overrides the engine drivers; nil = those of Runtime.
 	Drivers map[string]engine.Driver
 	// WrapDrivers, when set, replaces the drivers dbaasd would use (tests:
 	// a driver without its request checks, to reach the reconciler's
 	// safety nets).
 	WrapDrivers func(map[string]engine.Driver) map[string]engine.Driver
+	// Runtime is where datastores run: RuntimeLocal (default, this
+	// machine) or RuntimeKubernetes (Kubernetes, configured by Kubernetes).
+	Runtime    string
+	Kubernetes KubernetesConfig
 	// Self is the command that runs this binary (default: os.Executable()).
 	Self    []string
 	SelfEnv []string
@@ -182,6 +186,12 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 func (d *Daemon) setup(ctx context.Context) error {
 	cfg, log := d.cfg, d.log
 	drivers := cfg.Drivers
+	if drivers == nil && cfg.Runtime == RuntimeKubernetes {
+		var err error
+		if drivers, err = KubernetesDrivers(cfg.Kubernetes, log); err != nil {
+			return err
+		}
+	}
 	if drivers == nil {
 		runner, err := proc.Default()
 		if err != nil {
@@ -239,7 +249,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 		DataDir: cfg.DataDir, EngineHost: cfg.EngineHost, PortMin: cfg.PortMin, PortMax: cfg.PortMax,
 		RunDir:  cfg.RunDir,
 		Workers: cfg.Workers, ProbeInterval: cfg.ProbeInterval, ArchiveDir: archiveDirs(cfg.DataDir), FailoverAfter: cfg.FailoverAfter,
-		Owner: cfg.ReplicaID, Lease: cfg.ActionLease, RetryAfter: cfg.RetryAfter,
+		Owner: cfg.ReplicaID, Lease: cfg.ActionLease, RetryAfter: cfg.RetryAfter, PortFree: d.portFree(),
 	}, log.With("component", "reconciler"))
 	d.setupBackups()
 	notify := d.Reconciler.Notify

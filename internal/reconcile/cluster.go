@@ -101,7 +101,12 @@ func (r *Reconciler) allocate(ctx context.Context, id string) (map[string]map[st
 	return extra, err
 }
 
-func (r *Reconciler) portFree(p int) bool { return proc.PortFree(r.cfg.EngineHost, p) }
+func (r *Reconciler) portFree(p int) bool {
+	if r.cfg.PortFree != nil {
+		return r.cfg.PortFree(r.cfg.EngineHost, p)
+	}
+	return proc.PortFree(r.cfg.EngineHost, p)
+}
 
 // Layout is where the reconciler puts datastores' files.
 func (r *Reconciler) Layout() layout.Layout {

@@ -55,6 +55,11 @@ type Config struct {
 	// RetryAfter is the first back-off before a datastore in ERROR is tried
 	// again (it doubles with each failure in a row, up to an hour).
 	RetryAfter time.Duration
+	// PortFree tells whether a port of EngineHost may be given to a server
+	// (default: nothing on this machine listens on it). A runtime whose
+	// servers listen elsewhere (Kubernetes) relies on the store's
+	// allocations alone.
+	PortFree func(host string, port int) bool
 }
 
 func (c *Config) defaults() {

@@ -69,7 +69,7 @@ func runFailover(ctx context.Context, e *env, res *results) error {
 		var secs []float64
 		acked, lost := 0, 0
 		for run := 1; run <= e.cfg.runs; run++ {
-			r, err := failoverOnce(ctx, cl, dataDir, types[eng], eng, run)
+			r, err := failoverOnce(ctx, cl, types[eng], eng, run, killServer(dataDir, eng))
 			if err != nil {
 				return fmt.Errorf("%s failover, run %d: %w", eng, run, err)
 			}
@@ -107,9 +107,23 @@ type primaryTarget interface {
 	close()
 }
 
-// failoverOnce creates a 3-node cluster, writes, kills the primary and
-// measures; the cluster is deleted afterwards.
-func failoverOnce(ctx context.Context, cl *dbaasd.Client, dataDir, typeID, eng string, run int) (failoverResult, error) {
+// killServer kills a node's server process of a local cluster (SIGKILL).
+func killServer(dataDir, eng string) func(datastoreID, nodeID string) error {
+	return func(datastoreID, nodeID string) error {
+		pid, err := serverPID(dataDir, datastoreID, nodeID, eng)
+		if err != nil {
+			return err
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			return fmt.Errorf("kill primary %d: %w", pid, err)
+		}
+		return nil
+	}
+}
+
+// failoverOnce creates a 3-node cluster, writes, kills the primary with
+// kill and measures; the cluster is deleted afterwards.
+func failoverOnce(ctx context.Context, cl *dbaasd.Client, typeID, eng string, run int, kill func(datastoreID, nodeID string) error) (failoverResult, error) {
 	var zero failoverResult
 	id, err := cl.CreateDatastore(ctx, typeID, eng, fmt.Sprintf("bench-failover-%s-%d", strings.ReplaceAll(eng, "_", "-"), run), 3)
 	if err != nil {
@@ -150,19 +164,13 @@ func failoverOnce(ctx context.Context, cl *dbaasd.Client, dataDir, typeID, eng s
 		<-done
 		return zero, err
 	}
-	pid, err := serverPID(dataDir, id, masterID, eng)
-	if err != nil {
-		stop()
-		<-done
-		return zero, err
-	}
 	w.mu.Lock()
 	w.killed = time.Now()
 	w.mu.Unlock()
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+	if err := kill(id, masterID); err != nil {
 		stop()
 		<-done
-		return zero, fmt.Errorf("kill primary %d: %w", pid, err)
+		return zero, err
 	}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {

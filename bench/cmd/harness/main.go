@@ -53,10 +53,11 @@ type config struct {
 	// profile, when set, is the path prefix of the read path's CPU and
 	// heap profile summaries (section api).
 	profile string
+	k8sEnv  string
 }
 
 // allSections in the order they run.
-var allSections = []string{"api", "write", "provision", "scale", "failover", "console"}
+var allSections = []string{"api", "write", "provision", "scale", "failover", "console", "kubernetes"}
 
 func parseFlags() (config, error) {
 	var c config
@@ -76,6 +77,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&c.dbaasdBin, "dbaasd", "bin/dbaasd", "dbaasd binary (make build)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory (logs, data) for inspection")
 	flag.StringVar(&c.profile, "profile", "", "profile the read path (section api) and write text summaries to PREFIX-*.txt")
+	flag.StringVar(&c.k8sEnv, "k8s-env", "", "env file of a Kubernetes cluster for the kubernetes section (scripts/k8s/up.sh writes /var/lib/dbaasd-k8s/env)")
 	flag.Parse()
 	def := func(v *int, full, quick int) {
 		if *v == 0 {
@@ -159,7 +161,7 @@ func run(cfg config) int {
 	res := newResults()
 	sections := map[string]func(context.Context, *env, *results) error{
 		"api": runAPI, "write": runWrite, "provision": runProvision, "scale": runScale, "failover": runFailover,
-		"console": runConsole,
+		"console": runConsole, "kubernetes": runKubernetes,
 	}
 	for _, name := range allSections {
 		if !cfg.sections[name] {

@@ -116,6 +116,11 @@ type Options struct {
 	LogWriter io.Writer
 	// WrapDrivers replaces the engine drivers (see daemon.Config).
 	WrapDrivers func(map[string]engine.Driver) map[string]engine.Driver
+	// Runtime, Kubernetes and EngineHost select another runtime than the
+	// local one (daemon.Config).
+	Runtime    string
+	Kubernetes daemon.KubernetesConfig
+	EngineHost string
 }
 
 // Env is a running dbaasd.
@@ -177,6 +182,7 @@ func Start(t testing.TB, o Options) *Env {
 		Quotas: o.Quotas, Logger: slog.New(logh),
 		Banner: io.Discard, Workers: 4, MetricsInterval: o.MetricsInterval,
 		Users: identityUsers(t, o.Users), Region: o.Region, TokenTTL: o.TokenTTL, WrapDrivers: o.WrapDrivers,
+		Runtime: o.Runtime, Kubernetes: o.Kubernetes, EngineHost: o.EngineHost,
 	})
 	if err != nil {
 		cancel()

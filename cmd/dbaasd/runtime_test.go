@@ -1,0 +1,63 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dbaasd/dbaasd/internal/daemon"
+)
+
+func TestRuntimeFlags(t *testing.T) {
+	t.Parallel()
+	cfg, err := parseConfig(nil, env(nil))
+	if err != nil || cfg.Runtime != daemon.RuntimeLocal || cfg.Kubernetes.ObjectStore != nil {
+		t.Fatalf("default: %q %+v, %v", cfg.Runtime, cfg.Kubernetes, err)
+	}
+	dir := t.TempDir()
+	ak, sk := filepath.Join(dir, "ak"), filepath.Join(dir, "sk")
+	if err := os.WriteFile(ak, []byte("AKID\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sk, []byte("the-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = parseConfig([]string{"--runtime", "kubernetes", "--k8s-admin-cidr", "10.0.0.1/32", "--k8s-request-fraction", "0.5",
+		"--backup-store", "s3://bucket/some/prefix/?endpoint=http://10.0.0.2:9000&region=eu-1",
+		"--backup-store-access-key-file", ak, "--backup-store-secret-key-file", sk},
+		env(map[string]string{"DBAAS_K8S_KUBECONFIG": "/etc/kubeconfig"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := cfg.Kubernetes
+	o := k.ObjectStore
+	if cfg.Runtime != daemon.RuntimeKubernetes || k.Kubeconfig != "/etc/kubeconfig" || k.RequestFraction != 0.5 ||
+		len(k.AdminCIDRs) != 1 || o == nil || o.Bucket != "bucket" || o.Prefix != "some/prefix" ||
+		o.Endpoint != "http://10.0.0.2:9000" || o.Region != "eu-1" || o.AccessKey != "AKID" || o.SecretKey != "the-secret" {
+		t.Fatalf("parsed %+v %+v", k, o)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--runtime", "docker"}, "--runtime"},
+		{[]string{"--runtime", "kubernetes", "--k8s-admin-cidr", "everywhere"}, "--k8s-admin-cidr"},
+		{[]string{"--runtime", "kubernetes", "--k8s-request-fraction", "2"}, "--k8s-request-fraction"},
+		{[]string{"--runtime", "kubernetes", "--backup-store", "http://bucket"}, "--backup-store"},
+		// Credentials belong in files, never in a URL that ends up in ps or logs.
+		{[]string{"--runtime", "kubernetes", "--backup-store", "s3://AKID:secret@bucket"}, "credentials in files"},
+		{[]string{"--runtime", "kubernetes", "--backup-store", "s3://bucket"}, "--backup-store-access-key-file"},
+		{[]string{"--runtime", "kubernetes", "--backup-store", "s3://bucket", "--backup-store-access-key-file", ak,
+			"--backup-store-secret-key-file", filepath.Join(dir, "missing")}, "--backup-store-secret-key-file"},
+		{[]string{"--backup-store", "s3://bucket", "--backup-store-access-key-file", ak, "--backup-store-secret-key-file", sk}, "kubernetes runtime only"},
+	} {
+		_, err := parseConfig(tc.args, env(nil))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one naming %q", tc.args, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "AKID:secret") {
+			t.Errorf("%v: the error repeats the credentials: %v", tc.args, err)
+		}
+	}
+}

@@ -1,0 +1,440 @@
+// Package kubernetes_test runs dbaasd's Kubernetes runtime end to end
+// against a real cluster with the CloudNativePG operator: the single-node
+// test bed of scripts/k8s (up.sh), or any cluster described by an env file
+// of the same form (see README, "Running the Kubernetes tests on your own
+// cluster").
+package kubernetes_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/dbaasd/dbaasd/internal/daemon"
+	"github.com/dbaasd/dbaasd/internal/engine/cnpg"
+	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
+)
+
+func TestMain(m *testing.M) { os.Exit(at.Main(m)) }
+
+// wait bounds each step: the operator rolls pods one at a time.
+const wait = 10 * time.Minute
+
+// bed is the test bed's description (scripts/k8s/up.sh writes it).
+type bed map[string]string
+
+// loadBed reads the env file named by DBAAS_K8S_ENV (scripts/k8s/up.sh
+// writes /var/lib/dbaasd-k8s/env); without the variable the tests skip, so
+// `make test` never needs a cluster, even on a machine where a test bed
+// happens to run (make test-k8s starts one and sets it). A named file
+// that cannot be read fails.
+func loadBed(t *testing.T) bed {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a Kubernetes cluster")
+	}
+	path := os.Getenv("DBAAS_K8S_ENV")
+	if path == "" {
+		t.Skip("no Kubernetes test bed: make test-k8s starts one, or set DBAAS_K8S_ENV to an env file (docs/kubernetes.md)")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("DBAAS_K8S_ENV: %v", err)
+	}
+	defer func() { _ = f.Close() }()
+	b := bed{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "="); ok && !strings.HasPrefix(k, "#") {
+			b[k] = v
+		}
+	}
+	return b
+}
+
+func (b bed) file(t *testing.T, key string) string {
+	t.Helper()
+	if b[key] == "" {
+		return ""
+	}
+	v, err := os.ReadFile(b[key])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(v))
+}
+
+// start runs a dbaasd on the Kubernetes runtime of the test bed.
+func start(t *testing.T, b bed) *at.Env {
+	t.Helper()
+	k := daemon.KubernetesConfig{
+		Kubeconfig: b["DBAAS_K8S_KUBECONFIG"], PostgresImage: b["DBAAS_K8S_POSTGRES_IMAGE"],
+		ImagePullPolicy: b["DBAAS_K8S_IMAGE_PULL_POLICY"], StorageClass: b["DBAAS_K8S_STORAGE_CLASS"],
+		RequestFraction: 0.1,
+	}
+	if v := b["DBAAS_K8S_CLIENT_CIDR"]; v != "" {
+		k.AdminCIDRs = []string{v}
+	}
+	if v := b["DBAAS_K8S_POD_CIDR"]; v != "" {
+		k.TrustedCIDRs = []string{v}
+	}
+	if b["DBAAS_K8S_S3_ENDPOINT"] != "" {
+		k.ObjectStore = &cnpg.ObjectStore{Endpoint: b["DBAAS_K8S_S3_ENDPOINT"], Bucket: b["DBAAS_K8S_S3_BUCKET"], Region: b["DBAAS_K8S_S3_REGION"],
+			Prefix:    fmt.Sprintf("run-%d", time.Now().Unix()),
+			AccessKey: b.file(t, "DBAAS_K8S_S3_ACCESS_KEY_FILE"), SecretKey: b.file(t, "DBAAS_K8S_S3_SECRET_KEY_FILE")}
+	}
+	return at.Start(t, at.Options{Reconcile: true, Runtime: daemon.RuntimeKubernetes, Kubernetes: k,
+		EngineHost: b["DBAAS_K8S_ENGINE_HOST"], ProbeInterval: time.Second})
+}
+
+// kube is a client of the test bed, to look at what dbaasd made.
+func kube(t *testing.T, b bed) client.Client {
+	t.Helper()
+	d, err := cnpg.New(cnpg.Options{Kubeconfig: b["DBAAS_K8S_KUBECONFIG"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Client()
+}
+
+func connect(addr, user, password, db string) (*pgx.Conn, error) {
+	host, port, _ := net.SplitHostPort(addr)
+	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s user=%s password=%s dbname=%s sslmode=disable connect_timeout=5",
+		host, port, user, password, db))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return pgx.ConnectConfig(ctx, cfg)
+}
+
+func mustConnect(t *testing.T, addr, user, password, db string) *pgx.Conn {
+	t.Helper()
+	var c *pgx.Conn
+	var err error
+	// A Service's rules reach kube-proxy a moment after the API answers.
+	for range 20 {
+		if c, err = connect(addr, user, password, db); err == nil {
+			t.Cleanup(func() { _ = c.Close(context.Background()) })
+			return c
+		}
+		time.Sleep(time.Second)
+	}
+	t.Fatalf("connect to %s as %s/%s: %v", addr, user, db, err)
+	return nil
+}
+
+func exec(t *testing.T, c *pgx.Conn, sql string, args ...any) {
+	t.Helper()
+	if _, err := c.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func queryOne[T any](t *testing.T, c *pgx.Conn, sql string, args ...any) T {
+	t.Helper()
+	var v T
+	if err := c.QueryRow(context.Background(), sql, args...).Scan(&v); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return v
+}
+
+func post(t *testing.T, e *at.Env, path string, body any) *at.Response {
+	t.Helper()
+	r := e.Do(at.TokenA, http.MethodPost, path, body)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("POST %s: %d %s", path, r.Status, r.Body)
+	}
+	return r
+}
+
+func put(t *testing.T, e *at.Env, path string, body any) *at.Response {
+	t.Helper()
+	r := e.Do(at.TokenA, http.MethodPut, path, body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("PUT %s: %d %s", path, r.Status, r.Body)
+	}
+	return r
+}
+
+// readyPods counts the datastore's instance pods that are Ready.
+func readyPods(t *testing.T, k client.Client, ds string) (ready int, names []string) {
+	t.Helper()
+	var pods corev1.PodList
+	if err := k.List(context.Background(), &pods, client.InNamespace(cnpg.Namespace(ds)), client.MatchingLabels{"cnpg.io/podRole": "instance"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		names = append(names, p.Name)
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue && p.DeletionTimestamp == nil {
+				ready++
+			}
+		}
+	}
+	return ready, names
+}
+
+// master returns the instance the API reports as MASTER.
+func master(r *at.Response) (id string) {
+	for i := range r.Get("datastore.instances").([]any) {
+		if r.Str(fmt.Sprintf("datastore.instances.%d.role", i)) == "MASTER" {
+			return r.Str(fmt.Sprintf("datastore.instances.%d.id", i))
+		}
+	}
+	return ""
+}
+
+// TestPostgreSQLOnKubernetes creates a three-instance PostgreSQL datastore
+// through the API and checks, through the addresses the API gives, that
+// every object and setting really is in the servers; then kills the
+// primary's pod, resizes and deletes.
+func TestPostgreSQLOnKubernetes(t *testing.T) {
+	b := loadBed(t)
+	e := start(t, b)
+	k := kube(t, b)
+	ctx := context.Background()
+
+	t0 := time.Now()
+	ds := e.CreateDatastore(at.TokenA, "postgresql", "pg-k8s", 3)
+	r := e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
+	t.Logf("create → ACTIVE with 3 instances: %s", time.Since(t0).Round(time.Second))
+	if n, names := readyPods(t, k, ds); n != 3 {
+		t.Fatalf("%d of 3 instance pods ready (%v)", n, names)
+	}
+	addr := r.Str("datastore.connection.master")
+	if addr == "" || r.Str("datastore.connection.pooler") == "" || r.Str("datastore.connection.replica-2") == "" || master(r) == "" {
+		t.Fatalf("an ACTIVE datastore lacks addresses or roles: %s", r.Body)
+	}
+	for i := range 3 {
+		if s := r.Str(fmt.Sprintf("datastore.instances.%d.status", i)); s != "ACTIVE" {
+			t.Errorf("instance %d is %s", i, s)
+		}
+	}
+
+	// Users, a database, a grant, an extension and a slot.
+	user := post(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "app_user", "password": "Secret-pass-1"}}).Str("user.id")
+	other := post(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "other_user", "password": "Secret-pass-2"}}).Str("user.id")
+	e.WaitStatus(at.TokenA, "/v1/users/"+user, "user", "ACTIVE", wait)
+	e.WaitStatus(at.TokenA, "/v1/users/"+other, "user", "ACTIVE", wait)
+	db := post(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "appdb", "owner_id": user}}).Str("database.id")
+	e.WaitStatus(at.TokenA, "/v1/databases/"+db, "database", "ACTIVE", wait)
+	app := mustConnect(t, addr, "app_user", "Secret-pass-1", "appdb")
+	if owner := queryOne[string](t, app, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'appdb'"); owner != "app_user" {
+		t.Errorf("appdb is owned by %s", owner)
+	}
+	exec(t, app, "CREATE TABLE t (id int PRIMARY KEY, v text)")
+	exec(t, app, "INSERT INTO t SELECT g, 'row' FROM generate_series(1, 100) g")
+	if _, err := connect(addr, "other_user", "Secret-pass-2", "appdb"); err == nil {
+		t.Error("other_user connects to appdb before any grant")
+	}
+	grant := post(t, e, "/v1/grants", map[string]any{"grant": map[string]any{"datastore_id": ds, "database_id": db, "user_id": other}}).Str("grant.id")
+	e.WaitStatus(at.TokenA, "/v1/grants/"+grant, "grant", "ACTIVE", wait)
+	if n := queryOne[int](t, mustConnect(t, addr, "other_user", "Secret-pass-2", "appdb"), "SELECT count(*) FROM t"); n != 100 {
+		t.Errorf("other_user reads %d rows", n)
+	}
+	ext := post(t, e, "/v1/extensions", map[string]any{"extension": map[string]any{"datastore_id": ds, "database_id": db,
+		"available_extension_id": extensionID(t, e, "pg_trgm")}}).Str("extension.id")
+	e.WaitStatus(at.TokenA, "/v1/extensions/"+ext, "extension", "ACTIVE", wait)
+	if v := queryOne[float64](t, app, "SELECT similarity('kubernetes', 'kubernates')"); v <= 0 {
+		t.Errorf("pg_trgm similarity = %v", v)
+	}
+
+	// Configuration: a value reaches every server; a parameter the operator
+	// manages is refused.
+	put(t, e, "/v1/datastores/"+ds+"/config", map[string]any{"config": map[string]any{"work_mem": 8192}})
+	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
+	if v := queryOne[string](t, mustConnect(t, addr, "app_user", "Secret-pass-1", "appdb"), "SHOW work_mem"); v != "8MB" {
+		t.Errorf("work_mem = %s after PUT config", v)
+	}
+	if r := e.Do(at.TokenA, http.MethodPut, "/v1/datastores/"+ds+"/config", map[string]any{"config": map[string]any{"archive_command": "/bin/true"}}); r.Status != http.StatusBadRequest {
+		t.Errorf("setting a parameter CloudNativePG manages: %d %s", r.Status, r.Body)
+	}
+
+	// The pooler serves the database.
+	pooler := e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil).Str("datastore.connection.pooler")
+	if n := queryOne[int](t, mustConnect(t, pooler, "app_user", "Secret-pass-1", "appdb"), "SELECT count(*) FROM t"); n != 100 {
+		t.Errorf("through the pooler: %d rows", n)
+	}
+
+	// Firewall: an address outside it is refused (this host, as the
+	// servers see it), at the servers and at the pooler; dbaasd still
+	// manages users.
+	put(t, e, "/v1/datastores/"+ds+"/firewall", map[string]any{"firewall": map[string]any{"ips": []string{"192.0.2.10"}}})
+	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
+	if c, err := connect(addr, "app_user", "Secret-pass-1", "appdb"); err == nil {
+		_ = c.Close(ctx)
+		t.Error("a connection from outside the firewall was accepted by the server")
+	}
+	if c, err := connect(pooler, "app_user", "Secret-pass-1", "appdb"); err == nil {
+		_ = c.Close(ctx)
+		t.Error("a connection from outside the firewall was accepted by the pooler")
+	}
+	third := post(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "third_user", "password": "Secret-pass-3"}}).Str("user.id")
+	e.WaitStatus(at.TokenA, "/v1/users/"+third, "user", "ACTIVE", wait)
+	put(t, e, "/v1/datastores/"+ds+"/firewall", map[string]any{"firewall": map[string]any{"ips": []string{}}})
+	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
+	mustConnect(t, addr, "third_user", "Secret-pass-3", "postgres")
+
+	// Backups: dbaasd's scheduler takes the first one (barman-cloud into
+	// the S3-compatible server); a point-in-time restore into a new
+	// datastore has what was committed before the target and nothing after.
+	if b["DBAAS_K8S_S3_ENDPOINT"] != "" {
+		for deadline := time.Now().Add(wait); ; time.Sleep(time.Second) {
+			r := e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil)
+			if r.Get("datastore.allow_restore") == true {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no backup after %s: %s\nactions: %s", wait, r.Body, e.Do(at.TokenA, http.MethodGet, "/v1/actions", nil).Body)
+			}
+		}
+		exec(t, app, "INSERT INTO t SELECT g, 'second' FROM generate_series(101, 200) g")
+		time.Sleep(1100 * time.Millisecond)
+		target := time.Now().UTC().Truncate(time.Second)
+		time.Sleep(1100 * time.Millisecond)
+		exec(t, app, "INSERT INTO t SELECT g, 'third' FROM generate_series(201, 300) g")
+		body := e.DatastoreBody("postgresql", "pg-k8s-restored", 1)
+		body["datastore"].(map[string]any)["restore"] = map[string]any{"datastore_id": ds, "target_time": target.Format("2006-01-02T15:04:05")}
+		t2 := time.Now()
+		restored := post(t, e, "/v1/datastores", body).Str("datastore.id")
+		rr := e.WaitStatus(at.TokenA, "/v1/datastores/"+restored, "datastore", "ACTIVE", wait)
+		t.Logf("point-in-time restore → ACTIVE: %s", time.Since(t2).Round(time.Second))
+		rc := mustConnect(t, rr.Str("datastore.connection.master"), "app_user", "Secret-pass-1", "appdb")
+		if n := queryOne[int](t, rc, "SELECT count(*) FROM t"); n != 200 {
+			t.Errorf("restored to %s: %d rows, want the 200 committed before it", target.Format(time.RFC3339), n)
+		}
+		_ = rc.Close(ctx)
+		if r := e.Do(at.TokenA, http.MethodDelete, "/v1/datastores/"+restored, nil); r.Status >= 300 {
+			t.Fatalf("delete the restored datastore: %d %s", r.Status, r.Body)
+		}
+		e.WaitGone(at.TokenA, "/v1/datastores/"+restored, wait)
+	} else {
+		exec(t, app, "INSERT INTO t SELECT g, 'more' FROM generate_series(101, 300) g")
+	}
+
+	// Failover: the primary's pod goes; the operator promotes a replica,
+	// the API reports the new roles, and writes go on at the new master
+	// address with every acknowledged row.
+	before := e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil)
+	oldMaster := master(before)
+	primary := primaryPod(t, k, ds)
+	t1 := time.Now()
+	if err := k.Delete(ctx, primary, client.GracePeriodSeconds(0)); err != nil {
+		t.Fatalf("delete the primary's pod %s: %v", primary.Name, err)
+	}
+	var after *at.Response
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		after = e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil)
+		if m := master(after); m != "" && m != oldMaster {
+			break
+		}
+	}
+	if m := master(after); m == "" || m == oldMaster {
+		t.Fatalf("no new master after the primary's pod was deleted: %s", after.Body)
+	}
+	newAddr := after.Str("datastore.connection.master")
+	var conn *pgx.Conn
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		c, err := connect(newAddr, "app_user", "Secret-pass-1", "appdb")
+		if err == nil {
+			if _, err = c.Exec(ctx, "INSERT INTO t VALUES (1000, 'after failover')"); err == nil {
+				conn = c
+				break
+			}
+			_ = c.Close(ctx)
+		}
+	}
+	if conn == nil {
+		t.Fatalf("no write accepted at the new master %s", newAddr)
+	}
+	t.Logf("primary pod deleted → first write on the new primary: %s", time.Since(t1).Round(100*time.Millisecond))
+	if n := queryOne[int](t, conn, "SELECT count(*) FROM t"); n != 301 {
+		t.Errorf("after failover the table has %d rows, want 301", n)
+	}
+	_ = conn.Close(ctx)
+	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
+
+	// Resize: a bigger flavor re-tunes the servers, one replica goes.
+	if r := e.Do(at.TokenA, http.MethodPost, "/v1/datastores/"+ds+"/resize", map[string]any{"resize": map[string]any{
+		"flavor": map[string]any{"vcpus": 1, "ram": 2048, "disk": 5}, "node_count": 2}}); r.Status != http.StatusOK {
+		t.Fatalf("resize: %d %s", r.Status, r.Body)
+	}
+	r = e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
+	if got := len(r.Get("datastore.instances").([]any)); got != 2 {
+		t.Errorf("after resize %d instances", got)
+	}
+	if n, names := readyPods(t, k, ds); n != 2 || len(names) != 2 {
+		t.Errorf("after resize %d ready of %v", n, names)
+	}
+	if v := queryOne[string](t, mustConnect(t, r.Str("datastore.connection.master"), "app_user", "Secret-pass-1", "appdb"), "SHOW shared_buffers"); v != "512MB" {
+		t.Errorf("shared_buffers = %s after resize to 2048 MB", v)
+	}
+
+	// Delete: nothing of the datastore is left in the cluster.
+	if r := e.Do(at.TokenA, http.MethodDelete, "/v1/datastores/"+ds, nil); r.Status != http.StatusNoContent && r.Status != http.StatusOK {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	}
+	e.WaitGone(at.TokenA, "/v1/datastores/"+ds, wait)
+	var ns corev1.Namespace
+	if err := k.Get(ctx, client.ObjectKey{Name: cnpg.Namespace(ds)}, &ns); !apierrors.IsNotFound(err) {
+		t.Errorf("namespace %s still there after the delete (%v)", cnpg.Namespace(ds), err)
+	}
+	// The volumes are released (and, on the test bed, scrubbed for reuse).
+	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(2 * time.Second) {
+		var pvs corev1.PersistentVolumeList
+		if err := k.List(ctx, &pvs); err != nil {
+			t.Fatal(err)
+		}
+		var held []string
+		for _, pv := range pvs.Items {
+			if pv.Spec.ClaimRef != nil && pv.Spec.ClaimRef.Namespace == cnpg.Namespace(ds) {
+				held = append(held, pv.Name+" ("+string(pv.Status.Phase)+")")
+			}
+		}
+		if len(held) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("volumes still held for the deleted datastore: %v", held)
+			break
+		}
+	}
+}
+
+func extensionID(t *testing.T, e *at.Env, name string) string {
+	t.Helper()
+	r := e.Do(at.TokenA, http.MethodGet, "/v1/available-extensions?name="+name, nil)
+	id := r.Str("available-extensions.0.id")
+	if id == "" {
+		t.Fatalf("no available extension %s: %s", name, r.Body)
+	}
+	return id
+}
+
+// primaryPod is the pod the operator labels as primary.
+func primaryPod(t *testing.T, k client.Client, ds string) *corev1.Pod {
+	t.Helper()
+	var pods corev1.PodList
+	if err := k.List(context.Background(), &pods, client.InNamespace(cnpg.Namespace(ds)),
+		client.MatchingLabels{"cnpg.io/instanceRole": "primary"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(pods.Items) != 1 {
+		t.Fatalf("%d pods labelled primary", len(pods.Items))
+	}
+	return &pods.Items[0]
+}

@@ -1,0 +1,72 @@
+package cnpg
+
+import (
+	"context"
+	"strings"
+
+	barmanapi "github.com/cloudnative-pg/barman-cloud/pkg/api"
+	machineryapi "github.com/cloudnative-pg/machinery/pkg/api"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+)
+
+// ObjectStore is an S3-compatible bucket that receives the clusters' WAL
+// and base backups (barman-cloud, run by the operator's instances).
+type ObjectStore struct {
+	// Endpoint is the S3 endpoint URL as the cluster's pods reach it
+	// ("" = AWS S3).
+	Endpoint string
+	// Bucket and Prefix: each datastore's files go under
+	// s3://Bucket/Prefix/<datastore id>/.
+	Bucket string
+	Prefix string
+	// AccessKey and SecretKey are the credentials; they go into a secret
+	// in the datastore's namespace, never into a spec or a log.
+	AccessKey string
+	SecretKey string
+	Region    string
+}
+
+// destination is the barman destination path of a datastore.
+func (o *ObjectStore) destination() string {
+	p := strings.Trim(o.Prefix, "/")
+	if p != "" {
+		p += "/"
+	}
+	return "s3://" + o.Bucket + "/" + p
+}
+
+// objectStore is the barman object store configuration of a datastore:
+// its server name is the datastore's id.
+func (d *Driver) objectStore(id string) *barmanapi.BarmanObjectStoreConfiguration {
+	o := d.opts.ObjectStore
+	return &barmanapi.BarmanObjectStoreConfiguration{
+		DestinationPath: o.destination(),
+		EndpointURL:     o.Endpoint,
+		ServerName:      strings.ToLower(id),
+		BarmanCredentials: barmanapi.BarmanCredentials{AWS: &barmanapi.S3Credentials{
+			AccessKeyIDReference:     &machineryapi.SecretKeySelector{LocalObjectReference: machineryapi.LocalObjectReference{Name: s3Secret}, Key: "ACCESS_KEY_ID"},
+			SecretAccessKeyReference: &machineryapi.SecretKeySelector{LocalObjectReference: machineryapi.LocalObjectReference{Name: s3Secret}, Key: "ACCESS_SECRET_KEY"},
+			RegionReference:          d.regionRef(),
+		}},
+		Wal:  &barmanapi.WalBackupConfiguration{Compression: barmanapi.CompressionTypeGzip},
+		Data: &barmanapi.DataBackupConfiguration{Compression: barmanapi.CompressionTypeGzip},
+	}
+}
+
+func (d *Driver) regionRef() *machineryapi.SecretKeySelector {
+	if d.opts.ObjectStore.Region == "" {
+		return nil
+	}
+	return &machineryapi.SecretKeySelector{LocalObjectReference: machineryapi.LocalObjectReference{Name: s3Secret}, Key: "REGION"}
+}
+
+func (d *Driver) ensureObjectStoreSecret(ctx context.Context, c *engine.Cluster) error {
+	o := d.opts.ObjectStore
+	data := map[string][]byte{"ACCESS_KEY_ID": []byte(o.AccessKey), "ACCESS_SECRET_KEY": []byte(o.SecretKey)}
+	if o.Region != "" {
+		data["REGION"] = []byte(o.Region)
+	}
+	return d.ensureSecret(ctx, Namespace(c.ID), s3Secret, c, data, corev1.SecretTypeOpaque)
+}

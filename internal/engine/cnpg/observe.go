@@ -1,0 +1,151 @@
+package cnpg
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	apiv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+)
+
+// sortedNodes are c's nodes by index.
+func sortedNodes(c *engine.Cluster) []engine.Node {
+	nodes := append([]engine.Node{}, c.Nodes...)
+	sort.SliceStable(nodes, func(i, j int) bool { return nodes[i].Index < nodes[j].Index })
+	return nodes
+}
+
+// Observe implements engine.Driver from the operator's status and the
+// pods: the node with the i-th lowest index is the instance with the i-th
+// lowest serial; it is ACTIVE when its pod is Ready and MASTER when the
+// operator names it the current primary.
+func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observation, error) {
+	ns := Namespace(c.ID)
+	cl := &apiv1.Cluster{}
+	err := d.kc.Get(ctx, client.ObjectKey{Namespace: ns, Name: clusterName}, cl)
+	if apierrors.IsNotFound(err) {
+		cl = nil
+	} else if err != nil {
+		return engine.Observation{}, kubeError(err, "get cluster %s/%s", ns, clusterName)
+	}
+	var pods corev1.PodList
+	if cl != nil {
+		if err := d.kc.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels{labelCluster: clusterName}); err != nil {
+			return engine.Observation{}, kubeError(err, "list pods in %s", ns)
+		}
+	}
+	return observation(c, cl, pods.Items), nil
+}
+
+// observation maps what the operator and the kubelet report onto c's nodes.
+func observation(c *engine.Cluster, cl *apiv1.Cluster, pods []corev1.Pod) engine.Observation {
+	nodes := sortedNodes(c)
+	var obs engine.Observation
+	if cl == nil {
+		for _, n := range nodes {
+			obs.Nodes = append(obs.Nodes, engine.NodeState{ID: n.ID, Role: engine.RoleUnknown, Status: engine.NodeDown,
+				Detail: "the operator has no cluster for this datastore"})
+		}
+		return obs
+	}
+	byName := map[string]*corev1.Pod{}
+	var names []string
+	for i := range pods {
+		p := &pods[i]
+		if !isInstancePod(p) {
+			continue
+		}
+		byName[p.Labels[labelInstanceName]] = p
+	}
+	names = sortedInstanceNames(cl.Status.InstanceNames)
+	if len(names) == 0 {
+		for n := range byName {
+			names = append(names, n)
+		}
+		names = sortedInstanceNames(names)
+	}
+	hibernated := cl.Annotations[annotationHibernat] == "on"
+	for i, n := range nodes {
+		st := engine.NodeState{ID: n.ID, Role: engine.RoleUnknown, Status: engine.NodeDown}
+		switch {
+		case hibernated:
+			st.Detail = "hibernated"
+		case i >= len(names):
+			st.Detail = fmt.Sprintf("instance not created yet (phase %q)", cl.Status.Phase)
+		default:
+			name := names[i]
+			if name == cl.Status.CurrentPrimary {
+				st.Role = engine.RoleMaster
+			} else {
+				st.Role = engine.RoleReplica
+			}
+			p := byName[name]
+			switch {
+			case p == nil:
+				st.Detail = "pod " + name + " does not exist"
+			case p.DeletionTimestamp != nil:
+				st.Detail = "pod " + name + " is being deleted"
+			case !podReady(p):
+				st.Detail = "pod " + name + " not ready: " + podProblem(p)
+			case st.Role == engine.RoleMaster && cl.Status.TargetPrimary != name:
+				st.Detail = "primary being switched to " + cl.Status.TargetPrimary
+			default:
+				st.Status = engine.NodeActive
+			}
+			if st.Role == engine.RoleMaster && cl.Status.CurrentPrimaryFailingSinceTimestamp != "" && st.Status == engine.NodeActive {
+				st.Status, st.Detail = engine.NodeDown, "primary failing since "+cl.Status.CurrentPrimaryFailingSinceTimestamp
+			}
+			if rep, ok := cl.Status.InstancesReportedState[apiv1.PodName(name)]; ok && st.Role == engine.RoleReplica && rep.IsPrimary {
+				// The instance already answers as a primary (a promotion
+				// the status has not caught up with): not a replica.
+				st.Role = engine.RoleUnknown
+			}
+		}
+		obs.Nodes = append(obs.Nodes, st)
+	}
+	return obs
+}
+
+// isInstancePod tells an instance's pod from the operator's job pods
+// (initdb, join, …) and the poolers'.
+func isInstancePod(p *corev1.Pod) bool {
+	role := p.Labels["cnpg.io/podRole"]
+	return p.Labels[labelInstanceName] != "" && p.Labels["cnpg.io/jobRole"] == "" && (role == "instance" || role == "")
+}
+
+func podReady(p *corev1.Pod) bool {
+	if p.Status.Phase != corev1.PodRunning {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// podProblem says why a pod is not ready, as the kubelet tells it.
+func podProblem(p *corev1.Pod) string {
+	parts := []string{"phase " + string(p.Status.Phase)}
+	for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+		switch {
+		case cs.State.Waiting != nil && cs.State.Waiting.Reason != "":
+			parts = append(parts, cs.Name+": "+cs.State.Waiting.Reason+" "+cs.State.Waiting.Message)
+		case cs.State.Terminated != nil && cs.State.Terminated.ExitCode != 0:
+			parts = append(parts, fmt.Sprintf("%s: exited %d %s", cs.Name, cs.State.Terminated.ExitCode, cs.State.Terminated.Reason))
+		}
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue {
+			parts = append(parts, "unschedulable: "+c.Message)
+		}
+	}
+	return strings.TrimSpace(strings.Join(parts, "; "))
+}

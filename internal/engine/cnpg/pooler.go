@@ -1,0 +1,128 @@
+package cnpg
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	apiv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
+	"github.com/jackc/pgx/v5"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+)
+
+// ensurePooler makes the datastore's PgBouncer (a CNPG Pooler in front of
+// the read-write service) and its Service on the pooler's address match
+// c.Pooler, or removes both when the datastore has no pooler.
+func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
+	ns := Namespace(c.ID)
+	if c.Pooler == nil {
+		p := &apiv1.Pooler{ObjectMeta: metav1.ObjectMeta{Name: poolerName, Namespace: ns}}
+		if err := d.kc.Delete(ctx, p); err != nil && !apierrors.IsNotFound(err) {
+			return kubeError(err, "delete pooler")
+		}
+		return d.dropServices(ctx, ns, func(name string) bool { return name == poolerService })
+	}
+	hba, err := poolerHBA(c.Firewall)
+	if err != nil {
+		return err
+	}
+	p := &apiv1.Pooler{ObjectMeta: metav1.ObjectMeta{Name: poolerName, Namespace: ns}}
+	_, err = controllerutil.CreateOrPatch(ctx, d.kc, p, func() error {
+		if p.Labels == nil {
+			p.Labels = map[string]string{}
+		}
+		for k, v := range labels(c) {
+			p.Labels[k] = v
+		}
+		one := int32(1)
+		p.Spec.Cluster = apiv1.LocalObjectReference{Name: clusterName}
+		p.Spec.Type = apiv1.PoolerTypeRW
+		p.Spec.Instances = &one
+		if p.Spec.PgBouncer == nil {
+			p.Spec.PgBouncer = &apiv1.PgBouncerSpec{}
+		}
+		p.Spec.PgBouncer.PoolMode = apiv1.PgBouncerPoolMode(c.Pooler.Mode)
+		p.Spec.PgBouncer.Parameters = map[string]string{"default_pool_size": strconv.Itoa(max(c.Pooler.Size, 1))}
+		p.Spec.PgBouncer.PgHBA = hba
+		// PgBouncer runs from the PostgreSQL image, which carries it.
+		// The firewall's digest in the pods' annotations: a change rolls
+		// the pooler's pod, so once the rollout is done (waitPooler) no
+		// PgBouncer runs with the old rules (it reloads them on its own
+		// only some time later).
+		sum := sha256.Sum256([]byte(strings.Join(hba, "\n")))
+		p.Spec.Template = &apiv1.PodTemplateSpec{
+			ObjectMeta: apiv1.Metadata{Annotations: map[string]string{annotationFirewall: hex.EncodeToString(sum[:8])}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{
+				Name: "pgbouncer", Image: d.image(c.Version), ImagePullPolicy: corev1.PullPolicy(d.opts.ImagePullPolicy),
+			}}}}
+		return nil
+	})
+	if err != nil {
+		return kubeError(err, "apply pooler")
+	}
+	if err := d.ensureService(ctx, c, ns, poolerService, c.Pooler.Host, "", c.Pooler.Port,
+		map[string]string{labelPoolerName: poolerName}); err != nil {
+		return err
+	}
+	if err := d.waitPooler(ctx, ns); err != nil {
+		return err
+	}
+	// The operator makes the pooler's lookup role on the primary; it
+	// needs CONNECT on the databases, which refuse PUBLIC.
+	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
+	defer cancel()
+	for {
+		var granted bool
+		err := d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
+			var err error
+			granted, err = grantPooler(ctx, conn)
+			return err
+		})
+		if err != nil || granted {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pooler %s/%s: the operator made no role %s: %w", ns, poolerName, poolerRole, ctx.Err())
+		case <-time.After(d.opts.Poll):
+		}
+	}
+}
+
+// waitPooler waits until the pooler's deployment has its pod ready with
+// the current template.
+func (d *Driver) waitPooler(ctx context.Context, ns string) error {
+	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
+	defer cancel()
+	for {
+		var dep appsv1.Deployment
+		err := d.kc.Get(ctx, client.ObjectKey{Namespace: ns, Name: poolerName}, &dep)
+		why := ""
+		switch {
+		case err != nil:
+			why = err.Error()
+		case dep.Status.ObservedGeneration < dep.Generation:
+			why = "deployment not observed yet"
+		case dep.Status.UpdatedReplicas < 1 || dep.Status.ReadyReplicas < 1 || dep.Status.Replicas != dep.Status.UpdatedReplicas:
+			why = fmt.Sprintf("%d of 1 pooler pods ready", dep.Status.ReadyReplicas)
+		default:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pooler %s/%s not ready: %s: %w", ns, poolerName, why, ctx.Err())
+		case <-time.After(d.opts.Poll):
+		}
+	}
+}

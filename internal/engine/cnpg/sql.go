@@ -1,0 +1,82 @@
+package cnpg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	apiv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/dbaasd/dbaasd/internal/engine"
+)
+
+// primaryNode is the node the operator reports as the current primary.
+func (d *Driver) primaryNode(ctx context.Context, c *engine.Cluster) (engine.Node, error) {
+	cl := &apiv1.Cluster{}
+	if err := d.kc.Get(ctx, client.ObjectKey{Namespace: Namespace(c.ID), Name: clusterName}, cl); err != nil {
+		return engine.Node{}, kubeError(err, "get cluster")
+	}
+	names := sortedInstanceNames(cl.Status.InstanceNames)
+	nodes := sortedNodes(c)
+	for i, n := range names {
+		if n == cl.Status.CurrentPrimary && i < len(nodes) {
+			return nodes[i], nil
+		}
+	}
+	return engine.Node{}, fmt.Errorf("cluster %s has no primary now (phase %q)", c.ID, cl.Status.Phase)
+}
+
+// onPrimary runs f on a superuser connection to a database of the
+// current primary, through the node's address.
+func (d *Driver) onPrimary(ctx context.Context, c *engine.Cluster, database string, f func(*pgx.Conn) error) error {
+	n, err := d.primaryNode(ctx, c)
+	if err != nil {
+		return err
+	}
+	cfg, err := pgx.ParseConfig("")
+	if err != nil {
+		return err
+	}
+	cfg.Host, cfg.Port = n.Host, uint16(n.Port)
+	cfg.User, cfg.Password, cfg.Database = superuser, c.AdminPassword, database
+	cfg.TLSConfig, cfg.Fallbacks = nil, nil
+	cfg.ConnectTimeout = 10 * time.Second
+	cfg.RuntimeParams = map[string]string{"application_name": "dbaasd"}
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("connect to the primary of %s at %s:%d: %w", c.ID, n.Host, n.Port, err)
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	return f(conn)
+}
+
+// ident quotes a PostgreSQL identifier.
+func ident(s string) string { return pgx.Identifier{s}.Sanitize() }
+
+// sqlError wraps an error from the server; errors caused by the request's
+// content also wrap engine.ErrInvalid.
+func sqlError(err error, format string, args ...any) error {
+	what := fmt.Sprintf(format, args...)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && len(pgErr.Code) == 5 {
+		switch pgErr.Code[:2] {
+		case "22", "42", "0A", "2B", "3D", "3F":
+			return fmt.Errorf("%s: %w: %w", what, engine.ErrInvalid, err)
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// checkName refuses names PostgreSQL would truncate or that are empty.
+func checkName(kind, name string) error {
+	if name == "" || len(name) > 63 || strings.ContainsRune(name, 0) {
+		return fmt.Errorf("%w: %s name %q: 1 to 63 bytes", engine.ErrInvalid, kind, name)
+	}
+	return nil
+}
