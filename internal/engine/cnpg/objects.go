@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/postgres"
 )
 
 // EnsureUser implements engine.UserManager: the user is a managed role
@@ -46,8 +47,9 @@ func (d *Driver) EnsureUser(ctx context.Context, c *engine.Cluster, u engine.Use
 	return d.waitRole(ctx, c, u.Name, sec.ResourceVersion)
 }
 
-// DropUser implements engine.UserManager: what the user owns is given to
-// the superuser (its privileges go), then the operator drops the role.
+// DropUser implements engine.UserManager: what the user owns goes as the
+// local runtime's does (postgres.DropOwned: to the database's owner, never
+// to the superuser), then the operator drops the role.
 func (d *Driver) DropUser(ctx context.Context, c *engine.Cluster, name string) error {
 	if err := checkName("user", name); err != nil {
 		return err
@@ -81,10 +83,7 @@ func (d *Driver) DropUser(ctx context.Context, c *engine.Cluster, name string) e
 		return err
 	}
 	for _, db := range databases {
-		err := d.onPrimary(ctx, c, db, func(conn *pgx.Conn) error {
-			_, err := conn.Exec(ctx, fmt.Sprintf("REASSIGN OWNED BY %[1]s TO %[2]s; DROP OWNED BY %[1]s", ident(name), ident(superuser)))
-			return err
-		})
+		err := d.onPrimary(ctx, c, db, func(conn *pgx.Conn) error { return postgres.DropOwned(ctx, conn, name) })
 		if err != nil {
 			return sqlError(err, "drop the objects of user %s in database %s", name, db)
 		}

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/postgres"
 )
 
 // primaryNode is the node the operator reports as the current primary.
@@ -46,7 +47,7 @@ func (d *Driver) onPrimary(ctx context.Context, c *engine.Cluster, database stri
 	cfg.User, cfg.Password, cfg.Database = superuser, c.AdminPassword, database
 	cfg.TLSConfig, cfg.Fallbacks = nil, nil
 	cfg.ConnectTimeout = 10 * time.Second
-	cfg.RuntimeParams = map[string]string{"application_name": "dbaasd"}
+	cfg.RuntimeParams = map[string]string{"application_name": "dbaasd", "search_path": postgres.AdminSearchPath}
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {

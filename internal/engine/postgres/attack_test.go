@@ -139,7 +139,7 @@ func TestTenantCannotBecomeSuperuser(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = admin.Close(context.Background()) }()
-	if got := queryString(t, admin, "SHOW search_path"); got != adminSearchPath {
+	if got := queryString(t, admin, "SHOW search_path"); got != AdminSearchPath {
 		t.Errorf("dbaasd's session in the tenant's database has search_path %q", got)
 	}
 }

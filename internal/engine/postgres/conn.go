@@ -15,14 +15,14 @@ import (
 // connTimeout bounds connecting to a local server over its Unix socket.
 const connTimeout = 5 * time.Second
 
-// adminSearchPath is the search_path of every connection dbaasd makes as
+// AdminSearchPath is the search_path of every connection dbaasd makes as
 // the superuser. Tenants own databases and may create objects in their
 // schemas; a function or operator of theirs that a superuser's unqualified
 // call would pick up (a closer argument match in public) would run as the
 // superuser. With only pg_catalog (and pg_temp, searched last and never
 // for functions) in the path, nothing of a tenant's is found. It is sent
 // in the startup packet, which overrides ALTER DATABASE/ROLE ... SET.
-const adminSearchPath = "pg_catalog, pg_temp"
+const AdminSearchPath = "pg_catalog, pg_temp"
 
 // connect opens a superuser connection to a node's server over its Unix
 // socket (peer authentication for dbaasd's OS user; the socket directory
@@ -45,7 +45,7 @@ func connectAs(ctx context.Context, p nodePaths, database, app string) (*pgx.Con
 	cfg.TLSConfig = nil
 	cfg.Fallbacks = nil
 	cfg.ConnectTimeout = connTimeout
-	cfg.RuntimeParams = map[string]string{"application_name": app, "search_path": adminSearchPath}
+	cfg.RuntimeParams = map[string]string{"application_name": app, "search_path": AdminSearchPath}
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {

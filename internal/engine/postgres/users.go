@@ -114,20 +114,7 @@ func (d *Driver) DropUser(ctx context.Context, c *engine.Cluster, name string) e
 		return err
 	}
 	for _, db := range databases {
-		err := onPrimary(ctx, c, db, func(conn *pgx.Conn) error {
-			var owner string
-			var ownerIsSuper bool
-			if err := conn.QueryRow(ctx, `SELECT r.rolname, r.rolsuper FROM pg_catalog.pg_database d
-				JOIN pg_catalog.pg_roles r ON r.oid = d.datdba WHERE d.datname = pg_catalog.current_database()`).Scan(&owner, &ownerIsSuper); err != nil {
-				return err
-			}
-			stmt := fmt.Sprintf("DROP OWNED BY %s", ident(name))
-			if !ownerIsSuper && owner != name {
-				stmt = fmt.Sprintf("REASSIGN OWNED BY %s TO %s; %s", ident(name), ident(owner), stmt)
-			}
-			_, err := conn.Exec(ctx, stmt)
-			return err
-		})
+		err := onPrimary(ctx, c, db, func(conn *pgx.Conn) error { return DropOwned(ctx, conn, name) })
 		if err != nil {
 			return sqlError(err, "drop the objects of user %s in database %s", name, db)
 		}
@@ -142,4 +129,23 @@ func (d *Driver) DropUser(ctx context.Context, c *engine.Cluster, name string) e
 		return err
 	}
 	return d.refreshPoolerUsers(ctx, c)
+}
+
+// DropOwned gives what role name owns in conn's database to the database's
+// owner, unless that owner is a superuser (a SECURITY DEFINER function of
+// the tenant's would then run as the superuser), and drops the rest with
+// its privileges. Every runtime's driver drops users' objects this way.
+func DropOwned(ctx context.Context, conn *pgx.Conn, name string) error {
+	var owner string
+	var ownerIsSuper bool
+	if err := conn.QueryRow(ctx, `SELECT r.rolname, r.rolsuper FROM pg_catalog.pg_database d
+		JOIN pg_catalog.pg_roles r ON r.oid = d.datdba WHERE d.datname = pg_catalog.current_database()`).Scan(&owner, &ownerIsSuper); err != nil {
+		return err
+	}
+	stmt := fmt.Sprintf("DROP OWNED BY %s", ident(name))
+	if !ownerIsSuper && owner != name {
+		stmt = fmt.Sprintf("REASSIGN OWNED BY %s TO %s; %s", ident(name), ident(owner), stmt)
+	}
+	_, err := conn.Exec(ctx, stmt)
+	return err
 }
