@@ -26,8 +26,8 @@ func (r *Reconciler) dispatch(ctx context.Context, a *model.Action) error {
 	case model.ActDatastoreDelete:
 		return r.deleteDatastore(ctx, a)
 	}
-	if h, ok := objectHandlers[a.Name]; ok {
-		return h(r, ctx, a)
+	if ok, err := r.runObjectAction(ctx, a); ok {
+		return err
 	}
 	if h, ok := r.handlers[a.Name]; ok {
 		return h(ctx, a)
@@ -291,26 +291,16 @@ func (r *Reconciler) deleteDatastore(ctx context.Context, a *model.Action) error
 
 // deleteChildren removes every record that lives inside a datastore.
 func deleteChildren(ctx context.Context, tx store.Tx, dsID string) error {
-	f := store.Filter{"datastore_id": dsID}
-	steps := []func() error{
-		func() error { return deleteAll(ctx, tx.ACLs(), f, func(v *model.ACL) string { return v.ID }) },
-		func() error { return deleteAll(ctx, tx.Grants(), f, func(v *model.Grant) string { return v.ID }) },
-		func() error {
-			return deleteAll(ctx, tx.Extensions(), f, func(v *model.Extension) string { return v.ID })
-		},
-		func() error { return deleteAll(ctx, tx.Slots(), f, func(v *model.Slot) string { return v.ID }) },
-		func() error { return deleteAll(ctx, tx.Topics(), f, func(v *model.Topic) string { return v.ID }) },
-		func() error { return deleteAll(ctx, tx.Databases(), f, func(v *model.Database) string { return v.ID }) },
-		func() error { return deleteAll(ctx, tx.Users(), f, func(v *model.User) string { return v.ID }) },
-		func() error { return deleteAll(ctx, tx.Instances(), f, func(v *model.Instance) string { return v.ID }) },
-		func() error { return tx.ReleasePorts(ctx, dsID) },
-	}
-	for _, s := range steps {
-		if err := s(); err != nil {
+	for i := len(objectKinds) - 1; i >= 0; i-- {
+		if err := objectKinds[i].forgetAll(ctx, tx, dsID); err != nil {
 			return err
 		}
 	}
-	return nil
+	err := deleteAll(ctx, tx.Instances(), store.Filter{"datastore_id": dsID}, func(v *model.Instance) string { return v.ID })
+	if err != nil {
+		return err
+	}
+	return tx.ReleasePorts(ctx, dsID)
 }
 
 func deleteAll[T any](ctx context.Context, r store.Repo[T], f store.Filter, id func(*T) string) error {
@@ -338,8 +328,8 @@ func (r *Reconciler) markFailed(ctx context.Context, a *model.Action) error {
 			ds.Status, ds.UpdatedAt = model.StatusError, r.now()
 			return tx.Datastores().Update(ctx, ds)
 		}
-		if set, ok := objectStatusSetters[a.ResourceType]; ok {
-			return set(ctx, tx, a.ResourceID, model.StatusError, r.now())
+		if k, ok := kindByResource[a.ResourceType]; ok {
+			return k.setStatus(ctx, tx, a.ResourceID, model.StatusError, r.now())
 		}
 		return nil
 	})

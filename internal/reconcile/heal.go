@@ -25,7 +25,7 @@ func (r *Reconciler) retryFailedObjects(ctx context.Context, tx store.Tx, dsID s
 	last := map[string]model.Action{} // by resource; oldest first, so the latest wins
 	var order []string
 	for _, a := range acts {
-		if a.ResourceType == "datastore" || a.ResourceID == "" || objectHandlers[a.Name] == nil {
+		if a.ResourceType == "datastore" || a.ResourceID == "" || objectActions[a.Name].kind == nil {
 			continue
 		}
 		key := a.ResourceType + "/" + a.ResourceID
@@ -38,8 +38,8 @@ func (r *Reconciler) retryFailedObjects(ctx context.Context, tx store.Tx, dsID s
 	n := 0
 	for _, key := range order {
 		a := last[key]
-		set := objectStatusSetters[a.ResourceType]
-		if a.Status != model.ActionError || set == nil {
+		k := kindByResource[a.ResourceType]
+		if a.Status != model.ActionError || k == nil {
 			continue
 		}
 		if err := tx.Actions().Insert(ctx, &model.Action{
@@ -49,7 +49,7 @@ func (r *Reconciler) retryFailedObjects(ctx context.Context, tx store.Tx, dsID s
 		}); err != nil {
 			return n, err
 		}
-		if err := set(ctx, tx, a.ResourceID, pendingStatusOf(a.Name), now); err != nil {
+		if err := k.setStatus(ctx, tx, a.ResourceID, pendingStatusOf(a.Name), now); err != nil {
 			return n, err
 		}
 		n++

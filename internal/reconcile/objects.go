@@ -15,86 +15,350 @@ import (
 
 func newID() string { return uuid.NewString() }
 
-type objectHandler func(r *Reconciler, ctx context.Context, a *model.Action) error
-
-// objectHandlers run the actions on objects inside datastores. Each
-// loads what it needs by ID, calls the driver (idempotently), and then
-// records the result: ACTIVE, or the record removed after a delete.
-var objectHandlers = map[string]objectHandler{
-	model.ActUserCreate: (*Reconciler).ensureUser, model.ActUserUpdate: (*Reconciler).ensureUser,
-	model.ActUserDelete:     (*Reconciler).dropUser,
-	model.ActDatabaseCreate: (*Reconciler).ensureDatabase, model.ActDatabaseUpdate: (*Reconciler).ensureDatabase,
-	model.ActDatabaseDelete:  (*Reconciler).dropDatabase,
-	model.ActGrantCreate:     (*Reconciler).ensureGrant,
-	model.ActGrantDelete:     (*Reconciler).dropGrant,
-	model.ActExtensionCreate: (*Reconciler).ensureExtension,
-	model.ActExtensionDelete: (*Reconciler).dropExtension,
-	model.ActSlotCreate:      (*Reconciler).ensureSlot,
-	model.ActSlotDelete:      (*Reconciler).dropSlot,
-	model.ActTopicCreate:     (*Reconciler).ensureTopic, model.ActTopicUpdate: (*Reconciler).ensureTopic,
-	model.ActTopicDelete: (*Reconciler).dropTopic,
-	model.ActACLCreate:   (*Reconciler).ensureACL, model.ActACLUpdate: (*Reconciler).ensureACL,
-	model.ActACLDelete: (*Reconciler).dropACL,
+// objectKind carries out the actions on one kind of object inside a
+// datastore (users, databases, grants, …) and re-creates its objects in a
+// repair. Every kind is described once, in objectKinds; one generic path
+// (kindOf) loads the record, finds the engine's capability, calls it
+// idempotently and records the result.
+type objectKind interface {
+	names() model.ObjectKind
+	// ensure makes the object of record id exist in the engine as recorded
+	// and marks it ACTIVE.
+	ensure(ctx context.Context, r *Reconciler, id string) error
+	// drop removes the object of record id from the engine, then the record
+	// and what went with it.
+	drop(ctx context.Context, r *Reconciler, id string) error
+	// repair ensures every live object of the datastore and returns the
+	// steps that mark ACTIVE those it created while still PENDING_CREATE.
+	repair(ctx context.Context, r *Reconciler, st *state, c *engine.Cluster) ([]func(store.Tx) error, error)
+	// setStatus sets the status of record id, if it still exists.
+	setStatus(ctx context.Context, tx store.Tx, id, status string, now time.Time) error
+	// forgetAll removes the records of every object of a datastore.
+	forgetAll(ctx context.Context, tx store.Tx, dsID string) error
 }
 
-type statusSetter func(ctx context.Context, tx store.Tx, id, status string, now time.Time) error
+// kindOf describes one kind of object: T is its record, M the engine
+// capability that carries it out.
+type kindOf[T any, P interface {
+	*T
+	model.Objecter
+}, M any] struct {
+	kind model.ObjectKind
+	what string // the capability, in errors: "users"
+	repo func(store.Tx) store.Repo[T]
+	// in makes the object exist in the engine as recorded (idempotent).
+	in func(ctx context.Context, r *Reconciler, m M, c *engine.Cluster, v *T) error
+	// out removes it from the engine (idempotent).
+	out func(ctx context.Context, r *Reconciler, m M, c *engine.Cluster, v *T) error
+	// afterAction, if set, runs after an action ensured the object.
+	afterAction func(ctx context.Context, r *Reconciler, m M, c *engine.Cluster, v *T) error
+	// forget, if set, removes in tx the records of what went with the
+	// object in the engine when it was dropped.
+	forget func(ctx context.Context, tx store.Tx, v *T) error
+}
 
-func setter[T any](repo func(store.Tx) store.Repo[T], set func(*T, string, time.Time)) statusSetter {
-	return func(ctx context.Context, tx store.Tx, id, status string, now time.Time) error {
-		v, err := repo(tx).GetForUpdate(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
+// objectKinds lists every kind, in dependency order: repairs ensure them in
+// this order, records of a deleted datastore go in the reverse order.
+var objectKinds = []objectKind{
+	&kindOf[model.User, *model.User, engine.UserManager]{
+		kind: model.KindUser, what: "users", repo: store.Tx.Users,
+		in: func(ctx context.Context, _ *Reconciler, m engine.UserManager, c *engine.Cluster, v *model.User) error {
+			return m.EnsureUser(ctx, c, engine.User{Name: v.Name, Password: v.Password})
+		},
+		out: func(ctx context.Context, _ *Reconciler, m engine.UserManager, c *engine.Cluster, v *model.User) error {
+			return m.DropUser(ctx, c, v.Name)
+		},
+		forget: func(ctx context.Context, tx store.Tx, v *model.User) error {
+			// The user's grants and ACLs went with it in the engine.
+			f := store.Filter{"user_id": v.ID}
+			if err := deleteAll(ctx, tx.Grants(), f, func(g *model.Grant) string { return g.ID }); err != nil {
+				return err
+			}
+			return deleteAll(ctx, tx.ACLs(), f, func(a *model.ACL) string { return a.ID })
+		},
+	},
+	&kindOf[model.Database, *model.Database, engine.DatabaseManager]{
+		kind: model.KindDatabase, what: "databases", repo: store.Tx.Databases,
+		in: func(ctx context.Context, r *Reconciler, m engine.DatabaseManager, c *engine.Cluster, v *model.Database) error {
+			ed, err := r.engineDatabase(ctx, v)
+			if err != nil {
+				return err
+			}
+			return m.EnsureDatabase(ctx, c, ed)
+		},
+		afterAction: func(ctx context.Context, r *Reconciler, m engine.DatabaseManager, c *engine.Cluster, v *model.Database) error {
+			return r.reapplyGrants(ctx, m, c, v)
+		},
+		out: func(ctx context.Context, _ *Reconciler, m engine.DatabaseManager, c *engine.Cluster, v *model.Database) error {
+			return m.DropDatabase(ctx, c, v.Name)
+		},
+		forget: func(ctx context.Context, tx store.Tx, v *model.Database) error {
+			f := store.Filter{"database_id": v.ID}
+			if err := deleteAll(ctx, tx.Grants(), f, func(g *model.Grant) string { return g.ID }); err != nil {
+				return err
+			}
+			return deleteAll(ctx, tx.Extensions(), f, func(e *model.Extension) string { return e.ID })
+		},
+	},
+	&kindOf[model.Grant, *model.Grant, engine.DatabaseManager]{
+		kind: model.KindGrant, what: "grants", repo: store.Tx.Grants,
+		in: func(ctx context.Context, r *Reconciler, m engine.DatabaseManager, c *engine.Cluster, v *model.Grant) error {
+			eg, err := r.engineGrant(ctx, v)
+			if err != nil {
+				return err
+			}
+			return m.EnsureGrant(ctx, c, eg)
+		},
+		out: func(ctx context.Context, r *Reconciler, m engine.DatabaseManager, c *engine.Cluster, v *model.Grant) error {
+			eg, err := r.engineGrant(ctx, v)
+			if err != nil {
+				return err
+			}
+			return m.DropGrant(ctx, c, eg)
+		},
+	},
+	&kindOf[model.Extension, *model.Extension, engine.ExtensionManager]{
+		kind: model.KindExtension, what: "extensions", repo: store.Tx.Extensions,
+		in: func(ctx context.Context, r *Reconciler, m engine.ExtensionManager, c *engine.Cluster, v *model.Extension) error {
+			ee, err := r.engineExtension(ctx, v)
+			if err != nil {
+				return err
+			}
+			return m.EnsureExtension(ctx, c, ee)
+		},
+		out: func(ctx context.Context, r *Reconciler, m engine.ExtensionManager, c *engine.Cluster, v *model.Extension) error {
+			ee, err := r.engineExtension(ctx, v)
+			if err != nil {
+				return err
+			}
+			return m.DropExtension(ctx, c, ee)
+		},
+	},
+	&kindOf[model.Slot, *model.Slot, engine.SlotManager]{
+		kind: model.KindSlot, what: "logical replication slots", repo: store.Tx.Slots,
+		in: func(ctx context.Context, r *Reconciler, m engine.SlotManager, c *engine.Cluster, v *model.Slot) error {
+			db, err := r.databaseName(ctx, v.DatabaseID)
+			if err != nil {
+				return err
+			}
+			return m.EnsureSlot(ctx, c, engine.Slot{Name: v.Name, Database: db})
+		},
+		out: func(ctx context.Context, _ *Reconciler, m engine.SlotManager, c *engine.Cluster, v *model.Slot) error {
+			return m.DropSlot(ctx, c, v.Name)
+		},
+	},
+	&kindOf[model.Topic, *model.Topic, engine.TopicManager]{
+		kind: model.KindTopic, what: "topics", repo: store.Tx.Topics,
+		in: func(ctx context.Context, _ *Reconciler, m engine.TopicManager, c *engine.Cluster, v *model.Topic) error {
+			return m.EnsureTopic(ctx, c, engine.Topic{Name: v.Name, Partitions: v.Partitions})
+		},
+		out: func(ctx context.Context, _ *Reconciler, m engine.TopicManager, c *engine.Cluster, v *model.Topic) error {
+			return m.DropTopic(ctx, c, v.Name)
+		},
+	},
+	&kindOf[model.ACL, *model.ACL, engine.ACLManager]{
+		kind: model.KindACL, what: "ACLs", repo: store.Tx.ACLs,
+		in: func(ctx context.Context, r *Reconciler, m engine.ACLManager, c *engine.Cluster, v *model.ACL) error {
+			ea, err := r.engineACL(ctx, v)
+			if err != nil {
+				return err
+			}
+			return m.EnsureACL(ctx, c, ea)
+		},
+		out: func(ctx context.Context, r *Reconciler, m engine.ACLManager, c *engine.Cluster, v *model.ACL) error {
+			ea, err := r.engineACL(ctx, v)
+			if err != nil {
+				return err
+			}
+			return m.DropACL(ctx, c, ea)
+		},
+	},
+}
+
+// objectActions maps each object action name to its kind and whether it
+// drops the object; kindByResource maps resource types to kinds.
+var (
+	objectActions  = map[string]objectAction{}
+	kindByResource = map[string]objectKind{}
+)
+
+type objectAction struct {
+	kind objectKind
+	drop bool
+}
+
+func init() {
+	for _, k := range objectKinds {
+		n := k.names()
+		kindByResource[n.Resource] = k
+		objectActions[n.Create] = objectAction{kind: k}
+		if n.Update != "" {
+			objectActions[n.Update] = objectAction{kind: k}
 		}
+		objectActions[n.Delete] = objectAction{kind: k, drop: true}
+	}
+}
+
+// runObjectAction carries out an action on an object; ok is false when a
+// is not an object action.
+func (r *Reconciler) runObjectAction(ctx context.Context, a *model.Action) (ok bool, err error) {
+	oa, ok := objectActions[a.Name]
+	if !ok {
+		return false, nil
+	}
+	if oa.drop {
+		return true, oa.kind.drop(ctx, r, a.ResourceID)
+	}
+	return true, oa.kind.ensure(ctx, r, a.ResourceID)
+}
+
+func (k kindOf[T, P, M]) names() model.ObjectKind { return k.kind }
+
+// capability returns the datastore's driver as M, or a permanent error
+// when its engine has no such objects.
+func (k kindOf[T, P, M]) capability(st *state) (M, error) {
+	m, ok := st.drv.(M)
+	if !ok {
+		return m, fmt.Errorf("%s: %w", k.what, errors.Join(engine.ErrUnsupported, errPermanent))
+	}
+	return m, nil
+}
+
+// load reads record id and what an engine call needs: the datastore's
+// cluster and the capability. A missing record is ErrNotFound.
+func (k kindOf[T, P, M]) load(ctx context.Context, r *Reconciler, id string) (*T, *engine.Cluster, M, error) {
+	var m M
+	v, err := k.repo(r.store).Get(ctx, id)
+	if err != nil {
+		return nil, nil, m, err
+	}
+	st, err := r.load(ctx, r.store, P(v).Head().DatastoreID)
+	if err != nil {
+		return v, nil, m, err
+	}
+	m, err = k.capability(st)
+	if err != nil {
+		return v, nil, m, err
+	}
+	return v, r.cluster(st), m, nil
+}
+
+func (k kindOf[T, P, M]) ensure(ctx context.Context, r *Reconciler, id string) error {
+	v, c, m, err := k.load(ctx, r, id)
+	if err != nil {
+		return err
+	}
+	if err := k.in(ctx, r, m, c, v); err != nil {
+		return err
+	}
+	if k.afterAction != nil {
+		if err := k.afterAction(ctx, r, m, c, v); err != nil {
+			return err
+		}
+	}
+	return r.store.InTx(ctx, func(tx store.Tx) error {
+		return k.setStatus(ctx, tx, id, model.StatusActive, r.now())
+	})
+}
+
+func (k kindOf[T, P, M]) drop(ctx context.Context, r *Reconciler, id string) error {
+	v, c, m, err := k.load(ctx, r, id)
+	if v == nil && errors.Is(err, store.ErrNotFound) {
+		return nil // the record is gone: dropped already
+	}
+	if err != nil {
+		return err
+	}
+	if err := k.out(ctx, r, m, c, v); err != nil {
+		return err
+	}
+	return r.store.InTx(ctx, func(tx store.Tx) error {
+		if k.forget != nil {
+			if err := k.forget(ctx, tx, v); err != nil {
+				return err
+			}
+		}
+		return ignoreMissing(k.repo(tx).Delete(ctx, id))
+	})
+}
+
+func (k kindOf[T, P, M]) repair(ctx context.Context, r *Reconciler, st *state, c *engine.Cluster) ([]func(store.Tx) error, error) {
+	m, ok := st.drv.(M)
+	if !ok {
+		return nil, nil
+	}
+	list, err := k.repo(r.store).List(ctx, store.Filter{"datastore_id": st.ds.ID})
+	if err != nil {
+		return nil, err
+	}
+	var created []func(store.Tx) error
+	for i := range list {
+		h := P(&list[i]).Head()
+		if h.Status == model.StatusPendingDelete || h.Status == model.StatusError {
+			continue // left to its delete action, or to the retry of its failed one
+		}
+		if err := k.in(ctx, r, m, c, &list[i]); err != nil {
+			return nil, fmt.Errorf("repair %s %s: %w", k.kind.Resource, h.ID, err)
+		}
+		if h.Status == model.StatusPendingCreate {
+			id := h.ID
+			created = append(created, func(tx store.Tx) error {
+				return k.setStatus(ctx, tx, id, model.StatusActive, r.now())
+			})
+		}
+	}
+	return created, nil
+}
+
+func (k kindOf[T, P, M]) setStatus(ctx context.Context, tx store.Tx, id, status string, now time.Time) error {
+	v, err := k.repo(tx).GetForUpdate(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	h := P(v).Head()
+	h.Status, h.UpdatedAt = status, now
+	return k.repo(tx).Update(ctx, v)
+}
+
+func (k kindOf[T, P, M]) forgetAll(ctx context.Context, tx store.Tx, dsID string) error {
+	return deleteAll(ctx, k.repo(tx), store.Filter{"datastore_id": dsID}, func(v *T) string { return P(v).Head().ID })
+}
+
+// ensureObjects re-creates, in dependency order, every object recorded for
+// a datastore (a repair after a restore or after someone removed one by
+// hand), then marks ACTIVE those recorded before their engine object
+// existed. Objects being deleted are left to their delete actions.
+func (r *Reconciler) ensureObjects(ctx context.Context, st *state, c *engine.Cluster) error {
+	var created []func(store.Tx) error
+	for _, k := range objectKinds {
+		steps, err := k.repair(ctx, r, st, c)
 		if err != nil {
 			return err
 		}
-		set(v, status, now)
-		return repo(tx).Update(ctx, v)
+		created = append(created, steps...)
 	}
-}
-
-var objectStatusSetters = map[string]statusSetter{
-	"user": setter(func(tx store.Tx) store.Repo[model.User] { return tx.Users() },
-		func(v *model.User, s string, t time.Time) { v.Status, v.UpdatedAt = s, t }),
-	"database": setter(func(tx store.Tx) store.Repo[model.Database] { return tx.Databases() },
-		func(v *model.Database, s string, t time.Time) { v.Status, v.UpdatedAt = s, t }),
-	"grant": setter(func(tx store.Tx) store.Repo[model.Grant] { return tx.Grants() },
-		func(v *model.Grant, s string, t time.Time) { v.Status, v.UpdatedAt = s, t }),
-	"extension": setter(func(tx store.Tx) store.Repo[model.Extension] { return tx.Extensions() },
-		func(v *model.Extension, s string, t time.Time) { v.Status, v.UpdatedAt = s, t }),
-	"logical-replication-slot": setter(func(tx store.Tx) store.Repo[model.Slot] { return tx.Slots() },
-		func(v *model.Slot, s string, t time.Time) { v.Status, v.UpdatedAt = s, t }),
-	"topic": setter(func(tx store.Tx) store.Repo[model.Topic] { return tx.Topics() },
-		func(v *model.Topic, s string, t time.Time) { v.Status, v.UpdatedAt = s, t }),
-	"acl": setter(func(tx store.Tx) store.Repo[model.ACL] { return tx.ACLs() },
-		func(v *model.ACL, s string, t time.Time) { v.Status, v.UpdatedAt = s, t }),
-}
-
-// objectCtx is what an object action needs: the datastore's cluster and
-// the driver's capability.
-func (r *Reconciler) objectCtx(ctx context.Context, dsID string) (*state, *engine.Cluster, error) {
-	st, err := r.load(ctx, r.store, dsID)
-	if err != nil {
-		return nil, nil, err
-	}
-	return st, r.cluster(st), nil
-}
-
-func capability[T any](st *state, what string) (T, error) {
-	c, ok := st.drv.(T)
-	if !ok {
-		var zero T
-		return zero, fmt.Errorf("%s: %w", what, errors.Join(engine.ErrUnsupported, errPermanent))
-	}
-	return c, nil
-}
-
-// activate marks an object ACTIVE after its action succeeded.
-func (r *Reconciler) activate(ctx context.Context, a *model.Action) error {
 	return r.store.InTx(ctx, func(tx store.Tx) error {
-		return objectStatusSetters[a.ResourceType](ctx, tx, a.ResourceID, model.StatusActive, r.now())
+		for _, f := range created {
+			if err := f(tx); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
+
+func ignoreMissing(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Conversions of records to the engine's values: names of the objects a
+// record refers to by ID.
 
 func (r *Reconciler) userName(ctx context.Context, id string) (string, error) {
 	u, err := r.store.Users().Get(ctx, id)
@@ -112,68 +376,6 @@ func (r *Reconciler) databaseName(ctx context.Context, id string) (string, error
 	return d.Name, nil
 }
 
-// Users
-
-func (r *Reconciler) ensureUser(ctx context.Context, a *model.Action) error {
-	u, err := r.store.Users().Get(ctx, a.ResourceID)
-	if err != nil {
-		return err
-	}
-	st, c, err := r.objectCtx(ctx, u.DatastoreID)
-	if err != nil {
-		return err
-	}
-	um, err := capability[engine.UserManager](st, "users")
-	if err != nil {
-		return err
-	}
-	if err := um.EnsureUser(ctx, c, engine.User{Name: u.Name, Password: u.Password}); err != nil {
-		return err
-	}
-	return r.activate(ctx, a)
-}
-
-func (r *Reconciler) dropUser(ctx context.Context, a *model.Action) error {
-	u, err := r.store.Users().Get(ctx, a.ResourceID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	st, c, err := r.objectCtx(ctx, u.DatastoreID)
-	if err != nil {
-		return err
-	}
-	um, err := capability[engine.UserManager](st, "users")
-	if err != nil {
-		return err
-	}
-	if err := um.DropUser(ctx, c, u.Name); err != nil {
-		return err
-	}
-	// The user's grants and ACLs went with it in the engine.
-	return r.store.InTx(ctx, func(tx store.Tx) error {
-		f := store.Filter{"user_id": u.ID}
-		if err := deleteAll(ctx, tx.Grants(), f, func(v *model.Grant) string { return v.ID }); err != nil {
-			return err
-		}
-		if err := deleteAll(ctx, tx.ACLs(), f, func(v *model.ACL) string { return v.ID }); err != nil {
-			return err
-		}
-		return ignoreMissing(tx.Users().Delete(ctx, u.ID))
-	})
-}
-
-func ignoreMissing(err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	return err
-}
-
-// Databases
-
 func (r *Reconciler) engineDatabase(ctx context.Context, d *model.Database) (engine.Database, error) {
 	ed := engine.Database{Name: d.Name, LcCollate: d.LcCollate, LcCtype: d.LcCtype}
 	if d.OwnerID != "" {
@@ -186,30 +388,27 @@ func (r *Reconciler) engineDatabase(ctx context.Context, d *model.Database) (eng
 	return ed, nil
 }
 
-func (r *Reconciler) ensureDatabase(ctx context.Context, a *model.Action) error {
-	d, err := r.store.Databases().Get(ctx, a.ResourceID)
+func (r *Reconciler) engineGrant(ctx context.Context, g *model.Grant) (engine.Grant, error) {
+	user, err := r.userName(ctx, g.UserID)
 	if err != nil {
-		return err
+		return engine.Grant{}, err
 	}
-	st, c, err := r.objectCtx(ctx, d.DatastoreID)
+	db, err := r.databaseName(ctx, g.DatabaseID)
+	return engine.Grant{User: user, Database: db}, err
+}
+
+func (r *Reconciler) engineExtension(ctx context.Context, e *model.Extension) (engine.Extension, error) {
+	ae, err := r.store.AvailableExtensions().Get(ctx, e.AvailableExtensionID)
 	if err != nil {
-		return err
+		return engine.Extension{}, fmt.Errorf("available extension %s: %w", e.AvailableExtensionID, err)
 	}
-	dm, err := capability[engine.DatabaseManager](st, "databases")
-	if err != nil {
-		return err
-	}
-	ed, err := r.engineDatabase(ctx, d)
-	if err != nil {
-		return err
-	}
-	if err := dm.EnsureDatabase(ctx, c, ed); err != nil {
-		return err
-	}
-	if err := r.reapplyGrants(ctx, dm, c, d); err != nil {
-		return err
-	}
-	return r.activate(ctx, a)
+	db, err := r.databaseName(ctx, e.DatabaseID)
+	return engine.Extension{Name: ae.Name, Database: db}, err
+}
+
+func (r *Reconciler) engineACL(ctx context.Context, a *model.ACL) (engine.ACL, error) {
+	user, err := r.userName(ctx, a.UserID)
+	return engine.ACL{User: user, Pattern: a.Pattern, PatternType: a.PatternType, Read: a.AllowRead, Write: a.AllowWrite}, err
 }
 
 // reapplyGrants ensures again every ACTIVE grant recorded on a database:
@@ -234,447 +433,4 @@ func (r *Reconciler) reapplyGrants(ctx context.Context, dm engine.DatabaseManage
 		}
 	}
 	return nil
-}
-
-func (r *Reconciler) dropDatabase(ctx context.Context, a *model.Action) error {
-	d, err := r.store.Databases().Get(ctx, a.ResourceID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	st, c, err := r.objectCtx(ctx, d.DatastoreID)
-	if err != nil {
-		return err
-	}
-	dm, err := capability[engine.DatabaseManager](st, "databases")
-	if err != nil {
-		return err
-	}
-	if err := dm.DropDatabase(ctx, c, d.Name); err != nil {
-		return err
-	}
-	return r.store.InTx(ctx, func(tx store.Tx) error {
-		f := store.Filter{"database_id": d.ID}
-		if err := deleteAll(ctx, tx.Grants(), f, func(v *model.Grant) string { return v.ID }); err != nil {
-			return err
-		}
-		if err := deleteAll(ctx, tx.Extensions(), f, func(v *model.Extension) string { return v.ID }); err != nil {
-			return err
-		}
-		return ignoreMissing(tx.Databases().Delete(ctx, d.ID))
-	})
-}
-
-// Grants
-
-func (r *Reconciler) engineGrant(ctx context.Context, g *model.Grant) (engine.Grant, error) {
-	user, err := r.userName(ctx, g.UserID)
-	if err != nil {
-		return engine.Grant{}, err
-	}
-	db, err := r.databaseName(ctx, g.DatabaseID)
-	return engine.Grant{User: user, Database: db}, err
-}
-
-func (r *Reconciler) ensureGrant(ctx context.Context, a *model.Action) error {
-	g, err := r.store.Grants().Get(ctx, a.ResourceID)
-	if err != nil {
-		return err
-	}
-	st, c, err := r.objectCtx(ctx, g.DatastoreID)
-	if err != nil {
-		return err
-	}
-	dm, err := capability[engine.DatabaseManager](st, "grants")
-	if err != nil {
-		return err
-	}
-	eg, err := r.engineGrant(ctx, g)
-	if err != nil {
-		return err
-	}
-	if err := dm.EnsureGrant(ctx, c, eg); err != nil {
-		return err
-	}
-	return r.activate(ctx, a)
-}
-
-func (r *Reconciler) dropGrant(ctx context.Context, a *model.Action) error {
-	g, err := r.store.Grants().Get(ctx, a.ResourceID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	st, c, err := r.objectCtx(ctx, g.DatastoreID)
-	if err != nil {
-		return err
-	}
-	dm, err := capability[engine.DatabaseManager](st, "grants")
-	if err != nil {
-		return err
-	}
-	eg, err := r.engineGrant(ctx, g)
-	if err != nil {
-		return err
-	}
-	if err := dm.DropGrant(ctx, c, eg); err != nil {
-		return err
-	}
-	return ignoreMissing(r.store.Grants().Delete(ctx, g.ID))
-}
-
-// Extensions
-
-func (r *Reconciler) engineExtension(ctx context.Context, e *model.Extension) (engine.Extension, error) {
-	ae, err := r.store.AvailableExtensions().Get(ctx, e.AvailableExtensionID)
-	if err != nil {
-		return engine.Extension{}, fmt.Errorf("available extension %s: %w", e.AvailableExtensionID, err)
-	}
-	db, err := r.databaseName(ctx, e.DatabaseID)
-	return engine.Extension{Name: ae.Name, Database: db}, err
-}
-
-func (r *Reconciler) ensureExtension(ctx context.Context, a *model.Action) error {
-	e, err := r.store.Extensions().Get(ctx, a.ResourceID)
-	if err != nil {
-		return err
-	}
-	st, c, err := r.objectCtx(ctx, e.DatastoreID)
-	if err != nil {
-		return err
-	}
-	em, err := capability[engine.ExtensionManager](st, "extensions")
-	if err != nil {
-		return err
-	}
-	ee, err := r.engineExtension(ctx, e)
-	if err != nil {
-		return err
-	}
-	if err := em.EnsureExtension(ctx, c, ee); err != nil {
-		return err
-	}
-	return r.activate(ctx, a)
-}
-
-func (r *Reconciler) dropExtension(ctx context.Context, a *model.Action) error {
-	e, err := r.store.Extensions().Get(ctx, a.ResourceID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	st, c, err := r.objectCtx(ctx, e.DatastoreID)
-	if err != nil {
-		return err
-	}
-	em, err := capability[engine.ExtensionManager](st, "extensions")
-	if err != nil {
-		return err
-	}
-	ee, err := r.engineExtension(ctx, e)
-	if err != nil {
-		return err
-	}
-	if err := em.DropExtension(ctx, c, ee); err != nil {
-		return err
-	}
-	return ignoreMissing(r.store.Extensions().Delete(ctx, e.ID))
-}
-
-// Logical replication slots
-
-func (r *Reconciler) ensureSlot(ctx context.Context, a *model.Action) error {
-	s, err := r.store.Slots().Get(ctx, a.ResourceID)
-	if err != nil {
-		return err
-	}
-	st, c, err := r.objectCtx(ctx, s.DatastoreID)
-	if err != nil {
-		return err
-	}
-	sm, err := capability[engine.SlotManager](st, "logical replication slots")
-	if err != nil {
-		return err
-	}
-	db, err := r.databaseName(ctx, s.DatabaseID)
-	if err != nil {
-		return err
-	}
-	if err := sm.EnsureSlot(ctx, c, engine.Slot{Name: s.Name, Database: db}); err != nil {
-		return err
-	}
-	return r.activate(ctx, a)
-}
-
-func (r *Reconciler) dropSlot(ctx context.Context, a *model.Action) error {
-	s, err := r.store.Slots().Get(ctx, a.ResourceID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	st, c, err := r.objectCtx(ctx, s.DatastoreID)
-	if err != nil {
-		return err
-	}
-	sm, err := capability[engine.SlotManager](st, "logical replication slots")
-	if err != nil {
-		return err
-	}
-	if err := sm.DropSlot(ctx, c, s.Name); err != nil {
-		return err
-	}
-	return ignoreMissing(r.store.Slots().Delete(ctx, s.ID))
-}
-
-// Topics
-
-func (r *Reconciler) ensureTopic(ctx context.Context, a *model.Action) error {
-	t, err := r.store.Topics().Get(ctx, a.ResourceID)
-	if err != nil {
-		return err
-	}
-	st, c, err := r.objectCtx(ctx, t.DatastoreID)
-	if err != nil {
-		return err
-	}
-	tm, err := capability[engine.TopicManager](st, "topics")
-	if err != nil {
-		return err
-	}
-	if err := tm.EnsureTopic(ctx, c, engine.Topic{Name: t.Name, Partitions: t.Partitions}); err != nil {
-		return err
-	}
-	return r.activate(ctx, a)
-}
-
-func (r *Reconciler) dropTopic(ctx context.Context, a *model.Action) error {
-	t, err := r.store.Topics().Get(ctx, a.ResourceID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	st, c, err := r.objectCtx(ctx, t.DatastoreID)
-	if err != nil {
-		return err
-	}
-	tm, err := capability[engine.TopicManager](st, "topics")
-	if err != nil {
-		return err
-	}
-	if err := tm.DropTopic(ctx, c, t.Name); err != nil {
-		return err
-	}
-	return ignoreMissing(r.store.Topics().Delete(ctx, t.ID))
-}
-
-// ACLs
-
-func (r *Reconciler) engineACL(ctx context.Context, a *model.ACL) (engine.ACL, error) {
-	user, err := r.userName(ctx, a.UserID)
-	return engine.ACL{User: user, Pattern: a.Pattern, PatternType: a.PatternType, Read: a.AllowRead, Write: a.AllowWrite}, err
-}
-
-func (r *Reconciler) ensureACL(ctx context.Context, a *model.Action) error {
-	acl, err := r.store.ACLs().Get(ctx, a.ResourceID)
-	if err != nil {
-		return err
-	}
-	st, c, err := r.objectCtx(ctx, acl.DatastoreID)
-	if err != nil {
-		return err
-	}
-	am, err := capability[engine.ACLManager](st, "ACLs")
-	if err != nil {
-		return err
-	}
-	ea, err := r.engineACL(ctx, acl)
-	if err != nil {
-		return err
-	}
-	if err := am.EnsureACL(ctx, c, ea); err != nil {
-		return err
-	}
-	return r.activate(ctx, a)
-}
-
-func (r *Reconciler) dropACL(ctx context.Context, a *model.Action) error {
-	acl, err := r.store.ACLs().Get(ctx, a.ResourceID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	st, c, err := r.objectCtx(ctx, acl.DatastoreID)
-	if err != nil {
-		return err
-	}
-	am, err := capability[engine.ACLManager](st, "ACLs")
-	if err != nil {
-		return err
-	}
-	ea, err := r.engineACL(ctx, acl)
-	if err != nil {
-		return err
-	}
-	if err := am.DropACL(ctx, c, ea); err != nil {
-		return err
-	}
-	return ignoreMissing(r.store.ACLs().Delete(ctx, acl.ID))
-}
-
-// ensureObjects re-creates, in dependency order, every object recorded for
-// a datastore (a repair after a restore or after someone removed one by
-// hand). Objects being deleted are left to their delete actions.
-func (r *Reconciler) ensureObjects(ctx context.Context, st *state, c *engine.Cluster) error {
-	f := store.Filter{"datastore_id": st.ds.ID}
-	live := func(status string) bool { return status != model.StatusPendingDelete && status != model.StatusError }
-	var created []func(store.Tx) error // objects recorded before their engine object existed
-	if um, ok := st.drv.(engine.UserManager); ok {
-		users, err := r.store.Users().List(ctx, f)
-		if err != nil {
-			return err
-		}
-		for _, u := range users {
-			if live(u.Status) {
-				if err := um.EnsureUser(ctx, c, engine.User{Name: u.Name, Password: u.Password}); err != nil {
-					return fmt.Errorf("repair user %s: %w", u.Name, err)
-				}
-				created = append(created, r.activateIfPending(ctx, "user", u.ID, u.Status))
-			}
-		}
-	}
-	if dm, ok := st.drv.(engine.DatabaseManager); ok {
-		dbs, err := r.store.Databases().List(ctx, f)
-		if err != nil {
-			return err
-		}
-		for i := range dbs {
-			if !live(dbs[i].Status) {
-				continue
-			}
-			ed, err := r.engineDatabase(ctx, &dbs[i])
-			if err != nil {
-				return err
-			}
-			if err := dm.EnsureDatabase(ctx, c, ed); err != nil {
-				return fmt.Errorf("repair database %s: %w", ed.Name, err)
-			}
-			created = append(created, r.activateIfPending(ctx, "database", dbs[i].ID, dbs[i].Status))
-		}
-		grants, err := r.store.Grants().List(ctx, f)
-		if err != nil {
-			return err
-		}
-		for i := range grants {
-			if !live(grants[i].Status) {
-				continue
-			}
-			eg, err := r.engineGrant(ctx, &grants[i])
-			if err != nil {
-				return err
-			}
-			if err := dm.EnsureGrant(ctx, c, eg); err != nil {
-				return fmt.Errorf("repair grant: %w", err)
-			}
-			created = append(created, r.activateIfPending(ctx, "grant", grants[i].ID, grants[i].Status))
-		}
-	}
-	if em, ok := st.drv.(engine.ExtensionManager); ok {
-		exts, err := r.store.Extensions().List(ctx, f)
-		if err != nil {
-			return err
-		}
-		for i := range exts {
-			if !live(exts[i].Status) {
-				continue
-			}
-			ee, err := r.engineExtension(ctx, &exts[i])
-			if err != nil {
-				return err
-			}
-			if err := em.EnsureExtension(ctx, c, ee); err != nil {
-				return fmt.Errorf("repair extension %s: %w", ee.Name, err)
-			}
-			created = append(created, r.activateIfPending(ctx, "extension", exts[i].ID, exts[i].Status))
-		}
-	}
-	if sm, ok := st.drv.(engine.SlotManager); ok {
-		slots, err := r.store.Slots().List(ctx, f)
-		if err != nil {
-			return err
-		}
-		for _, s := range slots {
-			if !live(s.Status) {
-				continue
-			}
-			db, err := r.databaseName(ctx, s.DatabaseID)
-			if err != nil {
-				return err
-			}
-			if err := sm.EnsureSlot(ctx, c, engine.Slot{Name: s.Name, Database: db}); err != nil {
-				return fmt.Errorf("repair slot %s: %w", s.Name, err)
-			}
-		}
-	}
-	if tm, ok := st.drv.(engine.TopicManager); ok {
-		topics, err := r.store.Topics().List(ctx, f)
-		if err != nil {
-			return err
-		}
-		for _, t := range topics {
-			if live(t.Status) {
-				if err := tm.EnsureTopic(ctx, c, engine.Topic{Name: t.Name, Partitions: t.Partitions}); err != nil {
-					return fmt.Errorf("repair topic %s: %w", t.Name, err)
-				}
-			}
-		}
-	}
-	if am, ok := st.drv.(engine.ACLManager); ok {
-		acls, err := r.store.ACLs().List(ctx, f)
-		if err != nil {
-			return err
-		}
-		for i := range acls {
-			if !live(acls[i].Status) {
-				continue
-			}
-			ea, err := r.engineACL(ctx, &acls[i])
-			if err != nil {
-				return err
-			}
-			if err := am.EnsureACL(ctx, c, ea); err != nil {
-				return fmt.Errorf("repair ACL: %w", err)
-			}
-		}
-	}
-	return r.store.InTx(ctx, func(tx store.Tx) error {
-		for _, f := range created {
-			if err := f(tx); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// activateIfPending returns a step that marks an object ACTIVE if it was
-// recorded as PENDING_CREATE (objects a repair created in the engine).
-func (r *Reconciler) activateIfPending(ctx context.Context, kind, id, status string) func(store.Tx) error {
-	return func(tx store.Tx) error {
-		if status != model.StatusPendingCreate {
-			return nil
-		}
-		return objectStatusSetters[kind](ctx, tx, id, model.StatusActive, r.now())
-	}
 }

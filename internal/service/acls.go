@@ -7,10 +7,6 @@ import (
 	"github.com/dbaasd/dbaasd/internal/store"
 )
 
-func aclsRepo(tx store.Tx) store.Repo[model.ACL] { return tx.ACLs() }
-func aclProject(a *model.ACL) string             { return a.ProjectID }
-func aclDatastore(a *model.ACL) string           { return a.DatastoreID }
-
 var patternTypes = map[string]bool{"literal": true, "prefixed": true, "all": true}
 
 // ACLCreate is a request for a new ACL.
@@ -36,20 +32,19 @@ func (s *Service) CreateACL(ctx context.Context, c Caller, in ACLCreate) (*model
 	if !in.AllowRead && !in.AllowWrite {
 		return nil, Invalid("acl.allow_read", "an ACL must allow reading, writing or both")
 	}
-	return create(s, ctx, c, aclsRepo, in.DatastoreID, "ACLs", capACLs, store.Usage{ACLs: 1}, model.ActACLCreate, "acl", "acl.pattern",
-		func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (*model.ACL, string, error) {
+	return create(ctx, s, c, aclKind, in.DatastoreID,
+		func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (*model.ACL, error) {
 			if _, err := userIn(ctx, tx, c, d.ID, in.UserID, "acl.user_id"); err != nil {
-				return nil, "", err
+				return nil, err
 			}
-			a := &model.ACL{Base: s.base(c), DatastoreID: d.ID, UserID: in.UserID, Pattern: in.Pattern,
-				PatternType: in.PatternType, AllowRead: in.AllowRead, AllowWrite: in.AllowWrite, Status: model.StatusPendingCreate}
-			return a, a.ID, nil
+			a := &model.ACL{Object: s.newObject(c, d.ID), UserID: in.UserID, Pattern: in.Pattern, PatternType: in.PatternType, AllowRead: in.AllowRead, AllowWrite: in.AllowWrite}
+			return a, nil
 		})
 }
 
 // GetACL returns one of the caller's ACLs.
 func (s *Service) GetACL(ctx context.Context, c Caller, id string) (*model.ACL, error) {
-	return owned(ctx, s.store.ACLs(), c, id, "acl", aclProject)
+	return getObject(ctx, s, c, aclKind, id)
 }
 
 // ListACLs lists the caller's ACLs.
@@ -62,7 +57,7 @@ func (s *Service) UpdateACL(ctx context.Context, c Caller, id string, read, writ
 	if !read && !write {
 		return nil, Invalid("acl.allow_read", "an ACL must allow reading, writing or both; delete it instead")
 	}
-	return change(s, ctx, c, aclsRepo, id, "acl", capACLs, aclProject, aclDatastore, model.ActACLUpdate, "acl",
+	return change(ctx, s, c, aclKind, id, aclKind.Update,
 		func(tx store.Tx, a *model.ACL) error {
 			if a.Status == model.StatusPendingDelete {
 				return Conflict("acl_id", "acl %s is being deleted", id)
@@ -74,7 +69,7 @@ func (s *Service) UpdateACL(ctx context.Context, c Caller, id string, read, writ
 
 // DeleteACL removes an ACL.
 func (s *Service) DeleteACL(ctx context.Context, c Caller, id string) error {
-	_, err := change(s, ctx, c, aclsRepo, id, "acl", capACLs, aclProject, aclDatastore, model.ActACLDelete, "acl",
+	_, err := change(ctx, s, c, aclKind, id, aclKind.Delete,
 		func(tx store.Tx, a *model.ACL) error {
 			a.UpdatedAt = s.stamp()
 			return pendingDelete(&a.Status, "acl", id)

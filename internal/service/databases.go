@@ -9,10 +9,6 @@ import (
 	"github.com/dbaasd/dbaasd/internal/store"
 )
 
-func databasesRepo(tx store.Tx) store.Repo[model.Database] { return tx.Databases() }
-func databaseProject(d *model.Database) string             { return d.ProjectID }
-func databaseDatastore(d *model.Database) string           { return d.DatastoreID }
-
 // DatabaseCreate is a request for a new database.
 type DatabaseCreate struct {
 	DatastoreID string
@@ -63,26 +59,24 @@ func (s *Service) CreateDatabase(ctx context.Context, c Caller, in DatabaseCreat
 	if !localeRe.MatchString(in.LcCtype) {
 		return nil, Invalid("database.lc_ctype", "must be a locale name (letters, digits, _ . @ -)")
 	}
-	return create(s, ctx, c, databasesRepo, in.DatastoreID, "databases", capDatabases, store.Usage{Databases: 1},
-		model.ActDatabaseCreate, "database", "database.name",
-		func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (*model.Database, string, error) {
+	return create(ctx, s, c, databaseKind, in.DatastoreID,
+		func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (*model.Database, error) {
 			if err := s.checkNameWithEngine(typ.Engine, engine.ObjectDatabase, "database.name", in.Name); err != nil {
-				return nil, "", err
+				return nil, err
 			}
 			if in.OwnerID != "" {
 				if _, err := userIn(ctx, tx, c, d.ID, in.OwnerID, "database.owner_id"); err != nil {
-					return nil, "", err
+					return nil, err
 				}
 			}
-			db := &model.Database{Base: s.base(c), DatastoreID: d.ID, Name: in.Name, OwnerID: in.OwnerID,
-				LcCollate: in.LcCollate, LcCtype: in.LcCtype, Status: model.StatusPendingCreate}
-			return db, db.ID, nil
+			db := &model.Database{Object: s.newObject(c, d.ID), Name: in.Name, OwnerID: in.OwnerID, LcCollate: in.LcCollate, LcCtype: in.LcCtype}
+			return db, nil
 		})
 }
 
 // GetDatabase returns one of the caller's databases.
 func (s *Service) GetDatabase(ctx context.Context, c Caller, id string) (*model.Database, error) {
-	return owned(ctx, s.store.Databases(), c, id, "database", databaseProject)
+	return getObject(ctx, s, c, databaseKind, id)
 }
 
 // ListDatabases lists the caller's databases.
@@ -92,34 +86,32 @@ func (s *Service) ListDatabases(ctx context.Context, c Caller, f store.Filter) (
 
 // UpdateDatabaseOwner gives a database another owner.
 func (s *Service) UpdateDatabaseOwner(ctx context.Context, c Caller, id, ownerID string) (*model.Database, error) {
-	return change(s, ctx, c, databasesRepo, id, "database", capDatabases, databaseProject, databaseDatastore,
-		model.ActDatabaseUpdate, "database", func(tx store.Tx, db *model.Database) error {
-			if db.Status == model.StatusPendingDelete {
-				return Conflict("database_id", "database %s is being deleted", id)
-			}
-			if _, err := userIn(ctx, tx, c, db.DatastoreID, ownerID, "database.owner_id"); err != nil {
-				return err
-			}
-			db.OwnerID, db.Status, db.UpdatedAt = ownerID, model.StatusPendingUpdate, s.stamp()
-			return nil
-		})
+	return change(ctx, s, c, databaseKind, id, databaseKind.Update, func(tx store.Tx, db *model.Database) error {
+		if db.Status == model.StatusPendingDelete {
+			return Conflict("database_id", "database %s is being deleted", id)
+		}
+		if _, err := userIn(ctx, tx, c, db.DatastoreID, ownerID, "database.owner_id"); err != nil {
+			return err
+		}
+		db.OwnerID, db.Status, db.UpdatedAt = ownerID, model.StatusPendingUpdate, s.stamp()
+		return nil
+	})
 }
 
 // DeleteDatabase removes a database with its grants and extensions. A
 // database with logical replication slots cannot be removed until they are.
 func (s *Service) DeleteDatabase(ctx context.Context, c Caller, id string) error {
-	_, err := change(s, ctx, c, databasesRepo, id, "database", capDatabases, databaseProject, databaseDatastore,
-		model.ActDatabaseDelete, "database", func(tx store.Tx, db *model.Database) error {
-			slots, err := tx.Slots().List(ctx, store.Filter{"database_id": db.ID})
-			if err != nil {
-				return err
-			}
-			if len(slots) > 0 {
-				return Conflict("database_id", "database %s has logical replication slot %s (%s); delete it first",
-					db.Name, slots[0].Name, slots[0].ID)
-			}
-			db.UpdatedAt = s.stamp()
-			return pendingDelete(&db.Status, "database", id)
-		})
+	_, err := change(ctx, s, c, databaseKind, id, databaseKind.Delete, func(tx store.Tx, db *model.Database) error {
+		slots, err := tx.Slots().List(ctx, store.Filter{"database_id": db.ID})
+		if err != nil {
+			return err
+		}
+		if len(slots) > 0 {
+			return Conflict("database_id", "database %s has logical replication slot %s (%s); delete it first",
+				db.Name, slots[0].Name, slots[0].ID)
+		}
+		db.UpdatedAt = s.stamp()
+		return pendingDelete(&db.Status, "database", id)
+	})
 	return err
 }

@@ -8,38 +8,32 @@ import (
 	"github.com/dbaasd/dbaasd/internal/store"
 )
 
-func extensionsRepo(tx store.Tx) store.Repo[model.Extension] { return tx.Extensions() }
-func extensionProject(e *model.Extension) string             { return e.ProjectID }
-func extensionDatastore(e *model.Extension) string           { return e.DatastoreID }
-
 // CreateExtension installs an available extension in a database.
 func (s *Service) CreateExtension(ctx context.Context, c Caller, dsID, databaseID, availableID string) (*model.Extension, error) {
-	return create(s, ctx, c, extensionsRepo, dsID, "extensions", capExtensions, store.Usage{}, model.ActExtensionCreate,
-		"extension", "extension.available_extension_id",
-		func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (*model.Extension, string, error) {
+	return create(ctx, s, c, extensionKind, dsID,
+		func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (*model.Extension, error) {
 			ae, err := tx.AvailableExtensions().Get(ctx, availableID)
 			if errors.Is(err, store.ErrNotFound) {
-				return nil, "", Invalid("extension.available_extension_id", "no available extension %s", availableID)
+				return nil, Invalid("extension.available_extension_id", "no available extension %s", availableID)
 			}
 			if err != nil {
-				return nil, "", err
+				return nil, err
 			}
 			if !contains(ae.DatastoreTypeIDs, typ.ID) {
-				return nil, "", Invalid("extension.available_extension_id", "extension %s is not available for %s %s",
+				return nil, Invalid("extension.available_extension_id", "extension %s is not available for %s %s",
 					ae.Name, typ.Engine, typ.Version)
 			}
 			if _, err := databaseIn(ctx, tx, c, d.ID, databaseID, "extension.database_id"); err != nil {
-				return nil, "", err
+				return nil, err
 			}
-			e := &model.Extension{Base: s.base(c), DatastoreID: d.ID, DatabaseID: databaseID,
-				AvailableExtensionID: availableID, Status: model.StatusPendingCreate}
-			return e, e.ID, nil
+			e := &model.Extension{Object: s.newObject(c, d.ID), DatabaseID: databaseID, AvailableExtensionID: availableID}
+			return e, nil
 		})
 }
 
 // GetExtension returns one of the caller's extensions.
 func (s *Service) GetExtension(ctx context.Context, c Caller, id string) (*model.Extension, error) {
-	return owned(ctx, s.store.Extensions(), c, id, "extension", extensionProject)
+	return getObject(ctx, s, c, extensionKind, id)
 }
 
 // ListExtensions lists the caller's extensions.
@@ -50,26 +44,25 @@ func (s *Service) ListExtensions(ctx context.Context, c Caller, f store.Filter) 
 // DeleteExtension removes an extension; one that another installed
 // extension of the same database depends on cannot be removed first.
 func (s *Service) DeleteExtension(ctx context.Context, c Caller, id string) error {
-	_, err := change(s, ctx, c, extensionsRepo, id, "extension", capExtensions, extensionProject, extensionDatastore,
-		model.ActExtensionDelete, "extension", func(tx store.Tx, e *model.Extension) error {
-			siblings, err := tx.Extensions().List(ctx, store.Filter{"database_id": e.DatabaseID})
+	_, err := change(ctx, s, c, extensionKind, id, extensionKind.Delete, func(tx store.Tx, e *model.Extension) error {
+		siblings, err := tx.Extensions().List(ctx, store.Filter{"database_id": e.DatabaseID})
+		if err != nil {
+			return err
+		}
+		for _, o := range siblings {
+			if o.ID == e.ID || o.Status == model.StatusPendingDelete {
+				continue
+			}
+			ae, err := tx.AvailableExtensions().Get(ctx, o.AvailableExtensionID)
 			if err != nil {
-				return err
+				continue
 			}
-			for _, o := range siblings {
-				if o.ID == e.ID || o.Status == model.StatusPendingDelete {
-					continue
-				}
-				ae, err := tx.AvailableExtensions().Get(ctx, o.AvailableExtensionID)
-				if err != nil {
-					continue
-				}
-				if contains(ae.DependencyIDs, e.AvailableExtensionID) {
-					return Conflict("extension_id", "extension %s (%s) depends on it; delete that first", ae.Name, o.ID)
-				}
+			if contains(ae.DependencyIDs, e.AvailableExtensionID) {
+				return Conflict("extension_id", "extension %s (%s) depends on it; delete that first", ae.Name, o.ID)
 			}
-			e.UpdatedAt = s.stamp()
-			return pendingDelete(&e.Status, "extension", id)
-		})
+		}
+		e.UpdatedAt = s.stamp()
+		return pendingDelete(&e.Status, "extension", id)
+	})
 	return err
 }

@@ -7,29 +7,24 @@ import (
 	"github.com/dbaasd/dbaasd/internal/store"
 )
 
-func grantsRepo(tx store.Tx) store.Repo[model.Grant] { return tx.Grants() }
-func grantProject(g *model.Grant) string             { return g.ProjectID }
-func grantDatastore(g *model.Grant) string           { return g.DatastoreID }
-
 // CreateGrant gives a user full use of a database.
 func (s *Service) CreateGrant(ctx context.Context, c Caller, dsID, databaseID, userID string) (*model.Grant, error) {
-	return create(s, ctx, c, grantsRepo, dsID, "grants", capDatabases, store.Usage{}, model.ActGrantCreate, "grant", "grant.user_id",
-		func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (*model.Grant, string, error) {
+	return create(ctx, s, c, grantKind, dsID,
+		func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (*model.Grant, error) {
 			if _, err := databaseIn(ctx, tx, c, d.ID, databaseID, "grant.database_id"); err != nil {
-				return nil, "", err
+				return nil, err
 			}
 			if _, err := userIn(ctx, tx, c, d.ID, userID, "grant.user_id"); err != nil {
-				return nil, "", err
+				return nil, err
 			}
-			g := &model.Grant{Base: s.base(c), DatastoreID: d.ID, DatabaseID: databaseID, UserID: userID,
-				Status: model.StatusPendingCreate}
-			return g, g.ID, nil
+			g := &model.Grant{Object: s.newObject(c, d.ID), DatabaseID: databaseID, UserID: userID}
+			return g, nil
 		})
 }
 
 // GetGrant returns one of the caller's grants.
 func (s *Service) GetGrant(ctx context.Context, c Caller, id string) (*model.Grant, error) {
-	return owned(ctx, s.store.Grants(), c, id, "grant", grantProject)
+	return getObject(ctx, s, c, grantKind, id)
 }
 
 // ListGrants lists the caller's grants.
@@ -39,7 +34,7 @@ func (s *Service) ListGrants(ctx context.Context, c Caller, f store.Filter) ([]m
 
 // DeleteGrant takes a user's access to a database away.
 func (s *Service) DeleteGrant(ctx context.Context, c Caller, id string) error {
-	_, err := change(s, ctx, c, grantsRepo, id, "grant", capDatabases, grantProject, grantDatastore, model.ActGrantDelete, "grant",
+	_, err := change(ctx, s, c, grantKind, id, grantKind.Delete,
 		func(tx store.Tx, g *model.Grant) error {
 			g.UpdatedAt = s.stamp()
 			return pendingDelete(&g.Status, "grant", id)

@@ -102,34 +102,86 @@ func acceptsObjects(d *model.Datastore) error {
 	return nil
 }
 
+// kind describes one kind of object inside a datastore for the service,
+// once: its record, its names in messages, the engines that have it and
+// what it counts against the project's quota.
+type kind[T any, P interface {
+	*T
+	model.Objecter
+}] struct {
+	model.ObjectKind
+	what   string // in messages: "user"
+	plural string // "users"
+	field  string // the request field a name clash is reported on
+	repo   func(store.Tx) store.Repo[T]
+	has    func(Capabilities) bool
+	quota  store.Usage
+}
+
+var (
+	userKind = kind[model.User, *model.User]{ObjectKind: model.KindUser, what: "user", plural: "users",
+		field: "user.name", repo: store.Tx.Users, has: capUsers, quota: store.Usage{Users: 1}}
+	databaseKind = kind[model.Database, *model.Database]{ObjectKind: model.KindDatabase, what: "database",
+		plural: "databases", field: "database.name", repo: store.Tx.Databases, has: capDatabases,
+		quota: store.Usage{Databases: 1}}
+	grantKind = kind[model.Grant, *model.Grant]{ObjectKind: model.KindGrant, what: "grant", plural: "grants",
+		field: "grant.user_id", repo: store.Tx.Grants, has: capDatabases}
+	extensionKind = kind[model.Extension, *model.Extension]{ObjectKind: model.KindExtension, what: "extension",
+		plural: "extensions", field: "extension.available_extension_id", repo: store.Tx.Extensions,
+		has: capExtensions}
+	slotKind = kind[model.Slot, *model.Slot]{ObjectKind: model.KindSlot, what: "logical replication slot",
+		plural: "logical replication slots", field: "logical-replication-slot.name", repo: store.Tx.Slots,
+		has: capSlots}
+	topicKind = kind[model.Topic, *model.Topic]{ObjectKind: model.KindTopic, what: "topic", plural: "topics",
+		field: "topic.name", repo: store.Tx.Topics, has: capTopics, quota: store.Usage{Topics: 1}}
+	aclKind = kind[model.ACL, *model.ACL]{ObjectKind: model.KindACL, what: "acl", plural: "ACLs",
+		field: "acl.pattern", repo: store.Tx.ACLs, has: capACLs, quota: store.Usage{ACLs: 1}}
+)
+
+// newObject is the common part of a new object of datastore dsID, recorded
+// as PENDING_CREATE.
+func (s *Service) newObject(c Caller, dsID string) model.Object {
+	return model.Object{Base: s.base(c), DatastoreID: dsID, Status: model.StatusPendingCreate}
+}
+
+// getObject returns one of the caller's objects.
+func getObject[T any, P interface {
+	*T
+	model.Objecter
+}](ctx context.Context, s *Service, c Caller, k kind[T, P], id string) (*T, error) {
+	return owned(ctx, k.repo(s.store), c, id, k.what, func(v *T) string { return P(v).Head().ProjectID })
+}
+
 // create inserts a new object (PENDING_CREATE) and its action in one
 // transaction. build returns the object after validating it against the
-// datastore; a name clash becomes a 400 on field.
-func create[T any](s *Service, ctx context.Context, c Caller, repo func(store.Tx) store.Repo[T],
-	dsID, what string, has func(Capabilities) bool, quota store.Usage, action, resource, field string,
-	build func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (*T, string, error)) (*T, error) {
+// datastore; a name clash becomes a 409 on the kind's field.
+func create[T any, P interface {
+	*T
+	model.Objecter
+}](ctx context.Context, s *Service, c Caller, k kind[T, P], dsID string,
+	build func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (*T, error)) (*T, error) {
 	var out *T
 	err := s.inTx(ctx, func(tx store.Tx) error {
-		d, typ, err := s.objectDatastore(ctx, tx, c, dsID, what, has)
+		d, typ, err := s.objectDatastore(ctx, tx, c, dsID, k.plural, k.has)
 		if err != nil {
 			return err
 		}
-		v, id, err := build(tx, d, typ)
+		v, err := build(tx, d, typ)
 		if err != nil {
 			return err
 		}
-		if quota != (store.Usage{}) {
-			if err := s.checkQuota(ctx, tx, c.ProjectID, quota); err != nil {
+		if k.quota != (store.Usage{}) {
+			if err := s.checkQuota(ctx, tx, c.ProjectID, k.quota); err != nil {
 				return err
 			}
 		}
-		if err := repo(tx).Insert(ctx, v); err != nil {
+		if err := k.repo(tx).Insert(ctx, v); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return Conflict(field, "already exists in datastore %s", dsID)
+				return Conflict(k.field, "already exists in datastore %s", dsID)
 			}
 			return err
 		}
-		if _, err := s.enqueue(ctx, tx, c, dsID, action, resource, id, nil); err != nil {
+		if _, err := s.enqueue(ctx, tx, c, dsID, k.Create, k.Resource, P(v).Head().ID, nil); err != nil {
 			return err
 		}
 		out = v
@@ -141,28 +193,28 @@ func create[T any](s *Service, ctx context.Context, c Caller, repo func(store.Tx
 // change updates an object of the caller in one transaction with its
 // action: load (locked), check its datastore accepts work, let fn modify it,
 // store it, record the action.
-func change[T any](s *Service, ctx context.Context, c Caller, repo func(store.Tx) store.Repo[T], id, what string,
-	has func(Capabilities) bool, project func(*T) string, dsOf func(*T) string, action, resource string,
+func change[T any, P interface {
+	*T
+	model.Objecter
+}](ctx context.Context, s *Service, c Caller, k kind[T, P], id, action string,
 	fn func(tx store.Tx, v *T) error) (*T, error) {
 	var out *T
 	err := s.inTx(ctx, func(tx store.Tx) error {
-		v, err := ownedForUpdate(ctx, repo(tx), c, id, what, project)
+		v, err := ownedForUpdate(ctx, k.repo(tx), c, id, k.what, func(v *T) string { return P(v).Head().ProjectID })
 		if err != nil {
 			return err
 		}
-		if _, _, err := s.objectDatastore(ctx, tx, c, dsOf(v), what+"s", has); err != nil {
+		if _, _, err := s.objectDatastore(ctx, tx, c, P(v).Head().DatastoreID, k.plural, k.has); err != nil {
 			return err
 		}
 		if err := fn(tx, v); err != nil {
 			return err
 		}
-		if err := repo(tx).Update(ctx, v); err != nil {
+		if err := k.repo(tx).Update(ctx, v); err != nil {
 			return err
 		}
-		if action != "" {
-			if _, err := s.enqueue(ctx, tx, c, dsOf(v), action, resource, id, nil); err != nil {
-				return err
-			}
+		if _, err := s.enqueue(ctx, tx, c, P(v).Head().DatastoreID, action, k.Resource, id, nil); err != nil {
+			return err
 		}
 		out = v
 		return nil

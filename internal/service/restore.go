@@ -42,7 +42,7 @@ func (s *Service) copyRestoredObjects(ctx context.Context, tx store.Tx, c Caller
 		if !live(u.Status) {
 			continue
 		}
-		n := model.User{Base: s.base(c), DatastoreID: dst.ID, Name: u.Name, Password: u.Password, Status: model.StatusPendingCreate}
+		n := model.User{Object: model.Object{Base: s.base(c), DatastoreID: dst.ID, Status: model.StatusPendingCreate}, Name: u.Name, Password: u.Password}
 		if err := tx.Users().Insert(ctx, &n); err != nil {
 			return err
 		}
@@ -52,8 +52,7 @@ func (s *Service) copyRestoredObjects(ctx context.Context, tx store.Tx, c Caller
 		if !live(d.Status) {
 			continue
 		}
-		n := model.Database{Base: s.base(c), DatastoreID: dst.ID, Name: d.Name, OwnerID: userIDs[d.OwnerID],
-			LcCollate: d.LcCollate, LcCtype: d.LcCtype, Status: model.StatusPendingCreate}
+		n := model.Database{Object: model.Object{Base: s.base(c), DatastoreID: dst.ID, Status: model.StatusPendingCreate}, Name: d.Name, OwnerID: userIDs[d.OwnerID], LcCollate: d.LcCollate, LcCtype: d.LcCtype}
 		if err := tx.Databases().Insert(ctx, &n); err != nil {
 			return err
 		}
@@ -63,8 +62,7 @@ func (s *Service) copyRestoredObjects(ctx context.Context, tx store.Tx, c Caller
 		if userIDs[g.UserID] == "" || dbIDs[g.DatabaseID] == "" || !live(g.Status) {
 			continue
 		}
-		n := model.Grant{Base: s.base(c), DatastoreID: dst.ID, DatabaseID: dbIDs[g.DatabaseID], UserID: userIDs[g.UserID],
-			Status: model.StatusPendingCreate}
+		n := model.Grant{Object: model.Object{Base: s.base(c), DatastoreID: dst.ID, Status: model.StatusPendingCreate}, DatabaseID: dbIDs[g.DatabaseID], UserID: userIDs[g.UserID]}
 		if err := tx.Grants().Insert(ctx, &n); err != nil {
 			return err
 		}
@@ -73,8 +71,7 @@ func (s *Service) copyRestoredObjects(ctx context.Context, tx store.Tx, c Caller
 		if dbIDs[e.DatabaseID] == "" || !live(e.Status) {
 			continue
 		}
-		n := model.Extension{Base: s.base(c), DatastoreID: dst.ID, DatabaseID: dbIDs[e.DatabaseID],
-			AvailableExtensionID: e.AvailableExtensionID, Status: model.StatusPendingCreate}
+		n := model.Extension{Object: model.Object{Base: s.base(c), DatastoreID: dst.ID, Status: model.StatusPendingCreate}, DatabaseID: dbIDs[e.DatabaseID], AvailableExtensionID: e.AvailableExtensionID}
 		if err := tx.Extensions().Insert(ctx, &n); err != nil {
 			return err
 		}

@@ -8,10 +8,6 @@ import (
 	"github.com/dbaasd/dbaasd/internal/store"
 )
 
-func topicsRepo(tx store.Tx) store.Repo[model.Topic] { return tx.Topics() }
-func topicProject(t *model.Topic) string             { return t.ProjectID }
-func topicDatastore(t *model.Topic) string           { return t.DatastoreID }
-
 const maxPartitions = 4000
 
 // CreateTopic records a new Kafka topic.
@@ -22,16 +18,16 @@ func (s *Service) CreateTopic(ctx context.Context, c Caller, dsID, name string, 
 	if partitions < 1 || partitions > maxPartitions {
 		return nil, Invalid("topic.partitions", "must be between 1 and %d, got %d", maxPartitions, partitions)
 	}
-	return create(s, ctx, c, topicsRepo, dsID, "topics", capTopics, store.Usage{Topics: 1}, model.ActTopicCreate, "topic", "topic.name",
-		func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (*model.Topic, string, error) {
-			t := &model.Topic{Base: s.base(c), DatastoreID: d.ID, Name: name, Partitions: partitions, Status: model.StatusPendingCreate}
-			return t, t.ID, nil
+	return create(ctx, s, c, topicKind, dsID,
+		func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (*model.Topic, error) {
+			t := &model.Topic{Object: s.newObject(c, d.ID), Name: name, Partitions: partitions}
+			return t, nil
 		})
 }
 
 // GetTopic returns one of the caller's topics.
 func (s *Service) GetTopic(ctx context.Context, c Caller, id string) (*model.Topic, error) {
-	return owned(ctx, s.store.Topics(), c, id, "topic", topicProject)
+	return getObject(ctx, s, c, topicKind, id)
 }
 
 // ListTopics lists the caller's topics.
@@ -44,7 +40,7 @@ func (s *Service) UpdateTopicPartitions(ctx context.Context, c Caller, id string
 	if partitions < 1 || partitions > maxPartitions {
 		return nil, Invalid("topic.partitions", "must be between 1 and %d, got %d", maxPartitions, partitions)
 	}
-	return change(s, ctx, c, topicsRepo, id, "topic", capTopics, topicProject, topicDatastore, model.ActTopicUpdate, "topic",
+	return change(ctx, s, c, topicKind, id, topicKind.Update,
 		func(tx store.Tx, t *model.Topic) error {
 			if partitions < t.Partitions {
 				return Invalid("topic.partitions", "partitions only grow: %d is less than the current %d", partitions, t.Partitions)
@@ -59,7 +55,7 @@ func (s *Service) UpdateTopicPartitions(ctx context.Context, c Caller, id string
 
 // DeleteTopic removes a topic.
 func (s *Service) DeleteTopic(ctx context.Context, c Caller, id string) error {
-	_, err := change(s, ctx, c, topicsRepo, id, "topic", capTopics, topicProject, topicDatastore, model.ActTopicDelete, "topic",
+	_, err := change(ctx, s, c, topicKind, id, topicKind.Delete,
 		func(tx store.Tx, t *model.Topic) error {
 			t.UpdatedAt = s.stamp()
 			return pendingDelete(&t.Status, "topic", id)

@@ -8,10 +8,6 @@ import (
 	"github.com/dbaasd/dbaasd/internal/store"
 )
 
-func usersRepo(tx store.Tx) store.Repo[model.User] { return tx.Users() }
-func userProject(u *model.User) string             { return u.ProjectID }
-func userDatastore(u *model.User) string           { return u.DatastoreID }
-
 // CreateUser records a new database user.
 func (s *Service) CreateUser(ctx context.Context, c Caller, dsID, name, password string) (*model.User, error) {
 	if err := checkIdent("user.name", name); err != nil {
@@ -20,19 +16,19 @@ func (s *Service) CreateUser(ctx context.Context, c Caller, dsID, name, password
 	if err := checkPassword("user.password", password); err != nil {
 		return nil, err
 	}
-	return create(s, ctx, c, usersRepo, dsID, "users", capUsers, store.Usage{Users: 1}, model.ActUserCreate, "user", "user.name",
-		func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (*model.User, string, error) {
+	return create(ctx, s, c, userKind, dsID,
+		func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (*model.User, error) {
 			if err := s.checkNameWithEngine(typ.Engine, engine.ObjectUser, "user.name", name); err != nil {
-				return nil, "", err
+				return nil, err
 			}
-			u := &model.User{Base: s.base(c), DatastoreID: d.ID, Name: name, Password: password, Status: model.StatusPendingCreate}
-			return u, u.ID, nil
+			u := &model.User{Object: s.newObject(c, d.ID), Name: name, Password: password}
+			return u, nil
 		})
 }
 
 // GetUser returns one of the caller's users.
 func (s *Service) GetUser(ctx context.Context, c Caller, id string) (*model.User, error) {
-	return owned(ctx, s.store.Users(), c, id, "user", userProject)
+	return getObject(ctx, s, c, userKind, id)
 }
 
 // ListUsers lists the caller's users.
@@ -45,7 +41,7 @@ func (s *Service) UpdateUserPassword(ctx context.Context, c Caller, id, password
 	if err := checkPassword("user.password", password); err != nil {
 		return nil, err
 	}
-	return change(s, ctx, c, usersRepo, id, "user", capUsers, userProject, userDatastore, model.ActUserUpdate, "user",
+	return change(ctx, s, c, userKind, id, userKind.Update,
 		func(tx store.Tx, u *model.User) error {
 			if u.Status == model.StatusPendingDelete {
 				return Conflict("user_id", "user %s is being deleted", id)
@@ -58,7 +54,7 @@ func (s *Service) UpdateUserPassword(ctx context.Context, c Caller, id, password
 // DeleteUser removes a user. A user that owns a database cannot be removed
 // until the database has another owner; its grants and ACLs go with it.
 func (s *Service) DeleteUser(ctx context.Context, c Caller, id string) error {
-	_, err := change(s, ctx, c, usersRepo, id, "user", capUsers, userProject, userDatastore, model.ActUserDelete, "user",
+	_, err := change(ctx, s, c, userKind, id, userKind.Delete,
 		func(tx store.Tx, u *model.User) error {
 			owns, err := tx.Databases().List(ctx, store.Filter{"owner_id": u.ID})
 			if err != nil {

@@ -103,8 +103,7 @@ func testCRUD(t *testing.T, open func() store.Store) {
 		t.Fatalf("round trip changed the datastore: %+v", got)
 	}
 
-	u := &model.User{Base: model.Base{ID: uuid.NewString(), ProjectID: p, CreatedAt: now, UpdatedAt: now},
-		DatastoreID: d.ID, Name: "alice", Password: "pw", Status: model.StatusPendingCreate}
+	u := &model.User{Object: model.Object{Base: model.Base{ID: uuid.NewString(), ProjectID: p, CreatedAt: now, UpdatedAt: now}, DatastoreID: d.ID, Status: model.StatusPendingCreate}, Name: "alice", Password: "pw"}
 	must(t, s.Users().Insert(ctx(), u))
 	u2 := *u
 	u2.ID, u2.Name, u2.Status = uuid.NewString(), "bob", model.StatusActive
@@ -162,15 +161,14 @@ func testUniqueAndMissing(t *testing.T, open func() store.Store) {
 	if err := s.Datastores().Insert(ctx(), d); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("duplicate ID insert: %v, want ErrConflict", err)
 	}
-	db := &model.Database{Base: model.Base{ID: uuid.NewString(), ProjectID: p, CreatedAt: now, UpdatedAt: now},
-		DatastoreID: d.ID, Name: "app", Status: model.StatusActive}
+	db := &model.Database{Object: model.Object{Base: model.Base{ID: uuid.NewString(), ProjectID: p, CreatedAt: now, UpdatedAt: now}, DatastoreID: d.ID, Status: model.StatusActive}, Name: "app"}
 	must(t, s.Databases().Insert(ctx(), db))
 	dup := *db
 	dup.ID = uuid.NewString()
 	if err := s.Databases().Insert(ctx(), &dup); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("duplicate name insert: %v, want ErrConflict", err)
 	}
-	if err := s.Databases().Update(ctx(), &model.Database{Base: model.Base{ID: "missing"}}); !errors.Is(err, store.ErrNotFound) {
+	if err := s.Databases().Update(ctx(), &model.Database{Object: model.Object{Base: model.Base{ID: "missing"}}}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("update missing: %v", err)
 	}
 	if err := s.Databases().Delete(ctx(), "missing"); !errors.Is(err, store.ErrNotFound) {

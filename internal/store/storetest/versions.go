@@ -42,10 +42,8 @@ func testProjectVersions(t *testing.T, open func() store.Store) {
 	d := datastore(p)
 	inst := &model.Instance{ID: uuid.NewString(), ProjectID: p, DatastoreID: d.ID, Role: model.RoleMaster,
 		Status: model.StatusActive, CreatedAt: now}
-	db := &model.Database{Base: model.Base{ID: uuid.NewString(), ProjectID: p, CreatedAt: now, UpdatedAt: now},
-		DatastoreID: d.ID, Name: "db", Status: model.StatusActive}
-	topic := &model.Topic{Base: model.Base{ID: uuid.NewString(), ProjectID: p, CreatedAt: now, UpdatedAt: now},
-		DatastoreID: d.ID, Name: "t", Partitions: 1, Status: model.StatusActive}
+	db := &model.Database{Object: model.Object{Base: model.Base{ID: uuid.NewString(), ProjectID: p, CreatedAt: now, UpdatedAt: now}, DatastoreID: d.ID, Status: model.StatusActive}, Name: "db"}
+	topic := &model.Topic{Object: model.Object{Base: model.Base{ID: uuid.NewString(), ProjectID: p, CreatedAt: now, UpdatedAt: now}, DatastoreID: d.ID, Status: model.StatusActive}, Name: "t", Partitions: 1}
 	changes("inserting a datastore", func() error { return s.Datastores().Insert(ctx(), d) })
 	changes("inserting an instance in a transaction", func() error {
 		return s.InTx(ctx(), func(tx store.Tx) error { return tx.Instances().Insert(ctx(), inst) })
