@@ -97,6 +97,12 @@ type Config struct {
 	// NoReconciler serves the API without converging engines (tests of the
 	// API surface only).
 	NoReconciler bool
+	// Recorded, when set with NoReconciler, is a catalog recorded earlier
+	// from the engines (catalog.Discovered): dbaasd offers it instead of
+	// asking the engines, and checks names and firewall entries but not
+	// configurations (which takes a scratch server), so it starts no
+	// engine process at all (the API tests of make test-short).
+	Recorded []catalog.Discovered
 	Logger       *slog.Logger
 	// Banner receives the one-time bootstrap token message (default stdout).
 	Banner io.Writer
@@ -221,7 +227,16 @@ func (d *Daemon) setup(ctx context.Context) error {
 	}
 	d.Drivers = drivers
 	machine := catalog.DetectMachine(cfg.DataDir)
-	found := catalog.Discover(ctx, drivers, log)
+	validators := Validators(drivers)
+	var found []catalog.Discovered
+	if cfg.Recorded != nil && cfg.NoReconciler {
+		found = cfg.Recorded
+		for name, v := range validators {
+			validators[name] = withoutEngineProcesses{v}
+		}
+	} else {
+		found = catalog.Discover(ctx, drivers, log)
+	}
 	if err := catalog.Sync(ctx, d.Store, found, machine); err != nil {
 		return fmt.Errorf("sync catalog: %w", err)
 	}
@@ -258,7 +273,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 	}
 	d.Service = service.New(d.Store, service.Config{
 		Capabilities: Capabilities(drivers), Machine: machine, Region: cfg.Region, DefaultQuotas: quotas, FloatingIPPool: cfg.FloatingIPs,
-		Validators: Validators(drivers),
+		Validators: validators,
 		Hasher:     d.hasher,
 	}, log, notify)
 	mounts, err := d.mounts(ctx)

@@ -24,6 +24,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/dbaasd/dbaasd/api"
+	"github.com/dbaasd/dbaasd/internal/catalog"
 	"github.com/dbaasd/dbaasd/internal/daemon"
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/testutil/intruder"
@@ -116,6 +117,12 @@ type Options struct {
 	LogWriter io.Writer
 	// WrapDrivers replaces the engine drivers (see daemon.Config).
 	WrapDrivers func(map[string]engine.Driver) map[string]engine.Driver
+	// Engines asks the installed engines for the catalog and checks
+	// requests against them even without a reconciler; without it (and
+	// without Reconcile), a dbaasd of -short offers the recorded catalog
+	// and starts no engine process. A test with Engines is skipped with
+	// -short.
+	Engines bool
 	// Runtime, Kubernetes and EngineHost select another runtime than the
 	// local one (daemon.Config).
 	Runtime    string
@@ -140,8 +147,12 @@ type Env struct {
 // Start runs a dbaasd for the test; it stops at the end of the test.
 func Start(t testing.TB, o Options) *Env {
 	t.Helper()
-	if o.Reconcile && testing.Short() {
-		t.Skip("a dbaasd with a reconciler starts engines (skipped with -short)")
+	if (o.Reconcile || o.Engines) && testing.Short() {
+		t.Skip("a dbaasd with a reconciler, or checking requests against the engines, starts engines (skipped with -short)")
+	}
+	var rec []catalog.Discovered
+	if testing.Short() && o.Runtime == "" {
+		rec = Recorded(t)
 	}
 	dir := o.DataDir
 	if dir == "" {
@@ -182,7 +193,7 @@ func Start(t testing.TB, o Options) *Env {
 		Quotas: o.Quotas, Logger: slog.New(logh),
 		Banner: io.Discard, Workers: 4, MetricsInterval: o.MetricsInterval,
 		Users: identityUsers(t, o.Users), Region: o.Region, TokenTTL: o.TokenTTL, WrapDrivers: o.WrapDrivers,
-		Runtime: o.Runtime, Kubernetes: o.Kubernetes, EngineHost: o.EngineHost,
+		Runtime: o.Runtime, Kubernetes: o.Kubernetes, EngineHost: o.EngineHost, Recorded: rec,
 	})
 	if err != nil {
 		cancel()
@@ -226,6 +237,9 @@ func Start(t testing.TB, o Options) *Env {
 }
 
 func destroyAll(t testing.TB, dir, storeURL string) {
+	if testing.Short() {
+		return // no test of -short starts an engine (see Start)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	d, err := daemon.New(ctx, daemon.Config{DataDir: dir, Store: storeURL, TemplateDir: filepath.Join(sharedDir(t), "templates"),
