@@ -28,7 +28,7 @@ func TestProviderConfigurations(t *testing.T) {
 	t.Parallel()
 	e := start(t, true, 0)
 	for name, f := range map[string]func(t *testing.T){
-		"postgresql":              func(t *testing.T) { postgresqlConfiguration(t, e) },
+		"postgresql":              func(t *testing.T) { postgresqlConfiguration(t, e, "127.0.0.1") },
 		"mysql":                   func(t *testing.T) { mysqlConfiguration(t, e, "mysql") },
 		"mysql_native":            func(t *testing.T) { mysqlConfiguration(t, e, "mysql_native") },
 		"redis":                   func(t *testing.T) { redisConfiguration(t, e) },
@@ -40,6 +40,24 @@ func TestProviderConfigurations(t *testing.T) {
 			f(t)
 		})
 	}
+}
+
+// TestProviderConfigurationOnKubernetes applies the PostgreSQL
+// configuration, unchanged, through a dbaasd on the Kubernetes runtime
+// (CloudNativePG) of the test bed: the provider's calls, waiters and drift
+// checks, and connections of every user to the server and the pooler at
+// the addresses the API gives. Only the firewall names this host as the
+// cluster's servers see it instead of 127.0.0.1.
+func TestProviderConfigurationOnKubernetes(t *testing.T) {
+	b := at.KubernetesBed(t)
+	t.Parallel()
+	o := b.Options(t)
+	o.Users, o.Region = []string{userSpec}, region
+	client := b.ClientCIDR()
+	if client == "" {
+		t.Fatal("the test bed names no DBAAS_K8S_CLIENT_CIDR: the firewall could not let this host in")
+	}
+	postgresqlConfiguration(t, at.Start(t, o), client)
 }
 
 // lifecycle runs a configuration through its life: next switches it to
@@ -80,7 +98,10 @@ func lifecycle(t *testing.T, c *config, next func(), afterApply, afterUpdate fun
 // the extension and the tokens. The change renames the datastore, changes
 // its pooler, configuration (a parameter removed) and firewall, a user's
 // password, the database's owner and the token's name.
-func postgresqlConfiguration(t *testing.T, e *at.Env) {
+//
+// client is where this host's connections come from as the servers see
+// them: the firewall lets it in.
+func postgresqlConfiguration(t *testing.T, e *at.Env, client string) {
 	c := newConfig(t, mustLogin(t, e, projectP))
 	changed := false
 	pick := func(before, after string) func() string {
@@ -105,7 +126,7 @@ func postgresqlConfiguration(t *testing.T, e *at.Env) {
 	next.config = map[string]string{"log_min_duration_statement": "500", "enable_seqscan": "true", "work_mem": "8192"}
 	next.backupDays = 10
 	ds, state := datastore(c, "postgresql", "pg", []string{"postgresql"}, args, func() dsArgs { return next })
-	firewall(c, "pg", ds.addr, []string{"127.0.0.1"}, func() []string { return []string{"127.0.0.1", "10.20.0.0/16"} })
+	firewall(c, "pg", ds.addr, []string{client}, func() []string { return []string{client, "10.20.0.0/16"} })
 	app := user(c, "app", ds.addr, "app", "App-pass-1", nil)
 	reader := user(c, "reader", ds.addr, "reader", "Reader-pass-1", pick("Reader-pass-1", "Reader-pass-2"))
 	db := pgDatabase(c, "app", ds.addr, "app", app.addr, "C", pick(app.addr, reader.addr))

@@ -6,13 +6,11 @@
 package kubernetes_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,7 +19,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/dbaasd/dbaasd/internal/daemon"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
 )
@@ -31,75 +28,14 @@ func TestMain(m *testing.M) { os.Exit(at.Main(m)) }
 // wait bounds each step: the operator rolls pods one at a time.
 const wait = 10 * time.Minute
 
-// bed is the test bed's description (scripts/k8s/up.sh writes it).
-type bed map[string]string
-
-// loadBed reads the env file named by DBAAS_K8S_ENV (scripts/k8s/up.sh
-// writes /var/lib/dbaasd-k8s/env); without the variable the tests skip, so
-// `make test` never needs a cluster, even on a machine where a test bed
-// happens to run (make test-k8s starts one and sets it). A named file
-// that cannot be read fails.
-func loadBed(t *testing.T) bed {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs a Kubernetes cluster")
-	}
-	path := os.Getenv("DBAAS_K8S_ENV")
-	if path == "" {
-		t.Skip("no Kubernetes test bed: make test-k8s starts one, or set DBAAS_K8S_ENV to an env file (docs/kubernetes.md)")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("DBAAS_K8S_ENV: %v", err)
-	}
-	defer func() { _ = f.Close() }()
-	b := bed{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "="); ok && !strings.HasPrefix(k, "#") {
-			b[k] = v
-		}
-	}
-	return b
-}
-
-func (b bed) file(t *testing.T, key string) string {
-	t.Helper()
-	if b[key] == "" {
-		return ""
-	}
-	v, err := os.ReadFile(b[key])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(v))
-}
-
 // start runs a dbaasd on the Kubernetes runtime of the test bed.
-func start(t *testing.T, b bed) *at.Env {
+func start(t *testing.T, b at.Bed) *at.Env {
 	t.Helper()
-	k := daemon.KubernetesConfig{
-		Kubeconfig: b["DBAAS_K8S_KUBECONFIG"], PostgresImage: b["DBAAS_K8S_POSTGRES_IMAGE"],
-		ImagePullPolicy: b["DBAAS_K8S_IMAGE_PULL_POLICY"], StorageClass: b["DBAAS_K8S_STORAGE_CLASS"],
-		RequestFraction: 0.1,
-	}
-	if v := b["DBAAS_K8S_CLIENT_CIDR"]; v != "" {
-		k.AdminCIDRs = []string{v}
-	}
-	if v := b["DBAAS_K8S_POD_CIDR"]; v != "" {
-		k.TrustedCIDRs = []string{v}
-	}
-	if b["DBAAS_K8S_S3_ENDPOINT"] != "" {
-		k.ObjectStore = &cnpg.ObjectStore{Endpoint: b["DBAAS_K8S_S3_ENDPOINT"], Bucket: b["DBAAS_K8S_S3_BUCKET"], Region: b["DBAAS_K8S_S3_REGION"],
-			Prefix:    fmt.Sprintf("run-%d", time.Now().Unix()),
-			AccessKey: b.file(t, "DBAAS_K8S_S3_ACCESS_KEY_FILE"), SecretKey: b.file(t, "DBAAS_K8S_S3_SECRET_KEY_FILE")}
-	}
-	return at.Start(t, at.Options{Reconcile: true, Runtime: daemon.RuntimeKubernetes, Kubernetes: k,
-		EngineHost: b["DBAAS_K8S_ENGINE_HOST"], ProbeInterval: time.Second})
+	return at.Start(t, b.Options(t))
 }
 
 // kube is a client of the test bed, to look at what dbaasd made.
-func kube(t *testing.T, b bed) client.Client {
+func kube(t *testing.T, b at.Bed) client.Client {
 	t.Helper()
 	d, err := cnpg.New(cnpg.Options{Kubeconfig: b["DBAAS_K8S_KUBECONFIG"]})
 	if err != nil {
@@ -203,7 +139,7 @@ func master(r *at.Response) (id string) {
 // every object and setting really is in the servers; then kills the
 // primary's pod, resizes and deletes.
 func TestPostgreSQLOnKubernetes(t *testing.T) {
-	b := loadBed(t)
+	b := at.KubernetesBed(t)
 	e := start(t, b)
 	k := kube(t, b)
 	ctx := context.Background()
