@@ -34,9 +34,11 @@ k8s-up:
 k8s-down:
 	./scripts/k8s/down.sh
 
-# The Kubernetes runtime's end-to-end tests on the test bed, torn down after.
+# The Kubernetes runtime's end-to-end tests and the PostgreSQL part of the
+# compatibility suite on the test bed, torn down after.
 test-k8s: deps k8s-up
-	status=0; DBAAS_K8S_ENV=/var/lib/dbaasd-k8s/env $(GO) test $(GOFLAGS_TEST) -v ./internal/e2e/kubernetes/ || status=$$?; \
+	status=0; DBAAS_K8S_ENV=/var/lib/dbaasd-k8s/env $(GO) test $(GOFLAGS_TEST) -v \
+		./internal/e2e/kubernetes/ ./internal/compat/ -run 'Kubernetes' || status=$$?; \
 	./scripts/k8s/down.sh; exit $$status
 
 # The fast tests only (no engines).
