@@ -46,11 +46,11 @@ test-short:
 	$(GO) test -short -count=1 ./...
 
 generate:
-	$(GO) generate ./internal/api/gen
+	$(GO) generate ./internal/httpapi/gen
 
 # Fails when the generated code is stale.
 check-generate: generate
-	git diff --exit-code -- internal/api/gen
+	git diff --exit-code -- internal/httpapi/gen
 
 # The pinned linter, installed where `go install` puts binaries (GOBIN, or GOPATH/bin).
 tools:

@@ -18,13 +18,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dbaasd/dbaasd/internal/api"
 	"github.com/dbaasd/dbaasd/internal/auth"
 	"github.com/dbaasd/dbaasd/internal/auth/identity"
 	"github.com/dbaasd/dbaasd/internal/backup"
 	"github.com/dbaasd/dbaasd/internal/catalog"
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
+	"github.com/dbaasd/dbaasd/internal/httpapi"
 	"github.com/dbaasd/dbaasd/internal/model"
 	"github.com/dbaasd/dbaasd/internal/reconcile"
 	"github.com/dbaasd/dbaasd/internal/secret"
@@ -103,7 +103,7 @@ type Config struct {
 	// configurations (which takes a scratch server), so it starts no
 	// engine process at all (the API tests of make test-short).
 	Recorded []catalog.Discovered
-	Logger       *slog.Logger
+	Logger   *slog.Logger
 	// Banner receives the one-time bootstrap token message (default stdout).
 	Banner io.Writer
 }
@@ -281,7 +281,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 		return err
 	}
 	tel, observe := d.setupTelemetry(mounts)
-	h, err := api.NewHandler(api.Options{
+	h, err := httpapi.NewHandler(httpapi.Options{
 		Service: d.Service, Authenticator: d.Auth, Logger: log, Ready: d.ready.Load, Mounts: mounts,
 		Telemetry: tel, Observe: observe,
 	})

@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/dbaasd/dbaasd/internal/api"
+	"github.com/dbaasd/dbaasd/internal/httpapi"
 	"github.com/dbaasd/dbaasd/internal/reconcile"
 	"github.com/dbaasd/dbaasd/internal/telemetry"
 )
@@ -14,12 +14,12 @@ import (
 // reconciler; and adds the handlers for /metrics (dbaasd's own) and
 // /prometheus (the projects' exporter) to mounts. It returns what the API
 // handler needs.
-func (d *Daemon) setupTelemetry(mounts map[string]http.Handler) (api.Telemetry, api.Observer) {
+func (d *Daemon) setupTelemetry(mounts map[string]http.Handler) (httpapi.Telemetry, httpapi.Observer) {
 	self := telemetry.NewSelf()
 	d.Telemetry = telemetry.New(d.Store, d.Drivers, d.telemetryConfig(), self, d.log.With("component", "telemetry"))
 	d.Reconciler.SetMetrics(self)
 	mounts["/metrics"] = self.Handler()
-	mounts["/prometheus"] = api.PrometheusExporter(d.Telemetry.Collector, d.Service.MetricsTokenProject)
+	mounts["/prometheus"] = httpapi.PrometheusExporter(d.Telemetry.Collector, d.Service.MetricsTokenProject)
 	return d.Telemetry, self.ObserveRequest
 }
 
@@ -43,8 +43,8 @@ func (d *Daemon) telemetryConfig() telemetry.Config {
 // importing either; these assertions keep it fitting both.
 var (
 	_ reconcile.Metrics = (*telemetry.Self)(nil)
-	_ api.Telemetry     = (*telemetry.Service)(nil)
-	_ api.Observer      = (*telemetry.Self)(nil).ObserveRequest
+	_ httpapi.Telemetry = (*telemetry.Service)(nil)
+	_ httpapi.Observer  = (*telemetry.Self)(nil).ObserveRequest
 )
 
 // startTelemetry samples clusters and ships logs until ctx ends (not when

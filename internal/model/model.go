@@ -1,6 +1,6 @@
 // Package model holds dbaasd's domain types: what a project asked for
 // (desired state) and what dbaasd observed, independent of the wire format
-// (internal/api) and of storage (internal/store). It has no behaviour beyond
+// (internal/httpapi) and of storage (internal/store). It has no behaviour beyond
 // small derivations and imports nothing of dbaasd.
 package model
 

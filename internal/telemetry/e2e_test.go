@@ -19,7 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/dbaasd/dbaasd/internal/api"
+	"github.com/dbaasd/dbaasd/internal/httpapi"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
 )
 
@@ -215,7 +215,7 @@ func TestTelemetryEndToEnd(t *testing.T) {
 		map[string]any{"prometheus-metrics-token": map[string]any{"name": "prom"}}, http.StatusCreated)
 	valueA, valueB := tokA.Str("prometheus-metrics-token.value"), tokB.Str("prometheus-metrics-token.value")
 	scrape := func(value string) (int, string) {
-		req, _ := http.NewRequest(http.MethodGet, e.URL+api.PrometheusPath, nil)
+		req, _ := http.NewRequest(http.MethodGet, e.URL+httpapi.PrometheusPath, nil)
 		if value != "" {
 			req.Header.Set("Authorization", "Bearer "+value)
 		}

@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/dbaasd/dbaasd/internal/api"
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/httpapi"
 	"github.com/dbaasd/dbaasd/internal/store"
 )
 
@@ -76,13 +76,13 @@ func TestExporter(t *testing.T) {
 		t.Fatal(err)
 	}
 	tokens := map[string]string{"token-a": f.project, "token-b": other}
-	h := api.PrometheusExporter(f.svc.Collector, func(_ context.Context, v string) (string, bool) {
+	h := httpapi.PrometheusExporter(f.svc.Collector, func(_ context.Context, v string) (string, bool) {
 		p, ok := tokens[v]
 		return p, ok
 	})
 
 	for _, auth := range []string{"", "Bearer", "Bearer wrong", "Basic token-a", "token-a"} {
-		r := doScrape(t, h, http.MethodGet, api.PrometheusPath, auth)
+		r := doScrape(t, h, http.MethodGet, httpapi.PrometheusPath, auth)
 		var body struct {
 			Error struct {
 				Code    int    `json:"code"`
@@ -98,11 +98,11 @@ func TestExporter(t *testing.T) {
 	if r := doScrape(t, h, http.MethodGet, "/prometheus/other", "Bearer token-a"); r.status != http.StatusNotFound {
 		t.Fatalf("unknown path: %d", r.status)
 	}
-	if r := doScrape(t, h, http.MethodPost, api.PrometheusPath, "Bearer token-a"); r.status != http.StatusMethodNotAllowed {
+	if r := doScrape(t, h, http.MethodPost, httpapi.PrometheusPath, "Bearer token-a"); r.status != http.StatusMethodNotAllowed {
 		t.Fatalf("POST: %d", r.status)
 	}
 
-	r := doScrape(t, h, http.MethodGet, api.PrometheusPath, "bearer  token-a ")
+	r := doScrape(t, h, http.MethodGet, httpapi.PrometheusPath, "bearer  token-a ")
 	if r.status != http.StatusOK {
 		t.Fatalf("valid token: %d %s", r.status, r.body)
 	}
@@ -136,14 +136,14 @@ func TestExporter(t *testing.T) {
 		t.Fatal("another project's datastore is exported")
 	}
 
-	r = doScrape(t, h, http.MethodGet, api.PrometheusPath, "Bearer token-b")
+	r = doScrape(t, h, http.MethodGet, httpapi.PrometheusPath, "Bearer token-b")
 	if r.status != http.StatusOK || strings.Contains(r.body, f.ds.ID) || !strings.Contains(r.body, theirs.ID) {
 		t.Fatalf("other project's token: %d\n%s", r.status, r.body)
 	}
 
 	// A revoked token stops working at once.
 	delete(tokens, "token-a")
-	if r := doScrape(t, h, http.MethodGet, api.PrometheusPath, "Bearer token-a"); r.status != http.StatusUnauthorized {
+	if r := doScrape(t, h, http.MethodGet, httpapi.PrometheusPath, "Bearer token-a"); r.status != http.StatusUnauthorized {
 		t.Fatalf("revoked token: %d", r.status)
 	}
 }
