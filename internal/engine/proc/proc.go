@@ -331,11 +331,11 @@ func Terminate(pid int, grace time.Duration) {
 		if !Alive(pid) {
 			return
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(Poll)
 	}
 	_ = syscall.Kill(pid, syscall.SIGKILL)
-	for i := 0; i < 100 && Alive(pid); i++ {
-		time.Sleep(10 * time.Millisecond)
+	for i := 0; i < 50 && Alive(pid); i++ {
+		time.Sleep(Poll)
 	}
 }
 
