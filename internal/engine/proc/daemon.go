@@ -45,7 +45,7 @@ type Daemon struct {
 	Env     []string
 	// Launch, instead of Command, starts a server that detaches itself
 	// (pg_ctl start, redis-server with daemonize yes); Start then reads
-	// its process ID from PidFile.
+	// its process ID from PidFile, which it must set.
 	Launch func(ctx context.Context) error
 
 	// Log is the file the process writes to: errors quote its end.

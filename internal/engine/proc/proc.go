@@ -1,7 +1,7 @@
 // Package proc runs engine processes on the local machine for the local
 // engine drivers: it finds engine binaries, runs commands as the engines' OS
-// user, starts servers as daemons that outlive dbaasd, and checks processes
-// and ports. It knows nothing of any particular engine.
+// user, supervises servers as daemons that outlive dbaasd (Daemon), and
+// checks processes and ports. It knows nothing of any particular engine.
 package proc
 
 import (
