@@ -73,7 +73,7 @@ func (b *broker) run() error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	if pid := proc.ReadPidFile(cfg.PidFile); pid > 0 && pid != os.Getpid() && isBroker(pid, b.path) {
+	if pid := (&proc.Daemon{PidFile: cfg.PidFile, Recognise: brokerOf(b.path)}).Running(); pid > 0 && pid != os.Getpid() {
 		return fmt.Errorf("a broker already runs with pid %d (%s)", pid, cfg.PidFile)
 	}
 	if err := resetSuperuser(cfg.DataDir, cfg.SuperUser, cfg.SuperPassword); err != nil {

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -180,11 +181,36 @@ func (d *Driver) desired(c *engine.Cluster, l layout) (*brokerConfig, settings, 
 	return b, s, nil
 }
 
+// broker describes the cluster's broker process, which runs as the
+// cluster's account r and serves every node: started with its
+// configuration file (recognised by it), it writes its own pid file once
+// it listens and flushes its state to disk on SIGTERM.
+func (d *Driver) broker(r *proc.Runner, l layout) *proc.Daemon {
+	return &proc.Daemon{
+		Name:      "kafka broker",
+		Runner:    r,
+		Command:   d.opts.BrokerCommand[0],
+		Args:      append(append([]string(nil), d.opts.BrokerCommand[1:]...), l.config()),
+		Dir:       l.home.Dir,
+		Env:       d.opts.BrokerEnv,
+		Log:       l.log(),
+		PidFile:   l.pid(),
+		Recognise: brokerOf(l.config()),
+		StopGrace: d.opts.StopTimeout,
+	}
+}
+
+// brokerOf recognises the broker process started with this configuration
+// file: the file's path is one of its arguments.
+func brokerOf(configPath string) func(int, []string) bool {
+	return func(_ int, argv []string) bool { return slices.Contains(argv, configPath) }
+}
+
 // running returns the pid and status of the cluster's live broker process,
 // or 0.
-func running(l layout) (int, brokerStatus) {
-	pid := proc.OwnedPid(l.pid())
-	if pid <= 0 || !isBroker(pid, l.config()) {
+func (d *Driver) running(c *engine.Cluster, l layout) (int, brokerStatus) {
+	pid := d.broker(d.opts.Runner.Existing(c.ID), l).Running()
+	if pid == 0 {
 		return 0, brokerStatus{}
 	}
 	st, _ := readStatus(l.status())
@@ -217,10 +243,13 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	content := want.encode()
 	digest := contentDigest(content)
 
-	pid, st := running(l)
+	dm := d.broker(r, l)
+	pid, st := d.running(c, l)
 	if pid > 0 && st.RestartKey != want.restartKey() {
 		d.opts.Logger.Info("restarting kafka broker: listeners, version or credentials changed", "datastore_id", c.ID, "pid", pid)
-		proc.Terminate(pid, d.opts.StopTimeout)
+		if err := dm.StopProcess(ctx, pid); err != nil {
+			return err
+		}
 		pid = 0
 	}
 	if _, err := r.WriteFile(l.config(), content, 0o600); err != nil {
@@ -229,14 +258,20 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	if pid > 0 && st.ConfigDigest != digest {
 		if err := d.reload(ctx, l, pid, digest); err != nil {
 			d.opts.Logger.Warn("kafka broker did not reload; restarting it", "datastore_id", c.ID, "pid", pid, "error", err)
-			proc.Terminate(pid, d.opts.StopTimeout)
+			if err := dm.StopProcess(ctx, pid); err != nil {
+				return err
+			}
 			pid = 0
 		}
 	}
 	if pid > 0 {
-		if err := d.waitServing(ctx, c, pid, 10*time.Second); err != nil {
+		dm.Ready = func(ctx context.Context, _ int) error { return serving(ctx, c) }
+		dm.ReadyTimeout = 10 * time.Second
+		if err := dm.Await(ctx, pid); err != nil {
 			d.opts.Logger.Warn("kafka broker does not answer; restarting it", "datastore_id", c.ID, "pid", pid, "error", err)
-			proc.Terminate(pid, d.opts.StopTimeout)
+			if err := dm.StopProcess(ctx, pid); err != nil {
+				return err
+			}
 			pid = 0
 		}
 	}
@@ -284,39 +319,28 @@ func (d *Driver) prepareDirs(r *proc.Runner, c *engine.Cluster, l layout) error 
 	return r.MkdirAll(l.data(), 0o700)
 }
 
-// start starts the broker process and waits until it serves.
+// start starts the broker process and waits until it reports this
+// configuration (digest) and every node serves; one that does not in
+// time is stopped.
 func (d *Driver) start(ctx context.Context, r *proc.Runner, c *engine.Cluster, l layout, digest string) (int, error) {
 	if err := waitPortsFree(ctx, c); err != nil {
 		return 0, err
 	}
-	_ = r.Remove(l.pid())
 	_ = r.Remove(l.status())
-	args := append(append([]string(nil), d.opts.BrokerCommand[1:]...), l.config())
-	pid, err := r.StartDaemon(d.opts.BrokerCommand[0], args, l.home.Dir, l.log(), d.opts.BrokerEnv...)
+	dm := d.broker(r, l)
+	dm.Ready = func(ctx context.Context, pid int) error {
+		if st, err := readStatus(l.status()); err != nil || st.PID != pid || st.ConfigDigest != digest {
+			return errors.New("the broker has not reported this configuration yet")
+		}
+		return serving(ctx, c)
+	}
+	dm.ReadyTimeout = d.opts.StartTimeout
+	dm.StopUnready = true
+	pid, err := dm.Start(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("start kafka broker: %w", err)
+		return 0, err
 	}
 	d.opts.Logger.Info("started kafka broker", "datastore_id", c.ID, "pid", pid, "nodes", len(c.Nodes))
-	ctx, cancel := context.WithTimeout(ctx, d.opts.StartTimeout)
-	defer cancel()
-	for {
-		st, err := readStatus(l.status())
-		if err == nil && st.PID == pid && st.ConfigDigest == digest {
-			break
-		}
-		if !proc.Alive(pid) {
-			return 0, fmt.Errorf("kafka broker exited at start: %s", logTail(l.log(), 1500))
-		}
-		select {
-		case <-ctx.Done():
-			proc.Terminate(pid, 5*time.Second)
-			return 0, fmt.Errorf("kafka broker did not start within %s: %w: %s", d.opts.StartTimeout, ctx.Err(), logTail(l.log(), 1500))
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	if err := d.waitServing(ctx, c, pid, d.opts.StartTimeout); err != nil {
-		return 0, fmt.Errorf("kafka broker started but does not serve: %w: %s", err, logTail(l.log(), 1500))
-	}
 	return pid, nil
 }
 
@@ -334,7 +358,7 @@ func waitPortsFree(ctx context.Context, c *engine.Cluster) error {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-time.After(50 * time.Millisecond):
+			case <-time.After(proc.Poll):
 			}
 		}
 	}
@@ -356,29 +380,16 @@ func (d *Driver) reload(ctx context.Context, l layout, pid int, digest string) e
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("broker %d did not apply its new configuration: %w", pid, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
+		case <-time.After(proc.Poll):
 		}
 	}
 }
 
-// waitServing waits until every node answers ApiVersions.
-func (d *Driver) waitServing(ctx context.Context, c *engine.Cluster, pid int, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+// serving reports whether every node answers ApiVersions.
+func serving(ctx context.Context, c *engine.Cluster) error {
 	for i := range c.Nodes {
-		for {
-			last := probe(ctx, nodeAddr(&c.Nodes[i]), time.Second)
-			if last == nil {
-				break
-			}
-			if !proc.Alive(pid) {
-				return errors.New("the broker process exited")
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("node %s (%s): %w", c.Nodes[i].ID, nodeAddr(&c.Nodes[i]), last)
-			case <-time.After(5 * time.Millisecond):
-			}
+		if err := probe(ctx, nodeAddr(&c.Nodes[i]), time.Second); err != nil {
+			return fmt.Errorf("node %s (%s): %w", c.Nodes[i].ID, nodeAddr(&c.Nodes[i]), err)
 		}
 	}
 	return nil
@@ -454,7 +465,7 @@ func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observa
 		return obs, nil
 	}
 	l := layout{home: home}
-	pid, _ := running(l)
+	pid, _ := d.running(c, l)
 	obs.DiskUsedBytes = dirSize(l.data())
 	full := c.Flavor.DiskGB > 0 && obs.DiskUsedBytes >= int64(c.Flavor.DiskGB)<<30
 
@@ -488,14 +499,14 @@ func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observa
 
 // Stop stops the cluster's broker process (it flushes its state to disk on
 // SIGTERM), keeping the data.
-func (d *Driver) Stop(_ context.Context, c *engine.Cluster) error {
+func (d *Driver) Stop(ctx context.Context, c *engine.Cluster) error {
+	r := d.opts.Runner.Existing(c.ID)
 	for i := range c.Nodes {
-		l := layout{home: &c.Nodes[i]}
-		if pid, _ := running(l); pid > 0 {
+		dm := d.broker(r, layout{home: &c.Nodes[i]})
+		if pid := dm.Running(); pid > 0 {
 			d.opts.Logger.Info("stopping kafka broker", "datastore_id", c.ID, "pid", pid)
-			proc.Terminate(pid, d.opts.StopTimeout)
-			if proc.Alive(pid) {
-				return fmt.Errorf("kafka broker %d did not stop", pid)
+			if err := dm.StopProcess(ctx, pid); err != nil {
+				return err
 			}
 		}
 	}
@@ -555,7 +566,7 @@ func (d *Driver) PIDs(c *engine.Cluster, n *engine.Node) []int {
 		return nil
 	}
 	l := layout{home: home}
-	pid, _ := running(l)
+	pid, _ := d.running(c, l)
 	if pid == 0 {
 		return nil
 	}
@@ -567,17 +578,4 @@ func (d *Driver) PIDs(c *engine.Cluster, n *engine.Node) []int {
 		}
 	}
 	return nil
-}
-
-// logTail returns the end of a log file for error messages.
-func logTail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "(no log)"
-	}
-	s := strings.TrimSpace(string(data))
-	if len(s) > n {
-		s = "…" + s[len(s)-n:]
-	}
-	return s
 }

@@ -52,7 +52,7 @@ func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, 
 		return out, nil
 	}
 	l := layout{home: home}
-	pid, _ := running(l)
+	pid, _ := d.running(c, l)
 	disk := float64(dirSize(l.data()))
 	up := make([]bool, len(c.Nodes))
 	anyUp := false

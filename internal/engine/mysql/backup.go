@@ -568,7 +568,7 @@ func (d *Driver) replay(ctx context.Context, c *engine.Cluster, n *node, user ma
 	cfg["skip_networking"] = "ON"
 	cfg["skip_slave_start"] = "ON"
 	cfg["read_only"] = "OFF"
-	cfg["pid_file"] = filepath.Join(n.runDir(), "restore.pid")
+	cfg["pid_file"] = restoreServer(n).PidFile
 	cfg["log_error"] = filepath.Join(n.logDir(), "restore.log")
 	if _, err := n.r.WriteFile(restoreCnf(n), serverConfig{owned: cfg}.render(), 0o600); err != nil {
 		return err
@@ -581,12 +581,12 @@ func (d *Driver) replay(ctx context.Context, c *engine.Cluster, n *node, user ma
 	// The restored data has the source's admin password: the init file
 	// gives root the cluster's own before the server takes connections.
 	start := []string{"--defaults-file=" + restoreCnf(n), "--init-file=" + n.initFile()}
-	pid, err := n.r.StartDaemon(mariadbd, start, n.Dir, n.outLog())
-	if err != nil {
-		return fmt.Errorf("node %s: %w", n.ID, err)
-	}
+	rs := restoreServer(n)
+	rs.Command, rs.Args = mariadbd, start
+	rs.Ready = func(ctx context.Context, _ int) error { return d.client(ctx, c, n, nil, "-e", "SELECT 1") }
+	rs.ReadyTimeout = readyTimeout
 	defer func() { _ = d.stopRestoreServer(context.WithoutCancel(ctx), n) }()
-	if err := d.waitClient(ctx, c, n, pid); err != nil {
+	if _, err := rs.Start(ctx); err != nil {
 		return err
 	}
 	if pos.gtid != "" {
@@ -653,47 +653,19 @@ func (d *Driver) client(ctx context.Context, c *engine.Cluster, n *node, stdin i
 	return nil
 }
 
-// waitClient waits until the temporary server answers.
-func (d *Driver) waitClient(ctx context.Context, c *engine.Cluster, n *node, pid int) error {
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
-	for {
-		if !proc.Alive(pid) {
-			b, _ := os.ReadFile(filepath.Join(n.logDir(), "restore.log"))
-			return fmt.Errorf("node %s: the restore server exited: %s", n.ID, tailLines(string(b), 5))
-		}
-		err := d.client(ctx, c, n, nil, "-e", "SELECT 1")
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("node %s: the restore server does not answer: %w", n.ID, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+// restoreServer describes the node's temporary restore server.
+func restoreServer(n *node) *proc.Daemon {
+	dm := mariadbd(n, restoreCnf(n), filepath.Join(n.runDir(), "restore.pid"))
+	dm.Name = "node " + n.ID + ": the restore server"
+	dm.Tail = func() string { return n.r.LogTail(filepath.Join(n.logDir(), "restore.log"), 5) }
+	return dm
 }
 
 // stopRestoreServer stops a temporary restore server of the node (clean
 // shutdown), if one runs.
 func (d *Driver) stopRestoreServer(ctx context.Context, n *node) error {
-	arg := "--defaults-file=" + restoreCnf(n)
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || !cmdlineHas(pid, arg) || !isMariadbd(pid) || !n.r.OwnsProcess(pid) {
-			continue
-		}
-		done := make(chan struct{})
-		go func() { proc.Terminate(pid, stopGrace); close(done) }()
-		select {
-		case <-done:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if proc.Alive(pid) {
-			return fmt.Errorf("node %s: the restore server (pid %d) did not stop", n.ID, pid)
-		}
+	if _, err := restoreServer(n).Stop(ctx); err != nil {
+		return err
 	}
 	_ = n.r.Remove(restoreCnf(n))
 	return nil

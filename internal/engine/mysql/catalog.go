@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
@@ -128,42 +127,20 @@ func (d *Driver) readCatalog(ctx context.Context) ([]engine.Parameter, error) {
 		return nil, err
 	}
 	sock := filepath.Join(dir, "s.sock")
-	cmd := d.runner.Command(context.WithoutCancel(ctx), bin, "--no-defaults", "--datadir="+data, "--socket="+sock, "--tmpdir="+dir,
-		"--skip-networking", "--skip-log-bin", "--pid-file="+filepath.Join(dir, "pid"),
-		"--log-error="+filepath.Join(dir, "error.log"), "--innodb-buffer-pool-size=32M",
-		fmt.Sprintf("--innodb-log-file-size=%d", templateLogFileSize), "--performance-schema=OFF")
-	cmd.Dir = dir
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}()
-	db := openSocket(sock, "", time.Second)
-	defer func() { _ = db.Close() }()
+	args := []string{"--no-defaults", "--datadir=" + data, "--socket=" + sock, "--tmpdir=" + dir,
+		"--skip-networking", "--skip-log-bin", "--pid-file=" + filepath.Join(dir, "pid"),
+		"--log-error=" + filepath.Join(dir, "error.log"), "--innodb-buffer-pool-size=32M",
+		fmt.Sprintf("--innodb-log-file-size=%d", templateLogFileSize), "--performance-schema=OFF"}
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	for {
-		if err := db.PingContext(wctx); err == nil {
-			break
-		}
-		select {
-		case <-exited:
-			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			return nil, fmt.Errorf("temporary mariadbd exited: %s", tailLines(string(b), 5))
-		case <-wctx.Done():
-			return nil, fmt.Errorf("temporary mariadbd did not start: %w", wctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
+	db, stop, err := d.startScratch(wctx, "read the catalog", bin, dir, sock, args, func(string) error {
+		b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		return fmt.Errorf("temporary mariadbd exited: %s", tailLines(string(b), 5))
+	})
+	if err != nil {
+		return nil, err
 	}
+	defer stop()
 	return queryCatalog(ctx, db)
 }
 

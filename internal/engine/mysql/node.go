@@ -9,7 +9,7 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -249,49 +249,38 @@ func (d *Driver) removeNode(ctx context.Context, n *node, grace time.Duration) e
 	return nil
 }
 
-// serverPID returns the process ID of the node's mariadbd, or 0. It trusts
-// the pid file only when that process is a mariadbd started with this
-// node's my.cnf by the cluster's OS account, and falls back to scanning
-// /proc (a server whose pid file was lost must not be started twice).
-func serverPID(n *node) int {
-	arg := "--defaults-file=" + n.cnfPath()
-	ours := func(pid int) bool { return n.r == nil || n.r.OwnsProcess(pid) }
-	if pid := proc.ReadPidFile(n.pidFile()); pid > 0 && proc.Alive(pid) && cmdlineHas(pid, arg) && ours(pid) {
-		return pid
+// mariadbd describes a mariadbd of node n started with the configuration
+// file cnf: found by its pid file or, when that is lost, among the
+// cluster account's processes by its --defaults-file (a server whose pid
+// file was lost must not be started twice).
+func mariadbd(n *node, cnf, pidFile string) *proc.Daemon {
+	arg := "--defaults-file=" + cnf
+	return &proc.Daemon{
+		Name:    "node " + n.ID + ": mariadbd",
+		Runner:  n.r,
+		Dir:     n.Dir,
+		Log:     n.outLog(),
+		PidFile: pidFile,
+		Recognise: func(_ int, argv []string) bool {
+			return strings.HasPrefix(filepath.Base(argv[0]), "mariadbd") && slices.Contains(argv, arg)
+		},
+		Scan:      true,
+		Tail:      func() string { return errorLogTail(n) },
+		StopGrace: stopGrace,
 	}
-	if _, err := os.Stat(n.cnfPath()); err != nil {
-		return 0 // no configuration: no server of this node can run
-	}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if cmdlineHas(pid, arg) && proc.Alive(pid) && isMariadbd(pid) && ours(pid) {
-			return pid
-		}
-	}
-	return 0
 }
 
-func cmdlineHas(pid int, arg string) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
-		return false
-	}
-	for _, a := range strings.Split(string(b), "\x00") {
-		if a == arg {
-			return true
-		}
-	}
-	return false
+// server describes the node's own server.
+func (n *node) server() *proc.Daemon {
+	dm := mariadbd(n, n.cnfPath(), n.pidFile())
+	// Without its configuration no server of this node can run.
+	_, err := os.Stat(n.cnfPath())
+	dm.Scan = err == nil
+	return dm
 }
 
-func isMariadbd(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	return err == nil && strings.HasPrefix(strings.TrimSpace(string(b)), "mariadbd")
-}
+// serverPID returns the process ID of the node's mariadbd, or 0.
+func serverPID(n *node) int { return n.server().Find() }
 
 // startServer starts the node's mariadbd with its my.cnf (and the init file
 // of a first start) and waits until it answers queries as the admin user;
@@ -312,43 +301,43 @@ func (d *Driver) startServer(ctx context.Context, c *engine.Cluster, n *node, ga
 	}
 	args = append(args, extra...)
 	d.log.Info("starting mariadbd", "datastore_id", c.ID, "node", n.ID, "args", strings.Join(args[1:], " "))
-	pid, err := n.r.StartDaemon(bin, args, n.Dir, n.outLog())
-	if err != nil {
-		return fmt.Errorf("node %s: %w", n.ID, err)
-	}
-	if err := d.waitReady(ctx, c, n, pid, galera); err != nil {
+	dm := n.server()
+	dm.Command, dm.Args = bin, args
+	// A server that is not ready in time keeps running: a Galera joiner's
+	// state transfer goes on, and the next Ensure adopts it.
+	closeProbe := readyProbe(dm, c, n, galera)
+	defer closeProbe()
+	if _, err := dm.Start(ctx); err != nil {
 		return err
 	}
 	_ = n.r.Remove(n.initFile())
 	return nil
 }
 
-// waitReady waits until the server answers as the admin user (and, with
-// galera, is synced). pid, when not 0, is watched: if it exits, the error
-// carries the end of the error log.
+// waitReady waits until the node's running server (pid, 0 to find it)
+// answers as the admin user (and, with galera, is synced). If the server
+// exits, the error carries the end of the error log.
 func (d *Driver) waitReady(ctx context.Context, c *engine.Cluster, n *node, pid int, galera bool) error {
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
-	db := openSocket(n.socket(), c.AdminPassword, time.Second)
-	defer func() { _ = db.Close() }()
-	var last error
-	for {
-		if pid > 0 && !proc.Alive(pid) {
-			return fmt.Errorf("node %s: mariadbd exited during start: %s", n.ID, errorLogTail(n))
-		}
-		if pid == 0 && serverPID(n) == 0 {
+	dm := n.server()
+	if pid == 0 {
+		if pid = dm.Find(); pid == 0 {
 			return fmt.Errorf("node %s: mariadbd is not running: %s", n.ID, errorLogTail(n))
 		}
-		last = probe(ctx, db, galera)
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("node %s: not ready: %w (last error: %v; log: %s)", n.ID, ctx.Err(), last, errorLogTail(n))
-		case <-time.After(100 * time.Millisecond):
-		}
 	}
+	closeProbe := readyProbe(dm, c, n, galera)
+	defer closeProbe()
+	return dm.Await(ctx, pid)
+}
+
+// readyProbe makes dm ready once the node answers as the admin user (and,
+// with galera, is synced), within readyTimeout (a Galera joiner's
+// includes its state transfer). The function returned closes its
+// connection.
+func readyProbe(dm *proc.Daemon, c *engine.Cluster, n *node, galera bool) func() {
+	db := openSocket(n.socket(), c.AdminPassword, time.Second)
+	dm.Ready = func(ctx context.Context, _ int) error { return probe(ctx, db, galera) }
+	dm.ReadyTimeout = readyTimeout
+	return func() { _ = db.Close() }
 }
 
 // probe checks that a server answers (and is a synced Galera member).
@@ -375,33 +364,22 @@ func probe(ctx context.Context, db *sql.DB, galera bool) error {
 // stopNode stops the node's server: SIGTERM (a clean shutdown, which also
 // leaves a Galera cluster gracefully), then SIGKILL after grace.
 func (d *Driver) stopNode(ctx context.Context, n *node, grace time.Duration) error {
-	pid := serverPID(n)
+	dm := n.server()
+	pid := dm.Find()
 	if pid == 0 {
 		return nil
 	}
 	d.log.Info("stopping mariadbd", "node", n.ID, "pid", pid)
-	done := make(chan struct{})
-	go func() { proc.Terminate(pid, grace); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return fmt.Errorf("stop node %s: %w", n.ID, ctx.Err())
-	}
-	if proc.Alive(pid) {
-		return fmt.Errorf("stop node %s: process %d still runs", n.ID, pid)
-	}
-	return nil
+	dm.StopGrace = grace
+	return dm.StopProcess(ctx, pid)
 }
 
-// errorLogTail returns the interesting end of a node's error log.
+// errorLogTail returns the interesting end of a node's error log: its
+// last errors, else its last lines.
 func errorLogTail(n *node) string {
-	b, err := os.ReadFile(n.errorLog())
-	if err != nil {
-		b, _ = os.ReadFile(n.outLog())
-	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if len(lines) > 40 {
-		lines = lines[len(lines)-40:]
+	lines := n.r.LogLines(n.errorLog(), 40)
+	if lines == nil {
+		lines = n.r.LogLines(n.outLog(), 40)
 	}
 	var errs []string
 	for _, l := range lines {

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
@@ -76,44 +75,19 @@ func (d *Driver) ValidateConfig(ctx context.Context, c *engine.Cluster, changed 
 	}
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	cmd := d.runner.Command(context.WithoutCancel(ctx), bin, "--defaults-file="+cnfPath)
-	cmd.Dir = dir
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("check configuration: start mariadbd: %w", err)
+	db, stop, err := d.startScratch(sctx, "check configuration", bin, dir, sock, []string{"--defaults-file=" + cnfPath}, func(out string) error {
+		b, _ := os.ReadFile(errLog)
+		msgs := serverErrors(out + "\n" + string(b))
+		if len(msgs) == 0 {
+			return fmt.Errorf("check configuration: mariadbd exited: %s", tailLines(out+string(b), 5))
+		}
+		msg := strings.Join(msgs, "; ")
+		return engine.Invalid(blameVar(msg, changed), "MariaDB does not start with it: "+msg)
+	})
+	if err != nil {
+		return err
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}()
-	db := openSocket(sock, "", time.Second)
-	defer func() { _ = db.Close() }()
-	for {
-		if err := db.PingContext(sctx); err == nil {
-			break
-		}
-		select {
-		case <-exited:
-			b, _ := os.ReadFile(errLog)
-			msgs := serverErrors(out.String() + "\n" + string(b))
-			if len(msgs) == 0 {
-				return fmt.Errorf("check configuration: mariadbd exited: %s", tailLines(out.String()+string(b), 5))
-			}
-			msg := strings.Join(msgs, "; ")
-			return engine.Invalid(blameVar(msg, changed), "MariaDB does not start with it: "+msg)
-		case <-sctx.Done():
-			return fmt.Errorf("check configuration: mariadbd did not start: %w", sctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	defer stop()
 	return setEach(sctx, db, user, changed)
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
 // Backups and point-in-time recovery.
@@ -302,7 +303,7 @@ func (d *Driver) SyncArchive(ctx context.Context, c *engine.Cluster, force bool)
 	deadline := time.Now().Add(archiveWait)
 	for !exists(filepath.Join(c.ArchiveDir, file)) {
 		if time.Now().After(deadline) {
-			return time.Time{}, fmt.Errorf("node %s: WAL segment %s was not archived within %s: %s", p.id, file, archiveWait, archiverStatus(ctx, p))
+			return time.Time{}, fmt.Errorf("node %s: WAL segment %s was not archived within %s: %s", p.id, file, archiveWait, archiverStatus(ctx, d.runner.Existing(c.ID), p))
 		}
 		select {
 		case <-ctx.Done():
@@ -314,7 +315,7 @@ func (d *Driver) SyncArchive(ctx context.Context, c *engine.Cluster, force bool)
 }
 
 // archiverStatus describes the archiver's last failure, for errors.
-func archiverStatus(ctx context.Context, p nodePaths) string {
+func archiverStatus(ctx context.Context, r *proc.Runner, p nodePaths) string {
 	var failed string
 	var count int64
 	err := withConn(ctx, p, "postgres", func(conn *pgx.Conn) error {
@@ -326,7 +327,7 @@ func archiverStatus(ctx context.Context, p nodePaths) string {
 	if count == 0 {
 		return "the archiver reports no failure (it may be slow)"
 	}
-	return fmt.Sprintf("archive_command failed %d times, last for %s; server log: %s", count, failed, serverLogTail(p))
+	return fmt.Sprintf("archive_command failed %d times, last for %s; server log: %s", count, failed, serverLogTail(r, p))
 }
 
 // Restore implements engine.Backuper (see the comment at the top).
@@ -473,7 +474,7 @@ func (d *Driver) recoverTo(ctx context.Context, e *env, c *engine.Cluster, p nod
 		mark := logMark(p)
 		err := d.startServer(ctx, e, p)
 		if err == nil {
-			err = d.waitPromoted(ctx, p)
+			err = d.waitPromoted(ctx, e, p)
 		}
 		if err == nil {
 			break
@@ -526,14 +527,14 @@ func writeRestoreConf(e *env, p nodePaths, archive string, target *time.Time) er
 
 // waitPromoted waits until a recovering server has promoted itself (it
 // left recovery); it fails when the server stops.
-func (d *Driver) waitPromoted(ctx context.Context, p nodePaths) error {
+func (d *Driver) waitPromoted(ctx context.Context, e *env, p nodePaths) error {
 	for {
 		st, err := queryState(ctx, p)
 		if err == nil && !st.inRecovery {
 			return nil
 		}
 		if serverPID(p) == 0 {
-			return fmt.Errorf("node %s: the server stopped during recovery: %s", p.id, serverLogTail(p))
+			return fmt.Errorf("node %s: the server stopped during recovery: %s", p.id, serverLogTail(e.r, p))
 		}
 		select {
 		case <-ctx.Done():

@@ -60,7 +60,7 @@ var poolerRestartKeys = []string{"listen_addr", "listen_port", "unix_socket_dir"
 // firewall (auth_hba_file).
 func (d *Driver) ensurePooler(ctx context.Context, e *env, c *engine.Cluster) error {
 	if c.Pooler == nil {
-		if err := d.stopPooler(e, c); err != nil {
+		if err := d.stopPooler(ctx, e, c); err != nil {
 			return err
 		}
 		return removePoolerFiles(e, c)
@@ -111,10 +111,13 @@ func (d *Driver) ensurePooler(ctx context.Context, e *env, c *engine.Cluster) er
 		changed = changed || ch
 	}
 
-	pid := poolerPID(e.r, pp)
+	dm := poolerDaemon(e.r, pp)
+	pid := dm.Running()
 	if pid != 0 && restartNeeded(string(oldIni), ini) {
 		d.log.Info("restarting pooler", "datastore_id", c.ID)
-		proc.Terminate(pid, 10*time.Second)
+		if err := dm.StopProcess(ctx, pid); err != nil {
+			return fmt.Errorf("pooler: %w", err)
+		}
 		pid = 0
 	}
 	if pid == 0 {
@@ -132,52 +135,47 @@ func (d *Driver) ensurePooler(ctx context.Context, e *env, c *engine.Cluster) er
 	return nil
 }
 
-// startPooler starts PgBouncer as a daemon and waits until its console answers.
+// poolerDaemon describes the cluster's PgBouncer. Its pid file is the
+// cluster account's: the process must be that account's too.
+func poolerDaemon(r *proc.Runner, pp poolerPaths) *proc.Daemon {
+	return &proc.Daemon{
+		Name:      "pooler: pgbouncer",
+		Runner:    r,
+		Args:      []string{pp.ini},
+		Dir:       pp.dir,
+		Log:       pp.log,
+		PidFile:   pp.pid,
+		Recognise: func(_ int, argv []string) bool { return filepath.Base(argv[0]) == "pgbouncer" },
+		StopGrace: 10 * time.Second,
+	}
+}
+
+// startPooler starts PgBouncer as a daemon and waits until its console
+// answers; one that does not in time is stopped.
 func (d *Driver) startPooler(ctx context.Context, e *env, c *engine.Cluster, bin string, pp poolerPaths) error {
-	_ = os.Remove(pp.pid)
 	d.log.Info("starting pooler", "datastore_id", c.ID, "host", c.Pooler.Host, "port", c.Pooler.Port, "mode", c.Pooler.Mode)
-	pid, err := e.r.StartDaemon(bin, []string{pp.ini}, pp.dir, pp.log)
-	if err != nil {
-		return fmt.Errorf("pooler: %w", err)
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		err = poolerAdmin(ctx, c, pp, "SHOW VERSION")
-		if err == nil {
-			break
-		}
-		if !proc.Alive(pid) || time.Now().After(deadline) {
-			proc.Terminate(pid, 5*time.Second)
-			return fmt.Errorf("pooler: pgbouncer did not start: %w; log: %s", err, tailFile(pp.log, 5))
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	if proc.ReadPidFile(pp.pid) != pid {
-		if _, err := e.r.WriteFile(pp.pid, fmt.Appendf(nil, "%d\n", pid), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
+	dm := poolerDaemon(e.r, pp)
+	dm.Command = bin
+	// PgBouncer writes its pid file itself; dbaasd makes sure it names
+	// the process once it answers.
+	dm.WritePid = true
+	dm.Ready = func(ctx context.Context, _ int) error { return poolerAdmin(ctx, c, pp, "SHOW VERSION") }
+	dm.ReadyTimeout = 15 * time.Second
+	dm.StopUnready = true
+	_, err := dm.Start(ctx)
+	return err
 }
 
 // stopPooler stops the cluster's PgBouncer, if it runs.
-func (d *Driver) stopPooler(e *env, c *engine.Cluster) error {
+func (d *Driver) stopPooler(ctx context.Context, e *env, c *engine.Cluster) error {
 	if c.Dir == "" {
 		return nil
 	}
-	pp := poolerPathsOf(c)
-	if pid := poolerPID(e.r, pp); pid != 0 {
-		d.log.Info("stopping pooler", "datastore_id", c.ID, "pid", pid)
-		proc.Terminate(pid, 10*time.Second)
-		if proc.Alive(pid) {
-			return fmt.Errorf("pooler: pgbouncer (pid %d) did not stop", pid)
-		}
+	pid, err := poolerDaemon(e.r, poolerPathsOf(c)).Stop(ctx)
+	if pid != 0 {
+		d.log.Info("stopped pooler", "datastore_id", c.ID, "pid", pid)
 	}
-	return nil
+	return err
 }
 
 // removePoolerFiles removes the pooler's directory and socket directory.
@@ -194,18 +192,8 @@ func removePoolerFiles(e *env, c *engine.Cluster) error {
 	return nil
 }
 
-// poolerPID is the PID of the cluster's running PgBouncer, or 0. The pid
-// file is the cluster account's: the process must be that account's too.
-func poolerPID(r *proc.Runner, pp poolerPaths) int {
-	pid := proc.ReadPidFile(pp.pid)
-	if !proc.Alive(pid) || !r.OwnsProcess(pid) {
-		return 0
-	}
-	if args := proc.Cmdline(pid); len(args) > 0 && filepath.Base(args[0]) != "pgbouncer" {
-		return 0
-	}
-	return pid
-}
+// poolerPID is the PID of the cluster's running PgBouncer, or 0.
+func poolerPID(r *proc.Runner, pp poolerPaths) int { return poolerDaemon(r, pp).Running() }
 
 // poolerAdmin runs a command on the PgBouncer console over its Unix socket.
 func poolerAdmin(ctx context.Context, c *engine.Cluster, pp poolerPaths, command string) error {

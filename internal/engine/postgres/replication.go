@@ -72,7 +72,7 @@ func (d *Driver) promote(ctx context.Context, e *env, c *engine.Cluster, p nodeP
 	}
 	d.log.Info("promoting node to primary", "datastore_id", c.ID, "node", p.id)
 	if _, err := e.r.Run(ctx, e.inst.bin("pg_ctl"), "promote", "-w", "-t", "120", "-D", p.data); err != nil {
-		return fmt.Errorf("node %s: promote: %w; server log: %s", p.id, err, serverLogTail(p))
+		return fmt.Errorf("node %s: promote: %w; server log: %s", p.id, err, serverLogTail(e.r, p))
 	}
 	return nil
 }

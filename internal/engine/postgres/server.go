@@ -2,13 +2,10 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,29 +13,28 @@ import (
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
-// serverPID returns the postmaster's process ID when postmaster.pid names a
-// live postgres process, else 0 (no server, a stale pid file, or a PID that
-// now belongs to another program).
-func serverPID(p nodePaths) int {
-	pid := proc.ReadPidFile(filepath.Join(p.data, "postmaster.pid"))
-	if proc.Alive(pid) && isPostmaster(proc.Cmdline(pid)) {
-		return pid
+// postmaster describes a node's server: found by postmaster.pid, or by
+// its data directory when the pid file is gone (a crash of dbaasd at the
+// wrong moment, a data directory being replaced, can leave a server
+// running without it), so that such a server is adopted or stopped and
+// never collides with a second one on its port. r is the cluster's
+// account; nil only looks (Running).
+func postmaster(r *proc.Runner, p nodePaths) *proc.Daemon {
+	return &proc.Daemon{
+		Name:      "node " + p.id + ": postgres",
+		Runner:    r,
+		PidFile:   filepath.Join(p.data, "postmaster.pid"),
+		Recognise: func(_ int, argv []string) bool { return isPostmaster(argv) && servesData(argv, p.data) },
+		Scan:      exists(p.data),
+		Tail:      func() string { return serverLogTail(r, p) },
+		StopGrace: 10 * time.Second,
 	}
-	return 0
 }
 
-// liveServerPID is serverPID, and when there is no (or a stale) pid file,
-// a postmaster found by its data directory: a crash of dbaasd at the wrong
-// moment (a data directory being replaced) can leave a server running whose
-// pid file is gone. Starting and stopping use it, so such a server is
-// adopted or stopped and never collides with a second one on its port;
-// observing uses the cheaper serverPID.
-func liveServerPID(p nodePaths) int {
-	if pid := serverPID(p); pid != 0 {
-		return pid
-	}
-	return postmasterOf(p.data)
-}
+// serverPID returns the postmaster's process ID when postmaster.pid names
+// a live postgres process of the node, else 0 (no server, a stale pid
+// file, or a PID that now belongs to another program).
+func serverPID(p nodePaths) int { return postmaster(nil, p).Running() }
 
 func isPostmaster(args []string) bool {
 	if len(args) == 0 {
@@ -48,31 +44,27 @@ func isPostmaster(args []string) bool {
 	return base == "postgres" || base == "postmaster" || strings.HasPrefix(base, "postgres:")
 }
 
-// postmasterOf finds a running postmaster started with -D dataDir.
-func postmasterOf(dataDir string) int {
-	if _, err := os.Stat(dataDir); err != nil {
-		return 0 // no data directory: no server of this node can run
-	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	for _, ent := range entries {
-		pid, err := strconv.Atoi(ent.Name())
-		if err != nil {
-			continue
-		}
-		args := proc.Cmdline(pid)
-		if !isPostmaster(args) {
-			continue
-		}
-		for i := 0; i+1 < len(args); i++ {
-			if args[i] == "-D" && filepath.Clean(args[i+1]) == filepath.Clean(dataDir) && proc.Alive(pid) {
-				return pid
-			}
+// servesData reports whether a postmaster's arguments name dataDir (-D).
+func servesData(args []string, dataDir string) bool {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "-D" && filepath.Clean(args[i+1]) == filepath.Clean(dataDir) {
+			return true
 		}
 	}
-	return 0
+	return false
+}
+
+// server is postmaster with pg_ctl to start and stop it.
+func (d *Driver) server(e *env, p nodePaths) *proc.Daemon {
+	dm := postmaster(e.r, p)
+	dm.Launch = func(ctx context.Context) error { return d.launchServer(ctx, e, p) }
+	dm.Shutdown = func(ctx context.Context, pid int) {
+		// Fast shutdown: sessions are disconnected, committed work is kept.
+		if _, err := e.r.Run(ctx, e.inst.bin("pg_ctl"), "stop", "-w", "-t", "60", "-m", "fast", "-D", p.data); err != nil {
+			d.log.Warn("pg_ctl stop failed; terminating the server", "node", p.id, "pid", pid, "error", err)
+		}
+	}
+	return dm
 }
 
 // adoptTimeout bounds how long a running server may take to answer (it
@@ -84,23 +76,19 @@ const adoptTimeout = 2 * time.Minute
 // a moment ago still shows up as a live process for a little while). It
 // reports whether it started the server, and what the server says.
 func (d *Driver) ensureRunning(ctx context.Context, e *env, c *engine.Cluster, p nodePaths) (started bool, st serverState, err error) {
-	if pid := liveServerPID(p); pid != 0 {
-		deadline := time.Now().Add(adoptTimeout)
-		for {
-			if st, err = d.nodeState(ctx, c, p); err == nil {
-				return false, st, nil
-			}
-			if !proc.Alive(pid) {
-				break
-			}
-			if time.Now().After(deadline) {
-				return false, st, fmt.Errorf("node %s: the server (pid %d) runs but does not answer: %w", p.id, pid, err)
-			}
-			select {
-			case <-ctx.Done():
-				return false, st, ctx.Err()
-			case <-time.After(100 * time.Millisecond):
-			}
+	dm := d.server(e, p)
+	if pid := dm.Find(); pid != 0 {
+		dm.Ready = func(ctx context.Context, _ int) error {
+			st, err = d.nodeState(ctx, c, p)
+			return err
+		}
+		dm.ReadyTimeout = adoptTimeout
+		aerr := dm.Await(ctx, pid)
+		if aerr == nil {
+			return false, st, nil
+		}
+		if proc.Alive(pid) || ctx.Err() != nil {
+			return false, st, aerr
 		}
 	}
 	if err := d.startServer(ctx, e, p); err != nil {
@@ -119,19 +107,23 @@ func (d *Driver) startServer(ctx context.Context, e *env, p nodePaths) error {
 	if err := ensureSocketDir(e.r, p.socketDir); err != nil {
 		return fmt.Errorf("node %s: %w", p.id, err)
 	}
-	// A postmaster.pid whose PID is dead or reused would stop the server
-	// from starting; a live server was adopted before we got here.
-	// The same goes for the socket's lock file (PostgreSQL takes a zombie
-	// for a live server, and zombies may linger where nobody reaps them).
-	if serverPID(p) == 0 {
-		_ = e.r.Remove(filepath.Join(p.data, "postmaster.pid"))
-	}
+	// A socket lock file whose PID is dead would stop the server from
+	// starting (PostgreSQL takes a zombie for a live server, and zombies
+	// may linger where nobody reaps them). A stale postmaster.pid goes
+	// with Start.
 	sock := filepath.Join(p.socketDir, fmt.Sprintf(".s.PGSQL.%d", p.port))
 	if pid := proc.ReadPidFile(sock + ".lock"); pid != 0 && !proc.Alive(pid) {
 		_ = e.r.Remove(sock + ".lock")
 		_ = e.r.Remove(sock)
 	}
 	d.log.Info("starting server", "node", p.id, "port", p.port)
+	_, err := d.server(e, p).Start(ctx)
+	return err
+}
+
+// launchServer runs pg_ctl start, which returns once the server accepts
+// connections.
+func (d *Driver) launchServer(ctx context.Context, e *env, p nodePaths) error {
 	var err error
 	// Right after a crash the old server's children may still hold its
 	// shared memory for a moment; try again briefly in that case.
@@ -141,7 +133,7 @@ func (d *Driver) startServer(ctx context.Context, e *env, p nodePaths) error {
 		if err == nil {
 			return nil
 		}
-		if !strings.Contains(serverLogTail(p), "pre-existing shared memory block") {
+		if !strings.Contains(serverLogTail(e.r, p), "pre-existing shared memory block") {
 			break
 		}
 		select {
@@ -150,7 +142,7 @@ func (d *Driver) startServer(ctx context.Context, e *env, p nodePaths) error {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("node %s: start postgresql: %w; server log: %s", p.id, err, serverLogTail(p))
+	return fmt.Errorf("node %s: start postgresql: %w; server log: %s", p.id, err, serverLogTail(e.r, p))
 }
 
 // restartServer restarts a running server (fast shutdown).
@@ -158,42 +150,38 @@ func (d *Driver) restartServer(ctx context.Context, e *env, p nodePaths, why str
 	d.log.Info("restarting server", "node", p.id, "reason", why)
 	if _, err := e.r.Run(ctx, e.inst.bin("pg_ctl"), "restart", "-w", "-t", "120", "-m", "fast", "-D", p.data,
 		"-l", filepath.Join(p.log, "startup.log")); err != nil {
-		return fmt.Errorf("node %s: restart postgresql: %w; server log: %s", p.id, err, serverLogTail(p))
+		return fmt.Errorf("node %s: restart postgresql: %w; server log: %s", p.id, err, serverLogTail(e.r, p))
 	}
 	return nil
 }
 
-// stopServer stops a node's server (fast shutdown: sessions are
-// disconnected, committed work is kept). It falls back to signals when
-// pg_ctl fails and returns once the server is gone.
+// stopServer stops a node's server (pg_ctl stop, fast shutdown: sessions
+// are disconnected, committed work is kept), terminating it when pg_ctl
+// fails, and returns once the server is gone.
 func (d *Driver) stopServer(ctx context.Context, e *env, p nodePaths) error {
-	pid := liveServerPID(p)
+	dm := d.server(e, p)
+	pid := dm.Find()
 	if pid == 0 {
 		return nil
 	}
 	d.log.Info("stopping server", "node", p.id, "pid", pid)
-	_, err := e.r.Run(ctx, e.inst.bin("pg_ctl"), "stop", "-w", "-t", "60", "-m", "fast", "-D", p.data)
-	if (err != nil || proc.Alive(pid)) && e.r.OwnsProcess(pid) {
-		d.log.Warn("pg_ctl stop failed; terminating the server", "node", p.id, "pid", pid, "error", err)
-		proc.Terminate(pid, 10*time.Second)
-	}
-	if proc.Alive(pid) {
-		return fmt.Errorf("node %s: server (pid %d) did not stop", p.id, pid)
-	}
-	return nil
+	return dm.StopProcess(ctx, pid)
 }
 
-// serverLogTail returns the last lines of what the server logged: its
-// startup log and the newest server log file.
-func serverLogTail(p nodePaths) string {
+// serverLogTail returns the last lines of what the server logged, read as
+// the cluster's account r: its startup log and the newest server log file.
+func serverLogTail(r *proc.Runner, p nodePaths) string {
+	if r == nil {
+		return ""
+	}
 	var parts []string
-	if s := tailFile(filepath.Join(p.log, "startup.log"), 5); s != "" {
+	if s := r.LogTail(filepath.Join(p.log, "startup.log"), 5); s != "" {
 		parts = append(parts, s)
 	}
 	logs, _ := filepath.Glob(filepath.Join(p.log, "postgresql-*.log"))
 	sort.Slice(logs, func(i, j int) bool { return modTime(logs[i]).After(modTime(logs[j])) })
 	if len(logs) > 0 {
-		if s := tailFile(logs[0], 5); s != "" {
+		if s := r.LogTail(logs[0], 5); s != "" {
 			parts = append(parts, s)
 		}
 	}
@@ -209,29 +197,4 @@ func modTime(path string) time.Time {
 		return time.Time{}
 	}
 	return st.ModTime()
-}
-
-// tailFile returns the last n lines of a file, joined with " / ".
-func tailFile(path string, n int) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer func() { _ = f.Close() }()
-	st, err := f.Stat()
-	if err != nil {
-		return ""
-	}
-	const chunk = 8192
-	off := max(st.Size()-chunk, 0)
-	buf := make([]byte, st.Size()-off)
-	read, err := f.ReadAt(buf, off)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(buf[:read]), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, " / ")
 }

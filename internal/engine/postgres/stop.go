@@ -22,7 +22,7 @@ func (d *Driver) Stop(ctx context.Context, c *engine.Cluster) error {
 
 func (d *Driver) stop(ctx context.Context, e *env, c *engine.Cluster) error {
 	d.forget(c)
-	errs := []error{d.stopPooler(e, c)}
+	errs := []error{d.stopPooler(ctx, e, c)}
 	for _, p := range clusterNodes(c) {
 		errs = append(errs, d.stopServer(ctx, e, p))
 	}

@@ -1,7 +1,7 @@
 // Package proc runs engine processes on the local machine for the local
 // engine drivers: it finds engine binaries, runs commands as the engines' OS
-// user, starts servers as daemons that outlive dbaasd, and checks processes
-// and ports. It knows nothing of any particular engine.
+// user, supervises servers as daemons that outlive dbaasd (Daemon), and
+// checks processes and ports. It knows nothing of any particular engine.
 package proc
 
 import (
@@ -331,11 +331,11 @@ func Terminate(pid int, grace time.Duration) {
 		if !Alive(pid) {
 			return
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(Poll)
 	}
 	_ = syscall.Kill(pid, syscall.SIGKILL)
-	for i := 0; i < 100 && Alive(pid); i++ {
-		time.Sleep(10 * time.Millisecond)
+	for i := 0; i < 50 && Alive(pid); i++ {
+		time.Sleep(Poll)
 	}
 }
 

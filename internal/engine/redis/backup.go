@@ -82,7 +82,7 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 		}
 		if after <= saves {
 			st, _ := persistence(ctx, cl)
-			return info, fmt.Errorf("node %s: BGSAVE failed (status %s): %s", n.ID, st["rdb_last_bgsave_status"], logTail(r, p.serverLog, 800))
+			return info, fmt.Errorf("node %s: BGSAVE failed (status %s): %s", n.ID, st["rdb_last_bgsave_status"], r.LogTail(p.serverLog, 5))
 		}
 		copied, err := copySnapshot(ctx, r, cl, filepath.Join(p.data, snapshotFile), filepath.Join(dst, snapshotFile), after)
 		if err != nil {
@@ -211,7 +211,7 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 		m = &c.Nodes[0]
 	}
 	p := nodePaths(m)
-	stopServer(r, m) // a server an interrupted create left would overwrite the file
+	stopServer(ctx, r, m) // a server an interrupted create left would overwrite the file
 	if err := claimDirs(r, c); err != nil {
 		return err
 	}

@@ -74,7 +74,7 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	}
 	// Sentinels of departing nodes must not vote while the cluster changes.
 	for i := range stale {
-		stopSentinel(r, &stale[i])
+		stopSentinel(ctx, r, &stale[i])
 	}
 
 	// Forwarders first (firewalled clusters): replicas and sentinels reach
@@ -86,7 +86,7 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	for i := range c.Nodes {
 		n := &c.Nodes[i]
 		if !fw {
-			d.stopForwarder(r, c, n, true) // frees Host:Port for the server
+			d.stopForwarder(ctx, r, c, n, true) // frees Host:Port for the server
 			continue
 		}
 		if err := makeDirs(r, nodePaths(n)); err != nil {
@@ -158,7 +158,7 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 			if err := d.ensureSentinel(ctx, c, n, master); err != nil {
 				return err
 			}
-		} else if _, err := d.removeSentinel(r, c, n); err != nil {
+		} else if _, err := d.removeSentinel(ctx, r, c, n); err != nil {
 			return err
 		}
 	}
@@ -173,7 +173,7 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	// Remove the nodes the cluster no longer lists.
 	if len(stale) > 0 {
 		for i := range stale {
-			if err := d.removeNode(r, c, &stale[i]); err != nil {
+			if err := d.removeNode(ctx, r, c, &stale[i]); err != nil {
 				return err
 			}
 		}
@@ -202,7 +202,7 @@ func (d *Driver) runningInfos(ctx context.Context, r *proc.Runner, c *engine.Clu
 	infos := map[string]replInfo{}
 	for i := range c.Nodes {
 		n := &c.Nodes[i]
-		if runningPid(r, nodePaths(n).serverPid, serverWords...) == 0 {
+		if serverProcess(r, n).Running() == 0 {
 			continue
 		}
 		if ri, err := readRepl(ctx, r, c, n); err == nil {
@@ -231,10 +231,10 @@ func mergeRegistry(reg []registeredNode, nodes []engine.Node) []registeredNode {
 }
 
 // removeNode stops every process of a node and deletes its directory.
-func (d *Driver) removeNode(r *proc.Runner, c *engine.Cluster, n *engine.Node) error {
-	stopSentinel(r, n)
-	d.stopForwarder(r, c, n, false)
-	stopServer(r, n)
+func (d *Driver) removeNode(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node) error {
+	stopSentinel(ctx, r, n)
+	d.stopForwarder(ctx, r, c, n, false)
+	stopServer(ctx, r, n)
 	if n.Dir == "" {
 		return nil
 	}

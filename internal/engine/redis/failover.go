@@ -106,7 +106,7 @@ func (d *Driver) failoverTo(ctx context.Context, r *proc.Runner, c *engine.Clust
 		"datastore_id", c.ID, "master", old.ID, "replica", best.ID)
 	for i := range c.Nodes {
 		n := &c.Nodes[i]
-		if runningPid(r, nodePaths(n).sentinelPid, sentinelWords...) == 0 {
+		if sentinelProcess(r, n).Running() == 0 {
 			if err := d.ensureSentinel(ctx, c, n, old); err != nil {
 				return nil, err
 			}
@@ -154,7 +154,7 @@ func (d *Driver) forceFailover(ctx context.Context, r *proc.Runner, c *engine.Cl
 	var errs []string
 	for i := range c.Nodes {
 		n := &c.Nodes[i]
-		if runningPid(r, nodePaths(n).sentinelPid, sentinelWords...) == 0 {
+		if sentinelProcess(r, n).Running() == 0 {
 			continue
 		}
 		cl, _, err := connectSentinel(ctx, r, c, n)

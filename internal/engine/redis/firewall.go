@@ -83,8 +83,9 @@ func (d *Driver) ensureForwarder(ctx context.Context, r *proc.Runner, c *engine.
 		return "", err
 	}
 	hash := configHash(b)
-	if pid := runningPid(r, p.forwarderPid, p.forwarderConf); pid > 0 {
-		fs, err := waitForwarderReady(ctx, r, p, pid)
+	dm := forwarderProcess(r, n)
+	if pid := dm.Running(); pid > 0 {
+		fs, err := waitForwarderReady(ctx, r, n, pid)
 		if err != nil {
 			return "", fmt.Errorf("node %s: %w", n.ID, err)
 		}
@@ -99,18 +100,12 @@ func (d *Driver) ensureForwarder(ctx context.Context, r *proc.Runner, c *engine.
 	if err != nil {
 		return "", err
 	}
-	if err := r.Remove(p.forwarderPid); err != nil {
-		return "", err
-	}
-	args := append(append([]string{}, cmd[1:]...), "-config", p.forwarderConf, "-pidfile", p.forwarderPid)
-	pid, err := r.StartDaemon(cmd[0], args, p.dir, p.forwarderLog, d.opts.ForwarderEnv...)
+	dm.Command = cmd[0]
+	dm.Args = append(append([]string{}, cmd[1:]...), "-config", p.forwarderConf, "-pidfile", p.forwarderPid)
+	dm.Env = d.opts.ForwarderEnv
+	pid, err := dm.Start(ctx)
 	if err != nil {
 		return "", fmt.Errorf("node %s: start firewall forwarder: %w", n.ID, err)
-	}
-	// Record the pid at once (the forwarder rewrites the same value once it
-	// is ready), so that nothing starts a second forwarder meanwhile.
-	if _, err := r.WriteFile(p.forwarderPid, fmt.Appendf(nil, "%d\n", pid), 0o644); err != nil {
-		return "", err
 	}
 	d.log.Info("started redis firewall forwarder", "datastore_id", c.ID, "node", n.ID, "pid", pid)
 	return hash, nil
@@ -127,55 +122,51 @@ func readForwarderStatus(r *proc.Runner, p paths) (forwarderStatus, error) {
 	return st, json.Unmarshal(b, &st)
 }
 
-// waitForwarderReady waits until the forwarder with this pid has applied a
+// waitForwarderReady waits until node n's forwarder pid has applied a
 // config and written its status (it handles SIGHUP from then on).
-func waitForwarderReady(ctx context.Context, r *proc.Runner, p paths, pid int) (forwarderStatus, error) {
-	deadline := time.Now().Add(forwarderReadyWait)
-	for {
-		if st, err := readForwarderStatus(r, p); err == nil && st.Pid == pid {
-			return st, nil
+func waitForwarderReady(ctx context.Context, r *proc.Runner, n *engine.Node, pid int) (forwarderStatus, error) {
+	var st forwarderStatus
+	dm := forwarderProcess(r, n)
+	dm.Ready = func(context.Context, int) error {
+		s, err := readForwarderStatus(r, nodePaths(n))
+		if err != nil {
+			return err
 		}
-		if !proc.Alive(pid) {
-			return forwarderStatus{}, fmt.Errorf("firewall forwarder exited: %s", logTail(r, p.forwarderLog, 1000))
+		if s.Pid != pid {
+			return fmt.Errorf("its status names process %d", s.Pid)
 		}
-		if time.Now().After(deadline) {
-			return forwarderStatus{}, fmt.Errorf("firewall forwarder %d not ready after %s: %s", pid, forwarderReadyWait, logTail(r, p.forwarderLog, 1000))
-		}
-		select {
-		case <-ctx.Done():
-			return forwarderStatus{}, fmt.Errorf("wait for firewall forwarder: %w", ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
+		st = s
+		return nil
 	}
+	dm.ReadyTimeout = forwarderReadyWait
+	err := dm.Await(ctx, pid)
+	return st, err
 }
 
 // waitForwarder waits until node n's forwarder applied the config with this
 // hash and listens on every required route.
 func waitForwarder(ctx context.Context, r *proc.Runner, n *engine.Node, hash string) error {
-	p := nodePaths(n)
-	deadline := time.Now().Add(15 * time.Second)
-	var last forwarderStatus
-	for {
-		pid := runningPid(r, p.forwarderPid, p.forwarderConf)
-		st, err := readForwarderStatus(r, p)
-		if err == nil && pid > 0 && st.Pid == pid {
-			last = st
-			if st.Hash == hash && len(st.Errors) == 0 {
-				return nil
-			}
-		}
-		if pid == 0 {
-			return fmt.Errorf("node %s: firewall forwarder exited: %s", n.ID, logTail(r, p.forwarderLog, 1000))
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("node %s: firewall forwarder not ready (errors %v): %s", n.ID, last.Errors, logTail(r, p.forwarderLog, 1000))
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("node %s: wait for firewall forwarder: %w", n.ID, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
+	dm := forwarderProcess(r, n)
+	pid := dm.Running()
+	if pid == 0 {
+		return fmt.Errorf("node %s: firewall forwarder is not running: %s", n.ID, r.LogTail(dm.Log, 5))
 	}
+	dm.Ready = func(context.Context, int) error {
+		st, err := readForwarderStatus(r, nodePaths(n))
+		switch {
+		case err != nil:
+			return err
+		case st.Pid != pid:
+			return fmt.Errorf("its status names process %d", st.Pid)
+		case st.Hash != hash:
+			return errors.New("the new configuration is not applied yet")
+		case len(st.Errors) > 0:
+			return fmt.Errorf("errors %v", st.Errors)
+		}
+		return nil
+	}
+	dm.ReadyTimeout = forwarderReadyWait
+	return dm.Await(ctx, pid)
 }
 
 // observeForwarder reports whether node n's forwarder runs and listens on
@@ -183,7 +174,7 @@ func waitForwarder(ctx context.Context, r *proc.Runner, n *engine.Node, hash str
 func observeForwarder(r *proc.Runner, n *engine.Node) engine.ProcessState {
 	ps := engine.ProcessState{Name: "redis-forwarder", NodeID: n.ID}
 	p := nodePaths(n)
-	pid := runningPid(r, p.forwarderPid, p.forwarderConf)
+	pid := forwarderProcess(r, n).Running()
 	if pid == 0 {
 		ps.Detail = "the firewall forwarder is not running"
 		return ps
@@ -201,10 +192,9 @@ func observeForwarder(r *proc.Runner, n *engine.Node) engine.ProcessState {
 }
 
 // stopForwarder stops node n's forwarder and, with remove, its files.
-func (d *Driver) stopForwarder(r *proc.Runner, c *engine.Cluster, n *engine.Node, remove bool) {
+func (d *Driver) stopForwarder(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node, remove bool) {
 	p := nodePaths(n)
-	if pid := runningPid(r, p.forwarderPid, p.forwarderConf); pid > 0 {
-		proc.Terminate(pid, 5*time.Second)
+	if pid, _ := forwarderProcess(r, n).Stop(ctx); pid > 0 {
 		d.log.Info("stopped redis firewall forwarder", "datastore_id", c.ID, "node", n.ID)
 	}
 	if remove {

@@ -90,10 +90,7 @@ func configGet(t *testing.T, c *engine.Cluster, n *engine.Node, name string) str
 // pidOf returns the process of a pid file when it runs and looks like one
 // of words, else 0.
 func pidOf(pidFile string, words ...string) int {
-	if pid := proc.OwnedPid(pidFile); pid > 0 && isProcess(pid, words...) {
-		return pid
-	}
-	return 0
+	return (&proc.Daemon{PidFile: pidFile, Recognise: cmdlineMentions(words...)}).Running()
 }
 
 // serverPid returns node n's server process ID.

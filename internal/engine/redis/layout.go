@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
@@ -228,44 +229,65 @@ func addr(host string, port int) string {
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
 
-// isProcess reports whether pid is alive and its command line mentions one
-// of the words (guards against a recycled process ID).
-func isProcess(pid int, words ...string) bool {
-	if !proc.Alive(pid) {
+// cmdlineMentions recognises a process whose command line mentions one of
+// words (guards against a recycled process ID).
+func cmdlineMentions(words ...string) func(int, []string) bool {
+	return func(_ int, argv []string) bool {
+		cmd := strings.Join(argv, " ")
+		for _, w := range words {
+			if strings.Contains(cmd, w) {
+				return true
+			}
+		}
 		return false
 	}
-	cmd := strings.Join(proc.Cmdline(pid), " ")
-	for _, w := range words {
-		if strings.Contains(cmd, w) {
-			return true
-		}
-	}
-	return false
 }
 
-// runningPid returns the pid in a pid file if that process runs as the
-// cluster's OS account (r) and looks like one of words, else 0. Pid files
-// are in the account's directories: whatever one says, no process of
-// another user is taken for the cluster's.
-func runningPid(r *proc.Runner, pidFile string, words ...string) int {
-	pid := proc.OwnedPid(pidFile)
-	if pid > 0 && r.OwnsProcess(pid) && isProcess(pid, words...) {
-		return pid
+// The processes of a node, found by their pid files in the node's runtime
+// directory: pid files are in the cluster account's directories, so
+// whatever one says, only the account's processes count (proc.Daemon).
+
+// serverProcess is node n's redis-server, started with daemonize yes; it
+// saves its dataset when it stops.
+func serverProcess(r *proc.Runner, n *engine.Node) *proc.Daemon {
+	p := nodePaths(n)
+	return &proc.Daemon{
+		Name:      "node " + n.ID + ": redis-server",
+		Runner:    r,
+		Log:       p.serverLog,
+		PidFile:   p.serverPid,
+		Recognise: cmdlineMentions(serverWords...),
+		StopGrace: shutdownGrace,
 	}
-	return 0
 }
 
-// logTail returns the end of a log file, for error messages, read as the
-// cluster's OS account (r): a log replaced by a link to a file the account
-// may not read yields nothing.
-func logTail(r *proc.Runner, path string, n int) string {
-	b, err := r.ReadFileTail(path, int64(n)+64)
-	if err != nil {
-		return ""
+// sentinelProcess is node n's redis-sentinel, started with daemonize yes.
+func sentinelProcess(r *proc.Runner, n *engine.Node) *proc.Daemon {
+	p := nodePaths(n)
+	return &proc.Daemon{
+		Name:      "node " + n.ID + ": redis-sentinel",
+		Runner:    r,
+		Log:       p.sentinelLog,
+		PidFile:   p.sentinelPid,
+		Recognise: cmdlineMentions(sentinelWords...),
+		StopGrace: 10 * time.Second,
 	}
-	s := strings.TrimSpace(string(b))
-	if len(s) > n {
-		s = "…" + s[len(s)-n:]
+}
+
+// forwarderProcess is node n's firewall forwarder (RunForwarder), started
+// by dbaasd, which writes its pid file at once (the forwarder rewrites the
+// same value once it is ready), so that nothing starts a second forwarder
+// meanwhile.
+func forwarderProcess(r *proc.Runner, n *engine.Node) *proc.Daemon {
+	p := nodePaths(n)
+	return &proc.Daemon{
+		Name:      "node " + n.ID + ": firewall forwarder",
+		Runner:    r,
+		Dir:       p.dir,
+		Log:       p.forwarderLog,
+		PidFile:   p.forwarderPid,
+		WritePid:  true,
+		Recognise: cmdlineMentions(p.forwarderConf),
+		StopGrace: 5 * time.Second,
 	}
-	return s
 }

@@ -29,17 +29,17 @@ func (d *Driver) Stop(ctx context.Context, c *engine.Cluster) error {
 	}
 	nodes := allNodes(r, c)
 	for i := range nodes {
-		stopSentinel(r, &nodes[i])
+		stopSentinel(ctx, r, &nodes[i])
 	}
 	for i := range nodes {
-		d.stopForwarder(r, c, &nodes[i], false)
+		d.stopForwarder(ctx, r, c, &nodes[i], false)
 	}
 	var wg sync.WaitGroup
 	for i := range nodes {
 		wg.Add(1)
 		go func(n *engine.Node) {
 			defer wg.Done()
-			stopServer(r, n)
+			stopServer(ctx, r, n)
 		}(&nodes[i])
 	}
 	wg.Wait()

@@ -54,7 +54,7 @@ func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, 
 	for i := range c.Nodes {
 		n := &c.Nodes[i]
 		p := nodePaths(n)
-		if pids[i] = runningPid(r, p.serverPid, serverWords...); pids[i] == 0 {
+		if pids[i] = serverProcess(r, n).Running(); pids[i] == 0 {
 			continue
 		}
 		wg.Add(1)

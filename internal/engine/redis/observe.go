@@ -114,7 +114,7 @@ func observeNode(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engi
 		o.state.Detail = "not created"
 		return o
 	}
-	if runningPid(r, p.serverPid, serverWords...) == 0 {
+	if serverProcess(r, n).Running() == 0 {
 		o.state.Detail = "redis-server is not running"
 		return o
 	}

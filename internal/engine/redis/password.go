@@ -51,10 +51,10 @@ func (d *Driver) SetPassword(ctx context.Context, c *engine.Cluster, password st
 		if _, err := os.Stat(p.conf); err != nil {
 			continue // never created: Ensure will use the new password
 		}
-		if runningPid(r, p.serverPid, serverWords...) > 0 {
+		if serverProcess(r, n).Running() > 0 {
 			running = append(running, live{unixEndpoint(p.serverSock), tenantServerRules, p, n})
 		}
-		if runningPid(r, p.sentinelPid, sentinelWords...) > 0 {
+		if sentinelProcess(r, n).Running() > 0 {
 			running = append(running, live{sentinelEndpoint(n), tenantSentinelRules, p, n})
 		} else if err := rewriteSentinelUsers(r, &nc, p); err != nil {
 			errs = append(errs, fmt.Errorf("node %s: %w", n.ID, err))

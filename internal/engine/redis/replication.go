@@ -61,7 +61,7 @@ func sentinelVotes(ctx context.Context, r *proc.Runner, c *engine.Cluster, nodes
 	healthy := 0
 	for i := range nodes {
 		n := &nodes[i]
-		if runningPid(r, nodePaths(n).sentinelPid, sentinelWords...) == 0 {
+		if sentinelProcess(r, n).Running() == 0 {
 			continue
 		}
 		a, err := sentinelMasterAddr(ctx, r, c, n)
@@ -195,7 +195,7 @@ func waitFailovers(ctx context.Context, r *proc.Runner, c *engine.Cluster) {
 		busy := false
 		for i := range c.Nodes {
 			n := &c.Nodes[i]
-			if runningPid(r, nodePaths(n).sentinelPid, sentinelWords...) == 0 {
+			if sentinelProcess(r, n).Running() == 0 {
 				continue
 			}
 			if failingOver(ctx, r, c, n) {

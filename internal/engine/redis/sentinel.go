@@ -206,7 +206,7 @@ func (d *Driver) ensureSentinel(ctx context.Context, c *engine.Cluster, n, maste
 	if firewalled(c) {
 		want = 0
 	}
-	if pid := runningPid(r, p.sentinelPid, sentinelWords...); pid > 0 {
+	if pid := sentinelProcess(r, n).Running(); pid > 0 {
 		reason := "it listens on another port than wanted (port or firewall mode changed)"
 		cl, _, err := connectSentinel(ctx, r, c, n)
 		if err == nil {
@@ -221,7 +221,9 @@ func (d *Driver) ensureSentinel(ctx context.Context, c *engine.Cluster, n, maste
 			reason = "it does not answer: " + err.Error()
 		}
 		d.log.Info("restarting redis sentinel", "datastore_id", c.ID, "node", n.ID, "reason", reason)
-		proc.Terminate(pid, 10*time.Second)
+		if err := sentinelProcess(r, n).StopProcess(ctx, pid); err != nil {
+			return err
+		}
 	}
 
 	lines := sentinelLines(c, n, port)
@@ -244,36 +246,29 @@ func (d *Driver) startSentinel(ctx context.Context, r *proc.Runner, c *engine.Cl
 	if err != nil {
 		return err
 	}
-	if err := r.Remove(p.sentinelPid); err != nil {
+	dm := sentinelProcess(r, n)
+	dm.Launch = func(ctx context.Context) error {
+		if err := touch(r, p.sentinelLog); err != nil {
+			return err
+		}
+		if out, err := r.Run(ctx, "/bin/sh", privateStart(bin, args...)...); err != nil {
+			return fmt.Errorf("node %s: start redis-sentinel: %w: %s", n.ID, err, strings.TrimSpace(string(out)))
+		}
+		return nil
+	}
+	dm.Ready = func(ctx context.Context, _ int) error {
+		cl, _, err := connectSentinel(ctx, r, c, n)
+		if err == nil {
+			_ = cl.Close()
+		}
 		return err
 	}
-	if err := touch(r, p.sentinelLog); err != nil {
+	dm.ReadyTimeout = 15 * time.Second
+	if _, err := dm.Start(ctx); err != nil {
 		return err
 	}
-	if out, err := r.Run(ctx, "/bin/sh", privateStart(bin, args...)...); err != nil {
-		return fmt.Errorf("node %s: start redis-sentinel: %w: %s", n.ID, err, strings.TrimSpace(string(out)))
-	}
-	for start := time.Now(); ; {
-		pid := proc.ReadPidFile(p.sentinelPid) // only watched, never signalled
-		if pid > 0 && !proc.Alive(pid) {
-			return fmt.Errorf("node %s: redis-sentinel exited: %s", n.ID, logTail(r, p.sentinelLog, 1500))
-		}
-		if pid > 0 {
-			if cl, _, err := connectSentinel(ctx, r, c, n); err == nil {
-				_ = cl.Close()
-				d.log.Info("started redis sentinel", "datastore_id", c.ID, "node", n.ID)
-				return nil
-			}
-		}
-		if time.Since(start) > 15*time.Second {
-			return fmt.Errorf("node %s: redis-sentinel does not answer: %s", n.ID, logTail(r, p.sentinelLog, 1500))
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("node %s: wait for redis-sentinel: %w", n.ID, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	d.log.Info("started redis sentinel", "datastore_id", c.ID, "node", n.ID)
+	return nil
 }
 
 // configureSentinel brings a running sentinel's settings to the desired
@@ -400,7 +395,7 @@ func replyMap(v any) map[string]string {
 // resetSentinel makes node n's sentinel forget the replicas and sentinels it
 // knows, so that removed nodes disappear; it rediscovers the others.
 func resetSentinel(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node) error {
-	if runningPid(r, nodePaths(n).sentinelPid, sentinelWords...) == 0 {
+	if sentinelProcess(r, n).Running() == 0 {
 		return nil
 	}
 	cl, _, err := connectSentinel(ctx, r, c, n)
@@ -415,18 +410,16 @@ func resetSentinel(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *en
 }
 
 // stopSentinel stops node n's sentinel, if it runs.
-func stopSentinel(r *proc.Runner, n *engine.Node) {
-	if pid := runningPid(r, nodePaths(n).sentinelPid, sentinelWords...); pid > 0 {
-		proc.Terminate(pid, 10*time.Second)
-	}
+func stopSentinel(ctx context.Context, r *proc.Runner, n *engine.Node) {
+	_, _ = sentinelProcess(r, n).Stop(ctx)
 }
 
 // removeSentinel stops node n's sentinel and deletes its config, for a node
 // that no longer needs one (the cluster shrank to one node).
-func (d *Driver) removeSentinel(r *proc.Runner, c *engine.Cluster, n *engine.Node) (bool, error) {
+func (d *Driver) removeSentinel(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node) (bool, error) {
 	p := nodePaths(n)
-	had := runningPid(r, p.sentinelPid, sentinelWords...) > 0
-	stopSentinel(r, n)
+	pid, _ := sentinelProcess(r, n).Stop(ctx)
+	had := pid > 0
 	if _, err := r.ReadFile(p.sentinelConf); err == nil {
 		had = true
 		if err := r.Remove(p.sentinelConf); err != nil {
@@ -442,7 +435,7 @@ func (d *Driver) removeSentinel(r *proc.Runner, c *engine.Cluster, n *engine.Nod
 // observeSentinel reports whether node n's sentinel runs and answers.
 func observeSentinel(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node) engine.ProcessState {
 	ps := engine.ProcessState{Name: "redis-sentinel", NodeID: n.ID}
-	if runningPid(r, nodePaths(n).sentinelPid, sentinelWords...) == 0 {
+	if sentinelProcess(r, n).Running() == 0 {
 		ps.Detail = "redis-sentinel is not running"
 		return ps
 	}

@@ -44,7 +44,7 @@ func (d *Driver) ensureServer(ctx context.Context, c *engine.Cluster, n *engine.
 	if err != nil {
 		return err
 	}
-	pid := runningPid(r, p.serverPid, serverWords...)
+	pid := serverProcess(r, n).Running()
 	if pid == 0 {
 		if _, err := r.WriteFile(p.conf, sc.render(), 0o600); err != nil {
 			return err
@@ -91,7 +91,9 @@ func (d *Driver) ensureServer(ctx context.Context, c *engine.Cluster, n *engine.
 	}
 	d.log.Info("restarting redis server for parameters that cannot change live",
 		"datastore_id", c.ID, "node", n.ID, "parameters", strings.Join(restart, ","))
-	proc.Terminate(pid, shutdownGrace)
+	if err := serverProcess(r, n).StopProcess(ctx, pid); err != nil {
+		return err
+	}
 	if err := d.startServer(ctx, c, n); err != nil {
 		return err
 	}
@@ -179,68 +181,64 @@ func (d *Driver) startServer(ctx context.Context, c *engine.Cluster, n *engine.N
 		return err
 	}
 	p := nodePaths(n)
-	if err := r.Remove(p.serverPid); err != nil {
-		return err
-	}
-	// The log file must belong to the engine user, who may not create it in
-	// a directory dbaasd made.
-	if err := touch(r, p.serverLog); err != nil {
-		return err
-	}
-	// daemonize yes: the parent checks the config (reporting errors on its
-	// output) and exits; the server forks into its own session.
-	if out, err := r.Run(ctx, "/bin/sh", privateStart(bin, p.conf)...); err != nil {
-		if strings.Contains(string(out), "FATAL CONFIG FILE ERROR") {
-			return fmt.Errorf("%w: node %s: redis-server refused its configuration: %s", engine.ErrInvalid, n.ID, strings.TrimSpace(string(out)))
+	var cl *goredis.Client
+	dm := readyServer(r, c, n, &cl)
+	dm.Launch = func(ctx context.Context) error {
+		// The log file must belong to the engine user, who may not create
+		// it in a directory dbaasd made.
+		if err := touch(r, p.serverLog); err != nil {
+			return err
 		}
-		return fmt.Errorf("node %s: start redis-server: %w", n.ID, err)
+		// daemonize yes: the parent checks the config (reporting errors on
+		// its output) and exits; the server forks into its own session.
+		if out, err := r.Run(ctx, "/bin/sh", privateStart(bin, p.conf)...); err != nil {
+			if strings.Contains(string(out), "FATAL CONFIG FILE ERROR") {
+				return fmt.Errorf("%w: node %s: redis-server refused its configuration: %s", engine.ErrInvalid, n.ID, strings.TrimSpace(string(out)))
+			}
+			return fmt.Errorf("node %s: start redis-server: %w", n.ID, err)
+		}
+		return nil
+	}
+	if _, err := dm.Start(ctx); err != nil {
+		return err
 	}
 	d.log.Info("started redis server", "datastore_id", c.ID, "node", n.ID, "addr", addr(listenIP(n), n.Port))
-	cl, err := d.waitServer(ctx, r, c, n, 0)
-	if err != nil {
-		return err
-	}
 	return cl.Close()
 }
 
-// waitServer waits until node n's server answers on its socket (or is
-// loading its dataset) and returns a client of the internal user. pid is
-// the process to watch, 0 to read it from the pid file as it appears. It
-// fails early when the process exits.
+// waitServer waits until node n's running server pid answers on its
+// socket (or is loading its dataset) and returns a client of the internal
+// user. It fails early when the process exits.
 func (d *Driver) waitServer(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node, pid int) (*goredis.Client, error) {
-	p := nodePaths(n)
-	start := time.Now()
-	var lastErr error
-	for {
-		if pid == 0 {
-			pid = proc.ReadPidFile(p.serverPid) // only watched, never signalled
-		}
-		if pid > 0 && !proc.Alive(pid) {
-			return nil, fmt.Errorf("node %s: redis-server exited: %s", n.ID, logTail(r, p.serverLog, 1500))
-		}
-		if pid == 0 && time.Since(start) > 10*time.Second {
-			return nil, fmt.Errorf("node %s: redis-server did not write %s: %s", n.ID, p.serverPid, logTail(r, p.serverLog, 1500))
-		}
-		if pid > 0 {
-			cl, err := connectInternal(ctx, c, unixEndpoint(p.serverSock), creds(r, c, p), tenantServerRules)
-			if err == nil {
-				if werr := waitLoaded(ctx, cl); werr != nil {
-					_ = cl.Close()
-					return nil, fmt.Errorf("node %s: %w", n.ID, werr)
-				}
-				return cl, nil
-			}
-			if errors.Is(err, errAuth) {
-				return nil, fmt.Errorf("node %s: redis-server runs but %w", n.ID, err)
-			}
-			lastErr = err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("node %s: wait for redis-server: %w (last error: %v)", n.ID, ctx.Err(), lastErr)
-		case <-time.After(10 * time.Millisecond):
-		}
+	var cl *goredis.Client
+	if err := readyServer(r, c, n, &cl).Await(ctx, pid); err != nil {
+		return nil, err
 	}
+	return cl, nil
+}
+
+// readyServer is serverProcess, ready once the server answers on its
+// socket as the internal user and has loaded its dataset; *cl is then a
+// client of that user.
+func readyServer(r *proc.Runner, c *engine.Cluster, n *engine.Node, cl **goredis.Client) *proc.Daemon {
+	p := nodePaths(n)
+	dm := serverProcess(r, n)
+	dm.Ready = func(ctx context.Context, _ int) error {
+		conn, err := connectInternal(ctx, c, unixEndpoint(p.serverSock), creds(r, c, p), tenantServerRules)
+		if errors.Is(err, errAuth) {
+			return proc.Permanent(fmt.Errorf("redis-server runs but %w", err))
+		}
+		if err != nil {
+			return err
+		}
+		if err := waitLoaded(ctx, conn); err != nil {
+			_ = conn.Close()
+			return proc.Permanent(err)
+		}
+		*cl = conn
+		return nil
+	}
+	return dm
 }
 
 // waitLoaded waits while the server loads its dataset.
@@ -253,17 +251,14 @@ func waitLoaded(ctx context.Context, cl *goredis.Client) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("server still loading its dataset: %w", ctx.Err())
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(proc.Poll):
 		}
 	}
 }
 
 // stopServer stops node n's server (it saves its dataset on the way out).
-func stopServer(r *proc.Runner, n *engine.Node) {
-	p := nodePaths(n)
-	if pid := runningPid(r, p.serverPid, serverWords...); pid > 0 {
-		proc.Terminate(pid, shutdownGrace)
-	}
+func stopServer(ctx context.Context, r *proc.Runner, n *engine.Node) {
+	_, _ = serverProcess(r, n).Stop(ctx)
 }
 
 // privateStart returns the arguments of /bin/sh that run a Redis binary
