@@ -119,8 +119,11 @@ type Reconciler struct {
 	retryAt   map[string]time.Time // datastores in ERROR: when to look again
 	// lookAt is when the instances of a datastore in ERROR are next
 	// observed (see instancesDue).
-	lookAt   map[string]time.Time
-	dirless  map[string]bool // datastores in ERROR seen without a directory
+	lookAt  map[string]time.Time
+	dirless map[string]bool // datastores in ERROR seen without a directory
+	// probeMu serialises ProbeAll, which owns watch.
+	probeMu  sync.Mutex
+	watch    watch
 	metrics  Metrics
 	handlers map[string]Handler
 }
