@@ -100,7 +100,7 @@ func (r *Reconciler) ProbeAll(ctx context.Context) {
 		if working[ds.ID] || r.inflightHere(ds.ID) {
 			continue
 		}
-		if err := r.observe(ctx, ds.ID); err != nil {
+		if err := r.observe(ctx, ds.ID, ds.ProjectID); err != nil {
 			r.log.Warn("probe", "datastore_id", ds.ID, "error", err)
 		}
 	}
@@ -179,6 +179,17 @@ func (r *Reconciler) plan(ctx context.Context, snap store.DatastoreSnapshot) err
 	fresh, gone := r.watch.update(snap, r.now())
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if len(r.observed) > 0 {
+		keep := make(map[string]bool, len(r.watch.stable))
+		for _, ds := range r.watch.stable {
+			keep[ds.ID] = true
+		}
+		for id := range r.observed {
+			if !keep[id] {
+				delete(r.observed, id)
+			}
+		}
+	}
 	for _, id := range gone {
 		delete(r.retryAt, id)
 		delete(r.lookAt, id)
@@ -306,13 +317,15 @@ func (r *Reconciler) probe(ctx context.Context, dsID string) error {
 	if busy, err := r.busy(ctx, dsID); busy || err != nil {
 		return err
 	}
-	return r.observe(ctx, dsID)
+	return r.observe(ctx, dsID, "")
 }
 
 // observe observes one datastore (known to have no work under way) and
 // records what changed: a datastore that looks as recorded costs no write.
-func (r *Reconciler) observe(ctx context.Context, dsID string) error {
-	st, err := r.load(ctx, r.store, dsID)
+// With its project ID given, what it is loaded from the store is reused
+// while the project's records did not change (see loadObserved).
+func (r *Reconciler) observe(ctx context.Context, dsID, projectID string) error {
+	st, err := r.loadObserved(ctx, dsID, projectID)
 	if err != nil {
 		return err
 	}
@@ -352,6 +365,44 @@ func (r *Reconciler) observe(ctx context.Context, dsID string) error {
 		return r.requestRepair(ctx, dsID, "probe")
 	}
 	return nil
+}
+
+// observedState is what observe loaded of a datastore, with the version
+// of its project it is current for.
+type observedState struct {
+	version int64
+	st      *state
+}
+
+// loadObserved loads a datastore as observe needs it: from the store, or,
+// when projectID is given, reused from the previous round while the
+// project's version (store.Tx.ProjectVersion, which grows with every
+// write of its datastores and instances, by any dbaasd) is the same — one
+// query instead of reading the datastore, its type and instances again.
+// The state is shared between rounds: read only.
+func (r *Reconciler) loadObserved(ctx context.Context, dsID, projectID string) (*state, error) {
+	if projectID == "" {
+		return r.load(ctx, r.store, dsID)
+	}
+	v, err := r.store.ProjectVersion(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	c, ok := r.observed[dsID]
+	r.mu.Unlock()
+	if ok && v != 0 && c.version == v {
+		return c.st, nil
+	}
+	// Read after the version: current at least as of it.
+	st, err := r.load(ctx, r.store, dsID)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.observed[dsID] = observedState{version: v, st: st}
+	r.mu.Unlock()
+	return st, nil
 }
 
 // recordObservation writes what was observed of a datastore (its status,

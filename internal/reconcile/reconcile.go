@@ -124,6 +124,7 @@ type Reconciler struct {
 	// probeMu serialises ProbeAll, which owns watch.
 	probeMu  sync.Mutex
 	watch    watch
+	observed map[string]observedState // what observe loaded, by datastore
 	metrics  Metrics
 	handlers map[string]Handler
 }
@@ -151,6 +152,7 @@ func New(s store.Store, drivers map[string]engine.Driver, cfg Config, log *slog.
 		retryAt:  map[string]time.Time{},
 		lookAt:   map[string]time.Time{},
 		dirless:  map[string]bool{},
+		observed: map[string]observedState{},
 		handlers: map[string]Handler{}}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/model"
 	"github.com/dbaasd/dbaasd/internal/secret"
 	"github.com/dbaasd/dbaasd/internal/store"
@@ -110,6 +111,76 @@ func (c *countingStore) Instances() store.Repo[model.Instance] {
 	return c.Store.Instances()
 }
 
+// openTestStore opens a SQLite store in a temporary directory, wrapped to
+// count its queries of actions and instances.
+func openTestStore(t *testing.T) (*countingStore, string) {
+	t.Helper()
+	box, err := secret.NewBox(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	db, err := store.Open(context.Background(), "", dir, box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return &countingStore{Store: db}, dir
+}
+
+// What observe loads of a datastore is reused while its project's records
+// are unchanged, and read again after any write of them (here an
+// instance's, as another dbaasd would write it).
+func TestLoadObservedFollowsProjectVersion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cs, dir := openTestStore(t)
+	db := cs.Store
+	clock := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	typ := &model.DatastoreType{ID: uuid.NewString(), Engine: "postgresql", Version: "16"}
+	project := "p" + uuid.NewString()[:8]
+	ds := &model.Datastore{Base: model.Base{ID: uuid.NewString(), ProjectID: project, CreatedAt: clock, UpdatedAt: clock},
+		Name: "ds", TypeID: typ.ID, FlavorID: uuid.NewString(), NodeCount: 1, Status: model.StatusActive, Enabled: true, Generation: 1}
+	in := &model.Instance{ID: uuid.NewString(), ProjectID: project, DatastoreID: ds.ID, Role: model.RoleMaster, RoleName: "master",
+		Status: model.StatusActive, CreatedAt: clock}
+	for _, err := range []error{
+		db.DatastoreTypes().Insert(ctx, typ),
+		db.Projects().Insert(ctx, &model.Project{ID: project, Name: "p", CreatedAt: clock}),
+		db.Datastores().Insert(ctx, ds),
+		db.Instances().Insert(ctx, in),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := New(cs, map[string]engine.Driver{"postgresql": struct{ engine.Driver }{}}, Config{DataDir: dir}, slog.New(slog.DiscardHandler))
+	load := func() *state {
+		t.Helper()
+		st, err := r.loadObserved(ctx, ds.ID, project)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	first := load()
+	before := cs.instances.Load()
+	if again := load(); again != first || cs.instances.Load() != before {
+		t.Fatalf("unchanged project: loaded again (%d instance queries)", cs.instances.Load()-before)
+	}
+	in.Status = model.StatusDown
+	if err := db.Instances().Update(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if st := load(); len(st.insts) != 1 || st.insts[0].Status != model.StatusDown {
+		t.Fatalf("after an instance was written: %+v", st.insts)
+	}
+	// Without a project (a datastore whose primary is down), always read.
+	before = cs.instances.Load()
+	if _, err := r.loadObserved(ctx, ds.ID, ""); err != nil || cs.instances.Load() != before+1 {
+		t.Fatalf("load without a project: %v, %d instance queries", err, cs.instances.Load()-before)
+	}
+}
+
 // Datastores in ERROR cost the prober nothing between their looks: after
 // the first round (a few queries over all of them), a round queries the
 // action queue a fixed number of times however many there are. One whose
@@ -118,17 +189,8 @@ func (c *countingStore) Instances() store.Repo[model.Instance] {
 func TestProbeFailedDatastores(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	box, err := secret.NewBox(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	db, err := store.Open(ctx, "", dir, box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	cs := &countingStore{Store: db}
+	cs, dir := openTestStore(t)
+	db := cs.Store
 	r := New(cs, nil, Config{DataDir: dir, ProbeInterval: time.Second, RetryAfter: time.Minute}, slog.New(slog.DiscardHandler))
 	clock := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
 	r.now = func() time.Time { return clock }
