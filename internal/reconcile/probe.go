@@ -93,11 +93,12 @@ func (r *Reconciler) ProbeAll(ctx context.Context) {
 		r.log.Warn("probe: list actions", "error", err)
 		return
 	}
+	r.round++
 	for _, ds := range r.watch.stable {
 		if ctx.Err() != nil {
 			return
 		}
-		if working[ds.ID] || r.inflightHere(ds.ID) {
+		if working[ds.ID] || r.inflightHere(ds.ID) || r.steadySkip(ds) {
 			continue
 		}
 		if err := r.observe(ctx, ds.ID, ds.ProjectID); err != nil {
@@ -116,6 +117,60 @@ func (r *Reconciler) ProbeAll(ctx context.Context) {
 			r.metrics.QueueDepth(n)
 		}
 	}
+}
+
+const (
+	// steadyAfter is how many observations in a row must find a
+	// single-node datastore ACTIVE and as recorded before it counts as
+	// steady.
+	steadyAfter = 3
+	// steadyEvery: a steady datastore is observed every steadyEvery
+	// rounds instead of every round.
+	steadyEvery = 3
+)
+
+// noteSteady records whether an observation of a datastore found it
+// steady: single-node, ACTIVE and as recorded.
+func (r *Reconciler) noteSteady(dsID string, steady bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !steady {
+		delete(r.steady, dsID)
+		return
+	}
+	if r.steady[dsID] < steadyAfter {
+		r.steady[dsID]++
+	}
+}
+
+// steadySkip reports whether a datastore is left out of this round: a
+// single-node datastore found ACTIVE and as recorded steadyAfter times in
+// a row is observed every steadyEvery rounds (each in a round of its
+// own, so that the work spreads over the rounds), until an observation
+// finds anything else. Datastores of several nodes are observed every
+// round, so that a primary that stops answering is failed over as soon
+// as FailoverAfter allows; so is every datastore not recorded ACTIVE, or
+// whose record changed (the plan is made again then, and forgets it).
+func (r *Reconciler) steadySkip(ds *model.Datastore) bool {
+	if ds.NodeCount != 1 || ds.Status != model.StatusActive {
+		return false
+	}
+	r.mu.Lock()
+	n := r.steady[ds.ID]
+	r.mu.Unlock()
+	if n < steadyAfter {
+		return false
+	}
+	return (r.round+int(idHash(ds.ID)))%steadyEvery != 0
+}
+
+// idHash spreads datastore IDs over the rounds.
+func idHash(id string) uint8 {
+	var h uint8
+	for i := 0; i < len(id); i++ {
+		h = h*31 + id[i]
+	}
+	return h
 }
 
 // lookAtFailed does what is due for a datastore in ERROR: a retry check,
@@ -179,15 +234,26 @@ func (r *Reconciler) plan(ctx context.Context, snap store.DatastoreSnapshot) err
 	fresh, gone := r.watch.update(snap, r.now())
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.observed) > 0 {
-		keep := make(map[string]bool, len(r.watch.stable))
-		for _, ds := range r.watch.stable {
-			keep[ds.ID] = true
+	// A datastore whose record changed (an API call, an action) is
+	// observed every round again until it is found steady again; what is
+	// kept of datastores no longer live and stable is forgotten.
+	stamps := make(map[string]recordStamp, len(r.watch.stable))
+	for _, ds := range r.watch.stable {
+		st := recordStamp{ds.Generation, ds.UpdatedAt}
+		if old, ok := r.stableStamps[ds.ID]; !ok || old != st {
+			delete(r.steady, ds.ID)
 		}
-		for id := range r.observed {
-			if !keep[id] {
-				delete(r.observed, id)
-			}
+		stamps[ds.ID] = st
+	}
+	r.stableStamps = stamps
+	for id := range r.steady {
+		if _, ok := stamps[id]; !ok {
+			delete(r.steady, id)
+		}
+	}
+	for id := range r.observed {
+		if _, ok := stamps[id]; !ok {
+			delete(r.observed, id)
 		}
 	}
 	for _, id := range gone {
@@ -219,7 +285,7 @@ func countFresh(w *watch, snap store.DatastoreSnapshot) int {
 		if ds.Deleted || ds.Status != model.StatusError {
 			continue
 		}
-		if e, ok := w.failed[ds.ID]; !ok || e.stamp != (failedStamp{ds.Generation, ds.UpdatedAt}) {
+		if e, ok := w.failed[ds.ID]; !ok || e.stamp != (recordStamp{ds.Generation, ds.UpdatedAt}) {
 			n++
 		}
 	}
@@ -350,6 +416,7 @@ func (r *Reconciler) observe(ctx context.Context, dsID, projectID string) error 
 			return err
 		}
 	}
+	r.noteSteady(dsID, !changed && newStatus == model.StatusActive && len(c.Nodes) == 1)
 	if changed {
 		if before, err = r.recordObservation(ctx, st, obs, slots, newStatus); err != nil {
 			return err

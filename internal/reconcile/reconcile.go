@@ -125,8 +125,13 @@ type Reconciler struct {
 	probeMu  sync.Mutex
 	watch    watch
 	observed map[string]observedState // what observe loaded, by datastore
-	metrics  Metrics
-	handlers map[string]Handler
+	steady   map[string]int           // observations in a row that found a datastore steady (see steadySkip)
+	round    int                      // probe rounds so far
+	// stableStamps are the records of the stable datastores as the last
+	// plan saw them.
+	stableStamps map[string]recordStamp
+	metrics      Metrics
+	handlers     map[string]Handler
 }
 
 // Handler runs one kind of action (see Handle).
@@ -153,6 +158,7 @@ func New(s store.Store, drivers map[string]engine.Driver, cfg Config, log *slog.
 		lookAt:   map[string]time.Time{},
 		dirless:  map[string]bool{},
 		observed: map[string]observedState{},
+		steady:   map[string]int{},
 		handlers: map[string]Handler{}}
 }
 

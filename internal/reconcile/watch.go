@@ -29,7 +29,7 @@ type failedEntry struct {
 	// stamp is what of the datastore's record the entry was made for: a
 	// write of the record (a failed action marks it again, an action
 	// changes it) makes it a new entry, looked at again at once.
-	stamp failedStamp
+	stamp recordStamp
 	at    time.Time // when it is next looked at
 	index int       // in queue
 	// recordedDown: its instances were all recorded DOWN (or being
@@ -38,7 +38,7 @@ type failedEntry struct {
 	recordedDown bool
 }
 
-type failedStamp struct {
+type recordStamp struct {
 	generation int64
 	updated    time.Time
 }
@@ -72,7 +72,7 @@ func (w *watch) update(snap store.DatastoreSnapshot, now time.Time) (fresh []*fa
 			continue
 		}
 		seen[ds.ID] = true
-		st := failedStamp{ds.Generation, ds.UpdatedAt}
+		st := recordStamp{ds.Generation, ds.UpdatedAt}
 		if e, ok := w.failed[ds.ID]; ok {
 			e.ds = ds
 			if e.stamp == st {

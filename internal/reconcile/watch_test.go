@@ -267,3 +267,59 @@ func TestProbeFailedDatastores(t *testing.T) {
 		t.Fatalf("retry of a datastore whose action failed: %d actions (%v)", len(retries), err)
 	}
 }
+
+// A single-node datastore found ACTIVE and as recorded steadyAfter times
+// in a row is observed every steadyEvery rounds; one of several nodes
+// (which may have to fail over) every round; an observation that finds
+// anything else, or a change of its record, makes it observed every
+// round again.
+func TestSteadySkip(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cs, dir := openTestStore(t)
+	r := New(cs, nil, Config{DataDir: dir, ProbeInterval: time.Second}, slog.New(slog.DiscardHandler))
+	t0 := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	one := model.Datastore{Base: model.Base{ID: uuid.NewString(), UpdatedAt: t0}, NodeCount: 1, Status: model.StatusActive, Generation: 1}
+	three := model.Datastore{Base: model.Base{ID: uuid.NewString(), UpdatedAt: t0}, NodeCount: 3, Status: model.StatusActive, Generation: 1}
+	if err := r.plan(ctx, store.DatastoreSnapshot{Version: 1, Rows: []model.Datastore{one, three}}); err != nil {
+		t.Fatal(err)
+	}
+	observed := func(ds *model.Datastore, rounds int) int {
+		n := 0
+		for i := 0; i < rounds; i++ {
+			r.round++
+			if !r.steadySkip(ds) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := observed(&one, 6); n != 6 {
+		t.Fatalf("before it was found steady: observed in %d rounds of 6", n)
+	}
+	for i := 0; i < steadyAfter; i++ {
+		r.noteSteady(one.ID, true)
+		r.noteSteady(three.ID, true)
+	}
+	if n := observed(&one, 3*steadyEvery); n != 3 {
+		t.Errorf("steady single node: observed in %d rounds of %d", n, 3*steadyEvery)
+	}
+	if n := observed(&three, 6); n != 6 {
+		t.Errorf("three nodes: observed in %d rounds of 6", n)
+	}
+	r.noteSteady(one.ID, false) // found changed
+	if n := observed(&one, 6); n != 6 {
+		t.Errorf("after a change was observed: observed in %d rounds of 6", n)
+	}
+	for i := 0; i < steadyAfter; i++ {
+		r.noteSteady(one.ID, true)
+	}
+	// Its record is written (by an API call, say): every round again.
+	one.UpdatedAt = t0.Add(time.Minute)
+	if err := r.plan(ctx, store.DatastoreSnapshot{Version: 2, Rows: []model.Datastore{one, three}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := observed(&one, 6); n != 6 {
+		t.Errorf("after its record changed: observed in %d rounds of 6", n)
+	}
+}
