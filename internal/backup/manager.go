@@ -71,6 +71,9 @@ type Manager struct {
 	pruned    map[string]time.Time // datastore ID → when retention was last applied (manager's clock)
 	requested map[string]time.Time // datastore ID → when a backup was last asked for
 	synced    map[string]time.Time // datastore ID → when its archive was last synced
+	// idleScanned is when Tick last looked at the datastores that neither
+	// serve nor have backups.
+	idleScanned time.Time
 }
 
 // New returns a Manager.

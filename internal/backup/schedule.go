@@ -31,8 +31,9 @@ func (m *Manager) Run(ctx context.Context) error {
 // after min(interval, 5 minutes)), and its pulled archive is synced every
 // ArchiveSync; then what its engine archived is indexed and retention
 // applied (every pruneEvery) — for deleted datastores too, until nothing of
-// them is left. Ticks do not overlap; of several dbaasd sharing a store,
-// the one holding the scheduler's lease ticks.
+// them is left (one without backups is looked at every pruneEvery only).
+// Ticks do not overlap; of several dbaasd sharing a store, the one holding
+// the scheduler's lease ticks.
 func (m *Manager) Tick(ctx context.Context) {
 	m.tickMu.Lock()
 	defer m.tickMu.Unlock()
@@ -44,7 +45,7 @@ func (m *Manager) Tick(ctx context.Context) {
 		}
 		return // another dbaasd on this store schedules
 	}
-	list, err := m.store.DatastoreSummaries().List(ctx, store.Filter{})
+	snap, err := m.store.DatastoreSnapshot(ctx)
 	if err != nil {
 		m.log.Warn("backup scheduler: list datastores", "error", err)
 		return
@@ -62,11 +63,28 @@ func (m *Manager) Tick(ctx context.Context) {
 			newest[b.DatastoreID] = b.StartedAt
 		}
 	}
-	for i := range list {
+	// Datastores that do not serve and have no backup (in ERROR, never
+	// created, deleted) have at most an archive to index and prune, which
+	// nothing adds to quickly: their archive is looked for every
+	// pruneEvery, not every tick, so that thousands of them cost a field
+	// check a tick each (by the manager's clock).
+	m.mu.Lock()
+	at := m.now()
+	idleScan := at.Sub(m.idleScanned) >= pruneEvery || at.Before(m.idleScanned)
+	if idleScan {
+		m.idleScanned = at
+	}
+	m.mu.Unlock()
+	for i := range snap.Rows {
 		if ctx.Err() != nil {
 			return
 		}
-		ds := &list[i]
+		ds := &snap.Rows[i] // shared: read only
+		live := !ds.Deleted && backupable(ds.Status)
+		idle := !live && count[ds.ID] == 0 && !ds.AllowRestore
+		if idle && !idleScan {
+			continue
+		}
 		eng, err := m.engineOf(ctx, ds.TypeID)
 		if err != nil {
 			continue
@@ -74,11 +92,11 @@ func (m *Manager) Tick(ctx context.Context) {
 		if _, ok := m.backuper(eng); !ok {
 			continue
 		}
-		if !ds.Deleted && backupable(ds.Status) {
+		if live {
 			m.schedule(ctx, ds, newest[ds.ID])
 			m.syncArchive(ctx, ds, eng)
 		}
-		if count[ds.ID] == 0 && !ds.AllowRestore && (ds.Deleted || !backupable(ds.Status)) {
+		if idle {
 			// Without backups and archive there is nothing to index
 			// or prune (a datastore that never served, or nothing of a
 			// deleted one is left).

@@ -65,17 +65,27 @@ const ProbeLease = "reconcile:probe"
 // ProbeAll observes every live datastore that has no work under way, when
 // this replica holds the probe lease, and records what it sees: a
 // datastore with a node down gets a repair, one whose primary is down gets
-// a failover, one in ERROR gets a retry after a back-off.
+// a failover, one in ERROR gets a retry after a back-off. What to look at
+// is planned from the datastores' snapshot only when a datastore changed
+// (see watch): datastores in ERROR cost nothing between their looks.
 func (r *Reconciler) ProbeAll(ctx context.Context) {
+	r.probeMu.Lock()
+	defer r.probeMu.Unlock()
 	now := r.now()
 	lead, err := r.store.AcquireLease(ctx, ProbeLease, r.cfg.Owner, now, now.Add(3*r.cfg.ProbeInterval))
 	if err != nil || !lead {
 		return // another replica probes
 	}
-	list, err := r.store.DatastoreSummaries().List(ctx, store.Filter{"deleted": false})
+	snap, err := r.store.DatastoreSnapshot(ctx)
 	if err != nil {
 		r.log.Warn("probe: list datastores", "error", err)
 		return
+	}
+	if !r.watch.planned || snap.Version != r.watch.version {
+		if err := r.plan(ctx, snap); err != nil {
+			r.log.Warn("probe: plan", "error", err)
+			return
+		}
 	}
 	// One look at the action queue serves the whole round.
 	working, err := r.datastoresAtWork(ctx)
@@ -83,31 +93,23 @@ func (r *Reconciler) ProbeAll(ctx context.Context) {
 		r.log.Warn("probe: list actions", "error", err)
 		return
 	}
-	for _, ds := range list {
+	r.round++
+	for _, ds := range r.watch.stable {
 		if ctx.Err() != nil {
 			return
 		}
-		switch {
-		case stable(ds.Status):
-			if working[ds.ID] || r.inflightHere(ds.ID) {
-				continue
-			}
-			if err := r.observe(ctx, ds.ID); err != nil {
-				r.log.Warn("probe", "datastore_id", ds.ID, "error", err)
-			}
-		case ds.Status == model.StatusError:
-			if r.retryDue(ds.ID) {
-				if err := r.retryFailed(ctx, &ds); err != nil {
-					r.log.Warn("retry failed datastore", "datastore_id", ds.ID, "error", err)
-				}
-			}
-			if working[ds.ID] || r.inflightHere(ds.ID) || !r.instancesDue(ds.ID) {
-				continue
-			}
-			if err := r.observeInstances(ctx, ds.ID); err != nil {
-				r.log.Warn("probe", "datastore_id", ds.ID, "error", err)
-			}
+		if working[ds.ID] || r.inflightHere(ds.ID) || r.steadySkip(ds) {
+			continue
 		}
+		if err := r.observe(ctx, ds.ID, ds.ProjectID); err != nil {
+			r.log.Warn("probe", "datastore_id", ds.ID, "error", err)
+		}
+	}
+	for _, e := range r.watch.due(r.now()) {
+		if ctx.Err() == nil {
+			r.lookAtFailed(ctx, e, working)
+		}
+		r.watch.next(e, r.nextLook(e.ds.ID))
 	}
 	if r.metrics != nil {
 		n, err := r.store.Actions().Count(ctx, store.Filter{"status": model.ActionPending})
@@ -115,6 +117,220 @@ func (r *Reconciler) ProbeAll(ctx context.Context) {
 			r.metrics.QueueDepth(n)
 		}
 	}
+}
+
+const (
+	// steadyAfter is how many observations in a row must find a
+	// single-node datastore ACTIVE and as recorded before it counts as
+	// steady.
+	steadyAfter = 3
+	// steadyEvery: a steady datastore is observed every steadyEvery
+	// rounds instead of every round.
+	steadyEvery = 3
+)
+
+// noteSteady records whether an observation of a datastore found it
+// steady: single-node, ACTIVE and as recorded.
+func (r *Reconciler) noteSteady(dsID string, steady bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !steady {
+		delete(r.steady, dsID)
+		return
+	}
+	if r.steady[dsID] < steadyAfter {
+		r.steady[dsID]++
+	}
+}
+
+// steadySkip reports whether a datastore is left out of this round: a
+// single-node datastore found ACTIVE and as recorded steadyAfter times in
+// a row is observed every steadyEvery rounds (each in a round of its
+// own, so that the work spreads over the rounds), until an observation
+// finds anything else. Datastores of several nodes are observed every
+// round, so that a primary that stops answering is failed over as soon
+// as FailoverAfter allows; so is every datastore not recorded ACTIVE, or
+// whose record changed (the plan is made again then, and forgets it).
+func (r *Reconciler) steadySkip(ds *model.Datastore) bool {
+	if ds.NodeCount != 1 || ds.Status != model.StatusActive {
+		return false
+	}
+	r.mu.Lock()
+	n := r.steady[ds.ID]
+	r.mu.Unlock()
+	if n < steadyAfter {
+		return false
+	}
+	return (r.round+int(idHash(ds.ID)))%steadyEvery != 0
+}
+
+// idHash spreads datastore IDs over the rounds.
+func idHash(id string) uint8 {
+	var h uint8
+	for i := 0; i < len(id); i++ {
+		h = h*31 + id[i]
+	}
+	return h
+}
+
+// lookAtFailed does what is due for a datastore in ERROR: a retry check,
+// a look at its instances.
+func (r *Reconciler) lookAtFailed(ctx context.Context, e *failedEntry, working map[string]bool) {
+	ds := e.ds
+	if r.retryDue(ds.ID) {
+		if err := r.retryFailed(ctx, ds); err != nil {
+			r.log.Warn("retry failed datastore", "datastore_id", ds.ID, "error", err)
+		}
+	}
+	if working[ds.ID] || r.inflightHere(ds.ID) || !r.instancesDue(ds.ID) {
+		return
+	}
+	err := r.observeInstances(ctx, ds.ID, e.recordedDown)
+	e.recordedDown = false // true of the first look only
+	if err != nil {
+		r.log.Warn("probe", "datastore_id", ds.ID, "error", err)
+	}
+}
+
+// nextLook is when a datastore in ERROR is next due: its retry check or
+// the next look at its instances, whichever comes first (at once when
+// either was left undecided, e.g. while an action of it runs).
+func (r *Reconciler) nextLook(dsID string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	retry, look := r.retryAt[dsID], r.lookAt[dsID]
+	if retry.Before(look) {
+		return retry
+	}
+	return look
+}
+
+// bulkFresh is how many datastores newly in ERROR a plan must have before
+// their first look is prepared with a few queries over all of them rather
+// than several queries each (after a start of dbaasd, every one is new).
+const bulkFresh = 32
+
+// plan re-derives the prober's watch from a snapshot of a newer version.
+// The timers of datastores whose record changed start again: their retry
+// check and a look at their instances are due at once.
+func (r *Reconciler) plan(ctx context.Context, snap store.DatastoreSnapshot) error {
+	var (
+		failed   map[string]bool
+		down     map[string]bool
+		prepared bool
+	)
+	// The queries run before the watch changes, so that an error leaves
+	// the plan as it was (to be made again next round).
+	if n := countFresh(&r.watch, snap); n >= bulkFresh {
+		var err error
+		if failed, err = r.failedDatastores(ctx); err != nil {
+			return err
+		}
+		if down, err = r.instancesRecordedDown(ctx); err != nil {
+			return err
+		}
+		prepared = true
+	}
+	fresh, gone := r.watch.update(snap, r.now())
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// A datastore whose record changed (an API call, an action) is
+	// observed every round again until it is found steady again; what is
+	// kept of datastores no longer live and stable is forgotten.
+	stamps := make(map[string]recordStamp, len(r.watch.stable))
+	for _, ds := range r.watch.stable {
+		st := recordStamp{ds.Generation, ds.UpdatedAt}
+		if old, ok := r.stableStamps[ds.ID]; !ok || old != st {
+			delete(r.steady, ds.ID)
+		}
+		stamps[ds.ID] = st
+	}
+	r.stableStamps = stamps
+	for id := range r.steady {
+		if _, ok := stamps[id]; !ok {
+			delete(r.steady, id)
+		}
+	}
+	for id := range r.observed {
+		if _, ok := stamps[id]; !ok {
+			delete(r.observed, id)
+		}
+	}
+	for _, id := range gone {
+		delete(r.retryAt, id)
+		delete(r.lookAt, id)
+		delete(r.dirless, id)
+	}
+	for _, e := range fresh {
+		id := e.ds.ID
+		delete(r.retryAt, id)
+		delete(r.lookAt, id)
+		delete(r.dirless, id)
+		if prepared {
+			if !failed[id] {
+				r.retryAt[id] = never // no failed action to retry: not until its record changes
+			}
+			e.recordedDown = down[id]
+		}
+	}
+	return nil
+}
+
+// countFresh counts the datastores in ERROR of a snapshot that the watch
+// has no entry of for their current record.
+func countFresh(w *watch, snap store.DatastoreSnapshot) int {
+	n := 0
+	for i := range snap.Rows {
+		ds := &snap.Rows[i]
+		if ds.Deleted || ds.Status != model.StatusError {
+			continue
+		}
+		if e, ok := w.failed[ds.ID]; !ok || e.stamp != (recordStamp{ds.Generation, ds.UpdatedAt}) {
+			n++
+		}
+	}
+	return n
+}
+
+// failedDatastores returns the datastores with a failed action of their
+// own (resource type datastore): only those can be due for a retry.
+func (r *Reconciler) failedDatastores(ctx context.Context) (map[string]bool, error) {
+	acts, err := r.store.Actions().List(ctx, store.Filter{"resource_type": "datastore", "status": model.ActionError})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(acts))
+	for _, a := range acts {
+		out[a.DatastoreID] = true
+	}
+	return out, nil
+}
+
+// instancesRecordedDown returns the datastores whose every instance is
+// recorded DOWN or being deleted, counted in three queries over every
+// instance.
+func (r *Reconciler) instancesRecordedDown(ctx context.Context) (map[string]bool, error) {
+	all, err := r.store.Instances().CountBy(ctx, store.Filter{}, "datastore_id")
+	if err != nil {
+		return nil, err
+	}
+	settled := map[string]int{}
+	for _, s := range []string{model.StatusDown, model.StatusPendingDelete} {
+		n, err := r.store.Instances().CountBy(ctx, store.Filter{"status": s}, "datastore_id")
+		if err != nil {
+			return nil, err
+		}
+		for id, c := range n {
+			settled[id] += c
+		}
+	}
+	out := make(map[string]bool, len(all))
+	for id, n := range all {
+		if settled[id] == n {
+			out[id] = true
+		}
+	}
+	return out, nil
 }
 
 // inflightHere reports whether this replica runs an action of the
@@ -167,13 +383,15 @@ func (r *Reconciler) probe(ctx context.Context, dsID string) error {
 	if busy, err := r.busy(ctx, dsID); busy || err != nil {
 		return err
 	}
-	return r.observe(ctx, dsID)
+	return r.observe(ctx, dsID, "")
 }
 
 // observe observes one datastore (known to have no work under way) and
 // records what changed: a datastore that looks as recorded costs no write.
-func (r *Reconciler) observe(ctx context.Context, dsID string) error {
-	st, err := r.load(ctx, r.store, dsID)
+// With its project ID given, what it is loaded from the store is reused
+// while the project's records did not change (see loadObserved).
+func (r *Reconciler) observe(ctx context.Context, dsID, projectID string) error {
+	st, err := r.loadObserved(ctx, dsID, projectID)
 	if err != nil {
 		return err
 	}
@@ -198,6 +416,7 @@ func (r *Reconciler) observe(ctx context.Context, dsID string) error {
 			return err
 		}
 	}
+	r.noteSteady(dsID, !changed && newStatus == model.StatusActive && len(c.Nodes) == 1)
 	if changed {
 		if before, err = r.recordObservation(ctx, st, obs, slots, newStatus); err != nil {
 			return err
@@ -213,6 +432,44 @@ func (r *Reconciler) observe(ctx context.Context, dsID string) error {
 		return r.requestRepair(ctx, dsID, "probe")
 	}
 	return nil
+}
+
+// observedState is what observe loaded of a datastore, with the version
+// of its project it is current for.
+type observedState struct {
+	version int64
+	st      *state
+}
+
+// loadObserved loads a datastore as observe needs it: from the store, or,
+// when projectID is given, reused from the previous round while the
+// project's version (store.Tx.ProjectVersion, which grows with every
+// write of its datastores and instances, by any dbaasd) is the same — one
+// query instead of reading the datastore, its type and instances again.
+// The state is shared between rounds: read only.
+func (r *Reconciler) loadObserved(ctx context.Context, dsID, projectID string) (*state, error) {
+	if projectID == "" {
+		return r.load(ctx, r.store, dsID)
+	}
+	v, err := r.store.ProjectVersion(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	c, ok := r.observed[dsID]
+	r.mu.Unlock()
+	if ok && v != 0 && c.version == v {
+		return c.st, nil
+	}
+	// Read after the version: current at least as of it.
+	st, err := r.load(ctx, r.store, dsID)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.observed[dsID] = observedState{version: v, st: st}
+	r.mu.Unlock()
+	return st, nil
 }
 
 // recordObservation writes what was observed of a datastore (its status,
@@ -252,13 +509,19 @@ func (r *Reconciler) recordObservation(ctx context.Context, st *state, obs engin
 
 // observeInstances records the observed status of a datastore's
 // instances while the datastore itself is in ERROR (and waits for a retry
-// or a fix): a node that dies or comes back shows in the API. Only the
+// or a fix): a node that dies or comes back shows in the API. recordedDown
+// tells that its instances were all recorded DOWN when its record was
+// last planned. Only the
 // instances' statuses change; the datastore's status, the roles and
 // repairs are left to the actions.
-func (r *Reconciler) observeInstances(ctx context.Context, dsID string) error {
+func (r *Reconciler) observeInstances(ctx context.Context, dsID string, recordedDown bool) error {
 	if _, err := os.Stat(r.Layout().ClusterDir(dsID)); errors.Is(err, fs.ErrNotExist) {
 		// Nothing of it can run: its instances are DOWN, which one
-		// query tells when they are already recorded so.
+		// query tells when they are already recorded so (none when the
+		// plan's count told it already).
+		if recordedDown {
+			return nil
+		}
 		insts, err := r.store.Instances().List(ctx, store.Filter{"datastore_id": dsID})
 		if err != nil {
 			return err
@@ -514,17 +777,21 @@ func (r *Reconciler) retryFailed(ctx context.Context, ds *model.Datastore) error
 	// nothing between retries.
 	r.retryNotBefore(ds.ID, r.now().Add(r.cfg.RetryAfter))
 	acts, err := r.store.Actions().List(ctx, store.Filter{"datastore_id": ds.ID, "resource_type": "datastore"})
-	if err != nil || len(acts) == 0 {
+	if err != nil {
 		return err
 	}
 	failures := 0
 	for i := len(acts) - 1; i >= 0 && acts[i].Status == model.ActionError; i-- {
 		failures++
 	}
-	last := acts[len(acts)-1]
-	if failures == 0 || last.FinishTime == nil {
+	if failures == 0 || acts[len(acts)-1].FinishTime == nil {
+		// Its last action did not fail: nothing to retry until another
+		// one fails, which marks its record (and the prober's plan
+		// looks at it again).
+		r.retryNotBefore(ds.ID, never)
 		return nil
 	}
+	last := acts[len(acts)-1]
 	backoff := r.cfg.RetryAfter << min(failures-1, 10)
 	if backoff > time.Hour {
 		backoff = time.Hour

@@ -119,10 +119,19 @@ type Reconciler struct {
 	retryAt   map[string]time.Time // datastores in ERROR: when to look again
 	// lookAt is when the instances of a datastore in ERROR are next
 	// observed (see instancesDue).
-	lookAt   map[string]time.Time
-	dirless  map[string]bool // datastores in ERROR seen without a directory
-	metrics  Metrics
-	handlers map[string]Handler
+	lookAt  map[string]time.Time
+	dirless map[string]bool // datastores in ERROR seen without a directory
+	// probeMu serialises ProbeAll, which owns watch.
+	probeMu  sync.Mutex
+	watch    watch
+	observed map[string]observedState // what observe loaded, by datastore
+	steady   map[string]int           // observations in a row that found a datastore steady (see steadySkip)
+	round    int                      // probe rounds so far
+	// stableStamps are the records of the stable datastores as the last
+	// plan saw them.
+	stableStamps map[string]recordStamp
+	metrics      Metrics
+	handlers     map[string]Handler
 }
 
 // Handler runs one kind of action (see Handle).
@@ -148,6 +157,8 @@ func New(s store.Store, drivers map[string]engine.Driver, cfg Config, log *slog.
 		retryAt:  map[string]time.Time{},
 		lookAt:   map[string]time.Time{},
 		dirless:  map[string]bool{},
+		observed: map[string]observedState{},
+		steady:   map[string]int{},
 		handlers: map[string]Handler{}}
 }
 

@@ -162,6 +162,10 @@ type Store interface {
 	Leases
 	Telemetry
 	Backups
+	// DatastoreSnapshot returns the summary of every datastore with the
+	// version it is current for: periodic loops re-derive their work only
+	// when the version changed.
+	DatastoreSnapshot(ctx context.Context) (DatastoreSnapshot, error)
 	// InTx runs fn in one transaction, committed if fn returns nil.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
 	// Dialect names the database behind the store ("sqlite" or "postgres").

@@ -49,7 +49,7 @@ func (r cachedSummaries) List(ctx context.Context, f Filter) ([]model.Datastore,
 		}
 		match = append(match, func(d *model.Datastore) bool { return fn(d, v) })
 	}
-	rows, err := r.all(ctx)
+	_, rows, err := r.all(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -78,28 +78,53 @@ func (r cachedSummaries) List(ctx context.Context, f Filter) ([]model.Datastore,
 	return out, nil
 }
 
-// all returns every summary, read again only when the datastores table's
-// version changed. The slice is shared: callers copy what they return.
-func (r cachedSummaries) all(ctx context.Context) ([]model.Datastore, error) {
+// all returns every summary with the version of the datastores table read
+// before them, read again only when that version changed. The slice is
+// shared: callers copy what they return.
+func (r cachedSummaries) all(ctx context.Context) (int64, []model.Datastore, error) {
 	var v int64
 	if err := r.o.queryRow(ctx, "SELECT version FROM table_versions WHERE name = 'datastores'").Scan(&v); err != nil {
-		return nil, fmt.Errorf("version of datastores: %w", err)
+		return 0, nil, fmt.Errorf("version of datastores: %w", err)
 	}
 	r.c.mu.Lock()
 	if r.c.valid && r.c.version == v {
 		rows := r.c.rows
 		r.c.mu.Unlock()
-		return rows, nil
+		return v, rows, nil
 	}
 	r.c.mu.Unlock()
 	rows, err := r.repo.List(ctx, nil)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	r.c.mu.Lock()
 	if !r.c.valid || v >= r.c.version {
 		r.c.version, r.c.rows, r.c.valid = v, rows, true
 	}
 	r.c.mu.Unlock()
-	return rows, nil
+	return v, rows, nil
+}
+
+// DatastoreSnapshot is the summary of every datastore (see
+// Tx.DatastoreSummaries), deleted ones included, with the version of the
+// datastores table it is current for.
+type DatastoreSnapshot struct {
+	// Version grows in the same transaction as every write of a datastore
+	// row, by any writer: while a later snapshot has the same Version, no
+	// datastore changed, and what a loop derived from Rows still holds.
+	Version int64
+	// Rows are the summaries, oldest first. They are shared with other
+	// callers: read only.
+	Rows []model.Datastore
+}
+
+// DatastoreSnapshot implements Store: one read of the datastores table's
+// version while no datastore changed, and no copy.
+func (d *DB) DatastoreSnapshot(ctx context.Context) (DatastoreSnapshot, error) {
+	c := cachedSummaries{repo: repo[model.Datastore]{d.t.dsSummary, &d.ops}, c: d.sums}
+	v, rows, err := c.all(ctx)
+	if err != nil {
+		return DatastoreSnapshot{}, err
+	}
+	return DatastoreSnapshot{Version: v, Rows: rows}, nil
 }

@@ -57,7 +57,7 @@ func (s *Service) Prune(ctx context.Context) (int64, error) {
 // that cannot be sampled gets up = 0 on its nodes; it never stops the
 // others.
 func (s *Service) CollectOnce(ctx context.Context) error {
-	list, err := s.store.DatastoreSummaries().List(ctx, store.Filter{"deleted": false})
+	snap, err := s.store.DatastoreSnapshot(ctx)
 	if err != nil {
 		return err
 	}
@@ -77,11 +77,11 @@ func (s *Service) CollectOnce(ctx context.Context) error {
 		return proc.TreeUsage(pid) // started after the snapshot
 	}
 	sem := make(chan struct{}, s.cfg.Workers)
-	for i := range list {
-		ds := &list[i]
+	for i := range snap.Rows {
+		ds := &snap.Rows[i] // shared: read only
 		// Clusters still being created have no servers to ask yet, and
 		// ones that failed (ERROR) have none dbaasd vouches for.
-		if ds.Status == model.StatusPendingDelete || ds.Status == model.StatusError || ds.CreationFinishedAt == nil {
+		if ds.Deleted || ds.Status == model.StatusPendingDelete || ds.Status == model.StatusError || ds.CreationFinishedAt == nil {
 			continue
 		}
 		select {

@@ -53,7 +53,7 @@ func (s *Service) exportLoop(ctx context.Context) {
 func (s *Service) ShipOnce(ctx context.Context) error {
 	s.shipMu.Lock()
 	defer s.shipMu.Unlock()
-	list, err := s.store.DatastoreSummaries().List(ctx, store.Filter{"deleted": false})
+	snap, err := s.store.DatastoreSnapshot(ctx)
 	if err != nil {
 		return err
 	}
@@ -70,9 +70,9 @@ func (s *Service) ShipOnce(ctx context.Context) error {
 	}
 	exporting := map[string]bool{}
 	var errs []error
-	for i := range list {
-		ds := &list[i]
-		if ds.LogGroup == "" || ds.CreationFinishedAt == nil || ds.Status == model.StatusPendingDelete {
+	for i := range snap.Rows {
+		ds := &snap.Rows[i] // shared: read only
+		if ds.Deleted || ds.LogGroup == "" || ds.CreationFinishedAt == nil || ds.Status == model.StatusPendingDelete {
 			continue
 		}
 		exporting[ds.ID] = true

@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore Opener) {
 		{"Tokens", testTokens},
 		{"ProjectVersions", testProjectVersions},
 		{"Summaries", testSummaries},
+		{"DatastoreSnapshot", testDatastoreSnapshot},
 		{"Ports", testPorts},
 		{"ActionQueue", testActionQueue},
 		{"FailoverBesideBackup", testFailoverBesideBackup},

@@ -137,3 +137,51 @@ func testSummaries(t *testing.T, open func() store.Store) {
 	must(t, two.Datastores().Delete(ctx(), b.ID))
 	expect("removed", store.Filter{}, a.ID+"/"+model.StatusActive)
 }
+
+// testDatastoreSnapshot: a snapshot's version stays the same while no
+// datastore is written and grows with every write of one, also through
+// another handle on the same store (another dbaasd replica); its rows
+// are what the database holds at that version, deleted datastores
+// included.
+func testDatastoreSnapshot(t *testing.T, open func() store.Store) {
+	one, two := open(), open()
+	p := project(t, one)
+	snap := func() (int64, []string) {
+		t.Helper()
+		s, err := one.DatastoreSnapshot(ctx())
+		must(t, err)
+		var out []string
+		for _, d := range s.Rows {
+			if d.ProjectID == p {
+				out = append(out, fmt.Sprintf("%s/%s/%v", d.ID, d.Status, d.Deleted))
+			}
+		}
+		return s.Version, out
+	}
+	v0, rows := snap()
+	if len(rows) != 0 {
+		t.Fatalf("rows of a project without datastores: %v", rows)
+	}
+	if v, _ := snap(); v != v0 {
+		t.Fatalf("version moved from %d to %d without a write", v0, v)
+	}
+	a := datastore(p)
+	must(t, two.Datastores().Insert(ctx(), a))
+	v1, rows := snap()
+	if v1 <= v0 || fmt.Sprint(rows) != fmt.Sprint([]string{a.ID + "/" + a.Status + "/false"}) {
+		t.Fatalf("after an insert elsewhere: version %d (was %d), rows %v", v1, v0, rows)
+	}
+	if v, again := snap(); v != v1 || fmt.Sprint(again) != fmt.Sprint(rows) {
+		t.Fatalf("unchanged store: version %d rows %v, then %d %v", v1, rows, v, again)
+	}
+	a.Deleted, a.Status = true, model.StatusPendingDelete
+	must(t, two.InTx(ctx(), func(tx store.Tx) error { return tx.Datastores().Update(ctx(), a) }))
+	v2, rows := snap()
+	if v2 <= v1 || fmt.Sprint(rows) != fmt.Sprint([]string{a.ID + "/" + model.StatusPendingDelete + "/true"}) {
+		t.Fatalf("after a deletion elsewhere: version %d (was %d), rows %v", v2, v1, rows)
+	}
+	must(t, two.Datastores().Delete(ctx(), a.ID))
+	if v3, rows := snap(); v3 <= v2 || len(rows) != 0 {
+		t.Fatalf("after a removal elsewhere: version %d (was %d), rows %v", v3, v2, rows)
+	}
+}
