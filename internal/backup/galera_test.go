@@ -39,7 +39,7 @@ func TestGaleraRestore(t *testing.T) {
 	myExec(t, c, "INSERT INTO t VALUES (4)")
 
 	restored := restore(t, e, "mysql", "galera-at-t2", 3, src, &t2)
-	insts, err := e.D.Store.Instances().List(context.Background(), store.Filter{"datastore_id": restored.Str("datastore.id")})
+	insts, err := e.D.Store.Instances().List(context.Background(), store.Filter{DatastoreID: restored.Str("datastore.id")})
 	if err != nil || len(insts) != 3 {
 		t.Fatalf("instances: %v %v", insts, err)
 	}

@@ -186,7 +186,7 @@ func (m *Manager) RequestBackup(ctx context.Context, datastoreID, reason string)
 			return nil
 		}
 		for _, s := range []string{model.ActionPending, model.ActionInProgress} {
-			n, err := tx.Actions().Count(ctx, store.Filter{"datastore_id": datastoreID, "name": model.ActDatastoreBackup, "status": s})
+			n, err := tx.Actions().Count(ctx, store.Filter{DatastoreID: datastoreID, Name: model.ActDatastoreBackup, Status: s})
 			if err != nil {
 				return err
 			}
@@ -236,7 +236,7 @@ func (m *Manager) progress(ctx context.Context, actionID string, pct int) {
 // createProgress records the progress of a datastore's running create
 // action (a restore runs inside it).
 func (m *Manager) createProgress(ctx context.Context, datastoreID string, pct int) {
-	list, err := m.store.Actions().List(ctx, store.Filter{"datastore_id": datastoreID, "name": model.ActDatastoreCreate, "status": model.ActionInProgress})
+	list, err := m.store.Actions().List(ctx, store.Filter{DatastoreID: datastoreID, Name: model.ActDatastoreCreate, Status: model.ActionInProgress})
 	if err != nil {
 		m.log.Warn("find create action", "datastore_id", datastoreID, "error", err)
 		return

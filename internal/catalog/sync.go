@@ -128,7 +128,7 @@ func pruneParameters(ctx context.Context, tx store.Tx, d Discovered) error {
 	for _, p := range d.Parameters {
 		offered[p.ID] = true
 	}
-	have, err := tx.ConfigurationParameters().List(ctx, store.Filter{"datastore_type_id": d.Type.ID})
+	have, err := tx.ConfigurationParameters().List(ctx, store.Filter{DatastoreTypeID: d.Type.ID})
 	if err != nil {
 		return err
 	}
@@ -156,7 +156,7 @@ func PruneConfigs(ctx context.Context, s store.Store, found []Discovered, log *s
 			for _, p := range d.Parameters {
 				offered[p.Name] = true
 			}
-			list, err := tx.Datastores().List(ctx, store.Filter{"type_id": d.Type.ID, "deleted": false})
+			list, err := tx.Datastores().List(ctx, store.Filter{TypeID: d.Type.ID, Deleted: store.No})
 			if err != nil {
 				return err
 			}
@@ -212,7 +212,7 @@ func syncExtensions(ctx context.Context, tx store.Tx, found []Discovered) error 
 }
 
 func pruneTypes(ctx context.Context, tx store.Tx, present map[string]bool) error {
-	types, err := tx.DatastoreTypes().List(ctx, nil)
+	types, err := tx.DatastoreTypes().List(ctx, store.Filter{})
 	if err != nil {
 		return err
 	}
@@ -220,14 +220,14 @@ func pruneTypes(ctx context.Context, tx store.Tx, present map[string]bool) error
 		if present[t.ID] {
 			continue
 		}
-		n, err := tx.Datastores().Count(ctx, store.Filter{"type_id": t.ID, "deleted": false})
+		n, err := tx.Datastores().Count(ctx, store.Filter{TypeID: t.ID, Deleted: store.No})
 		if err != nil {
 			return err
 		}
 		if n > 0 {
 			continue
 		}
-		params, err := tx.ConfigurationParameters().List(ctx, store.Filter{"datastore_type_id": t.ID})
+		params, err := tx.ConfigurationParameters().List(ctx, store.Filter{DatastoreTypeID: t.ID})
 		if err != nil {
 			return err
 		}

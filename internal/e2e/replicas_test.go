@@ -56,7 +56,7 @@ func TestTwoReplicasOneStore(t *testing.T) {
 	var owner string
 	deadline := time.Now().Add(30 * time.Second)
 	for owner == "" && time.Now().Before(deadline) {
-		acts, err := s.Actions().List(context.Background(), store.Filter{"datastore_id": ds})
+		acts, err := s.Actions().List(context.Background(), store.Filter{DatastoreID: ds})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +81,7 @@ func TestTwoReplicasOneStore(t *testing.T) {
 	if len(r.Get("datastore.instances").([]any)) != 3 {
 		t.Fatalf("instances: %s", r.Body)
 	}
-	acts, err := s.Actions().List(context.Background(), store.Filter{"datastore_id": ds, "name": "datastore.create"})
+	acts, err := s.Actions().List(context.Background(), store.Filter{DatastoreID: ds, Name: "datastore.create"})
 	if err != nil || len(acts) != 1 {
 		t.Fatalf("create actions: %v %v", acts, err)
 	}

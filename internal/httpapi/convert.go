@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -11,7 +9,6 @@ import (
 	"github.com/dbaasd/dbaasd/internal/httpapi/gen"
 	"github.com/dbaasd/dbaasd/internal/model"
 	"github.com/dbaasd/dbaasd/internal/service"
-	"github.com/dbaasd/dbaasd/internal/store"
 )
 
 // TimeFormat is the API's timestamp format: UTC, no zone suffix.
@@ -69,20 +66,6 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
-}
-
-// filterOf turns a generated query parameter struct into a store filter:
-// every parameter that was given, by its name.
-func filterOf(params any) (store.Filter, error) {
-	b, err := json.Marshal(params)
-	if err != nil {
-		return nil, fmt.Errorf("encode filter: %w", err)
-	}
-	f := store.Filter{}
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("decode filter: %w", err)
-	}
-	return f, nil
 }
 
 func datastoreOut(v *service.DatastoreView) gen.Datastore {

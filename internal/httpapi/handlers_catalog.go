@@ -10,10 +10,7 @@ import (
 )
 
 func (s *Server) ListDatastoreTypes(ctx context.Context, r gen.ListDatastoreTypesRequestObject) (gen.ListDatastoreTypesResponseObject, error) {
-	f, err := filterOf(r.Params)
-	if err != nil {
-		return nil, err
-	}
+	f := datastoreTypesFilter(r.Params)
 	list, err := s.svc.ListDatastoreTypes(ctx, f)
 	if err != nil {
 		return nil, err
@@ -30,10 +27,7 @@ func (s *Server) GetDatastoreType(ctx context.Context, r gen.GetDatastoreTypeReq
 }
 
 func (s *Server) ListFlavors(ctx context.Context, r gen.ListFlavorsRequestObject) (gen.ListFlavorsResponseObject, error) {
-	f, err := filterOf(r.Params)
-	if err != nil {
-		return nil, err
-	}
+	f := flavorsFilter(r.Params)
 	list, err := s.svc.ListFlavors(ctx, f)
 	if err != nil {
 		return nil, err
@@ -104,11 +98,7 @@ func (s *Server) ListConfigurationParameters(ctx context.Context, r gen.ListConf
 	if p.Ram != nil || p.Vcpus != nil || p.Disk != nil {
 		env = &catalog.Env{RAM: deref(p.Ram), VCPUs: deref(p.Vcpus), Disk: deref(p.Disk)}
 	}
-	p.Ram, p.Vcpus, p.Disk = nil, nil, nil
-	f, err := filterOf(p)
-	if err != nil {
-		return nil, err
-	}
+	f := parametersFilter(p)
 	list, err := s.svc.ListParameters(ctx, f, env)
 	if err != nil {
 		return nil, err
@@ -157,11 +147,7 @@ func (s *Server) ListAvailableExtensions(ctx context.Context, r gen.ListAvailabl
 	if p.DatastoreTypeId != nil {
 		typeID = p.DatastoreTypeId.String()
 	}
-	p.DatastoreTypeId = nil
-	f, err := filterOf(p)
-	if err != nil {
-		return nil, err
-	}
+	f := availableExtensionsFilter(p)
 	list, err := s.svc.ListAvailableExtensions(ctx, f, typeID)
 	if err != nil {
 		return nil, err

@@ -10,10 +10,7 @@ import (
 )
 
 func (s *Server) ListDatastores(ctx context.Context, r gen.ListDatastoresRequestObject) (gen.ListDatastoresResponseObject, error) {
-	f, err := filterOf(r.Params)
-	if err != nil {
-		return nil, err
-	}
+	f := datastoresFilter(r.Params)
 	list, err := s.svc.ListDatastores(ctx, callerFrom(ctx), f)
 	if err != nil {
 		return nil, err
@@ -22,10 +19,7 @@ func (s *Server) ListDatastores(ctx context.Context, r gen.ListDatastoresRequest
 }
 
 func (s *Server) CountDatastores(ctx context.Context, r gen.CountDatastoresRequestObject) (gen.CountDatastoresResponseObject, error) {
-	f, err := filterOf(r.Params)
-	if err != nil {
-		return nil, err
-	}
+	f := countDatastoresFilter(r.Params)
 	n, err := s.svc.CountDatastores(ctx, callerFrom(ctx), f)
 	if err != nil {
 		return nil, err

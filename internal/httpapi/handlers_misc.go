@@ -9,10 +9,7 @@ import (
 // Actions
 
 func (s *Server) ListActions(ctx context.Context, r gen.ListActionsRequestObject) (gen.ListActionsResponseObject, error) {
-	f, err := filterOf(r.Params)
-	if err != nil {
-		return nil, err
-	}
+	f := actionsFilter(r.Params)
 	list, err := s.svc.ListActions(ctx, callerFrom(ctx), f)
 	if err != nil {
 		return nil, err
@@ -31,11 +28,8 @@ func (s *Server) GetAction(ctx context.Context, r gen.GetActionRequestObject) (g
 // Prometheus metrics tokens
 
 func (s *Server) ListPrometheusMetricsTokens(ctx context.Context, r gen.ListPrometheusMetricsTokensRequestObject) (gen.ListPrometheusMetricsTokensResponseObject, error) {
-	f, err := filterOf(r.Params)
-	if err != nil {
-		return nil, err
-	}
-	list, err := s.svc.ListMetricsTokens(ctx, callerFrom(ctx), f)
+	f := metricsTokensFilter(r.Params)
+	list, err := s.svc.ListMetricsTokens(ctx, callerFrom(ctx), f, r.Params.Value)
 	if err != nil {
 		return nil, err
 	}

@@ -10,10 +10,7 @@ import (
 // Users
 
 func (s *Server) ListUsers(ctx context.Context, r gen.ListUsersRequestObject) (gen.ListUsersResponseObject, error) {
-	f, err := filterOf(r.Params)
-	if err != nil {
-		return nil, err
-	}
+	f := usersFilter(r.Params)
 	list, err := s.svc.ListUsers(ctx, callerFrom(ctx), f)
 	if err != nil {
 		return nil, err
@@ -56,10 +53,7 @@ func (s *Server) DeleteUser(ctx context.Context, r gen.DeleteUserRequestObject) 
 // Databases
 
 func (s *Server) ListDatabases(ctx context.Context, r gen.ListDatabasesRequestObject) (gen.ListDatabasesResponseObject, error) {
-	f, err := filterOf(r.Params)
-	if err != nil {
-		return nil, err
-	}
+	f := databasesFilter(r.Params)
 	list, err := s.svc.ListDatabases(ctx, callerFrom(ctx), f)
 	if err != nil {
 		return nil, err
@@ -107,10 +101,7 @@ func (s *Server) DeleteDatabase(ctx context.Context, r gen.DeleteDatabaseRequest
 // Grants
 
 func (s *Server) ListGrants(ctx context.Context, r gen.ListGrantsRequestObject) (gen.ListGrantsResponseObject, error) {
-	f, err := filterOf(r.Params)
-	if err != nil {
-		return nil, err
-	}
+	f := grantsFilter(r.Params)
 	list, err := s.svc.ListGrants(ctx, callerFrom(ctx), f)
 	if err != nil {
 		return nil, err
@@ -145,10 +136,7 @@ func (s *Server) DeleteGrant(ctx context.Context, r gen.DeleteGrantRequestObject
 // Extensions
 
 func (s *Server) ListExtensions(ctx context.Context, r gen.ListExtensionsRequestObject) (gen.ListExtensionsResponseObject, error) {
-	f, err := filterOf(r.Params)
-	if err != nil {
-		return nil, err
-	}
+	f := extensionsFilter(r.Params)
 	list, err := s.svc.ListExtensions(ctx, callerFrom(ctx), f)
 	if err != nil {
 		return nil, err
@@ -183,10 +171,7 @@ func (s *Server) DeleteExtension(ctx context.Context, r gen.DeleteExtensionReque
 // Logical replication slots
 
 func (s *Server) ListLogicalReplicationSlots(ctx context.Context, r gen.ListLogicalReplicationSlotsRequestObject) (gen.ListLogicalReplicationSlotsResponseObject, error) {
-	f, err := filterOf(r.Params)
-	if err != nil {
-		return nil, err
-	}
+	f := slotsFilter(r.Params)
 	list, err := s.svc.ListSlots(ctx, callerFrom(ctx), f)
 	if err != nil {
 		return nil, err
@@ -221,10 +206,7 @@ func (s *Server) DeleteLogicalReplicationSlot(ctx context.Context, r gen.DeleteL
 // Topics
 
 func (s *Server) ListTopics(ctx context.Context, r gen.ListTopicsRequestObject) (gen.ListTopicsResponseObject, error) {
-	f, err := filterOf(r.Params)
-	if err != nil {
-		return nil, err
-	}
+	f := topicsFilter(r.Params)
 	list, err := s.svc.ListTopics(ctx, callerFrom(ctx), f)
 	if err != nil {
 		return nil, err
@@ -267,10 +249,7 @@ func (s *Server) DeleteTopic(ctx context.Context, r gen.DeleteTopicRequestObject
 // ACLs
 
 func (s *Server) ListAcls(ctx context.Context, r gen.ListAclsRequestObject) (gen.ListAclsResponseObject, error) {
-	f, err := filterOf(r.Params)
-	if err != nil {
-		return nil, err
-	}
+	f := aclsFilter(r.Params)
 	list, err := s.svc.ListACLs(ctx, callerFrom(ctx), f)
 	if err != nil {
 		return nil, err

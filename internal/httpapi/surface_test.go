@@ -83,49 +83,49 @@ func activateObjects(t *testing.T, e *at.Env) {
 	ctx := context.Background()
 	err := e.D.Store.InTx(ctx, func(tx store.Tx) error {
 		set := func(status *string) { *status = model.StatusActive }
-		users, _ := tx.Users().List(ctx, nil)
+		users, _ := tx.Users().List(ctx, store.Filter{})
 		for i := range users {
 			set(&users[i].Status)
 			if err := tx.Users().Update(ctx, &users[i]); err != nil {
 				return err
 			}
 		}
-		dbs, _ := tx.Databases().List(ctx, nil)
+		dbs, _ := tx.Databases().List(ctx, store.Filter{})
 		for i := range dbs {
 			set(&dbs[i].Status)
 			if err := tx.Databases().Update(ctx, &dbs[i]); err != nil {
 				return err
 			}
 		}
-		topics, _ := tx.Topics().List(ctx, nil)
+		topics, _ := tx.Topics().List(ctx, store.Filter{})
 		for i := range topics {
 			set(&topics[i].Status)
 			if err := tx.Topics().Update(ctx, &topics[i]); err != nil {
 				return err
 			}
 		}
-		acls, _ := tx.ACLs().List(ctx, nil)
+		acls, _ := tx.ACLs().List(ctx, store.Filter{})
 		for i := range acls {
 			set(&acls[i].Status)
 			if err := tx.ACLs().Update(ctx, &acls[i]); err != nil {
 				return err
 			}
 		}
-		grants, _ := tx.Grants().List(ctx, nil)
+		grants, _ := tx.Grants().List(ctx, store.Filter{})
 		for i := range grants {
 			set(&grants[i].Status)
 			if err := tx.Grants().Update(ctx, &grants[i]); err != nil {
 				return err
 			}
 		}
-		exts, _ := tx.Extensions().List(ctx, nil)
+		exts, _ := tx.Extensions().List(ctx, store.Filter{})
 		for i := range exts {
 			set(&exts[i].Status)
 			if err := tx.Extensions().Update(ctx, &exts[i]); err != nil {
 				return err
 			}
 		}
-		slots, _ := tx.Slots().List(ctx, nil)
+		slots, _ := tx.Slots().List(ctx, store.Filter{})
 		for i := range slots {
 			set(&slots[i].Status)
 			if err := tx.Slots().Update(ctx, &slots[i]); err != nil {

@@ -28,7 +28,7 @@ func (r *Reconciler) load(ctx context.Context, q store.Tx, id string) (*state, e
 	if err != nil {
 		return nil, fmt.Errorf("load datastore type: %w", err)
 	}
-	insts, err := q.Instances().List(ctx, store.Filter{"datastore_id": id})
+	insts, err := q.Instances().List(ctx, store.Filter{DatastoreID: id})
 	if err != nil {
 		return nil, err
 	}

@@ -92,7 +92,7 @@ func (r *Reconciler) converge(ctx context.Context, a *model.Action, create, repa
 		if err != nil {
 			return err
 		}
-		insts, err := tx.Instances().List(ctx, store.Filter{"datastore_id": ds.ID})
+		insts, err := tx.Instances().List(ctx, store.Filter{DatastoreID: ds.ID})
 		if err != nil {
 			return err
 		}
@@ -296,7 +296,7 @@ func deleteChildren(ctx context.Context, tx store.Tx, dsID string) error {
 			return err
 		}
 	}
-	err := deleteAll(ctx, tx.Instances(), store.Filter{"datastore_id": dsID}, func(v *model.Instance) string { return v.ID })
+	err := deleteAll(ctx, tx.Instances(), store.Filter{DatastoreID: dsID}, func(v *model.Instance) string { return v.ID })
 	if err != nil {
 		return err
 	}
@@ -339,7 +339,7 @@ func (r *Reconciler) markFailed(ctx context.Context, a *model.Action) error {
 // so that after a restart of dbaasd every cluster is checked: stopped
 // servers are started and missing objects re-created.
 func (r *Reconciler) readopt(ctx context.Context) error {
-	list, err := r.store.DatastoreSummaries().List(ctx, store.Filter{"deleted": false})
+	list, err := r.store.DatastoreSummaries().List(ctx, store.Filter{Deleted: store.No})
 	if err != nil {
 		return err
 	}
@@ -371,7 +371,7 @@ func (r *Reconciler) requestRepair(ctx context.Context, dsID, reason string) err
 			return err
 		}
 		for _, s := range []string{model.ActionPending, model.ActionInProgress} {
-			n, err := tx.Actions().Count(ctx, store.Filter{"datastore_id": dsID, "status": s})
+			n, err := tx.Actions().Count(ctx, store.Filter{DatastoreID: dsID, Status: s})
 			if err != nil {
 				return err
 			}
@@ -395,7 +395,7 @@ func (r *Reconciler) requestRepair(ctx context.Context, dsID, reason string) err
 // DestroyAll stops and removes the servers of every live datastore (their
 // records stay). It is for tests and for taking a machine out of service.
 func (r *Reconciler) DestroyAll(ctx context.Context) error {
-	list, err := r.store.DatastoreSummaries().List(ctx, store.Filter{"deleted": false})
+	list, err := r.store.DatastoreSummaries().List(ctx, store.Filter{Deleted: store.No})
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ const RequestHeal = "dbaasd-heal"
 // and shows the object as under way again: the object then converges like
 // any other instead of staying in ERROR. It returns how many it recorded.
 func (r *Reconciler) retryFailedObjects(ctx context.Context, tx store.Tx, dsID string) (int, error) {
-	acts, err := tx.Actions().List(ctx, store.Filter{"datastore_id": dsID})
+	acts, err := tx.Actions().List(ctx, store.Filter{DatastoreID: dsID})
 	if err != nil {
 		return 0, err
 	}

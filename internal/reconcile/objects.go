@@ -70,7 +70,7 @@ var objectKinds = []objectKind{
 		},
 		forget: func(ctx context.Context, tx store.Tx, v *model.User) error {
 			// The user's grants and ACLs went with it in the engine.
-			f := store.Filter{"user_id": v.ID}
+			f := store.Filter{UserID: v.ID}
 			if err := deleteAll(ctx, tx.Grants(), f, func(g *model.Grant) string { return g.ID }); err != nil {
 				return err
 			}
@@ -93,7 +93,7 @@ var objectKinds = []objectKind{
 			return m.DropDatabase(ctx, c, v.Name)
 		},
 		forget: func(ctx context.Context, tx store.Tx, v *model.Database) error {
-			f := store.Filter{"database_id": v.ID}
+			f := store.Filter{DatabaseID: v.ID}
 			if err := deleteAll(ctx, tx.Grants(), f, func(g *model.Grant) string { return g.ID }); err != nil {
 				return err
 			}
@@ -287,7 +287,7 @@ func (k kindOf[T, P, M]) repair(ctx context.Context, r *Reconciler, st *state, c
 	if !ok {
 		return nil, nil
 	}
-	list, err := k.repo(r.store).List(ctx, store.Filter{"datastore_id": st.ds.ID})
+	list, err := k.repo(r.store).List(ctx, store.Filter{DatastoreID: st.ds.ID})
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +324,7 @@ func (k kindOf[T, P, M]) setStatus(ctx context.Context, tx store.Tx, id, status 
 }
 
 func (k kindOf[T, P, M]) forgetAll(ctx context.Context, tx store.Tx, dsID string) error {
-	return deleteAll(ctx, k.repo(tx), store.Filter{"datastore_id": dsID}, func(v *T) string { return P(v).Head().ID })
+	return deleteAll(ctx, k.repo(tx), store.Filter{DatastoreID: dsID}, func(v *T) string { return P(v).Head().ID })
 }
 
 // ensureObjects re-creates, in dependency order, every object recorded for
@@ -419,7 +419,7 @@ func (r *Reconciler) engineACL(ctx context.Context, a *model.ACL) (engine.ACL, e
 // grant who owned the database would lose CONNECT. Grants still pending
 // have actions of their own, queued behind this one.
 func (r *Reconciler) reapplyGrants(ctx context.Context, dm engine.DatabaseManager, c *engine.Cluster, d *model.Database) error {
-	grants, err := r.store.Grants().List(ctx, store.Filter{"database_id": d.ID, "status": model.StatusActive})
+	grants, err := r.store.Grants().List(ctx, store.Filter{DatabaseID: d.ID, Status: model.StatusActive})
 	if err != nil {
 		return err
 	}

@@ -286,7 +286,7 @@ func TestRepairEnsuresLiveObjects(t *testing.T) {
 
 	// Deleting the datastore's records removes every object record.
 	mustDo(t, f.s.InTx(ctx, func(tx store.Tx) error { return deleteChildren(ctx, tx, f.ds.ID) }))
-	if n, err := f.s.Users().Count(ctx, store.Filter{"datastore_id": f.ds.ID}); err != nil || n != 0 {
+	if n, err := f.s.Users().Count(ctx, store.Filter{DatastoreID: f.ds.ID}); err != nil || n != 0 {
 		t.Errorf("users left after deleteChildren: %d %v", n, err)
 	}
 }

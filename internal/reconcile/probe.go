@@ -112,7 +112,7 @@ func (r *Reconciler) ProbeAll(ctx context.Context) {
 		r.watch.next(e, r.nextLook(e.ds.ID))
 	}
 	if r.metrics != nil {
-		n, err := r.store.Actions().Count(ctx, store.Filter{"status": model.ActionPending})
+		n, err := r.store.Actions().Count(ctx, store.Filter{Status: model.ActionPending})
 		if err == nil {
 			r.metrics.QueueDepth(n)
 		}
@@ -295,7 +295,7 @@ func countFresh(w *watch, snap store.DatastoreSnapshot) int {
 // failedDatastores returns the datastores with a failed action of their
 // own (resource type datastore): only those can be due for a retry.
 func (r *Reconciler) failedDatastores(ctx context.Context) (map[string]bool, error) {
-	acts, err := r.store.Actions().List(ctx, store.Filter{"resource_type": "datastore", "status": model.ActionError})
+	acts, err := r.store.Actions().List(ctx, store.Filter{ResourceType: "datastore", Status: model.ActionError})
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +316,7 @@ func (r *Reconciler) instancesRecordedDown(ctx context.Context) (map[string]bool
 	}
 	settled := map[string]int{}
 	for _, s := range []string{model.StatusDown, model.StatusPendingDelete} {
-		n, err := r.store.Instances().CountBy(ctx, store.Filter{"status": s}, "datastore_id")
+		n, err := r.store.Instances().CountBy(ctx, store.Filter{Status: s}, "datastore_id")
 		if err != nil {
 			return nil, err
 		}
@@ -348,7 +348,7 @@ func (r *Reconciler) inflightHere(dsID string) bool {
 func (r *Reconciler) datastoresAtWork(ctx context.Context) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, s := range []string{model.ActionPending, model.ActionInProgress} {
-		acts, err := r.store.Actions().List(ctx, store.Filter{"status": s})
+		acts, err := r.store.Actions().List(ctx, store.Filter{Status: s})
 		if err != nil {
 			return nil, err
 		}
@@ -366,7 +366,7 @@ func (r *Reconciler) busy(ctx context.Context, dsID string) (bool, error) {
 		return true, nil
 	}
 	for _, s := range []string{model.ActionPending, model.ActionInProgress} {
-		byName, err := r.store.Actions().CountBy(ctx, store.Filter{"datastore_id": dsID, "status": s}, "name")
+		byName, err := r.store.Actions().CountBy(ctx, store.Filter{DatastoreID: dsID, Status: s}, "name")
 		if err != nil {
 			return true, err
 		}
@@ -487,7 +487,7 @@ func (r *Reconciler) recordObservation(ctx context.Context, st *state, obs engin
 			return nil // something changed meanwhile; an action will record it
 		}
 		before = ds.Status
-		insts, err := tx.Instances().List(ctx, store.Filter{"datastore_id": dsID})
+		insts, err := tx.Instances().List(ctx, store.Filter{DatastoreID: dsID})
 		if err != nil {
 			return err
 		}
@@ -522,7 +522,7 @@ func (r *Reconciler) observeInstances(ctx context.Context, dsID string, recorded
 		if recordedDown {
 			return nil
 		}
-		insts, err := r.store.Instances().List(ctx, store.Filter{"datastore_id": dsID})
+		insts, err := r.store.Instances().List(ctx, store.Filter{DatastoreID: dsID})
 		if err != nil {
 			return err
 		}
@@ -568,7 +568,7 @@ func (r *Reconciler) observeInstances(ctx context.Context, dsID string, recorded
 		if ds.Generation != st.ds.Generation || ds.Status != model.StatusError {
 			return nil
 		}
-		insts, err := tx.Instances().List(ctx, store.Filter{"datastore_id": dsID})
+		insts, err := tx.Instances().List(ctx, store.Filter{DatastoreID: dsID})
 		if err != nil {
 			return err
 		}
@@ -624,7 +624,7 @@ func (r *Reconciler) maybeFailover(ctx context.Context, st *state, c *engine.Clu
 		if ds.Generation != st.ds.Generation || !stable(ds.Status) {
 			return nil
 		}
-		insts, err := tx.Instances().List(ctx, store.Filter{"datastore_id": ds.ID})
+		insts, err := tx.Instances().List(ctx, store.Filter{DatastoreID: ds.ID})
 		if err != nil {
 			return err
 		}
@@ -776,7 +776,7 @@ func (r *Reconciler) retryFailed(ctx context.Context, ds *model.Datastore) error
 	// RetryAfter (or when its back-off ends): datastores in ERROR cost
 	// nothing between retries.
 	r.retryNotBefore(ds.ID, r.now().Add(r.cfg.RetryAfter))
-	acts, err := r.store.Actions().List(ctx, store.Filter{"datastore_id": ds.ID, "resource_type": "datastore"})
+	acts, err := r.store.Actions().List(ctx, store.Filter{DatastoreID: ds.ID, ResourceType: "datastore"})
 	if err != nil {
 		return err
 	}
@@ -826,7 +826,7 @@ func (r *Reconciler) retryFailed(ctx context.Context, ds *model.Datastore) error
 // slotsChanged reports whether the observed use or size of a logical
 // replication slot differs from what is recorded.
 func (r *Reconciler) slotsChanged(ctx context.Context, dsID string, seen []engine.SlotState) (bool, error) {
-	slots, err := r.store.Slots().List(ctx, store.Filter{"datastore_id": dsID})
+	slots, err := r.store.Slots().List(ctx, store.Filter{DatastoreID: dsID})
 	if err != nil {
 		return false, err
 	}
@@ -851,7 +851,7 @@ func recordSlots(ctx context.Context, tx store.Tx, dsID string, seen []engine.Sl
 	for _, s := range seen {
 		byName[s.Name] = s
 	}
-	slots, err := tx.Slots().List(ctx, store.Filter{"datastore_id": dsID})
+	slots, err := tx.Slots().List(ctx, store.Filter{DatastoreID: dsID})
 	if err != nil {
 		return err
 	}

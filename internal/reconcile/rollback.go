@@ -68,7 +68,7 @@ func recordApplied(ctx context.Context, tx store.Tx, actionID string, ds *model.
 // lastApplied finds the last state a converge of the datastore succeeded
 // with.
 func lastApplied(ctx context.Context, tx store.Tx, dsID string) (*applied, error) {
-	acts, err := tx.Actions().List(ctx, store.Filter{"datastore_id": dsID, "resource_type": "datastore", "status": model.ActionSuccess})
+	acts, err := tx.Actions().List(ctx, store.Filter{DatastoreID: dsID, ResourceType: "datastore", Status: model.ActionSuccess})
 	if err != nil {
 		return nil, err
 	}

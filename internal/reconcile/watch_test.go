@@ -262,7 +262,7 @@ func TestProbeFailedDatastores(t *testing.T) {
 	}
 	clock = clock.Add(time.Second)
 	r.ProbeAll(ctx)
-	retries, err := db.Actions().List(ctx, store.Filter{"datastore_id": ids[0], "request_id": "dbaasd-retry"})
+	retries, err := db.Actions().List(ctx, store.Filter{DatastoreID: ids[0], RequestID: "dbaasd-retry"})
 	if err != nil || len(retries) != 1 {
 		t.Fatalf("retry of a datastore whose action failed: %d actions (%v)", len(retries), err)
 	}

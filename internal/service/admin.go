@@ -126,7 +126,7 @@ func (s *Service) DeleteFlavor(ctx context.Context, c Caller, id string) error {
 		if _, err := get(ctx, tx.Flavors(), id, "flavor"); err != nil {
 			return err
 		}
-		n, err := tx.Datastores().Count(ctx, store.Filter{"flavor_id": id, "deleted": false})
+		n, err := tx.Datastores().Count(ctx, store.Filter{FlavorID: id, Deleted: store.No})
 		if err != nil {
 			return err
 		}
@@ -275,7 +275,7 @@ func (s *Service) DeleteAvailableExtension(ctx context.Context, c Caller, id str
 		if _, err := get(ctx, tx.AvailableExtensions(), id, "available extension"); err != nil {
 			return err
 		}
-		n, err := tx.Extensions().Count(ctx, store.Filter{"available_extension_id": id})
+		n, err := tx.Extensions().Count(ctx, store.Filter{AvailableExtensionID: id})
 		if err != nil {
 			return err
 		}

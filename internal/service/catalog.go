@@ -67,7 +67,7 @@ func (s *Service) GetFlavor(ctx context.Context, id string) (*FlavorView, error)
 // flavorUse counts the nodes of live datastores by flavor, across projects:
 // they share the host.
 func (s *Service) flavorUse(ctx context.Context) (map[string]int, error) {
-	ds, err := s.store.DatastoreSummaries().List(ctx, store.Filter{"deleted": false})
+	ds, err := s.store.DatastoreSummaries().List(ctx, store.Filter{Deleted: store.No})
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (s *Service) GetAvailableExtension(ctx context.Context, id string) (*model.
 
 // Engines lists the engines that have a datastore type on offer.
 func (s *Service) Engines(ctx context.Context) ([]string, error) {
-	types, err := s.store.DatastoreTypes().List(ctx, nil)
+	types, err := s.store.DatastoreTypes().List(ctx, store.Filter{})
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ func (s *Service) mergeConfig(ctx context.Context, tx store.Tx, typeID string, f
 	if len(changes) == 0 {
 		return out, nil
 	}
-	params, err := tx.ConfigurationParameters().List(ctx, store.Filter{"datastore_type_id": typeID})
+	params, err := tx.ConfigurationParameters().List(ctx, store.Filter{DatastoreTypeID: typeID})
 	if err != nil {
 		return nil, err
 	}

@@ -102,7 +102,7 @@ func (s *Service) UpdateDatabaseOwner(ctx context.Context, c Caller, id, ownerID
 // database with logical replication slots cannot be removed until they are.
 func (s *Service) DeleteDatabase(ctx context.Context, c Caller, id string) error {
 	_, err := change(ctx, s, c, databaseKind, id, databaseKind.Delete, func(tx store.Tx, db *model.Database) error {
-		slots, err := tx.Slots().List(ctx, store.Filter{"database_id": db.ID})
+		slots, err := tx.Slots().List(ctx, store.Filter{DatabaseID: db.ID})
 		if err != nil {
 			return err
 		}

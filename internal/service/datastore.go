@@ -403,12 +403,12 @@ func (s *Service) GetDatastore(ctx context.Context, c Caller, id string) (*Datas
 	return &views[0], nil
 }
 
-// ListDatastores lists the caller's datastores matching f (field names of
-// the API). Deleted datastores are listed only when f asks for deleted=true.
+// ListDatastores lists the caller's datastores matching f. Deleted
+// datastores are listed only when f asks for them (Deleted: Yes).
 func (s *Service) ListDatastores(ctx context.Context, c Caller, f store.Filter) ([]DatastoreView, error) {
 	f = scoped(c, f)
-	if _, ok := f["deleted"]; !ok {
-		f["deleted"] = false
+	if f.Deleted == store.Any {
+		f.Deleted = store.No
 	}
 	list, err := s.store.DatastoresWithoutSecrets().List(ctx, f)
 	if err != nil {
@@ -448,9 +448,9 @@ func (s *Service) views(ctx context.Context, c Caller, list []model.Datastore) (
 	if err != nil {
 		return nil, err
 	}
-	f := store.Filter{"project_id": c.ProjectID}
+	f := store.Filter{ProjectID: c.ProjectID}
 	if len(list) == 1 {
-		f = store.Filter{"datastore_id": list[0].ID}
+		f = store.Filter{DatastoreID: list[0].ID}
 	}
 	insts, err := s.store.Instances().List(ctx, f)
 	if err != nil {

@@ -300,7 +300,7 @@ func (s *Service) ResizeDatastore(ctx context.Context, c Caller, id string, r Re
 // resizeInstances adds instance records for new replicas and marks the
 // highest-numbered replicas for removal.
 func (s *Service) resizeInstances(ctx context.Context, tx store.Tx, c Caller, d *model.Datastore, nodes int) error {
-	insts, err := tx.Instances().List(ctx, store.Filter{"datastore_id": d.ID})
+	insts, err := tx.Instances().List(ctx, store.Filter{DatastoreID: d.ID})
 	if err != nil {
 		return err
 	}

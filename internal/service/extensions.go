@@ -45,7 +45,7 @@ func (s *Service) ListExtensions(ctx context.Context, c Caller, f store.Filter) 
 // extension of the same database depends on cannot be removed first.
 func (s *Service) DeleteExtension(ctx context.Context, c Caller, id string) error {
 	_, err := change(ctx, s, c, extensionKind, id, extensionKind.Delete, func(tx store.Tx, e *model.Extension) error {
-		siblings, err := tx.Extensions().List(ctx, store.Filter{"database_id": e.DatabaseID})
+		siblings, err := tx.Extensions().List(ctx, store.Filter{DatabaseID: e.DatabaseID})
 		if err != nil {
 			return err
 		}

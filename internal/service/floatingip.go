@@ -19,7 +19,7 @@ func (s *Service) nextFloatingIPs(ctx context.Context, tx store.Tx, n int) ([]st
 	if !pool.IsValid() {
 		pool = DefaultFloatingIPPool
 	}
-	all, err := tx.Instances().List(ctx, nil)
+	all, err := tx.Instances().List(ctx, store.Filter{})
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 // along, and the repair creates in the engine those the backup predates,
 // from their recorded definition. The project's quotas count the copies.
 func (s *Service) copyRestoredObjects(ctx context.Context, tx store.Tx, c Caller, srcID string, dst *model.Datastore) error {
-	f := store.Filter{"datastore_id": srcID}
+	f := store.Filter{DatastoreID: srcID}
 	users, err := tx.Users().List(ctx, f)
 	if err != nil {
 		return err

@@ -94,7 +94,7 @@ func (s *Service) engineOf(ctx context.Context) (map[string]string, error) {
 	if s.engines != nil && s.now().Before(s.enginesUntil) {
 		return s.engines, nil
 	}
-	types, err := s.store.DatastoreTypes().List(ctx, nil)
+	types, err := s.store.DatastoreTypes().List(ctx, store.Filter{})
 	if err != nil {
 		return nil, err
 	}
@@ -186,15 +186,11 @@ func dsProject(d *model.Datastore) string { return d.ProjectID }
 // scoped returns a list filter confined to the caller's project. A
 // project_id filter naming another project matches nothing.
 func scoped(c Caller, f store.Filter) store.Filter {
-	out := store.Filter{}
-	for k, v := range f {
-		out[k] = v
+	if f.ProjectID != "" && normalizeProject(f.ProjectID) != c.ProjectID {
+		f.Nothing = true
 	}
-	if p, ok := f["project_id"].(string); ok && normalizeProject(p) != c.ProjectID {
-		out["id"] = "" // no record has an empty ID
-	}
-	out["project_id"] = c.ProjectID
-	return out
+	f.ProjectID = c.ProjectID
+	return f
 }
 
 // enqueue records an action for the reconciler inside tx.

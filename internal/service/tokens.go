@@ -40,16 +40,14 @@ func (s *Service) GetMetricsToken(ctx context.Context, c Caller, id string) (*mo
 	return owned(ctx, s.store.MetricsTokens(), c, id, "prometheus metrics token", metricsTokenProject)
 }
 
-// ListMetricsTokens lists the caller's tokens; a "value" filter matches the
-// token with that value.
-func (s *Service) ListMetricsTokens(ctx context.Context, c Caller, f store.Filter) ([]model.MetricsToken, error) {
-	if v, ok := f["value"]; ok {
-		value := scalarString(v)
-		if _, err := s.upgradeMetricsToken(ctx, value); err != nil {
+// ListMetricsTokens lists the caller's tokens matching f; a value, when
+// given, matches the token with that value.
+func (s *Service) ListMetricsTokens(ctx context.Context, c Caller, f store.Filter, value *string) ([]model.MetricsToken, error) {
+	if value != nil {
+		if _, err := s.upgradeMetricsToken(ctx, *value); err != nil {
 			return nil, err
 		}
-		delete(f, "value")
-		f["value_hash"] = s.cfg.Hasher.Hash(value)
+		f.ValueHash = s.cfg.Hasher.Hash(*value)
 	}
 	return list(ctx, s.store.MetricsTokens(), c, f)
 }
@@ -90,7 +88,7 @@ func (s *Service) MetricsTokenProject(ctx context.Context, value string) (string
 	if value == "" {
 		return "", false
 	}
-	list, err := s.store.MetricsTokens().List(ctx, store.Filter{"value_hash": s.cfg.Hasher.Hash(value)})
+	list, err := s.store.MetricsTokens().List(ctx, store.Filter{ValueHash: s.cfg.Hasher.Hash(value)})
 	if err != nil {
 		s.log.Error("look up metrics token", "error", err)
 		return "", false
@@ -118,7 +116,7 @@ func (s *Service) MetricsTokenProject(ctx context.Context, value string) (string
 // nil when no legacy token has this value.
 func (s *Service) upgradeMetricsToken(ctx context.Context, value string) (*model.MetricsToken, error) {
 	legacy := secret.LegacyHash(value)
-	found, err := s.store.MetricsTokens().List(ctx, store.Filter{"value_hash": legacy})
+	found, err := s.store.MetricsTokens().List(ctx, store.Filter{ValueHash: legacy})
 	if err != nil || len(found) == 0 {
 		return nil, err
 	}

@@ -56,7 +56,7 @@ func (s *Service) UpdateUserPassword(ctx context.Context, c Caller, id, password
 func (s *Service) DeleteUser(ctx context.Context, c Caller, id string) error {
 	_, err := change(ctx, s, c, userKind, id, userKind.Delete,
 		func(tx store.Tx, u *model.User) error {
-			owns, err := tx.Databases().List(ctx, store.Filter{"owner_id": u.ID})
+			owns, err := tx.Databases().List(ctx, store.Filter{OwnerID: u.ID})
 			if err != nil {
 				return err
 			}

@@ -21,9 +21,92 @@ var ErrNotFound = errors.New("not found")
 // ErrConflict is returned when a write would break a uniqueness rule.
 var ErrConflict = errors.New("conflict")
 
-// Filter selects records by equality on fields; keys are the field names of
-// the API (which are also the column names). A nil value matches NULL.
-type Filter map[string]any
+// Filter selects records by equality on the fields it sets; the zero
+// Filter selects every record. A repository refuses a field its records do
+// not have. Its fields are Go fields: the HTTP layer maps each query
+// parameter to one, and only this package knows the columns behind them.
+type Filter struct {
+	ID, ProjectID, DatastoreID, DatabaseID, UserID, OwnerID           string
+	TypeID, DatastoreTypeID, FlavorID, SubnetID, AvailableExtensionID string
+	Name, Status, Engine, Version, FlSize, RequestID, ResourceType    string
+	Pattern, PatternType, ValueHash                                   string
+	Enabled, Deleted, AllowRestore, IsMaintenance, IsProtected, InUse Flag
+	// NodeCount, when not 0, is the number of nodes.
+	NodeCount int
+	// Nothing selects no record (a filter on another project's records).
+	Nothing bool
+}
+
+// Flag is a yes-or-no condition of a Filter; the zero value is Any.
+type Flag int8
+
+// Flags.
+const (
+	Any Flag = iota
+	Yes
+	No
+)
+
+// FlagOf returns Yes for true and No for false.
+func FlagOf(b bool) Flag {
+	if b {
+		return Yes
+	}
+	return No
+}
+
+// cond is one equality of a filter, on a column.
+type cond struct {
+	col string
+	val any
+}
+
+// conds lists the equalities f asks for, in a fixed order (so that one
+// filter shape is one SQL text).
+func (f Filter) conds() []cond {
+	var c []cond
+	str := func(col, v string) {
+		if v != "" {
+			c = append(c, cond{col, v})
+		}
+	}
+	flag := func(col string, v Flag) {
+		if v != Any {
+			c = append(c, cond{col, v == Yes})
+		}
+	}
+	str("id", f.ID)
+	str("project_id", f.ProjectID)
+	str("datastore_id", f.DatastoreID)
+	str("database_id", f.DatabaseID)
+	str("user_id", f.UserID)
+	str("owner_id", f.OwnerID)
+	str("type_id", f.TypeID)
+	str("datastore_type_id", f.DatastoreTypeID)
+	str("flavor_id", f.FlavorID)
+	str("subnet_id", f.SubnetID)
+	str("available_extension_id", f.AvailableExtensionID)
+	str("name", f.Name)
+	str("status", f.Status)
+	str("engine", f.Engine)
+	str("version", f.Version)
+	str("fl_size", f.FlSize)
+	str("request_id", f.RequestID)
+	str("resource_type", f.ResourceType)
+	str("pattern", f.Pattern)
+	str("pattern_type", f.PatternType)
+	str("value_hash", f.ValueHash)
+	flag("enabled", f.Enabled)
+	flag("deleted", f.Deleted)
+	flag("allow_restore", f.AllowRestore)
+	flag("is_maintenance", f.IsMaintenance)
+	flag("is_protected", f.IsProtected)
+	flag("in_use", f.InUse)
+	if f.NodeCount != 0 {
+		c = append(c, cond{"node_count", f.NodeCount})
+	}
+	return c
+}
 
 // Repo reads and writes one kind of record.
 type Repo[T any] interface {

@@ -22,14 +22,19 @@ type summaryCache struct {
 	valid   bool
 }
 
-// summaryFields are the summary fields a cached list can be filtered by.
-var summaryFields = map[string]func(d *model.Datastore, v any) bool{
-	"id":         func(d *model.Datastore, v any) bool { s, ok := v.(string); return ok && d.ID == s },
-	"project_id": func(d *model.Datastore, v any) bool { s, ok := v.(string); return ok && d.ProjectID == s },
-	"type_id":    func(d *model.Datastore, v any) bool { s, ok := v.(string); return ok && d.TypeID == s },
-	"status":     func(d *model.Datastore, v any) bool { s, ok := v.(string); return ok && d.Status == s },
-	"log_group":  func(d *model.Datastore, v any) bool { s, ok := v.(string); return ok && d.LogGroup == s },
-	"deleted":    func(d *model.Datastore, v any) bool { b, ok := v.(bool); return ok && d.Deleted == b },
+// summaryMatch returns how a cached list applies f, or false when f sets a
+// field a summary cannot be filtered by in memory.
+func summaryMatch(f Filter) (func(d *model.Datastore) bool, bool) {
+	inMemory := Filter{ID: f.ID, ProjectID: f.ProjectID, TypeID: f.TypeID, Status: f.Status, Deleted: f.Deleted,
+		Nothing: f.Nothing}
+	if f != inMemory {
+		return nil, false
+	}
+	return func(d *model.Datastore) bool {
+		return !f.Nothing && (f.ID == "" || d.ID == f.ID) && (f.ProjectID == "" || d.ProjectID == f.ProjectID) &&
+			(f.TypeID == "" || d.TypeID == f.TypeID) && (f.Status == "" || d.Status == f.Status) &&
+			(f.Deleted == Any || d.Deleted == (f.Deleted == Yes))
+	}, true
 }
 
 // cachedSummaries is the Reader of DatastoreSummaries outside transactions.
@@ -41,25 +46,13 @@ type cachedSummaries struct {
 // List implements Reader: from memory when the datastores are unchanged
 // and the filter is one it can apply, else from the database.
 func (r cachedSummaries) List(ctx context.Context, f Filter) ([]model.Datastore, error) {
-	match := make([]func(*model.Datastore) bool, 0, len(f))
-	for k, v := range f {
-		fn, v := summaryFields[k], v
-		if fn == nil {
-			return r.repo.List(ctx, f)
-		}
-		match = append(match, func(d *model.Datastore) bool { return fn(d, v) })
+	matches, ok := summaryMatch(f)
+	if !ok {
+		return r.repo.List(ctx, f)
 	}
 	_, rows, err := r.all(ctx)
 	if err != nil {
 		return nil, err
-	}
-	matches := func(d *model.Datastore) bool {
-		for _, m := range match {
-			if !m(d) {
-				return false
-			}
-		}
-		return true
 	}
 	// Counted first, so that thousands of summaries are copied once into a
 	// slice of the right size.
@@ -93,7 +86,7 @@ func (r cachedSummaries) all(ctx context.Context) (int64, []model.Datastore, err
 		return v, rows, nil
 	}
 	r.c.mu.Unlock()
-	rows, err := r.repo.List(ctx, nil)
+	rows, err := r.repo.List(ctx, Filter{})
 	if err != nil {
 		return 0, nil, err
 	}

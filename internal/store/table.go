@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 )
@@ -71,32 +70,26 @@ func (r repo[T]) get(ctx context.Context, id string, lock bool) (*T, error) {
 }
 
 func (r repo[T]) where(f Filter) (string, []any, error) {
-	if len(f) == 0 {
+	if f.Nothing {
+		return " WHERE 1 = 0", nil, nil
+	}
+	conds := f.conds()
+	if len(conds) == 0 {
 		return "", nil, nil
 	}
-	keys := make([]string, 0, len(f))
-	for k := range f {
-		if !r.t.colSet[k] {
-			return "", nil, fmt.Errorf("filter %s by unknown field %q", r.t.name, k)
-		}
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var b strings.Builder
-	args := make([]any, 0, len(keys))
-	for i, k := range keys {
+	args := make([]any, 0, len(conds))
+	for i, c := range conds {
+		if !r.t.colSet[c.col] {
+			return "", nil, fmt.Errorf("filter %s by a field it does not have (%s)", r.t.name, c.col)
+		}
 		if i == 0 {
 			b.WriteString(" WHERE ")
 		} else {
 			b.WriteString(" AND ")
 		}
-		v := f[k]
-		if v == nil {
-			b.WriteString(k + " IS NULL")
-			continue
-		}
-		b.WriteString(k + " = ?")
-		args = append(args, dbValue(v))
+		b.WriteString(c.col + " = ?")
+		args = append(args, dbValue(c.val))
 	}
 	return b.String(), args, nil
 }

@@ -32,7 +32,7 @@ func (s *Service) load(ctx context.Context, ds *model.Datastore) (*target, error
 	if err != nil {
 		return nil, fmt.Errorf("cluster of %s: %w", ds.ID, err)
 	}
-	insts, err := s.store.Instances().List(ctx, store.Filter{"datastore_id": ds.ID})
+	insts, err := s.store.Instances().List(ctx, store.Filter{DatastoreID: ds.ID})
 	if err != nil {
 		return nil, fmt.Errorf("instances of %s: %w", ds.ID, err)
 	}
@@ -55,7 +55,7 @@ func (s *Service) clusterFromStore(ctx context.Context, id string) (*engine.Clus
 	if err != nil {
 		return nil, nil, fmt.Errorf("datastore type: %w", err)
 	}
-	insts, err := s.store.Instances().List(ctx, store.Filter{"datastore_id": id})
+	insts, err := s.store.Instances().List(ctx, store.Filter{DatastoreID: id})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -41,7 +41,7 @@ type exported struct {
 // latest returns the newest sample of every instance and database of the
 // project's live datastores, taken within the last three intervals.
 func (s *Service) latest(ctx context.Context, project string) ([]exported, error) {
-	list, err := s.store.DatastoreSummaries().List(ctx, store.Filter{"project_id": project, "deleted": false})
+	list, err := s.store.DatastoreSummaries().List(ctx, store.Filter{ProjectID: project, Deleted: store.No})
 	if err != nil {
 		return nil, err
 	}

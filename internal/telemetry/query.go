@@ -53,7 +53,7 @@ func (s *Service) Metrics(ctx context.Context, datastoreID string, perDatabase b
 	keys := map[string]string{} // instance ID → hostname
 	hosts := map[string]string{}
 	if !perDatabase {
-		insts, err := s.store.Instances().List(ctx, store.Filter{"datastore_id": datastoreID})
+		insts, err := s.store.Instances().List(ctx, store.Filter{DatastoreID: datastoreID})
 		if err != nil {
 			return nil, 0, err
 		}

@@ -38,12 +38,12 @@ func TestSeedSQLite(t *testing.T) {
 	if len(projects) != 3 || len(projects[1].DatastoreIDs) != 6 {
 		t.Fatalf("seeded %d projects, the second with %d datastores", len(projects), len(projects[1].DatastoreIDs))
 	}
-	n, err := st.Datastores().Count(ctx, store.Filter{"project_id": projects[1].ID})
+	n, err := st.Datastores().Count(ctx, store.Filter{ProjectID: projects[1].ID})
 	if err != nil || n != 6 {
 		t.Fatalf("count = %d, %v", n, err)
 	}
 	// Every third datastore has three nodes: 6 datastores → 4×1 + 2×3.
-	insts, err := st.Instances().List(ctx, store.Filter{"project_id": projects[1].ID})
+	insts, err := st.Instances().List(ctx, store.Filter{ProjectID: projects[1].ID})
 	if err != nil || len(insts) != 10 {
 		t.Fatalf("instances = %d, %v", len(insts), err)
 	}

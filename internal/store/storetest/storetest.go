@@ -114,10 +114,10 @@ func testCRUD(t *testing.T, open func() store.Store) {
 		f    store.Filter
 		want int
 	}{
-		{store.Filter{"project_id": p}, 2},
-		{store.Filter{"project_id": p, "status": model.StatusActive}, 1},
-		{store.Filter{"project_id": p, "name": "alice", "datastore_id": d.ID}, 1},
-		{store.Filter{"project_id": "other"}, 0},
+		{store.Filter{ProjectID: p}, 2},
+		{store.Filter{ProjectID: p, Status: model.StatusActive}, 1},
+		{store.Filter{ProjectID: p, Name: "alice", DatastoreID: d.ID}, 1},
+		{store.Filter{ProjectID: "other"}, 0},
 	}
 	for _, c := range cases {
 		list, err := s.Users().List(ctx(), c.f)
@@ -128,10 +128,10 @@ func testCRUD(t *testing.T, open func() store.Store) {
 			t.Errorf("filter %v: list %d count %d, want %d", c.f, len(list), n, c.want)
 		}
 	}
-	if list, _ := s.Users().List(ctx(), store.Filter{"project_id": "none"}); list == nil {
+	if list, _ := s.Users().List(ctx(), store.Filter{ProjectID: "none"}); list == nil {
 		t.Error("empty list is nil, want an empty slice")
 	}
-	if _, err := s.Users().List(ctx(), store.Filter{"no_such_field": 1}); err == nil {
+	if _, err := s.Users().List(ctx(), store.Filter{Engine: "a users record has no engine"}); err == nil {
 		t.Error("filter by an unknown field succeeded")
 	}
 
@@ -142,7 +142,7 @@ func testCRUD(t *testing.T, open func() store.Store) {
 	if again.Name != "renamed" || again.Pooler != nil {
 		t.Fatalf("update not visible: %+v", again)
 	}
-	ds, err := s.Datastores().List(ctx(), store.Filter{"project_id": p, "deleted": false, "enabled": true})
+	ds, err := s.Datastores().List(ctx(), store.Filter{ProjectID: p, Deleted: store.No, Enabled: store.Yes})
 	must(t, err)
 	if len(ds) != 1 {
 		t.Fatalf("boolean filters matched %d datastores, want 1", len(ds))
@@ -193,7 +193,7 @@ func testRollback(t *testing.T, open func() store.Store) {
 	if _, err := s.Datastores().Get(ctx(), d.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal("a rolled-back insert is visible")
 	}
-	if n, _ := s.Actions().Count(ctx(), store.Filter{"project_id": p}); n != 0 {
+	if n, _ := s.Actions().Count(ctx(), store.Filter{ProjectID: p}); n != 0 {
 		t.Fatal("a rolled-back action is visible")
 	}
 	must(t, s.InTx(ctx(), func(tx store.Tx) error { return tx.Datastores().Insert(ctx(), d) }))
@@ -246,7 +246,7 @@ func testConcurrentQuota(t *testing.T, open func() store.Store) {
 		}()
 	}
 	wg.Wait()
-	n, err := s.Datastores().Count(ctx(), store.Filter{"project_id": p})
+	n, err := s.Datastores().Count(ctx(), store.Filter{ProjectID: p})
 	must(t, err)
 	if n != quota {
 		t.Fatalf("%d datastores exist under a quota of %d", n, quota)

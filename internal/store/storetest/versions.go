@@ -120,20 +120,20 @@ func testSummaries(t *testing.T, open func() store.Store) {
 	}
 	a, b := datastore(p), datastore(p)
 	b.CreatedAt = a.CreatedAt.Add(time.Second)
-	expect("empty", store.Filter{"project_id": p})
+	expect("empty", store.Filter{ProjectID: p})
 	must(t, two.Datastores().Insert(ctx(), a))
-	expect("one inserted elsewhere", store.Filter{"project_id": p}, a.ID+"/"+a.Status)
+	expect("one inserted elsewhere", store.Filter{ProjectID: p}, a.ID+"/"+a.Status)
 	must(t, two.InTx(ctx(), func(tx store.Tx) error { return tx.Datastores().Insert(ctx(), b) }))
-	expect("two", store.Filter{"deleted": false}, a.ID+"/"+a.Status, b.ID+"/"+b.Status)
+	expect("two", store.Filter{Deleted: store.No}, a.ID+"/"+a.Status, b.ID+"/"+b.Status)
 	a.Status = model.StatusActive
 	must(t, two.Datastores().Update(ctx(), a))
 	expect("status changed elsewhere", store.Filter{}, a.ID+"/"+model.StatusActive, b.ID+"/"+b.Status)
-	expect("by status", store.Filter{"status": model.StatusActive, "project_id": p}, a.ID+"/"+model.StatusActive)
-	expect("by a field kept in the database only", store.Filter{"node_count": 1, "project_id": p},
+	expect("by status", store.Filter{Status: model.StatusActive, ProjectID: p}, a.ID+"/"+model.StatusActive)
+	expect("by a field kept in the database only", store.Filter{NodeCount: 1, ProjectID: p},
 		a.ID+"/"+model.StatusActive, b.ID+"/"+b.Status)
 	b.Deleted = true
 	must(t, two.Datastores().Update(ctx(), b))
-	expect("deleted", store.Filter{"deleted": false, "project_id": p}, a.ID+"/"+model.StatusActive)
+	expect("deleted", store.Filter{Deleted: store.No, ProjectID: p}, a.ID+"/"+model.StatusActive)
 	must(t, two.Datastores().Delete(ctx(), b.ID))
 	expect("removed", store.Filter{}, a.ID+"/"+model.StatusActive)
 }

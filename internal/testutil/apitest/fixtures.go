@@ -56,7 +56,7 @@ func (e *Env) MarkActive(dsID string) {
 		if err != nil {
 			return err
 		}
-		insts, err := tx.Instances().List(ctx, store.Filter{"datastore_id": dsID})
+		insts, err := tx.Instances().List(ctx, store.Filter{DatastoreID: dsID})
 		if err != nil {
 			return err
 		}
