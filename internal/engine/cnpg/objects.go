@@ -55,29 +55,9 @@ func (d *Driver) DropUser(ctx context.Context, c *engine.Cluster, name string) e
 		return err
 	}
 	var databases []string
-	err := d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
-		var oid uint32
-		err := conn.QueryRow(ctx, "SELECT oid FROM pg_roles WHERE rolname = $1", name).Scan(&oid)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return sqlError(err, "look up user %s", name)
-		}
-		if _, err := conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", name); err != nil {
-			return sqlError(err, "end the sessions of user %s", name)
-		}
-		rows, err := conn.Query(ctx, `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
-			WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = $1 AND d.datallowconn AND d.datname <> 'postgres'`, oid)
-		if err != nil {
-			return sqlError(err, "list the databases of user %s", name)
-		}
-		databases, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return sqlError(err, "list the databases of user %s", name)
-		}
-		databases = append(databases, "postgres")
-		return nil
+	err := d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) (err error) {
+		databases, err = postgres.EndUserSessions(ctx, conn, name)
+		return err
 	})
 	if err != nil {
 		return err

@@ -86,29 +86,9 @@ func (d *Driver) DropUser(ctx context.Context, c *engine.Cluster, name string) e
 		return err
 	}
 	var databases []string
-	err := onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
-		var oid uint32
-		err := conn.QueryRow(ctx, "SELECT oid FROM pg_roles WHERE rolname = $1", name).Scan(&oid)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return sqlError(err, "look up user %s", name)
-		}
-		if _, err := conn.Exec(ctx, "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usename = $1", name); err != nil {
-			return sqlError(err, "end the sessions of user %s", name)
-		}
-		rows, err := conn.Query(ctx, `SELECT DISTINCT d.datname FROM pg_shdepend s JOIN pg_database d ON d.oid = s.dbid
-			WHERE s.refclassid = 'pg_authid'::regclass AND s.refobjid = $1 AND d.datallowconn AND d.datname <> 'postgres'`, oid)
-		if err != nil {
-			return sqlError(err, "list the databases of user %s", name)
-		}
-		databases, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return sqlError(err, "list the databases of user %s", name)
-		}
-		databases = append(databases, "postgres") // last: shared objects
-		return nil
+	err := onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) (err error) {
+		databases, err = EndUserSessions(ctx, conn, name)
+		return err
 	})
 	if err != nil || len(databases) == 0 {
 		return err
@@ -129,6 +109,34 @@ func (d *Driver) DropUser(ctx context.Context, c *engine.Cluster, name string) e
 		return err
 	}
 	return d.refreshPoolerUsers(ctx, c)
+}
+
+// EndUserSessions ends the sessions of role name and returns the databases
+// where it owns objects or has privileges, "postgres" last (for shared
+// objects); none when there is no such role. conn is a superuser session
+// on the postgres database. Every runtime's driver drops users this way.
+func EndUserSessions(ctx context.Context, conn *pgx.Conn, name string) ([]string, error) {
+	var oid uint32
+	err := conn.QueryRow(ctx, "SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1", name).Scan(&oid)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, sqlError(err, "look up user %s", name)
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usename = $1", name); err != nil {
+		return nil, sqlError(err, "end the sessions of user %s", name)
+	}
+	rows, err := conn.Query(ctx, `SELECT DISTINCT d.datname FROM pg_catalog.pg_shdepend s JOIN pg_catalog.pg_database d ON d.oid = s.dbid
+		WHERE s.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass AND s.refobjid = $1 AND d.datallowconn AND d.datname <> 'postgres'`, oid)
+	if err != nil {
+		return nil, sqlError(err, "list the databases of user %s", name)
+	}
+	databases, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, sqlError(err, "list the databases of user %s", name)
+	}
+	return append(databases, "postgres"), nil // last: shared objects
 }
 
 // DropOwned gives what role name owns in conn's database to the database's
