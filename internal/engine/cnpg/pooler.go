@@ -37,6 +37,8 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 	if err != nil {
 		return err
 	}
+	sum := sha256.Sum256([]byte(strings.Join(hba, "\n")))
+	digest := hex.EncodeToString(sum[:8])
 	p := &apiv1.Pooler{ObjectMeta: metav1.ObjectMeta{Name: poolerName, Namespace: ns}}
 	_, err = controllerutil.CreateOrPatch(ctx, d.kc, p, func() error {
 		if p.Labels == nil {
@@ -60,9 +62,8 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 		// the pooler's pod, so once the rollout is done (waitPooler) no
 		// PgBouncer runs with the old rules (it reloads them on its own
 		// only some time later).
-		sum := sha256.Sum256([]byte(strings.Join(hba, "\n")))
 		p.Spec.Template = &apiv1.PodTemplateSpec{
-			ObjectMeta: apiv1.Metadata{Annotations: map[string]string{annotationFirewall: hex.EncodeToString(sum[:8])}},
+			ObjectMeta: apiv1.Metadata{Annotations: map[string]string{annotationFirewall: digest}},
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{
 				Name: "pgbouncer", Image: d.image(c.Version), ImagePullPolicy: corev1.PullPolicy(d.opts.ImagePullPolicy),
 			}}}}
@@ -75,7 +76,7 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 		map[string]string{labelPoolerName: poolerName}); err != nil {
 		return err
 	}
-	if err := d.waitPooler(ctx, ns); err != nil {
+	if err := d.waitPooler(ctx, ns, digest); err != nil {
 		return err
 	}
 	// The operator makes the pooler's lookup role on the primary; it
@@ -101,8 +102,11 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 }
 
 // waitPooler waits until the pooler's deployment has its pod ready with
-// the current template.
-func (d *Driver) waitPooler(ctx context.Context, ns string) error {
+// the current template: the operator has carried the firewall of digest
+// into the deployment (it does so some time after the Pooler changed; a
+// deployment still ready with the old template is not done) and the
+// rollout has ended.
+func (d *Driver) waitPooler(ctx context.Context, ns, digest string) error {
 	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
 	defer cancel()
 	for {
@@ -112,6 +116,8 @@ func (d *Driver) waitPooler(ctx context.Context, ns string) error {
 		switch {
 		case err != nil:
 			why = err.Error()
+		case dep.Spec.Template.Annotations[annotationFirewall] != digest:
+			why = "the operator has not carried the firewall into the deployment yet"
 		case dep.Status.ObservedGeneration < dep.Generation:
 			why = "deployment not observed yet"
 		case dep.Status.UpdatedReplicas < 1 || dep.Status.ReadyReplicas < 1 || dep.Status.Replicas != dep.Status.UpdatedReplicas:
