@@ -191,7 +191,8 @@ func migrator(db *sql.DB, dialect string, gd goose.Dialect) (*goose.Provider, er
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	p, err := goose.NewProvider(gd, db, sub, goose.WithGoMigrations(versionsMigration(dialect), tableVersionsMigration(dialect)))
+	p, err := goose.NewProvider(gd, db, sub, goose.WithGoMigrations(versionsMigration(dialect), tableVersionsMigration(dialect),
+		countsMigration(dialect)))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}

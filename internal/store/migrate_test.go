@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/dbaasd/dbaasd/internal/model"
 	"github.com/dbaasd/dbaasd/internal/store"
 	"github.com/dbaasd/dbaasd/internal/testutil/pgtest"
 )
@@ -92,6 +94,50 @@ func TestLegacyHashesAreMarked(t *testing.T) {
 			mt, err := s.MetricsTokens().Get(ctx, "3f2504e0-4f89-41d3-9a0c-0305e82c3302")
 			if err != nil || mt.ValueHash != "sha256:"+bare("old-metrics-token") || mt.Value != "" {
 				t.Fatalf("legacy metrics token: %+v, %v", mt, err)
+			}
+		})
+	}
+}
+
+// TestProjectCountsFilledFromStoredRows opens a store as dbaasd left it
+// before project_counts (migration 9) with metrics tokens stored, and
+// checks that the migration counts them, so quotas hold across upgrades.
+func TestProjectCountsFilledFromStoredRows(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, url string }{{"sqlite", ""}, {"postgres", ""}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.name == "postgres" {
+				tc.url = pgtest.URL(t)
+			}
+			ctx := context.Background()
+			s, err := store.Open(ctx, tc.url, dir, box(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Projects().Insert(ctx, project()); err != nil {
+				t.Fatal(err)
+			}
+			if err := store.MigrateDownTo(ctx, s, 9); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now()
+			for i := 0; i < 3; i++ {
+				mt := &model.MetricsToken{Base: model.Base{ID: fmt.Sprintf("3f2504e0-4f89-41d3-9a0c-0305e82c330%d", i),
+					ProjectID: testProject, CreatedAt: now, UpdatedAt: now}, Name: "t", ValueHash: fmt.Sprint("hash-", i)}
+				if err := s.MetricsTokens().Insert(ctx, mt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_ = s.Close()
+			s, err = store.Open(ctx, tc.url, dir, box(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = s.Close() }()
+			u, err := s.Usage(ctx, testProject)
+			if err != nil || u.MetricsTokens != 3 {
+				t.Fatalf("usage after the migration = %+v, %v", u, err)
 			}
 		})
 	}

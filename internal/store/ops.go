@@ -100,18 +100,17 @@ func (o *ops) Usage(ctx context.Context, projectID string, only ...string) (Usag
 			return u, fmt.Errorf("usage of %s: %w", projectID, err)
 		}
 	}
-	counts := []struct {
-		dst         *int64
-		table, name string
-	}{
-		{&u.Databases, "databases", "databases"}, {&u.Users, "users", "users"}, {&u.Topics, "topics", "topics"},
-		{&u.ACLs, "acls", "acls"}, {&u.MetricsTokens, "prometheus_metrics_tokens", "prometheus_metrics_tokens"},
-	}
-	for _, c := range counts {
-		if !want(c.name) {
-			continue
+	// The rows of the counted tables are counted by triggers
+	// (project_counts): one read instead of a scan of the project's rows.
+	counts := map[string]*int64{"databases": &u.Databases, "users": &u.Users, "topics": &u.Topics,
+		"acls": &u.ACLs, "prometheus_metrics_tokens": &u.MetricsTokens}
+	for name := range counts {
+		if !want(name) {
+			delete(counts, name)
 		}
-		if err := o.queryRow(ctx, "SELECT COUNT(*) FROM "+c.table+" WHERE project_id = ?", projectID).Scan(c.dst); err != nil {
+	}
+	if len(counts) > 0 {
+		if err := o.readCounts(ctx, projectID, counts); err != nil {
 			return u, fmt.Errorf("usage of %s: %w", projectID, err)
 		}
 	}

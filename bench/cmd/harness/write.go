@@ -143,8 +143,8 @@ func runWrite(ctx context.Context, e *env, res *results) error {
 	d.notes = append(d.notes,
 		"Baseline: the same row (id, project, name, value hash, sealed value, timestamps) inserted in a transaction of its own, by as many goroutines as the API has connections, with database/sql and the store's own connection settings (SQLite: WAL, synchronous=NORMAL, immediate transactions, 8 connections; PostgreSQL: 20 connections).",
 		"PostgreSQL runs with its defaults except synchronous_commit=off, which matches SQLite's synchronous=NORMAL in WAL mode: a power loss may lose the last commits, never corrupt the store.",
-		"Each API create also authenticates the token, validates the body, draws a token value, hashes (HMAC) and seals (AES-GCM) it, counts the project's tokens for the quota check and writes the row; the raw baseline only writes the row.",
-		"Each run creates tokens in a project of its own, starting empty; the last column is one more run on the first run's project, which then holds that run's tokens (the quota check counts a project's tokens on every create).")
+		"Each API create also authenticates the token, validates the body, draws a token value, hashes (HMAC) and seals (AES-GCM) it, reads the project's token count (kept by a trigger) and quotas for the quota check and writes the row; the raw baseline only writes the row.",
+		"Each run creates tokens in a project of its own, starting empty; the last column is one more run on the first run's project, which then holds that run's tokens (the quota check reads a count kept in step with the rows, so it costs the same however many tokens a project holds).")
 	res.addDetail("write", d)
 	return nil
 }

@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore Opener) {
 		{"SurvivesReopen", testReopen},
 		{"ConcurrentQuota", testConcurrentQuota},
 		{"UsageSums", testUsage},
+		{"UsageCountsFollowWrites", testUsageCounts},
 		{"Tokens", testTokens},
 		{"ProjectVersions", testProjectVersions},
 		{"Summaries", testSummaries},
@@ -285,6 +286,62 @@ func testUsage(t *testing.T, open func() store.Store) {
 	must(t, err)
 	if q["datastores"] != 6 || len(q) != 1 {
 		t.Fatalf("quotas = %v", q)
+	}
+}
+
+// testUsageCounts checks that the counts a quota check reads follow every
+// write of a counted table: inserts, deletes, a row moved to another
+// project, writes seen inside their own transaction, and rollbacks.
+func testUsageCounts(t *testing.T, open func() store.Store) {
+	s := open()
+	p, q := project(t, s), project(t, s)
+	token := func(project string) *model.MetricsToken {
+		return &model.MetricsToken{Base: model.Base{ID: uuid.NewString(), ProjectID: project, CreatedAt: now,
+			UpdatedAt: now}, Name: "t", ValueHash: uuid.NewString()}
+	}
+	check := func(r store.Reader[model.MetricsToken], tx interface {
+		Usage(context.Context, string, ...string) (store.Usage, error)
+	}, project string, want int64) {
+		t.Helper()
+		u, err := tx.Usage(ctx(), project, "prometheus_metrics_tokens")
+		must(t, err)
+		n, err := r.Count(ctx(), store.Filter{ProjectID: project})
+		must(t, err)
+		if u.MetricsTokens != want || int64(n) != want {
+			t.Fatalf("project %s: usage %d, rows %d, want %d", project, u.MetricsTokens, n, want)
+		}
+	}
+	check(s.MetricsTokens(), s, p, 0)
+	a, b, c := token(p), token(p), token(p)
+	for _, v := range []*model.MetricsToken{a, b, c} {
+		must(t, s.MetricsTokens().Insert(ctx(), v))
+	}
+	check(s.MetricsTokens(), s, p, 3)
+	must(t, s.MetricsTokens().Delete(ctx(), a.ID))
+	check(s.MetricsTokens(), s, p, 2)
+	b.ProjectID = q
+	must(t, s.MetricsTokens().Update(ctx(), b))
+	check(s.MetricsTokens(), s, p, 1)
+	check(s.MetricsTokens(), s, q, 1)
+	c.Name = "renamed"
+	must(t, s.MetricsTokens().Update(ctx(), c))
+	check(s.MetricsTokens(), s, p, 1)
+
+	boom := errors.New("boom")
+	err := s.InTx(ctx(), func(tx store.Tx) error {
+		must(t, tx.MetricsTokens().Insert(ctx(), token(p)))
+		must(t, tx.MetricsTokens().Insert(ctx(), token(p)))
+		check(tx.MetricsTokens(), tx, p, 3)
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx returned %v", err)
+	}
+	check(s.MetricsTokens(), s, p, 1)
+	all, err := s.Usage(ctx(), p)
+	must(t, err)
+	if all.MetricsTokens != 1 {
+		t.Fatalf("usage = %+v", all)
 	}
 }
 
