@@ -244,7 +244,10 @@ func waitApplied(ctx context.Context, db *sql.DB) {
 		if st["Relay_Master_Log_File"] == st["Master_Log_File"] && st["Exec_Master_Log_Pos"] == st["Read_Master_Log_Pos"] {
 			return
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-time.After(proc.Poll):
+		}
 	}
 }
 
@@ -394,7 +397,10 @@ func (d *Driver) waitReplicating(ctx context.Context, c *engine.Cluster, r *node
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			break
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-time.After(proc.Poll):
+		}
 	}
 	if err != nil {
 		return sqlErr("node "+r.ID+": slave status", err)

@@ -2,8 +2,10 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
@@ -119,8 +121,11 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	}
 
 	// Servers: a master that does not run yet starts first, so that its
-	// replicas find it; a running one is changed last, so that a restart a
-	// parameter needs hits the replicas before the node taking writes.
+	// replicas find it at their first attempt (a replica that finds no
+	// master retries a second later); a running one is changed last, so
+	// that a restart a parameter needs hits the replicas before the node
+	// taking writes. The replicas start together, already configured to
+	// replicate from the master.
 	order := []*engine.Node{master}
 	var replicas []*engine.Node
 	for i := range c.Nodes {
@@ -129,11 +134,7 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 			replicas = append(replicas, &c.Nodes[i])
 		}
 	}
-	serverOrder := order
-	if _, running := infos[master.ID]; running {
-		serverOrder = append(replicas, master)
-	}
-	for _, n := range serverOrder {
+	server := func(n *engine.Node) error {
 		var from *engine.Node
 		if n.ID != master.ID {
 			from = master
@@ -142,23 +143,65 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 		if err != nil {
 			return err
 		}
-		if err := d.ensureServer(ctx, c, n, sc); err != nil {
-			return err
-		}
+		return d.ensureServer(ctx, c, n, sc)
 	}
-	for _, n := range order {
-		if err := d.ensureRole(ctx, r, c, n, master); err != nil {
+	role := func(n *engine.Node) error { return d.ensureRole(ctx, r, c, n, master) }
+	// Sentinels watch clusters with replicas; they only need the master
+	// to run, and start together.
+	sentinels := func() error {
+		return eachNode(order, func(n *engine.Node) error {
+			if len(c.Nodes) > 1 {
+				return d.ensureSentinel(ctx, c, n, master)
+			}
+			_, err := d.removeSentinel(ctx, r, c, n)
 			return err
-		}
+		})
 	}
-
-	// Sentinels watch clusters with replicas.
-	for _, n := range order {
-		if len(c.Nodes) > 1 {
-			if err := d.ensureSentinel(ctx, c, n, master); err != nil {
+	if len(c.Nodes) > 1 {
+		for _, n := range order {
+			if _, err := recordSentinelPort(r, n); err != nil {
 				return err
 			}
-		} else if _, err := d.removeSentinel(ctx, r, c, n); err != nil {
+		}
+	}
+	if _, running := infos[master.ID]; running {
+		if err := eachNode(replicas, server); err != nil {
+			return err
+		}
+		if err := server(master); err != nil {
+			return err
+		}
+		if err := role(master); err != nil {
+			return err
+		}
+		if err := eachNode(replicas, role); err != nil {
+			return err
+		}
+		if err := sentinels(); err != nil {
+			return err
+		}
+	} else {
+		if err := server(master); err != nil {
+			return err
+		}
+		if err := role(master); err != nil {
+			return err
+		}
+		// The replicas and the sentinels start at the same time.
+		var serr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			serr = sentinels()
+		}()
+		rerr := eachNode(replicas, func(n *engine.Node) error {
+			if err := server(n); err != nil {
+				return err
+			}
+			return role(n)
+		})
+		<-done
+		if err := errors.Join(rerr, serr); err != nil {
 			return err
 		}
 	}
@@ -189,12 +232,24 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 		}
 	}
 
-	for _, n := range order[1:] {
-		if err := waitReplicating(ctx, r, c, n, replicaWait); err != nil {
-			return err
-		}
+	return eachNode(replicas, func(n *engine.Node) error {
+		return waitReplicating(ctx, r, c, n, replicaWait)
+	})
+}
+
+// eachNode runs fn for every node at once and returns every error.
+func eachNode(nodes []*engine.Node, fn func(n *engine.Node) error) error {
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(n)
+		}()
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // runningInfos asks every running server for its replication state.

@@ -188,19 +188,9 @@ func (d *Driver) ensureSentinel(ctx context.Context, c *engine.Cluster, n, maste
 		return err
 	}
 	p := nodePaths(n)
-	st, err := readState(r, p)
+	port, err := recordSentinelPort(r, n)
 	if err != nil {
 		return err
-	}
-	port := sentinelPort(n, st)
-	if port <= 0 {
-		return fmt.Errorf("node %s: no port was allocated for its sentinel", n.ID)
-	}
-	if st.SentinelPort != port {
-		st.SentinelPort = port
-		if err := writeState(r, p, st); err != nil {
-			return err
-		}
 	}
 	want := port
 	if firewalled(c) {
@@ -237,6 +227,32 @@ func (d *Driver) ensureSentinel(ctx context.Context, c *engine.Cluster, n, maste
 		return err
 	}
 	return d.configureSentinel(ctx, r, c, n, master)
+}
+
+// recordSentinelPort records in node n's state the port of its sentinel
+// (creating the node's directories when missing) and returns it. Ensure
+// does it for every node before it starts servers and sentinels together,
+// so that they do not both write the node's state.
+func recordSentinelPort(r *proc.Runner, n *engine.Node) (int, error) {
+	p := nodePaths(n)
+	if err := makeDirs(r, p); err != nil {
+		return 0, err
+	}
+	st, err := readState(r, p)
+	if err != nil {
+		return 0, err
+	}
+	port := sentinelPort(n, st)
+	if port <= 0 {
+		return 0, fmt.Errorf("node %s: no port was allocated for its sentinel", n.ID)
+	}
+	if st.SentinelPort != port {
+		st.SentinelPort = port
+		if err := writeState(r, p, st); err != nil {
+			return 0, err
+		}
+	}
+	return port, nil
 }
 
 // startSentinel starts node n's sentinel and waits until it answers.
