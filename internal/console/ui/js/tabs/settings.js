@@ -99,8 +99,15 @@ export async function settingsTab(t) {
   // Protection and deletion.
   const protBox = h('div');
   const delBox = h('div');
+  // Painted again only when what it shows changes: the datastore is re-read
+  // every few seconds, and a button replaced under the pointer (or holding
+  // the keyboard focus) would lose the click.
+  let dangerShown = null;
   const paintDanger = () => {
     const d = t.ds;
+    const shown = `${d.name}/${d.is_protected}/${d.status === 'PENDING_DELETE'}`;
+    if (shown === dangerShown) return;
+    dangerShown = shown;
     replace(protBox, h('div', { class: 'setting' },
       h('div', null, h('strong', null, d.is_protected ? 'Protection is on' : 'Protection is off'),
         h('p', null, d.is_protected ? 'The datastore cannot be deleted until protection is turned off.' : 'Turn it on to keep the datastore from being deleted by mistake.')),
