@@ -106,7 +106,7 @@ func (c *Client) WaitStatus(ctx context.Context, id, want string, interval, time
 		}
 		if s == "ERROR" {
 			_, actions, _ := c.Do(ctx, http.MethodGet, "/v1/actions?datastore_id="+id, nil)
-			return fmt.Errorf("%w: %s: actions: %s", ErrFailed, id, truncate(actions))
+			return fmt.Errorf("%w: %s: %s", ErrFailed, id, failedActions(actions))
 		}
 		last = s
 		select {
@@ -185,4 +185,34 @@ func (c *Client) LiveDatastores(ctx context.Context) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// failedActions names the actions of an answer of GET /v1/actions that did
+// not succeed, with their errors (the whole answer when it cannot be read).
+func failedActions(body []byte) string {
+	var out struct {
+		Actions []struct {
+			Name   string  `json:"name"`
+			Status string  `json:"status"`
+			Error  *string `json:"error"`
+		} `json:"actions"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		return "actions: " + truncate(body)
+	}
+	var parts []string
+	for _, a := range out.Actions {
+		if a.Status == "SUCCESS" {
+			continue
+		}
+		e := ""
+		if a.Error != nil {
+			e = ": " + *a.Error
+		}
+		parts = append(parts, a.Name+" "+a.Status+e)
+	}
+	if len(parts) == 0 {
+		return "no failed action"
+	}
+	return "actions not successful: " + strings.Join(parts, "; ")
 }
