@@ -133,11 +133,43 @@ func (d *Driver) ensureNative(ctx context.Context, c *engine.Cluster, nodes []*n
 		}
 	}
 	for _, r := range replicas {
-		if err := d.waitReplicating(ctx, c, r); err != nil {
+		err := d.waitReplicating(ctx, c, r)
+		if errors.Is(err, errDiverged) {
+			err = d.recloneDiverged(ctx, c, master, r, cfgs[r], err)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// errDiverged is a replica whose data has transactions the primary does not
+// have (MariaDB error 1236: its GTID position is not in the primary's
+// binary log), typically a former primary killed with a commit that no
+// replica acknowledged.
+var errDiverged = errors.New("replica diverged from the primary")
+
+// recloneDiverged gives a diverged replica a fresh copy of the primary: its
+// own transactions were never acknowledged to a client (semi-sync), so they
+// go, as when a managed service rebuilds a failed primary as a replica.
+func (d *Driver) recloneDiverged(ctx context.Context, c *engine.Cluster, master, r *node, cfg serverConfig, cause error) error {
+	d.log.Warn("replica diverged from the primary: copying the primary again", "datastore_id", c.ID, "node", r.ID,
+		"primary", master.ID, "error", cause)
+	if err := d.stopNode(ctx, r, stopGrace); err != nil {
+		return err
+	}
+	if err := r.r.RemoveAll(r.dataDir()); err != nil {
+		return fmt.Errorf("node %s: %w", r.ID, err)
+	}
+	clone := func(ctx context.Context) error { return d.cloneFromPrimary(ctx, c, master, r) }
+	if _, err := d.ensureServer(ctx, c, r, cfg, false, clone); err != nil {
+		return err
+	}
+	if err := d.ensureReplicating(ctx, c, r, master); err != nil {
+		return err
+	}
+	return d.waitReplicating(ctx, c, r)
 }
 
 // demote makes a running server that must not be primary read-only. It is
@@ -393,6 +425,9 @@ func (d *Driver) waitReplicating(ctx context.Context, c *engine.Cluster, r *node
 		}
 		if err == nil && st != nil && st["Last_SQL_Errno"] != "0" && st["Last_SQL_Errno"] != "" {
 			return fmt.Errorf("node %s: replication stopped on an error: %s", r.ID, st["Last_SQL_Error"])
+		}
+		if err == nil && st != nil && st["Last_IO_Errno"] == "1236" {
+			return fmt.Errorf("node %s: %w: %s", r.ID, errDiverged, st["Last_IO_Error"])
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			break

@@ -167,3 +167,44 @@ func TestNativeReplication(t *testing.T) {
 		expectRow(t, adminDB(t, c, c.Nodes[0]), 6, "after a restart")
 	})
 }
+
+// A former primary that committed what no replica received (it was killed
+// before any acknowledged it) cannot replicate from the new primary
+// (MariaDB error 1236); Ensure copies the new primary onto it instead of
+// waiting for replication that never starts, and its unacknowledged
+// transaction goes.
+func TestDivergedFormerPrimaryIsCopiedAgain(t *testing.T) {
+	d := newTestDriver(t, ModeNative)
+	c := newTestCluster(t, d, 2)
+	enginetest.WaitObserved(t, d, c)
+	primary := adminDB(t, c, c.Nodes[0])
+	mustExec(t, primary, "CREATE DATABASE app")
+	mustExec(t, primary, "CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(32))")
+	mustExec(t, primary, "INSERT INTO app.t VALUES (1, 'everywhere')")
+	replica := adminDB(t, c, c.Nodes[1])
+	expectRow(t, replica, 1, "everywhere")
+
+	// The replica stops receiving; the primary commits alone (no replica
+	// to wait for) and dies.
+	mustExec(t, replica, "STOP SLAVE")
+	mustExec(t, primary, "SET GLOBAL rpl_semi_sync_master_enabled = OFF")
+	mustExec(t, primary, "INSERT INTO app.t VALUES (2, 'never acknowledged')")
+	for _, pid := range d.PIDs(c, &c.Nodes[0]) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+
+	// Failover: the replica becomes the primary and takes writes.
+	c.Nodes[0].Role, c.Nodes[1].Role = engine.RoleReplica, engine.RoleMaster
+	ensure(t, d, c)
+	mustExec(t, adminDB(t, c, c.Nodes[1]), "INSERT INTO app.t VALUES (3, 'on the new primary')")
+
+	former := adminDB(t, c, c.Nodes[0])
+	expectRow(t, former, 3, "on the new primary")
+	if n := mustQuery(t, former, "SELECT COUNT(*) FROM app.t WHERE id = 2"); n != "0" {
+		t.Errorf("the former primary kept its unacknowledged row (%s)", n)
+	}
+	st, err := scanMap(context.Background(), former, "SHOW SLAVE STATUS")
+	if err != nil || st == nil || st["Slave_IO_Running"] != "Yes" || st["Slave_SQL_Running"] != "Yes" {
+		t.Errorf("the former primary does not replicate: %v (%v)", st, err)
+	}
+}
