@@ -58,10 +58,24 @@ func TestRecordedCatalogIsCurrent(t *testing.T) {
 		}
 		return
 	}
-	got, want := summary(found), summary(at.Recorded(t))
 	if len(found) < 5 {
 		t.Fatalf("%d engines installed here, want all five (scripts/install-deps.sh)", len(found))
 	}
+	// Another build of an engine (a Debian update) may offer another
+	// catalog; the recording is compared only with the builds it was
+	// made from.
+	recorded := at.Recorded(t)
+	versions := map[string]string{}
+	for _, d := range recorded {
+		versions[d.Type.Engine] = d.Type.FullVersion
+	}
+	for _, d := range found {
+		if versions[d.Type.Engine] != d.Type.FullVersion {
+			t.Skipf("%s here is %q, the recording was made from %q: rewrite it with -update-catalog to compare",
+				d.Type.Engine, d.Type.FullVersion, versions[d.Type.Engine])
+		}
+	}
+	got, want := summary(found), summary(recorded)
 	var diff bytes.Buffer
 	gi, wi := 0, 0
 	for gi < len(got) || wi < len(want) {
