@@ -447,41 +447,20 @@ func (d *Driver) EnsureSlot(ctx context.Context, c *engine.Cluster, s engine.Slo
 	if err := checkName("slot", s.Name); err != nil {
 		return err
 	}
-	return d.onPrimary(ctx, c, s.Database, func(conn *pgx.Conn) error {
-		_, err := conn.Exec(ctx, `SELECT pg_create_logical_replication_slot($1, 'pgoutput')
-			WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)`, s.Name)
-		return sqlError2(err, "create slot %s", s.Name)
-	})
+	return d.onPrimary(ctx, c, s.Database, func(conn *pgx.Conn) error { return postgres.EnsureLogicalSlot(ctx, conn, s) })
 }
 
 // DropSlot implements engine.SlotManager.
 func (d *Driver) DropSlot(ctx context.Context, c *engine.Cluster, name string) error {
-	return d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
-		_, err := conn.Exec(ctx, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL`, name)
-		if err != nil {
-			return sqlError(err, "end the user of slot %s", name)
-		}
-		_, err = conn.Exec(ctx, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1`, name)
-		return sqlError2(err, "drop slot %s", name)
-	})
+	return d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error { return postgres.DropLogicalSlot(ctx, conn, name) })
 }
 
 // Slots implements engine.SlotManager.
 func (d *Driver) Slots(ctx context.Context, c *engine.Cluster) ([]engine.SlotState, error) {
 	var out []engine.SlotState
-	err := d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
-		rows, err := conn.Query(ctx, `SELECT slot_name::text, coalesce(database::text, ''), active,
-			coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint
-			FROM pg_replication_slots WHERE slot_type = 'logical' ORDER BY slot_name`)
-		if err != nil {
-			return sqlError(err, "list slots")
-		}
-		var s engine.SlotState
-		_, err = pgx.ForEachRow(rows, []any{&s.Name, &s.Database, &s.InUse, &s.SizeBytes}, func() error {
-			out = append(out, s)
-			return nil
-		})
-		return sqlError2(err, "list slots")
+	err := d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) (err error) {
+		out, err = postgres.LogicalSlots(ctx, conn)
+		return err
 	})
 	return out, err
 }

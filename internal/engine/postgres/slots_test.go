@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -58,5 +59,30 @@ func TestSlots(t *testing.T) {
 	}
 	if got := queryString(t, conn, "SELECT count(*)::text FROM pg_replication_slots WHERE slot_name = 'debezium'"); got != "0" {
 		t.Fatal("slot still exists after DropSlot")
+	}
+}
+
+// A tenant's slot named like a physical slot the runtime keeps for a
+// replica (CloudNativePG's "_cnpg_…", which passes the API's name rule)
+// can neither take it over nor drop it: both runtimes go through
+// EnsureLogicalSlot and DropLogicalSlot.
+func TestTenantSlotCannotTouchAPhysicalSlot(t *testing.T) {
+	t.Parallel()
+	_, c := shared(t)
+	ctx := enginetest.Ctx(t)
+	conn := superConn(t, &c.Nodes[0], "postgres")
+	const name = "_cnpg_replica_2"
+	if _, err := conn.Exec(ctx, "SELECT pg_create_physical_replication_slot($1)", name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = conn.Exec(context.Background(), "SELECT pg_drop_replication_slot($1)", name) })
+	if err := EnsureLogicalSlot(ctx, conn, engine.Slot{Name: name, Database: "postgres"}); !errors.Is(err, engine.ErrInvalid) {
+		t.Errorf("EnsureLogicalSlot over a physical slot = %v, want ErrInvalid", err)
+	}
+	if err := DropLogicalSlot(ctx, conn, name); err != nil {
+		t.Fatal(err)
+	}
+	if got := queryString(t, conn, "SELECT slot_type FROM pg_replication_slots WHERE slot_name = '"+name+"'"); got != "physical" {
+		t.Errorf("the physical slot after DropLogicalSlot: %q, want it kept", got)
 	}
 }
