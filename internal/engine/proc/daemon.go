@@ -101,15 +101,22 @@ func Permanent(err error) error { return permanent{err} }
 // Running returns the process ID in PidFile when that process is alive,
 // runs as the pid file's owner (OwnedPid) and as Runner's user, and is
 // recognised; else 0.
+// A process that passed these checks is answered for from a pidfd until
+// its pid file changes or it exits (see verified.go).
 func (d *Daemon) Running() int {
 	if d.PidFile == "" {
 		return 0
 	}
-	pid := OwnedPid(d.PidFile)
-	if pid == 0 || !d.ours(pid) {
+	file, ok := pidFileID(d.PidFile)
+	if !ok {
+		forgetVerified(d.PidFile)
 		return 0
 	}
-	return pid
+	now := time.Now()
+	if pid, ok := d.cachedRunning(file, now); ok {
+		return pid
+	}
+	return d.checkRunning(file, now)
 }
 
 // Find is Running and, with Scan, a process of Runner's user that
@@ -248,6 +255,9 @@ func (d *Daemon) Stop(ctx context.Context) (int, error) {
 	pid := d.Find()
 	if pid == 0 {
 		return 0, nil
+	}
+	if d.PidFile != "" {
+		defer forgetVerified(d.PidFile)
 	}
 	return pid, d.StopProcess(ctx, pid)
 }

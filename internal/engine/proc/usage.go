@@ -38,6 +38,7 @@ type procStat struct {
 	ppid    int
 	cpu     float64 // utime + stime + cutime + cstime, seconds
 	rssPage int64
+	start   int64 // clock ticks after boot the process started at
 }
 
 // Processes is a snapshot of the machine's processes, to measure many
@@ -87,7 +88,7 @@ func (p *Processes) TreeUsage(pid int) (Usage, error) {
 	for _, q := range tree {
 		st := p.stats[q]
 		u.CPUSeconds += st.cpu
-		if pss, ok := readPss(p.root, q); ok {
+		if pss, ok := p.pss(q, st); ok {
 			u.MemoryBytes += pss
 		} else {
 			u.MemoryBytes += st.rssPage * page
@@ -136,6 +137,7 @@ func readStat(root string, pid int) (procStat, error) {
 		ticks += v
 	}
 	st.cpu = float64(ticks) / userHZ
+	st.start, _ = strconv.ParseInt(f[19], 10, 64)
 	st.rssPage, _ = strconv.ParseInt(f[21], 10, 64)
 	return st, nil
 }

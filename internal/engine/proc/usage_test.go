@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,5 +97,49 @@ func TestProcessesSnapshot(t *testing.T) {
 	}
 	if _, err := ps.TreeUsage(1 << 30); err == nil {
 		t.Fatal("a process missing from the snapshot: want an error")
+	}
+}
+
+// TestPssReadAgainOnlyWhenItMayHaveChanged: a process's proportional set
+// size is read once and reused while its resident set stays within
+// 1/pssDrift; a resident set that moved, or a new process under the same
+// ID (another start time), is read again.
+func TestPssReadAgainOnlyWhenItMayHaveChanged(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	dir := filepath.Join(root, "77")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	set := func(start, rssPages, pssKB int) {
+		t.Helper()
+		stat := fmt.Sprintf("77 (postgres) S 1 77 77 0 -1 4194304 1 0 0 0 1 1 0 0 20 0 1 0 %d 1000000 %d 18446744073709551615\n", start, rssPages)
+		if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rollup := fmt.Sprintf("00400000-7fff0000 ---p 00000000 00:00 0 [rollup]\nRss: %d kB\nPss: %d kB\n", rssPages*4, pssKB)
+		if err := os.WriteFile(filepath.Join(dir, "smaps_rollup"), []byte(rollup), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, step := range []struct {
+		name            string
+		start, rss, pss int
+		wantKB          int64
+	}{
+		{"first reading", 100, 6400, 4000, 4000},
+		{"resident set unchanged: reused", 100, 6400, 9000, 4000},
+		{"resident set within 1/64: reused", 100, 6500, 9000, 4000},
+		{"resident set grew: read again", 100, 7000, 9000, 9000},
+		{"same ID, another process: read again", 200, 7000, 5000, 5000},
+	} {
+		set(step.start, step.rss, step.pss)
+		u, err := treeUsage(root, 77)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.MemoryBytes != step.wantKB*1024 {
+			t.Errorf("%s: memory %d KiB, want %d KiB", step.name, u.MemoryBytes/1024, step.wantKB)
+		}
 	}
 }
