@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dbaasd/dbaasd/bench/internal/dbaasd"
 	"github.com/dbaasd/dbaasd/bench/internal/report"
 )
 
@@ -63,7 +65,19 @@ func runScale(ctx context.Context, e *env, res *results) error {
 	if err := sleep(ctx, time.Second); err != nil {
 		return err
 	}
+	lastCreate := time.Now()
+	cpuCreated := idleCPU(ctx, e, pid)
+	// Idle means nothing left to do: every new cluster's first base
+	// backup (which dbaasd schedules at once) is done.
+	if err := waitFirstBackups(ctx, cl, ids, 10*time.Minute); err != nil {
+		return err
+	}
+	backupsDone := time.Since(lastCreate)
+	if err := sleep(ctx, time.Second); err != nil {
+		return err
+	}
 	rssAfter, cpuAfter := sampleRSS(ctx, pid), idleCPU(ctx, e, pid)
+	cpuMinute := idleCPUOver(ctx, pid, e.longIdle())
 	var profiles []string
 	if pprofURL != "" {
 		what := fmt.Sprintf("%d live PostgreSQL 1-node clusters, default --probe-interval and --metrics-interval", n)
@@ -103,6 +117,11 @@ func runScale(ctx context.Context, e *env, res *results) error {
 	res.add(&figure{section: "footprint", name: fmt.Sprintf("dbaasd CPU while idle, %d live PostgreSQL clusters", n),
 		unit: "% of a core", values: cpuAfter, baseName: "the same dbaasd before the clusters", base: cpuBefore,
 		target: below{idleCPUTarget, "% of a core"}})
+	res.add(&figure{section: "footprint", name: fmt.Sprintf("dbaasd CPU while idle, %d live PostgreSQL clusters, over %s", n, e.longIdle()),
+		unit: "% of a core", values: cpuMinute, baseName: "the same dbaasd before the clusters", base: cpuBefore,
+		target: below{idleCPUTarget, "% of a core"}})
+	res.add(&figure{section: "footprint", name: fmt.Sprintf("dbaasd CPU right after the last of %d PostgreSQL creates (first backups running)", n),
+		unit: "% of a core", values: cpuCreated, baseName: "the same dbaasd before the clusters", base: cpuBefore})
 	res.add(&figure{section: "footprint", name: fmt.Sprintf("dbaasd RSS, %d live PostgreSQL clusters", n),
 		unit: "MiB", values: rssAfter, baseName: "the same dbaasd before the clusters", base: rssBefore})
 
@@ -114,7 +133,8 @@ func runScale(ctx context.Context, e *env, res *results) error {
 	}
 	d.notes = append(d.notes,
 		fmt.Sprintf("Flat means the median of the last %d creates is at most %s the median of the first %d (the threshold is the harness's choice).", k, report.Ratio(flatRatio), k),
-		fmt.Sprintf("CPU of the idle dbaasd: %d windows of 3 s, from 1 s after the last create; the baseline is the same dbaasd before its first create.", e.cfg.runs),
+		fmt.Sprintf("CPU of the idle dbaasd: %d windows of 3 s, then one of %s, from 1 s after every cluster's first base backup was done (%s s after the last create; dbaasd backs a new datastore up at once); the baseline is the same dbaasd before its first create. The CPU right after the last create (%d windows of 3 s from 1 s after it) is reported beside, without a target: it holds the last clusters' first backups and the archiving of the WAL they wrote.",
+			e.cfg.runs, e.longIdle(), report.Num(backupsDone.Seconds()), e.cfg.runs),
 		fmt.Sprintf("With %d live clusters: GET /v1/datastores took %s ms once; deleting all of them (all DELETEs sent, then each awaited) took %s s.",
 			n, report.Num(float64(listTime.Microseconds())/1000), report.Num(deleteAllTime.Seconds())),
 		"Every create: "+joinSecs(times)+" (s).")
@@ -139,4 +159,44 @@ func joinSecs(v []float64) string {
 		s += report.Num(x)
 	}
 	return s
+}
+
+// waitFirstBackups waits until every datastore of ids has a complete backup
+// (allow_restore).
+func waitFirstBackups(ctx context.Context, cl *dbaasd.Client, ids []string, timeout time.Duration) error {
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		body, err := cl.Get(ctx, "/v1/datastores")
+		if err != nil {
+			return err
+		}
+		var list struct {
+			Datastores []struct {
+				ID           string `json:"id"`
+				AllowRestore bool   `json:"allow_restore"`
+			} `json:"datastores"`
+		}
+		if err := json.Unmarshal(body, &list); err != nil {
+			return fmt.Errorf("list datastores: %w", err)
+		}
+		missing := 0
+		for _, d := range list.Datastores {
+			if want[d.ID] && !d.AllowRestore {
+				missing++
+			}
+		}
+		if missing == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d datastores still without a backup after %s", missing, len(ids), timeout)
+		}
+		if err := sleep(ctx, time.Second); err != nil {
+			return err
+		}
+	}
 }
