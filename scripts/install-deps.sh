@@ -3,7 +3,10 @@
 # PostgreSQL 15 server binaries, PgBouncer, MariaDB (server, backup, Galera,
 # and stunnel, which encrypts Galera's rsync state transfers), Redis. Package
 # post-install scripts are kept from starting the system-wide services:
-# dbaasd runs its own servers on its own ports.
+# dbaasd runs its own servers on its own ports. Then versitygw, the
+# S3-compatible server the backup storage tests run, built from its Go
+# module into a cache keyed by its version (scripts/k8s/build.sh s3; set
+# K8S_CACHE to a writable directory when not root).
 set -euo pipefail
 
 need=()
@@ -36,4 +39,7 @@ for svc in redis-server redis-sentinel mariadb pgbouncer postgresql; do
     service "$svc" stop >/dev/null 2>&1 || true
   fi
 done
+
+# The first build takes minutes (a cold Go build cache); later runs find it.
+"$(dirname "$0")/k8s/build.sh" s3
 exit 0

@@ -26,7 +26,7 @@ func runtimeFlags(fs *flag.FlagSet, cfg *daemon.Config) func() error {
 	fs.Float64Var(&k8s.RequestFraction, "k8s-request-fraction", 1, "share of a flavor's CPU and memory that pods request (limits are the flavor)")
 	fs.Var(&adminCIDRs, "k8s-admin-cidr", "address range dbaasd connects to the servers from, as they see it; the superuser is refused elsewhere (repeatable)")
 	fs.Var(&trustedCIDRs, "k8s-trusted-cidr", "in-cluster address range a firewall always admits, e.g. the pod network the poolers run in (repeatable)")
-	fs.StringVar(&backupStore, "backup-store", "", "S3-compatible object storage for backups, s3://BUCKET[/PREFIX]?endpoint=URL[&region=R] (Kubernetes runtime)")
+	fs.StringVar(&backupStore, "backup-store", "", "S3-compatible object storage for backups, s3://BUCKET[/PREFIX]?endpoint=URL[&region=R] (default: the data dir)")
 	fs.StringVar(&accessKeyFile, "backup-store-access-key-file", "", "file holding the object storage's access key id")
 	fs.StringVar(&secretKeyFile, "backup-store-secret-key-file", "", "file holding the object storage's secret access key")
 	return func() error {
@@ -51,10 +51,7 @@ func runtimeFlags(fs *flag.FlagSet, cfg *daemon.Config) func() error {
 		if err != nil {
 			return err
 		}
-		if cfg.Runtime != daemon.RuntimeKubernetes {
-			return fmt.Errorf("--backup-store: object storage is used by the kubernetes runtime only; the local runtime keeps backups in the data dir")
-		}
-		k8s.ObjectStore = store
+		cfg.BackupStore = store
 		return nil
 	}
 }

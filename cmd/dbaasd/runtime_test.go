@@ -12,7 +12,7 @@ import (
 func TestRuntimeFlags(t *testing.T) {
 	t.Parallel()
 	cfg, err := parseConfig(nil, env(nil))
-	if err != nil || cfg.Runtime != daemon.RuntimeLocal || cfg.Kubernetes.ObjectStore != nil {
+	if err != nil || cfg.Runtime != daemon.RuntimeLocal || cfg.Kubernetes.ObjectStore != nil || cfg.BackupStore != nil {
 		t.Fatalf("default: %q %+v, %v", cfg.Runtime, cfg.Kubernetes, err)
 	}
 	dir := t.TempDir()
@@ -31,11 +31,21 @@ func TestRuntimeFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := cfg.Kubernetes
-	o := k.ObjectStore
+	o := cfg.BackupStore
 	if cfg.Runtime != daemon.RuntimeKubernetes || k.Kubeconfig != "/etc/kubeconfig" || k.RequestFraction != 0.5 ||
 		len(k.AdminCIDRs) != 1 || o == nil || o.Bucket != "bucket" || o.Prefix != "some/prefix" ||
 		o.Endpoint != "http://10.0.0.2:9000" || o.Region != "eu-1" || o.AccessKey != "AKID" || o.SecretKey != "the-secret" {
 		t.Fatalf("parsed %+v %+v", k, o)
+	}
+	// The local runtime takes the same flags (and environment), one way.
+	cfg, err = parseConfig(nil, env(map[string]string{"DBAAS_BACKUP_STORE": "s3://bucket?endpoint=https://s3.example",
+		"DBAAS_BACKUP_STORE_ACCESS_KEY_FILE": ak, "DBAAS_BACKUP_STORE_SECRET_KEY_FILE": sk}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := cfg.BackupStore; cfg.Runtime != daemon.RuntimeLocal || o == nil || o.Bucket != "bucket" || o.Prefix != "" ||
+		o.Endpoint != "https://s3.example" || o.AccessKey != "AKID" || o.SecretKey != "the-secret" {
+		t.Fatalf("local runtime: parsed %+v", o)
 	}
 	for _, tc := range []struct {
 		args []string
@@ -50,7 +60,11 @@ func TestRuntimeFlags(t *testing.T) {
 		{[]string{"--runtime", "kubernetes", "--backup-store", "s3://bucket"}, "--backup-store-access-key-file"},
 		{[]string{"--runtime", "kubernetes", "--backup-store", "s3://bucket", "--backup-store-access-key-file", ak,
 			"--backup-store-secret-key-file", filepath.Join(dir, "missing")}, "--backup-store-secret-key-file"},
-		{[]string{"--backup-store", "s3://bucket", "--backup-store-access-key-file", ak, "--backup-store-secret-key-file", sk}, "kubernetes runtime only"},
+		{[]string{"--backup-store", "s3://AKID:secret@bucket?endpoint=http://s3"}, "credentials in files"},
+		{[]string{"--backup-store", "s3://bucket?endpoint=http://AKID:secret@s3"}, "without credentials"},
+		{[]string{"--backup-store", "s3://bucket?endpoint=ftp://s3"}, "http(s) URL"},
+		{[]string{"--backup-store", "s3://bucket?endpoint=http://s3&secret=AKID:secret"}, `unknown parameter "secret"`},
+		{[]string{"--backup-store", "s3:///path?endpoint=http://AKID:secret@s3"}, "want s3://BUCKET"},
 	} {
 		_, err := parseConfig(tc.args, env(nil))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

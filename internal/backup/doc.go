@@ -10,6 +10,16 @@
 //     archive the engine writes PostgreSQL WAL segments or MySQL binary
 //     logs into (engine.Cluster.ArchiveDir); staging/ and restore/ are
 //     scratch space of backups and restores in progress;
+//   - or an S3-compatible object storage (objectstore.Bucket, wired by
+//     the daemon from --backup-store), under the
+//     same keys <datastore>/base/<stamp>/… and <datastore>/wal/<file>:
+//     base backups are uploaded from staging and leave the machine; every
+//     archived file is uploaded once as it is indexed (the index only
+//     lists uploaded files, so a lost machine restores up to the last of
+//     them) and stays in the local archive as a cache, which engines
+//     compare against and restores use when it matches its checksum;
+//     retention deletes in the bucket and the cache alike. Restores
+//     download what they need into restore/ and verify it as always;
 //   - the backup records in the store (store.Backups): every backup with
 //     the SHA-256 of its files, and the archive index: every archived file
 //     with its SHA-256; both verified before a restore uses them;

@@ -30,8 +30,12 @@ type Clusters interface {
 type Options struct {
 	// Store holds the backup records and archive index, the datastores and the action queue.
 	Store store.Store
-	// Root is the directory of the local backup storage (Root(dataDir)).
+	// Root is the directory of the local backup storage (Root(dataDir)):
+	// with Storage set, it keeps the engines' archives (a cache of what
+	// is uploaded), scratch space of backups and restores, and locks.
 	Root string
+	// Storage keeps the backups and archived files; nil = Local{Dir: Root}.
+	Storage Storage
 	// Drivers are the engine drivers by engine name.
 	Drivers map[string]engine.Driver
 	// Clusters builds the engine view of a datastore.
@@ -97,7 +101,10 @@ func New(o Options) *Manager {
 	if o.Notify == nil {
 		o.Notify = func() {}
 	}
-	return &Manager{opts: o, store: o.Store, storage: Local{Dir: o.Root}, log: o.Logger.With("component", "backup"),
+	if o.Storage == nil {
+		o.Storage = Local{Dir: o.Root}
+	}
+	return &Manager{opts: o, store: o.Store, storage: o.Storage, log: o.Logger.With("component", "backup"),
 		now: func() time.Time { return time.Now().UTC() }, engines: map[string]string{},
 		known: map[string]map[string]bool{}, pruned: map[string]time.Time{}, requested: map[string]time.Time{},
 		synced: map[string]time.Time{}}
@@ -119,6 +126,11 @@ func (m *Manager) clock() time.Time {
 
 // ArchiveDir is where a datastore's engine archives its log.
 func (m *Manager) ArchiveDir(datastoreID string) string { return ArchiveDir(m.opts.Root, datastoreID) }
+
+// offMachine reports whether the storage is elsewhere than the archive
+// directories (object storage): archived files are then uploaded, and the
+// local archive is a cache.
+func (m *Manager) offMachine() bool { return m.storage.LocalPath(dirArchive) == "" }
 
 // dir is a datastore's directory in the local storage.
 func (m *Manager) dir(datastoreID string) string { return filepath.Join(m.opts.Root, datastoreID) }

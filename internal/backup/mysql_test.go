@@ -13,7 +13,7 @@ import (
 )
 
 // myConn connects to a datastore's master with what the API returned.
-func myConn(t *testing.T, r *at.Response, user, password, db string) *sql.DB {
+func myConn(t testing.TB, r *at.Response, user, password, db string) *sql.DB {
 	t.Helper()
 	cfg := mysql.NewConfig()
 	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName = user, password, "tcp", r.Str("datastore.connection.master"), db
@@ -29,14 +29,14 @@ func myConn(t *testing.T, r *at.Response, user, password, db string) *sql.DB {
 	return conn
 }
 
-func myExec(t *testing.T, db *sql.DB, q string) {
+func myExec(t testing.TB, db *sql.DB, q string) {
 	t.Helper()
 	if _, err := db.Exec(q); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 }
 
-func myInts(t *testing.T, db *sql.DB, q string) []int {
+func myInts(t testing.TB, db *sql.DB, q string) []int {
 	t.Helper()
 	rows, err := db.Query(q)
 	if err != nil {
@@ -57,6 +57,21 @@ func myInts(t *testing.T, db *sql.DB, q string) []int {
 	return out
 }
 
+// myFixture is a MySQL (mysql_native) datastore with a user granted a
+// database.
+func myFixture(t testing.TB, e *at.Env, name string) (string, *at.Response) {
+	t.Helper()
+	id := e.CreateDatastore(at.TokenA, "mysql_native", name, 1)
+	r := e.WaitStatus(at.TokenA, "/v1/datastores/"+id, "datastore", model.StatusActive, wait)
+	u := e.Do(at.TokenA, http.MethodPost, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": id, "name": "app", "password": "Secret-pass-1"}})
+	e.WaitStatus(at.TokenA, "/v1/users/"+u.Str("user.id"), "user", model.StatusActive, wait)
+	d := e.Do(at.TokenA, http.MethodPost, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": id, "name": "appdb"}})
+	e.WaitStatus(at.TokenA, "/v1/databases/"+d.Str("database.id"), "database", model.StatusActive, wait)
+	g := e.Do(at.TokenA, http.MethodPost, "/v1/grants", map[string]any{"grant": map[string]any{"datastore_id": id, "database_id": d.Str("database.id"), "user_id": u.Str("user.id")}})
+	e.WaitStatus(at.TokenA, "/v1/grants/"+g.Str("grant.id"), "grant", model.StatusActive, wait)
+	return id, r
+}
+
 // TestMySQLPointInTimeRestore: on a semi-synchronous (mysql_native)
 // datastore, rows at t1, a target t2, more rows and a dropped table at t3:
 // the restore to t2 — the base backup rolled forward through the archived
@@ -69,14 +84,7 @@ func TestMySQLPointInTimeRestore(t *testing.T) {
 	}
 	t.Parallel()
 	e := at.Start(t, at.Options{Reconcile: true})
-	src := e.CreateDatastore(at.TokenA, "mysql_native", "my-src", 1)
-	r := e.WaitStatus(at.TokenA, "/v1/datastores/"+src, "datastore", model.StatusActive, wait)
-	u := e.Do(at.TokenA, http.MethodPost, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": src, "name": "app", "password": "Secret-pass-1"}})
-	e.WaitStatus(at.TokenA, "/v1/users/"+u.Str("user.id"), "user", model.StatusActive, wait)
-	d := e.Do(at.TokenA, http.MethodPost, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": src, "name": "appdb"}})
-	e.WaitStatus(at.TokenA, "/v1/databases/"+d.Str("database.id"), "database", model.StatusActive, wait)
-	g := e.Do(at.TokenA, http.MethodPost, "/v1/grants", map[string]any{"grant": map[string]any{"datastore_id": src, "database_id": d.Str("database.id"), "user_id": u.Str("user.id")}})
-	e.WaitStatus(at.TokenA, "/v1/grants/"+g.Str("grant.id"), "grant", model.StatusActive, wait)
+	src, r := myFixture(t, e, "my-src")
 	waitAllowRestore(t, e, src)
 
 	c := myConn(t, r, "app", "Secret-pass-1", "appdb")

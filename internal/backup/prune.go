@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -126,6 +127,11 @@ func (m *Manager) apply(ctx context.Context, ds *model.Datastore, plan prunePlan
 		if err := m.storage.DeletePrefix(ctx, archiveKey(ds.ID, name)); err != nil {
 			return err
 		}
+		if m.offMachine() { // and the local copy
+			if err := os.Remove(filepath.Join(m.ArchiveDir(ds.ID), name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
 	}
 	if err := m.store.DeleteArchiveFiles(ctx, ds.ID, plan.files...); err != nil {
 		return err
@@ -144,6 +150,13 @@ func (m *Manager) apply(ctx context.Context, ds *model.Datastore, plan prunePlan
 			"retention_days", ds.BackupRetentionDays, "deleted", ds.Deleted)
 	}
 	if plan.all {
+		if m.offMachine() {
+			// Whatever else of the datastore is in the bucket (an upload
+			// interrupted before it was recorded).
+			if err := m.storage.DeletePrefix(ctx, ds.ID); err != nil {
+				return err
+			}
+		}
 		// The lock file stays until the directory goes: remove what is in it.
 		entries, _ := os.ReadDir(m.dir(ds.ID))
 		for _, e := range entries {

@@ -258,7 +258,9 @@ func archiveNeeded(files []store.ArchiveFile, since time.Time, target *time.Time
 }
 
 // stageArchive links (or downloads) archived files into dir, each
-// verified against the recorded checksums.
+// verified against the recorded checksums. With object storage, a copy
+// still in the local archive that matches its checksum is used as it is;
+// any other is downloaded.
 func (m *Manager) stageArchive(ctx context.Context, datastoreID string, files []store.ArchiveFile, dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("restore staging: %w", err)
@@ -267,18 +269,30 @@ func (m *Manager) stageArchive(ctx context.Context, datastoreID string, files []
 		what := fmt.Sprintf("archived file %s of datastore %s", f.Name, datastoreID)
 		dst := filepath.Join(dir, f.Name)
 		key := archiveKey(datastoreID, f.Name)
-		if src := m.storage.LocalPath(key); src != "" {
-			if err := os.Link(src, dst); err != nil {
-				if err := copyFile(src, dst); err != nil {
-					return fmt.Errorf("%s: %w", what, err)
-				}
+		src := m.storage.LocalPath(key)
+		if src == "" {
+			src = filepath.Join(m.ArchiveDir(datastoreID), f.Name)
+			if err := linkOrCopy(src, dst); err == nil && verify(what, dst, f.SizeBytes, f.SHA256) == nil {
+				continue
 			}
-		} else if err := m.download(ctx, key, dst); err != nil {
+			_ = os.Remove(dst)
+			if err := m.download(ctx, key, dst); err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+		} else if err := linkOrCopy(src, dst); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		if err := verify(what, dst, f.SizeBytes, f.SHA256); err != nil {
 			return damaged(err)
 		}
+	}
+	return nil
+}
+
+// linkOrCopy makes dst a hard link of src, or a copy where it cannot be.
+func linkOrCopy(src, dst string) error {
+	if err := os.Link(src, dst); err != nil {
+		return copyFile(src, dst)
 	}
 	return nil
 }
@@ -325,6 +339,11 @@ func (m *Manager) resetArchive(ctx context.Context, datastoreID string, c *engin
 		return err
 	}
 	m.forget(datastoreID, nil, true)
+	if m.offMachine() {
+		if err := m.storage.DeletePrefix(ctx, path.Join(datastoreID, dirArchive)); err != nil {
+			return fmt.Errorf("reset archive: %w", err)
+		}
+	}
 	dir := m.ArchiveDir(datastoreID)
 	if c.ArchiveDir != "" {
 		dir = c.ArchiveDir

@@ -11,11 +11,12 @@ import (
 )
 
 // Storage keeps backup files under slash-separated keys. Local is the
-// implementation on this machine; an S3-compatible one would upload on Put
-// and download what a restore needs (LocalPath "").
+// implementation on this machine; objectstore.Bucket (S3-compatible object
+// storage) uploads on Put and has restores download what they need
+// (LocalPath "").
 type Storage interface {
-	// Put stores the local file at localPath under key, atomically, and
-	// takes it over (the local file may be gone afterwards).
+	// Put stores the local file at localPath under key, atomically; the
+	// local file may be gone afterwards (Local) or stay (object storage).
 	Put(ctx context.Context, key, localPath string) error
 	// Open reads an object.
 	Open(ctx context.Context, key string) (io.ReadCloser, error)

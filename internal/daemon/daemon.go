@@ -26,6 +26,7 @@ import (
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
 	"github.com/dbaasd/dbaasd/internal/httpapi"
 	"github.com/dbaasd/dbaasd/internal/model"
+	"github.com/dbaasd/dbaasd/internal/objectstore"
 	"github.com/dbaasd/dbaasd/internal/reconcile"
 	"github.com/dbaasd/dbaasd/internal/secret"
 	"github.com/dbaasd/dbaasd/internal/service"
@@ -54,6 +55,11 @@ type Config struct {
 	// BackupInterval is the time between base backups of a datastore
 	// (default 24h).
 	BackupInterval time.Duration
+	// BackupStore, when set, is the S3-compatible object storage backups
+	// go to (--backup-store): on the local runtime, base backups and every
+	// archived file are uploaded there; on the Kubernetes runtime it is
+	// the operator's object store (unless Kubernetes.ObjectStore is set).
+	BackupStore *objectstore.Config
 	// MetricsInterval is how often clusters are sampled (default 30s),
 	// MetricsRetention how long samples are kept (default 168h), and
 	// LogExportURL, when set, where exported logs are POSTed (default:
@@ -193,8 +199,12 @@ func (d *Daemon) setup(ctx context.Context) error {
 	cfg, log := d.cfg, d.log
 	drivers := cfg.Drivers
 	if drivers == nil && cfg.Runtime == RuntimeKubernetes {
+		k := cfg.Kubernetes
+		if k.ObjectStore == nil {
+			k.ObjectStore = objectStore(cfg.BackupStore)
+		}
 		var err error
-		if drivers, err = KubernetesDrivers(cfg.Kubernetes, log); err != nil {
+		if drivers, err = KubernetesDrivers(k, log); err != nil {
 			return err
 		}
 	}
@@ -266,7 +276,9 @@ func (d *Daemon) setup(ctx context.Context) error {
 		Workers: cfg.Workers, ProbeInterval: cfg.ProbeInterval, ArchiveDir: archiveDirs(cfg.DataDir), FailoverAfter: cfg.FailoverAfter,
 		Owner: cfg.ReplicaID, Lease: cfg.ActionLease, RetryAfter: cfg.RetryAfter, PortFree: d.portFree(),
 	}, log.With("component", "reconciler"))
-	d.setupBackups()
+	if err := d.setupBackups(ctx); err != nil {
+		return err
+	}
 	notify := d.Reconciler.Notify
 	if cfg.NoReconciler {
 		notify = nil

@@ -3,12 +3,10 @@ package daemon
 import (
 	"fmt"
 	"log/slog"
-	"net/url"
-	"os"
-	"strings"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg"
+	"github.com/dbaasd/dbaasd/internal/objectstore"
 )
 
 // Runtimes: where dbaasd runs the datastores' servers.
@@ -32,8 +30,18 @@ type KubernetesConfig struct {
 	// are in-cluster addresses a firewall always admits (poolers).
 	AdminCIDRs   []string
 	TrustedCIDRs []string
-	// ObjectStore, when set, receives WAL and base backups.
+	// ObjectStore, when set, receives WAL and base backups (default:
+	// Config.BackupStore).
 	ObjectStore *cnpg.ObjectStore
+}
+
+// objectStore is the CloudNativePG form of the backups' object storage.
+func objectStore(c *objectstore.Config) *cnpg.ObjectStore {
+	if c == nil {
+		return nil
+	}
+	return &cnpg.ObjectStore{Endpoint: c.Endpoint, Bucket: c.Bucket, Prefix: c.Prefix, Region: c.Region,
+		AccessKey: c.AccessKey, SecretKey: c.SecretKey}
 }
 
 // KubernetesDrivers returns the drivers of the Kubernetes runtime:
@@ -58,45 +66,4 @@ func (d *Daemon) portFree() func(host string, port int) bool {
 		return nil
 	}
 	return func(string, int) bool { return true }
-}
-
-// ParseBackupStore reads the --backup-store s3:// URL and the files of its
-// credentials (never taken from the URL).
-func ParseBackupStore(raw, accessKeyFile, secretKeyFile string) (*cnpg.ObjectStore, error) {
-	u, err := url.Parse(raw)
-	if err == nil && u.User != nil {
-		// Not repeated: it holds a secret.
-		return nil, fmt.Errorf("--backup-store: want s3://BUCKET[/PREFIX]?endpoint=URL, with the credentials in files, not in the URL")
-	}
-	if err != nil || u.Scheme != "s3" || u.Host == "" {
-		return nil, fmt.Errorf("--backup-store %q: want s3://BUCKET[/PREFIX]?endpoint=URL", raw)
-	}
-	q := u.Query()
-	o := &cnpg.ObjectStore{Bucket: u.Host, Prefix: strings.Trim(u.Path, "/"), Endpoint: q.Get("endpoint"), Region: q.Get("region")}
-	if o.Endpoint != "" {
-		if e, err := url.Parse(o.Endpoint); err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
-			return nil, fmt.Errorf("--backup-store: endpoint %q: want an http(s) URL", o.Endpoint)
-		}
-	}
-	read := func(flagName, path string) (string, error) {
-		if path == "" {
-			return "", fmt.Errorf("--backup-store needs --%s", flagName)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return "", fmt.Errorf("--%s: %w", flagName, err)
-		}
-		v := strings.TrimSpace(string(b))
-		if v == "" {
-			return "", fmt.Errorf("--%s: %s is empty", flagName, path)
-		}
-		return v, nil
-	}
-	if o.AccessKey, err = read("backup-store-access-key-file", accessKeyFile); err != nil {
-		return nil, err
-	}
-	if o.SecretKey, err = read("backup-store-secret-key-file", secretKeyFile); err != nil {
-		return nil, err
-	}
-	return o, nil
 }

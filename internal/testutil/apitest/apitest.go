@@ -27,6 +27,7 @@ import (
 	"github.com/dbaasd/dbaasd/internal/catalog"
 	"github.com/dbaasd/dbaasd/internal/daemon"
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/objectstore"
 	"github.com/dbaasd/dbaasd/internal/testutil/intruder"
 	"github.com/dbaasd/dbaasd/internal/testutil/pgtest"
 )
@@ -128,6 +129,8 @@ type Options struct {
 	Runtime    string
 	Kubernetes daemon.KubernetesConfig
 	EngineHost string
+	// BackupStore is the object storage of backups (daemon.Config).
+	BackupStore *objectstore.Config
 }
 
 // Env is a running dbaasd.
@@ -193,7 +196,7 @@ func Start(t testing.TB, o Options) *Env {
 		Quotas: o.Quotas, Logger: slog.New(logh),
 		Banner: io.Discard, Workers: 4, MetricsInterval: o.MetricsInterval,
 		Users: identityUsers(t, o.Users), Region: o.Region, TokenTTL: o.TokenTTL, WrapDrivers: o.WrapDrivers,
-		Runtime: o.Runtime, Kubernetes: o.Kubernetes, EngineHost: o.EngineHost, Recorded: rec,
+		Runtime: o.Runtime, Kubernetes: o.Kubernetes, EngineHost: o.EngineHost, Recorded: rec, BackupStore: o.BackupStore,
 	})
 	if err != nil {
 		cancel()
