@@ -39,6 +39,10 @@ const (
 	// replWaitTimeout bounds waiting for a replica to connect to its
 	// primary, or for a replica being promoted to apply its relay log.
 	replWaitTimeout = time.Minute
+	// streamingProof is how long a replica's threads must run without an
+	// error for it to count as replicating before it caught up with the
+	// primary (a refused position fails within milliseconds).
+	streamingProof = 2 * time.Second
 )
 
 func (d *Driver) ensureNative(ctx context.Context, c *engine.Cluster, nodes []*node, user map[string]string) error {
@@ -105,7 +109,9 @@ func (d *Driver) ensureNative(ctx context.Context, c *engine.Cluster, nodes []*n
 		return err
 	}
 
-	// The replicas.
+	// The replicas: copies of the primary one at a time (each writes
+	// the primary's client defaults), then each pointed at the primary on
+	// its own.
 	var restarts []*node
 	for _, r := range replicas {
 		clone := func(ctx context.Context) error { return d.cloneFromPrimary(ctx, c, master, r) }
@@ -116,9 +122,9 @@ func (d *Driver) ensureNative(ctx context.Context, c *engine.Cluster, nodes []*n
 		if restart {
 			restarts = append(restarts, r)
 		}
-		if err := d.ensureReplicating(ctx, c, r, master); err != nil {
-			return err
-		}
+	}
+	if err := parallel(replicas, func(r *node) error { return d.ensureReplicating(ctx, c, r, master) }); err != nil {
+		return err
 	}
 
 	// Rolling restart for variables that are not dynamic: replicas first.
@@ -133,7 +139,7 @@ func (d *Driver) ensureNative(ctx context.Context, c *engine.Cluster, nodes []*n
 		}
 	}
 	for _, r := range replicas {
-		err := d.waitReplicating(ctx, c, r)
+		err := d.waitReplicating(ctx, c, r, master)
 		if errors.Is(err, errDiverged) {
 			err = d.recloneDiverged(ctx, c, master, r, cfgs[r], err)
 		}
@@ -169,7 +175,7 @@ func (d *Driver) recloneDiverged(ctx context.Context, c *engine.Cluster, master,
 	if err := d.ensureReplicating(ctx, c, r, master); err != nil {
 		return err
 	}
-	return d.waitReplicating(ctx, c, r)
+	return d.waitReplicating(ctx, c, r, master)
 }
 
 // demote makes a running server that must not be primary read-only. It is
@@ -411,23 +417,43 @@ func (d *Driver) ensureReplicating(ctx context.Context, c *engine.Cluster, r, ma
 	return nil
 }
 
-// waitReplicating waits until a replica's threads run and it is connected.
-func (d *Driver) waitReplicating(ctx context.Context, c *engine.Cluster, r *node) error {
+// waitReplicating waits until a replica's threads run and it has applied
+// what the primary had written when the wait began, or its threads have
+// run without an error for streamingProof (a replica far behind catches
+// up on its own; its lag is observed). Running threads alone are not
+// enough: a diverged replica's IO thread connects (and shows as running)
+// before the primary refuses its position (error 1236).
+func (d *Driver) waitReplicating(ctx context.Context, c *engine.Cluster, r, master *node) error {
+	mdb := connect(c, master)
+	var target string
+	err := mdb.QueryRowContext(ctx, "SELECT @@GLOBAL.gtid_binlog_pos").Scan(&target)
+	_ = mdb.Close()
+	if err != nil {
+		return sqlErr("node "+master.ID+": binary log position", err)
+	}
 	db := connect(c, r)
 	defer func() { _ = db.Close() }()
 	deadline := time.Now().Add(replWaitTimeout)
 	var st map[string]string
-	var err error
+	var runningSince time.Time
 	for {
 		st, err = scanMap(ctx, db.DB, "SHOW SLAVE STATUS")
-		if err == nil && st != nil && st["Slave_IO_Running"] == "Yes" && st["Slave_SQL_Running"] == "Yes" {
-			return nil
+		if err == nil && st != nil && st["Last_IO_Errno"] == "1236" {
+			return fmt.Errorf("node %s: %w: %s", r.ID, errDiverged, st["Last_IO_Error"])
 		}
 		if err == nil && st != nil && st["Last_SQL_Errno"] != "0" && st["Last_SQL_Errno"] != "" {
 			return fmt.Errorf("node %s: replication stopped on an error: %s", r.ID, st["Last_SQL_Error"])
 		}
-		if err == nil && st != nil && st["Last_IO_Errno"] == "1236" {
-			return fmt.Errorf("node %s: %w: %s", r.ID, errDiverged, st["Last_IO_Error"])
+		if err == nil && st != nil && st["Slave_IO_Running"] == "Yes" && st["Slave_SQL_Running"] == "Yes" {
+			if runningSince.IsZero() {
+				runningSince = time.Now()
+			}
+			var reached int
+			if err = db.QueryRowContext(ctx, "SELECT MASTER_GTID_WAIT(?, 0)", target).Scan(&reached); err == nil && (reached == 0 || time.Since(runningSince) >= streamingProof) {
+				return nil
+			}
+		} else {
+			runningSince = time.Time{}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			break

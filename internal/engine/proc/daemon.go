@@ -160,6 +160,11 @@ func (d *Daemon) recognised(pid int) bool {
 // once, with the end of its log in the error.
 func (d *Daemon) Start(ctx context.Context) (int, error) {
 	if d.PidFile != "" {
+		// A previous process that is still ending holds its port, files
+		// and locks until its last thread is gone.
+		if old := ReadPidFile(d.PidFile); Exiting(old) {
+			awaitGone(ctx, old, d.grace())
+		}
 		if err := d.Runner.Remove(d.PidFile); err != nil {
 			return 0, fmt.Errorf("%s: %w", d.Name, err)
 		}
@@ -271,10 +276,7 @@ func (d *Daemon) StopProcess(ctx context.Context, pid int) error {
 		d.Shutdown(ctx, pid)
 	}
 	if Alive(pid) && (d.Runner == nil || d.Runner.OwnsProcess(pid)) {
-		grace := d.StopGrace
-		if grace <= 0 {
-			grace = 10 * time.Second
-		}
+		grace := d.grace()
 		done := make(chan struct{})
 		go func() { Terminate(pid, grace); close(done) }()
 		select {
@@ -287,6 +289,14 @@ func (d *Daemon) StopProcess(ctx context.Context, pid int) error {
 		return fmt.Errorf("%s (pid %d) did not stop", d.Name, pid)
 	}
 	return nil
+}
+
+// grace is StopGrace or its default.
+func (d *Daemon) grace() time.Duration {
+	if d.StopGrace <= 0 {
+		return 10 * time.Second
+	}
+	return d.StopGrace
 }
 
 // tail is what errors quote of the process's logs.

@@ -308,6 +308,34 @@ func Alive(pid int) bool {
 	return true
 }
 
+// pfExiting is the kernel's PF_EXITING task flag: the process is ending.
+const pfExiting = 0x4
+
+// Exiting reports whether process pid has begun to end (it was killed or
+// returned) but still holds what it held: its threads, open files,
+// listening sockets and locks go only once the last thread is gone, after
+// which it is no longer Alive.
+func Exiting(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return false
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 7 {
+		return false
+	}
+	flags, err := strconv.ParseUint(f[6], 10, 64)
+	return err == nil && flags&pfExiting != 0
+}
+
 // ReadPidFile returns the process ID in the first line of a pid file, or 0.
 func ReadPidFile(path string) int {
 	b, err := os.ReadFile(path)

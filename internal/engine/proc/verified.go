@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"sync"
@@ -17,12 +18,16 @@ import (
 // dozens of live clusters. So once a process passed every check, Running
 // keeps a pidfd of it (a handle on that very process: the kernel never
 // lets it name another, whatever becomes of the process ID) together with
-// what the pid file looked like, and answers later calls with one stat of
-// the pid file and one poll of the pidfd for as long as the file is
+// what the pid file looked like, and answers later calls with a stat of
+// the pid file, a poll of the pidfd and Alive for as long as the file is
 // unchanged, the process has not exited and the check is younger than
-// verifyMaxAge. A changed pid file, an exited process (a zombie included:
-// the pidfd is readable once it exits) or an older check means a full
-// check again. The rules a process passed (the daemon's name and
+// verifyMaxAge. A changed pid file, an exited process or an older check
+// means a full check again. A process that is ending (Exiting) is not
+// running, as in the full check (whose command line check fails once the
+// process has let go of its memory): the pidfd says gone only once the
+// last thread of a multi-threaded server has ended, and Running must not
+// name a server that Await, asked next, takes for exited. Start waits for
+// such a process to be gone before it starts the next one. The rules a process passed (the daemon's name and
 // account) are part of the entry: a different description of the same
 // pid file is checked afresh.
 
@@ -97,7 +102,7 @@ func (d *Daemon) cachedRunning(file fileID, now time.Time) (int, bool) {
 	if v == nil {
 		return 0, false
 	}
-	if v.rules != d.rules() || v.file != file || now.Sub(v.verified) >= verifyMaxAge || exited(v.pidfd) {
+	if v.rules != d.rules() || v.file != file || now.Sub(v.verified) >= verifyMaxAge || exited(v.pidfd) || !Alive(v.pid) || Exiting(v.pid) {
 		forgetLocked(d.PidFile, v)
 		return 0, false
 	}
@@ -166,5 +171,19 @@ func forgetLocked(path string, v *verifiedProc) {
 func closeFd(fd int) {
 	if fd >= 0 {
 		_ = unix.Close(fd)
+	}
+}
+
+// awaitGone waits, within timeout, until process pid has ended entirely
+// (every thread gone).
+func awaitGone(ctx context.Context, pid int, timeout time.Duration) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return // gone already (or no pidfds: nothing to wait with)
+	}
+	defer closeFd(fd)
+	deadline := time.Now().Add(timeout)
+	for !exited(fd) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(Poll)
 	}
 }
