@@ -374,7 +374,7 @@ func jsonEqual(a, b any) bool {
 }
 
 // put stores an object as the server would hold it (a fixture, or the
-// operator's write).
+// operator's write); the caller holds f.mu.
 func (f *fakeAPI) put(key string, obj map[string]any) {
 	p, _ := parse(key)
 	obj["apiVersion"], obj["kind"] = p.apiVersion(), kinds[p.res]
