@@ -34,6 +34,8 @@ type fakeAPI struct {
 	log  []string
 	// react plays the operator and the kubelet after a write to key.
 	react func(f *fakeAPI, verb, key string)
+	// warn, when set, is a warning the server gives with every answer.
+	warn string
 }
 
 // kinds maps the resources the driver uses to their kinds.
@@ -204,6 +206,9 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record(r, body)
+	if f.warn != "" {
+		w.Header().Add("Warning", `299 - "`+f.warn+`"`)
+	}
 	p, ok := parse(r.URL.Path)
 	if !ok || kinds[p.res] == "" {
 		status(w, http.StatusNotFound, "NotFound", "no such path "+r.URL.Path)

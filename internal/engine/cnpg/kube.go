@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"sync"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -59,7 +60,7 @@ type kube struct {
 // goes to log.
 func newKube(cfg *rest.Config, log *slog.Logger) (*kube, error) {
 	cfg = dynamic.ConfigFor(cfg)
-	cfg.WarningHandlerWithContext = warningLogger{log}
+	cfg.WarningHandlerWithContext = &warningLogger{log: log}
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, err
@@ -71,12 +72,19 @@ func newKube(cfg *rest.Config, log *slog.Logger) (*kube, error) {
 	return &kube{dyn: dynamic.New(rc), rest: rc}, nil
 }
 
-// warningLogger logs the API server's warnings (a deprecated field, say).
-type warningLogger struct{ log *slog.Logger }
+// warningLogger logs the API server's warnings (a deprecated field, say),
+// each text once: the server repeats one on every write of the object.
+type warningLogger struct {
+	log  *slog.Logger
+	seen sync.Map
+}
 
-func (w warningLogger) HandleWarningHeaderWithContext(ctx context.Context, code int, agent, text string) {
-	if code == 299 && text != "" {
-		w.log.WarnContext(ctx, "kubernetes API warning", "warning", text)
+func (w *warningLogger) HandleWarningHeaderWithContext(ctx context.Context, code int, _, text string) {
+	if code != 299 || text == "" {
+		return
+	}
+	if _, dup := w.seen.LoadOrStore(text, true); !dup {
+		w.log.InfoContext(ctx, "kubernetes API warning", "warning", text)
 	}
 }
 

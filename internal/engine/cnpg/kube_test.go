@@ -1,6 +1,7 @@
 package cnpg
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -128,5 +129,24 @@ func TestGetAndList(t *testing.T) {
 	}
 	if out, err := k.podLog(ctx, "ns", "b"); err != nil || string(out) != "hello\n" {
 		t.Errorf("podLog = %q, %v", out, err)
+	}
+}
+
+// The API server's warnings reach dbaasd's log, each once (the server
+// repeats one on every write of an object).
+func TestWarningsLogged(t *testing.T) {
+	t.Parallel()
+	f := newFakeAPI(t)
+	f.warn = "spec.backup.barmanObjectStore is deprecated"
+	var buf bytes.Buffer
+	k, err := newKube(&rest.Config{Host: f.srv.URL}, slog.New(slog.NewTextHandler(&buf, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		_ = k.get(context.Background(), podRes, "ns", "a", &corev1.Pod{})
+	}
+	if n := strings.Count(buf.String(), "barmanObjectStore is deprecated"); n != 1 {
+		t.Errorf("the warning was logged %d times, want once:\n%s", n, buf.String())
 	}
 }
