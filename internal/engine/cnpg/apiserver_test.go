@@ -15,14 +15,16 @@ import (
 	"testing"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
+	"k8s.io/client-go/rest"
 )
 
 // fakeAPI is a Kubernetes API server in memory: enough of its REST
 // interface (discovery, get, list with label selectors, create, JSON
 // merge patch, delete, a pod's log) for the driver, and a stand-in for
 // the operator and the kubelet (react), so that the driver's calls run to
-// their end. It records every request the driver makes, which the tests
-// compare with what the driver sent before (testdata/writes.golden).
+// their end. It records every request the driver makes, as the driver
+// sends it (config's transport), which the tests compare with what the
+// driver sent before (testdata/writes.golden).
 type fakeAPI struct {
 	t   *testing.T
 	srv *httptest.Server
@@ -159,6 +161,40 @@ func canonical(body []byte, drop ...string) string {
 	return "  " + string(out)
 }
 
+// config is a client configuration for f whose transport records each
+// request when the client sends it: in the order of the driver's calls
+// and the test's notes, a request a wait loop gave up on included.
+func (f *fakeAPI) config() *rest.Config {
+	return &rest.Config{Host: f.srv.URL, WrapTransport: func(rt http.RoundTripper) http.RoundTripper {
+		return recorder{f: f, next: rt}
+	}}
+}
+
+// recorder is the transport of config.
+type recorder struct {
+	f    *fakeAPI
+	next http.RoundTripper
+}
+
+func (t recorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	if _, ok := discovery(r.URL.Path); !ok {
+		var body []byte
+		if r.Body != nil {
+			var err error
+			if body, err = io.ReadAll(r.Body); err != nil {
+				return nil, err
+			}
+			_ = r.Body.Close()
+			r = r.Clone(r.Context())
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		t.f.mu.Lock()
+		t.f.record(r, body)
+		t.f.mu.Unlock()
+	}
+	return t.next.RoundTrip(r)
+}
+
 // record notes a request; repeated reads (a wait loop) are noted once.
 func (f *fakeAPI) record(r *http.Request, body []byte) {
 	q := r.URL.Query()
@@ -205,7 +241,6 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.record(r, body)
 	if f.warn != "" {
 		w.Header().Add("Warning", `299 - "`+f.warn+`"`)
 	}

@@ -10,14 +10,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
 )
 
 func testKube(t *testing.T, f *fakeAPI) *kube {
 	t.Helper()
-	k, err := newKube(&rest.Config{Host: f.srv.URL}, slog.New(slog.DiscardHandler))
+	k, err := newKube(f.config(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +138,7 @@ func TestWarningsLogged(t *testing.T) {
 	f := newFakeAPI(t)
 	f.warn = "spec.backup.barmanObjectStore is deprecated"
 	var buf bytes.Buffer
-	k, err := newKube(&rest.Config{Host: f.srv.URL}, slog.New(slog.NewTextHandler(&buf, nil)))
+	k, err := newKube(f.config(), slog.New(slog.NewTextHandler(&buf, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

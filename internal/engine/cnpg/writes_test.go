@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/client-go/rest"
-
 	"github.com/dbaasd/dbaasd/internal/engine"
 )
 
@@ -36,12 +34,14 @@ func closedPort(t *testing.T) int {
 // testDriver is a driver talking to f.
 func testDriver(t *testing.T, f *fakeAPI, store *ObjectStore) *Driver {
 	t.Helper()
+	cfg := f.config()
+	cfg.ContentType = "application/json"
 	d, err := New(Options{
-		Config:          &rest.Config{Host: f.srv.URL, ContentConfig: rest.ContentConfig{ContentType: "application/json"}},
+		Config:          cfg,
 		ImagePullPolicy: "IfNotPresent", StorageClass: "local-path", RequestFraction: 0.5,
 		AdminCIDRs: []string{"10.203.0.1/32"}, TrustedCIDRs: []string{"10.244.0.0/16"},
 		ObjectStore:  store,
-		ReadyTimeout: time.Second, Poll: 5 * time.Millisecond,
+		ReadyTimeout: 2 * time.Second, Poll: 5 * time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
