@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/dbaasd/dbaasd/bench/internal/dbaasd"
 	"github.com/dbaasd/dbaasd/bench/internal/report"
@@ -41,11 +41,14 @@ func runKubernetes(ctx context.Context, e *env, res *results) error {
 		return err
 	}
 	defer local.stop(e)
-	drv, err := cnpg.New(cnpg.Options{Kubeconfig: bed["DBAAS_K8S_KUBECONFIG"]})
+	cfg, err := cnpg.RESTConfig(bed["DBAAS_K8S_KUBECONFIG"])
 	if err != nil {
 		return err
 	}
-	kc := drv.Client()
+	kc, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
 	runs := min(e.cfg.runs, 3) // a Kubernetes create takes a minute or more
 
 	d := &detail{title: "PostgreSQL on Kubernetes (CloudNativePG) beside the local runtime, 3 nodes",
@@ -108,18 +111,19 @@ func createOnce(ctx context.Context, cl *dbaasd.Client, typeID, name string) (ti
 }
 
 // deletePrimaryPod deletes the pod CloudNativePG labels primary.
-func deletePrimaryPod(kc client.Client) func(datastoreID, nodeID string) error {
+func deletePrimaryPod(kc kubernetes.Interface) func(datastoreID, nodeID string) error {
 	return func(datastoreID, _ string) error {
 		ctx := context.Background()
-		var pods corev1.PodList
-		if err := kc.List(ctx, &pods, client.InNamespace(cnpg.Namespace(datastoreID)),
-			client.MatchingLabels{"cnpg.io/instanceRole": "primary"}); err != nil {
+		ns := cnpg.Namespace(datastoreID)
+		pods, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "cnpg.io/instanceRole=primary"})
+		if err != nil {
 			return err
 		}
 		if len(pods.Items) != 1 {
 			return fmt.Errorf("%d pods labelled primary", len(pods.Items))
 		}
-		return kc.Delete(ctx, &pods.Items[0], client.GracePeriodSeconds(0))
+		now := int64(0)
+		return kc.CoreV1().Pods(ns).Delete(ctx, pods.Items[0].Name, metav1.DeleteOptions{GracePeriodSeconds: &now})
 	}
 }
 

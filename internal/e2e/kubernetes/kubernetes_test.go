@@ -17,7 +17,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
@@ -35,13 +36,17 @@ func start(t *testing.T, b at.Bed) *at.Env {
 }
 
 // kube is a client of the test bed, to look at what dbaasd made.
-func kube(t *testing.T, b at.Bed) client.Client {
+func kube(t *testing.T, b at.Bed) kubernetes.Interface {
 	t.Helper()
-	d, err := cnpg.New(cnpg.Options{Kubeconfig: b["DBAAS_K8S_KUBECONFIG"]})
+	cfg, err := cnpg.RESTConfig(b["DBAAS_K8S_KUBECONFIG"])
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d.Client()
+	k, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 func connect(addr, user, password, db string) (*pgx.Conn, error) {
@@ -107,10 +112,10 @@ func put(t *testing.T, e *at.Env, path string, body any) *at.Response {
 }
 
 // readyPods counts the datastore's instance pods that are Ready.
-func readyPods(t *testing.T, k client.Client, ds string) (ready int, names []string) {
+func readyPods(t *testing.T, k kubernetes.Interface, ds string) (ready int, names []string) {
 	t.Helper()
-	var pods corev1.PodList
-	if err := k.List(context.Background(), &pods, client.InNamespace(cnpg.Namespace(ds)), client.MatchingLabels{"cnpg.io/podRole": "instance"}); err != nil {
+	pods, err := k.CoreV1().Pods(cnpg.Namespace(ds)).List(context.Background(), metav1.ListOptions{LabelSelector: "cnpg.io/podRole=instance"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range pods.Items {
@@ -269,7 +274,8 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 	oldMaster := master(before)
 	primary := primaryPod(t, k, ds)
 	t1 := time.Now()
-	if err := k.Delete(ctx, primary, client.GracePeriodSeconds(0)); err != nil {
+	now := int64(0)
+	if err := k.CoreV1().Pods(primary.Namespace).Delete(ctx, primary.Name, metav1.DeleteOptions{GracePeriodSeconds: &now}); err != nil {
 		t.Fatalf("delete the primary's pod %s: %v", primary.Name, err)
 	}
 	var after *at.Response
@@ -325,14 +331,13 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 		t.Fatalf("delete: %d %s", r.Status, r.Body)
 	}
 	e.WaitGone(at.TokenA, "/v1/datastores/"+ds, wait)
-	var ns corev1.Namespace
-	if err := k.Get(ctx, client.ObjectKey{Name: cnpg.Namespace(ds)}, &ns); !apierrors.IsNotFound(err) {
+	if _, err := k.CoreV1().Namespaces().Get(ctx, cnpg.Namespace(ds), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("namespace %s still there after the delete (%v)", cnpg.Namespace(ds), err)
 	}
 	// The volumes are released (and, on the test bed, scrubbed for reuse).
 	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(2 * time.Second) {
-		var pvs corev1.PersistentVolumeList
-		if err := k.List(ctx, &pvs); err != nil {
+		pvs, err := k.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
+		if err != nil {
 			t.Fatal(err)
 		}
 		var held []string
@@ -362,11 +367,10 @@ func extensionID(t *testing.T, e *at.Env, name string) string {
 }
 
 // primaryPod is the pod the operator labels as primary.
-func primaryPod(t *testing.T, k client.Client, ds string) *corev1.Pod {
+func primaryPod(t *testing.T, k kubernetes.Interface, ds string) *corev1.Pod {
 	t.Helper()
-	var pods corev1.PodList
-	if err := k.List(context.Background(), &pods, client.InNamespace(cnpg.Namespace(ds)),
-		client.MatchingLabels{"cnpg.io/instanceRole": "primary"}); err != nil {
+	pods, err := k.CoreV1().Pods(cnpg.Namespace(ds)).List(context.Background(), metav1.ListOptions{LabelSelector: "cnpg.io/instanceRole=primary"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(pods.Items) != 1 {

@@ -9,14 +9,12 @@ import (
 	"strconv"
 	"time"
 
-	apiv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
 	"github.com/jackc/pgx/v5"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
 )
 
 // backupFile is what BaseBackup writes into dbaasd's backup storage: the
@@ -50,17 +48,17 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 		return engine.BackupInfo{}, fmt.Errorf("%w: the Kubernetes runtime has no object storage for backups (--backup-store)", engine.ErrUnsupported)
 	}
 	ns := Namespace(c.ID)
-	b := &apiv1.Backup{ObjectMeta: metav1.ObjectMeta{Namespace: ns,
+	b := &crd.Backup{ObjectMeta: metav1.ObjectMeta{Namespace: ns,
 		Name: "backup-" + strconv.FormatInt(time.Now().UTC().UnixMilli(), 36), Labels: labels(c)}}
 	b.Spec.Cluster.Name = clusterName
-	b.Spec.Method = apiv1.BackupMethodBarmanObjectStore
-	if err := d.kc.Create(ctx, b); err != nil {
+	b.Spec.Method = crd.BackupMethodBarmanObjectStore
+	if err := d.kc.create(ctx, backupRes, b); err != nil {
 		return engine.BackupInfo{}, kubeError(err, "create backup")
 	}
 	wctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
 	defer cancel()
-	for b.Status.Phase != apiv1.BackupPhaseCompleted {
-		if b.Status.Phase == apiv1.BackupPhaseFailed {
+	for b.Status.Phase != crd.BackupPhaseCompleted {
+		if b.Status.Phase == crd.BackupPhaseFailed {
 			return engine.BackupInfo{}, fmt.Errorf("backup %s/%s failed: %s", ns, b.Name, b.Status.Error)
 		}
 		select {
@@ -68,7 +66,7 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 			return engine.BackupInfo{}, fmt.Errorf("backup %s/%s not done (phase %q): %w", ns, b.Name, b.Status.Phase, wctx.Err())
 		case <-time.After(d.opts.Poll):
 		}
-		if err := d.kc.Get(wctx, client.ObjectKeyFromObject(b), b); err != nil {
+		if err := d.kc.get(wctx, backupRes, ns, b.Name, b); err != nil {
 			return engine.BackupInfo{}, kubeError(err, "get backup")
 		}
 	}
@@ -123,25 +121,25 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 	}
 	origin := d.objectStore(from.ClusterID)
 	origin.ServerName = rec.ServerName
-	target := &apiv1.RecoveryTarget{BackupID: rec.BackupID}
+	target := &crd.RecoveryTarget{BackupID: rec.BackupID}
 	if from.Target != nil {
 		// PostgreSQL's own form, with a numeric offset: CNPG rewrites an
 		// RFC 3339 time with a trailing Z, which the server refuses at
 		// start (no time zone abbreviations are loaded then).
 		target.TargetTime = recoveryTargetTime(*from.Target)
 	}
-	cl := &apiv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: clusterName, Namespace: Namespace(c.ID)}}
-	_, err = controllerutil.CreateOrPatch(ctx, d.kc, cl, func() error {
+	cl := &crd.Cluster{ObjectMeta: metav1.ObjectMeta{Name: clusterName, Namespace: Namespace(c.ID)}}
+	err = d.kc.apply(ctx, clusterRes, cl, func() error {
 		if !cl.CreationTimestamp.IsZero() {
 			return nil // an earlier call created it; the bootstrap is fixed
 		}
 		cl.Labels = labels(c)
-		cl.Spec.Bootstrap = &apiv1.BootstrapConfiguration{Recovery: &apiv1.BootstrapRecovery{
+		cl.Spec.Bootstrap = &crd.BootstrapConfiguration{Recovery: &crd.BootstrapRecovery{
 			Source: "origin", RecoveryTarget: target,
 			// No application database or user of CNPG's (see applySpec).
-			Database: "postgres", Owner: superuser, Secret: &apiv1.LocalObjectReference{Name: superuserSecret},
+			Database: "postgres", Owner: superuser, Secret: &crd.LocalObjectReference{Name: superuserSecret},
 		}}
-		cl.Spec.ExternalClusters = []apiv1.ExternalCluster{{Name: "origin", BarmanObjectStore: origin}}
+		cl.Spec.ExternalClusters = []crd.ExternalCluster{{Name: "origin", BarmanObjectStore: origin}}
 		return d.applySpec(cl, c)
 	})
 	return kubeError(err, "create cluster %s to recover from %s", c.ID, from.ClusterID)

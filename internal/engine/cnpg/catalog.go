@@ -8,11 +8,9 @@ import (
 	"strings"
 	"time"
 
-	cnpgpostgres "github.com/cloudnative-pg/cloudnative-pg/pkg/postgres"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 )
@@ -53,8 +51,7 @@ type catalogResult struct {
 // image, in a short-lived pod (an error when the cluster, the image or the
 // operator's CRDs are missing).
 func (d *Driver) Info(ctx context.Context) (engine.Info, error) {
-	if err := d.kc.List(ctx, &metav1.PartialObjectMetadataList{TypeMeta: metav1.TypeMeta{
-		APIVersion: "postgresql.cnpg.io/v1", Kind: "ClusterList"}}, client.Limit(1)); err != nil {
+	if _, err := d.kc.resource(clusterRes, "").List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
 		return engine.Info{}, fmt.Errorf("kubernetes: CloudNativePG is not installed in the cluster: %w", err)
 	}
 	cat, err := d.readCatalog(ctx)
@@ -96,13 +93,6 @@ var paramTemplates = map[string][3]string{ // min, max, default
 	"work_mem": {"", "int(ram * 1024 / 4)",
 		"min(max(int(ram * 768 / (3 * " + maxConnectionsExpr + ")), 4096), 2097152)"},
 	"maintenance_work_mem": {"", "min(int(ram * 1024 / 2), 2147483647)", "min(max(ram * 64, 65536), 2097152)"},
-}
-
-// Fixed reports whether CloudNativePG manages a parameter itself (the API
-// refuses to set it).
-func Fixed(name string) bool {
-	_, fixed := cnpgpostgres.FixedConfigurationParameters[name]
-	return fixed
 }
 
 func parameter(s setting) engine.Parameter {
@@ -150,7 +140,7 @@ func (d *Driver) readCatalog(ctx context.Context) (*catalogResult, error) {
 	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: d.opts.SystemNamespace,
 		Labels: map[string]string{labelManagedBy: managedBy}}}
-	if err := d.kc.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+	if err := d.kc.create(ctx, nsRes, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, kubeError(err, "create namespace %s", ns.Name)
 	}
 	name := "catalog-" + strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -175,16 +165,17 @@ pg_ctl -D "$d/data" -m immediate stop >>"$d/out" 2>&1`
 			}},
 		},
 	}
-	if err := d.kc.Create(ctx, pod); err != nil {
+	if err := d.kc.create(ctx, podRes, pod); err != nil {
 		return nil, kubeError(err, "create catalog pod")
 	}
 	defer func() {
-		_ = d.kc.Delete(context.WithoutCancel(ctx), pod, client.GracePeriodSeconds(0))
+		var now int64
+		_ = d.kc.remove(context.WithoutCancel(ctx), podRes, d.opts.SystemNamespace, name, metav1.DeleteOptions{GracePeriodSeconds: &now})
 	}()
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	for {
-		if err := d.kc.Get(wctx, client.ObjectKeyFromObject(pod), pod); err != nil {
+		if err := d.kc.get(wctx, podRes, d.opts.SystemNamespace, name, pod); err != nil {
 			return nil, kubeError(err, "catalog pod")
 		}
 		if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
@@ -196,7 +187,7 @@ pg_ctl -D "$d/data" -m immediate stop >>"$d/out" 2>&1`
 		case <-time.After(time.Second):
 		}
 	}
-	logs, err := d.cs.CoreV1().Pods(pod.Namespace).GetLogs(name, &corev1.PodLogOptions{}).DoRaw(ctx)
+	logs, err := d.kc.podLog(ctx, d.opts.SystemNamespace, name)
 	if err != nil {
 		return nil, kubeError(err, "catalog pod logs")
 	}

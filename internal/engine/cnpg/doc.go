@@ -28,6 +28,13 @@
 // the driver implements engine.SelfFailover, and the reconciler records
 // the roles it observes.
 //
+// The driver talks to the API server with client-go's dynamic client
+// (kube.go): objects are read into the operator's types of package crd
+// (the fields dbaasd uses, as CloudNativePG v1.27.1 names them) or
+// Kubernetes' own, created whole, and changed with JSON merge patches of
+// what dbaasd changed, so that what it does not own (the operator's
+// defaults, an administrator's edits) stays as it is.
+//
 // Grants and logical replication slots have no CNPG object; they are
 // applied with SQL over the primary's node address as the superuser
 // (postgres, password = the datastore's admin password), which pg_hba

@@ -8,23 +8,16 @@ import (
 	"sync"
 	"time"
 
-	apiv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
-	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/kubernetes"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
 )
 
 // Options configure the driver.
@@ -68,8 +61,7 @@ type Options struct {
 // Driver runs PostgreSQL datastores as CloudNativePG clusters.
 type Driver struct {
 	opts Options
-	kc   client.Client
-	cs   kubernetes.Interface
+	kc   *kube
 	log  *slog.Logger
 
 	mu      sync.Mutex
@@ -84,18 +76,6 @@ var (
 	_ engine.SlotManager      = (*Driver)(nil)
 	_ engine.SelfFailover     = (*Driver)(nil)
 )
-
-// Scheme knows Kubernetes' own types and CloudNativePG's.
-func Scheme() (*runtime.Scheme, error) {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		return nil, err
-	}
-	if err := apiv1.AddToScheme(s); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
 
 // RESTConfig loads a kubeconfig file, or the in-cluster configuration
 // when path is "".
@@ -147,27 +127,13 @@ func New(opts Options) (*Driver, error) {
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 50, 100
 	}
-	scheme, err := Scheme()
-	if err != nil {
-		return nil, err
-	}
-	// What the client library logs (the API server's warnings) goes to
-	// dbaasd's log.
-	ctrllog.SetLogger(logr.FromSlogHandler(opts.Logger.Handler()))
-	kc, err := client.New(cfg, client.Options{Scheme: scheme})
+	log := opts.Logger.With("runtime", "kubernetes")
+	kc, err := newKube(cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
-	}
-	return &Driver{opts: opts, kc: kc, cs: cs, log: opts.Logger.With("runtime", "kubernetes")}, nil
+	return &Driver{opts: opts, kc: kc, log: log}, nil
 }
-
-// Client is the driver's Kubernetes client (tests look at the cluster
-// with it).
-func (d *Driver) Client() client.Client { return d.kc }
 
 // FailoverGrace implements engine.SelfFailover: the operator promotes a
 // replica on its own (after its failoverDelay, 0 by default, plus the
@@ -201,8 +167,8 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 			return err
 		}
 	}
-	cl := &apiv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: clusterName, Namespace: ns}}
-	_, err := controllerutil.CreateOrPatch(ctx, d.kc, cl, func() error {
+	cl := &crd.Cluster{ObjectMeta: metav1.ObjectMeta{Name: clusterName, Namespace: ns}}
+	err := d.kc.apply(ctx, clusterRes, cl, func() error {
 		if cl.Labels == nil {
 			cl.Labels = map[string]string{}
 		}
@@ -232,7 +198,7 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 // desired instances, each pod Ready and running the desired image and
 // resources. (CNPG's Cluster has no observed generation: that the
 // operator acted on the latest spec is seen in what it made.)
-func (d *Driver) waitReady(ctx context.Context, c *engine.Cluster) (*apiv1.Cluster, error) {
+func (d *Driver) waitReady(ctx context.Context, c *engine.Cluster) (*crd.Cluster, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
 	defer cancel()
 	ns := Namespace(c.ID)
@@ -240,18 +206,18 @@ func (d *Driver) waitReady(ctx context.Context, c *engine.Cluster) (*apiv1.Clust
 	image := d.image(c.Version)
 	var last string
 	for {
-		cl := &apiv1.Cluster{}
-		err := d.kc.Get(ctx, client.ObjectKey{Namespace: ns, Name: clusterName}, cl)
+		cl := &crd.Cluster{}
+		err := d.kc.get(ctx, clusterRes, ns, clusterName, cl)
 		if err == nil {
 			ok, why := clusterReady(cl, len(c.Nodes))
 			if ok {
-				var pods corev1.PodList
-				if err := d.kc.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels{labelCluster: clusterName}); err != nil {
+				pods, err := list[corev1.Pod](ctx, d.kc, podRes, ns, map[string]string{labelCluster: clusterName})
+				if err != nil {
 					return nil, kubeError(err, "list pods in %s", ns)
 				}
-				why = podsCurrent(pods.Items, cl.Status.InstanceNames, image, want)
+				why = podsCurrent(pods, cl.Status.InstanceNames, image, want)
 				if why == "" {
-					if obs := observation(c, cl, pods.Items); allActive(obs) {
+					if obs := observation(c, cl, pods); allActive(obs) {
 						return cl, nil
 					} else {
 						why = "waiting for pods: " + describe(obs)
@@ -272,12 +238,12 @@ func (d *Driver) waitReady(ctx context.Context, c *engine.Cluster) (*apiv1.Clust
 
 // clusterReady tells whether the operator reports the cluster healthy
 // with the given number of instances, and if not, why.
-func clusterReady(cl *apiv1.Cluster, instances int) (bool, string) {
-	cond := meta.FindStatusCondition(cl.Status.Conditions, string(apiv1.ConditionClusterReady))
+func clusterReady(cl *crd.Cluster, instances int) (bool, string) {
+	cond := meta.FindStatusCondition(cl.Status.Conditions, crd.ConditionClusterReady)
 	switch {
 	case cl.Spec.Instances != instances:
 		return false, fmt.Sprintf("the spec asks for %d instances", cl.Spec.Instances)
-	case cond == nil || cl.Status.Phase != apiv1.PhaseHealthy:
+	case cond == nil || cl.Status.Phase != crd.PhaseHealthy:
 		return false, "phase " + cl.Status.Phase
 	case cond.Status != metav1.ConditionTrue:
 		return false, fmt.Sprintf("phase %q: %s", cl.Status.Phase, cond.Message)
@@ -350,7 +316,7 @@ func describe(o engine.Observation) string {
 
 func (d *Driver) ensureNamespace(ctx context.Context, c *engine.Cluster) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace(c.ID)}}
-	_, err := controllerutil.CreateOrPatch(ctx, d.kc, ns, func() error {
+	err := d.kc.apply(ctx, nsRes, ns, func() error {
 		if ns.DeletionTimestamp != nil {
 			return fmt.Errorf("namespace %s is being deleted", ns.Name)
 		}
@@ -367,7 +333,7 @@ func (d *Driver) ensureNamespace(ctx context.Context, c *engine.Cluster) error {
 
 func (d *Driver) ensureSecret(ctx context.Context, ns, name string, c *engine.Cluster, data map[string][]byte, typ corev1.SecretType) error {
 	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
-	_, err := controllerutil.CreateOrPatch(ctx, d.kc, sec, func() error {
+	err := d.kc.apply(ctx, secretRes, sec, func() error {
 		if sec.CreationTimestamp.IsZero() {
 			sec.Type = typ
 		}
@@ -388,7 +354,7 @@ func (d *Driver) ensureSecret(ctx context.Context, ns, name string, c *engine.Cl
 // ensureNodeServices gives every node a Service on its allocated address
 // and port that reaches the node's instance, and removes the Services of
 // nodes that are gone.
-func (d *Driver) ensureNodeServices(ctx context.Context, c *engine.Cluster, cl *apiv1.Cluster) error {
+func (d *Driver) ensureNodeServices(ctx context.Context, c *engine.Cluster, cl *crd.Cluster) error {
 	ns := Namespace(c.ID)
 	names := sortedInstanceNames(cl.Status.InstanceNames)
 	nodes := sortedNodes(c)
@@ -409,7 +375,7 @@ func (d *Driver) ensureNodeServices(ctx context.Context, c *engine.Cluster, cl *
 
 func (d *Driver) ensureService(ctx context.Context, c *engine.Cluster, ns, name, host, floating string, port int, sel map[string]string) error {
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
-	_, err := controllerutil.CreateOrPatch(ctx, d.kc, svc, func() error {
+	err := d.kc.apply(ctx, serviceRes, svc, func() error {
 		if svc.Labels == nil {
 			svc.Labels = map[string]string{}
 		}
@@ -434,14 +400,14 @@ func (d *Driver) ensureService(ctx context.Context, c *engine.Cluster, ns, name,
 }
 
 func (d *Driver) dropServices(ctx context.Context, ns string, drop func(string) bool) error {
-	var list corev1.ServiceList
-	if err := d.kc.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{labelManagedBy: managedBy}); err != nil {
+	svcs, err := list[corev1.Service](ctx, d.kc, serviceRes, ns, map[string]string{labelManagedBy: managedBy})
+	if err != nil {
 		return kubeError(err, "list services in %s", ns)
 	}
-	for i := range list.Items {
-		if drop(list.Items[i].Name) {
-			if err := d.kc.Delete(ctx, &list.Items[i]); err != nil && !apierrors.IsNotFound(err) {
-				return kubeError(err, "delete service %s/%s", ns, list.Items[i].Name)
+	for _, svc := range svcs {
+		if drop(svc.Name) {
+			if err := d.kc.remove(ctx, serviceRes, ns, svc.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				return kubeError(err, "delete service %s/%s", ns, svc.Name)
 			}
 		}
 	}
@@ -451,20 +417,20 @@ func (d *Driver) dropServices(ctx context.Context, ns string, drop func(string) 
 // Stop implements engine.Driver: the cluster is hibernated (CNPG stops
 // its pods and keeps its volumes).
 func (d *Driver) Stop(ctx context.Context, c *engine.Cluster) error {
-	cl := &apiv1.Cluster{}
-	err := d.kc.Get(ctx, client.ObjectKey{Namespace: Namespace(c.ID), Name: clusterName}, cl)
+	cl := &crd.Cluster{}
+	err := d.kc.get(ctx, clusterRes, Namespace(c.ID), clusterName, cl)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
 		return kubeError(err, "get cluster")
 	}
-	patch := client.MergeFrom(cl.DeepCopy())
+	before := snapshot(cl)
 	if cl.Annotations == nil {
 		cl.Annotations = map[string]string{}
 	}
 	cl.Annotations[annotationHibernat] = "on"
-	return kubeError(d.kc.Patch(ctx, cl, patch), "hibernate cluster")
+	return kubeError(d.kc.patch(ctx, clusterRes, before, cl), "hibernate cluster")
 }
 
 // Destroy implements engine.Driver: the datastore's namespace goes, with
@@ -474,62 +440,63 @@ func (d *Driver) Stop(ctx context.Context, c *engine.Cluster) error {
 // are gone: the namespace controller, finding pods still terminating,
 // looks again only after their grace period (CNPG's stopDelay, 30 min).
 func (d *Driver) Destroy(ctx context.Context, c *engine.Cluster) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace(c.ID)}}
+	ns := Namespace(c.ID)
 	// The databases go with the cluster's volumes: their finalizers (which
 	// would drop each one first, racing the cluster's own deletion) go.
-	var dbs apiv1.DatabaseList
-	if err := d.kc.List(ctx, &dbs, client.InNamespace(ns.Name)); err != nil && !apierrors.IsNotFound(err) {
-		return kubeError(err, "list databases in %s", ns.Name)
+	dbs, err := list[crd.Database](ctx, d.kc, databaseRes, ns, nil)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return kubeError(err, "list databases in %s", ns)
 	}
-	for i := range dbs.Items {
-		db := &dbs.Items[i]
+	for i := range dbs {
+		db := &dbs[i]
 		if len(db.Finalizers) == 0 {
 			continue
 		}
-		patch := client.MergeFrom(db.DeepCopy())
+		before := snapshot(db)
 		db.Finalizers = nil
-		if err := d.kc.Patch(ctx, db, patch); err != nil && !apierrors.IsNotFound(err) {
-			return kubeError(err, "release database %s/%s", ns.Name, db.Name)
+		if err := d.kc.patch(ctx, databaseRes, before, db); err != nil && !apierrors.IsNotFound(err) {
+			return kubeError(err, "release database %s/%s", ns, db.Name)
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
 	defer cancel()
-	for _, obj := range []client.Object{
-		&apiv1.Pooler{ObjectMeta: metav1.ObjectMeta{Name: poolerName, Namespace: ns.Name}},
-		&apiv1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: clusterName, Namespace: ns.Name}},
-	} {
-		err := d.kc.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground))
-		if err != nil && !apierrors.IsNotFound(err) && !meta.IsNoMatchError(err) {
-			return kubeError(err, "delete %s/%s", ns.Name, obj.GetName())
+	background := metav1.DeletePropagationBackground
+	for _, obj := range []struct {
+		res  kind
+		name string
+	}{{poolerRes, poolerName}, {clusterRes, clusterName}} {
+		// A missing CRD is a NotFound too: nothing of it to delete.
+		err := d.kc.remove(ctx, obj.res, ns, obj.name, metav1.DeleteOptions{PropagationPolicy: &background})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return kubeError(err, "delete %s/%s", ns, obj.name)
 		}
 	}
 	for {
-		var pods corev1.PodList
-		err := d.kc.List(ctx, &pods, client.InNamespace(ns.Name))
+		pods, err := list[corev1.Pod](ctx, d.kc, podRes, ns, nil)
 		if err != nil && !apierrors.IsNotFound(err) {
-			return kubeError(err, "list pods in %s", ns.Name)
+			return kubeError(err, "list pods in %s", ns)
 		}
-		if len(pods.Items) == 0 {
+		if len(pods) == 0 {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%d pods still in namespace %s: %w", len(pods.Items), ns.Name, ctx.Err())
+			return fmt.Errorf("%d pods still in namespace %s: %w", len(pods), ns, ctx.Err())
 		case <-time.After(d.opts.Poll):
 		}
 	}
-	err := d.kc.Delete(ctx, ns, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	err = d.kc.remove(ctx, nsRes, "", ns, metav1.DeleteOptions{PropagationPolicy: &background})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return kubeError(err, "delete namespace %s", ns.Name)
+		return kubeError(err, "delete namespace %s", ns)
 	}
 	for {
-		err := d.kc.Get(ctx, client.ObjectKeyFromObject(ns), ns)
+		err := d.kc.get(ctx, nsRes, "", ns, &corev1.Namespace{})
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("namespace %s still there: %w", ns.Name, ctx.Err())
+			return fmt.Errorf("namespace %s still there: %w", ns, ctx.Err())
 		case <-time.After(d.opts.Poll):
 		}
 	}

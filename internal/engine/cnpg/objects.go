@@ -8,15 +8,13 @@ import (
 	"strings"
 	"time"
 
-	apiv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
 	"github.com/jackc/pgx/v5"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
 	"github.com/dbaasd/dbaasd/internal/engine/postgres"
 )
 
@@ -35,12 +33,12 @@ func (d *Driver) EnsureUser(ctx context.Context, c *engine.Cluster, u engine.Use
 		return err
 	}
 	var sec corev1.Secret
-	if err := d.kc.Get(ctx, client.ObjectKey{Namespace: ns, Name: secret}, &sec); err != nil {
+	if err := d.kc.get(ctx, secretRes, ns, secret, &sec); err != nil {
 		return kubeError(err, "get secret")
 	}
 	inherit := true
-	role := apiv1.RoleConfiguration{Name: u.Name, Ensure: apiv1.EnsurePresent, Login: true, Inherit: &inherit,
-		PasswordSecret: &apiv1.LocalObjectReference{Name: secret}}
+	role := crd.RoleConfiguration{Name: u.Name, Ensure: crd.EnsurePresent, Login: true, Inherit: &inherit,
+		PasswordSecret: &crd.LocalObjectReference{Name: secret}}
 	if err := d.setRole(ctx, c, role); err != nil {
 		return err
 	}
@@ -68,14 +66,13 @@ func (d *Driver) DropUser(ctx context.Context, c *engine.Cluster, name string) e
 			return sqlError(err, "drop the objects of user %s in database %s", name, db)
 		}
 	}
-	if err := d.setRole(ctx, c, apiv1.RoleConfiguration{Name: name, Ensure: apiv1.EnsureAbsent}); err != nil {
+	if err := d.setRole(ctx, c, crd.RoleConfiguration{Name: name, Ensure: crd.EnsureAbsent}); err != nil {
 		return err
 	}
 	if err := d.waitRole(ctx, c, name, ""); err != nil {
 		return err
 	}
-	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: userSecret(name), Namespace: Namespace(c.ID)}}
-	if err := d.kc.Delete(ctx, sec); err != nil && !apierrors.IsNotFound(err) {
+	if err := d.kc.remove(ctx, secretRes, Namespace(c.ID), userSecret(name), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return kubeError(err, "delete secret")
 	}
 	return nil
@@ -83,17 +80,17 @@ func (d *Driver) DropUser(ctx context.Context, c *engine.Cluster, name string) e
 
 // setRole puts role into the Cluster's managed roles (replacing one of
 // the same name).
-func (d *Driver) setRole(ctx context.Context, c *engine.Cluster, role apiv1.RoleConfiguration) error {
-	cl := &apiv1.Cluster{}
-	if err := d.kc.Get(ctx, client.ObjectKey{Namespace: Namespace(c.ID), Name: clusterName}, cl); err != nil {
+func (d *Driver) setRole(ctx context.Context, c *engine.Cluster, role crd.RoleConfiguration) error {
+	cl := &crd.Cluster{}
+	if err := d.kc.get(ctx, clusterRes, Namespace(c.ID), clusterName, cl); err != nil {
 		return kubeError(err, "get cluster")
 	}
-	patch := client.MergeFrom(cl.DeepCopy())
+	before := snapshot(cl)
 	if cl.Spec.Managed == nil {
-		cl.Spec.Managed = &apiv1.ManagedConfiguration{}
+		cl.Spec.Managed = &crd.ManagedConfiguration{}
 	}
 	roles := cl.Spec.Managed.Roles
-	i := slices.IndexFunc(roles, func(r apiv1.RoleConfiguration) bool { return r.Name == role.Name })
+	i := slices.IndexFunc(roles, func(r crd.RoleConfiguration) bool { return r.Name == role.Name })
 	if i >= 0 {
 		if equalRole(roles[i], role) {
 			return nil
@@ -103,11 +100,11 @@ func (d *Driver) setRole(ctx context.Context, c *engine.Cluster, role apiv1.Role
 		roles = append(roles, role)
 	}
 	cl.Spec.Managed.Roles = roles
-	return kubeError(d.kc.Patch(ctx, cl, patch), "set managed role %s", role.Name)
+	return kubeError(d.kc.patch(ctx, clusterRes, before, cl), "set managed role %s", role.Name)
 }
 
-func equalRole(a, b apiv1.RoleConfiguration) bool {
-	ref := func(r *apiv1.LocalObjectReference) string {
+func equalRole(a, b crd.RoleConfiguration) bool {
+	ref := func(r *crd.LocalObjectReference) string {
 		if r == nil {
 			return ""
 		}
@@ -122,15 +119,15 @@ func (d *Driver) waitRole(ctx context.Context, c *engine.Cluster, name, secretVe
 	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
 	defer cancel()
 	for {
-		cl := &apiv1.Cluster{}
-		if err := d.kc.Get(ctx, client.ObjectKey{Namespace: Namespace(c.ID), Name: clusterName}, cl); err != nil {
+		cl := &crd.Cluster{}
+		if err := d.kc.get(ctx, clusterRes, Namespace(c.ID), clusterName, cl); err != nil {
 			return kubeError(err, "get cluster")
 		}
 		st := cl.Status.ManagedRolesStatus
 		if why, bad := st.CannotReconcile[name]; bad {
 			return fmt.Errorf("%w: user %s: %s", engine.ErrInvalid, name, strings.Join(why, "; "))
 		}
-		done := slices.Contains(st.ByStatus[apiv1.RoleStatusReconciled], name)
+		done := slices.Contains(st.ByStatus[crd.RoleStatusReconciled], name)
 		if done && secretVersion != "" {
 			done = st.PasswordStatus[name].SecretResourceVersion == secretVersion
 		}
@@ -154,8 +151,8 @@ func (d *Driver) EnsureDatabase(ctx context.Context, c *engine.Cluster, db engin
 	if owner == "" {
 		owner = superuser
 	}
-	obj := &apiv1.Database{ObjectMeta: metav1.ObjectMeta{Name: databaseObject(db.Name), Namespace: Namespace(c.ID)}}
-	_, err := controllerutil.CreateOrPatch(ctx, d.kc, obj, func() error {
+	obj := &crd.Database{ObjectMeta: metav1.ObjectMeta{Name: databaseObject(db.Name), Namespace: Namespace(c.ID)}}
+	err := d.kc.apply(ctx, databaseRes, obj, func() error {
 		if obj.Labels == nil {
 			obj.Labels = map[string]string{}
 		}
@@ -165,8 +162,8 @@ func (d *Driver) EnsureDatabase(ctx context.Context, c *engine.Cluster, db engin
 		obj.Spec.ClusterRef.Name = clusterName
 		obj.Spec.Name = db.Name
 		obj.Spec.Owner = owner
-		obj.Spec.Ensure = apiv1.EnsurePresent
-		obj.Spec.ReclaimPolicy = apiv1.DatabaseReclaimDelete
+		obj.Spec.Ensure = crd.EnsurePresent
+		obj.Spec.ReclaimPolicy = crd.DatabaseReclaimDelete
 		if obj.CreationTimestamp.IsZero() {
 			obj.Spec.LcCollate, obj.Spec.LcCtype = db.LcCollate, db.LcCtype
 			if db.LcCollate != "" || db.LcCtype != "" {
@@ -226,10 +223,9 @@ func grantPooler(ctx context.Context, conn *pgx.Conn) (bool, error) {
 func (d *Driver) waitDatabase(ctx context.Context, c *engine.Cluster, name string) error {
 	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
 	defer cancel()
-	key := client.ObjectKey{Namespace: Namespace(c.ID), Name: databaseObject(name)}
 	for {
-		obj := &apiv1.Database{}
-		if err := d.kc.Get(ctx, key, obj); err != nil {
+		obj := &crd.Database{}
+		if err := d.kc.get(ctx, databaseRes, Namespace(c.ID), databaseObject(name), obj); err != nil {
 			return kubeError(err, "get database %s", name)
 		}
 		st := obj.Status
@@ -252,7 +248,7 @@ func (d *Driver) waitDatabase(ctx context.Context, c *engine.Cluster, name strin
 	}
 }
 
-func failedExtension(list []apiv1.DatabaseObjectStatus) string {
+func failedExtension(list []crd.DatabaseObjectStatus) string {
 	for _, e := range list {
 		if !e.Applied {
 			return "extension " + e.Name + ": " + e.Message
@@ -281,14 +277,14 @@ func (d *Driver) DropDatabase(ctx context.Context, c *engine.Cluster, name strin
 	if err != nil {
 		return err
 	}
-	obj := &apiv1.Database{ObjectMeta: metav1.ObjectMeta{Name: databaseObject(name), Namespace: Namespace(c.ID)}}
-	if err := d.kc.Delete(ctx, obj); err != nil && !apierrors.IsNotFound(err) {
+	ns := Namespace(c.ID)
+	if err := d.kc.remove(ctx, databaseRes, ns, databaseObject(name), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return kubeError(err, "delete database %s", name)
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
 	defer cancel()
 	for {
-		err := d.kc.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+		err := d.kc.get(ctx, databaseRes, ns, databaseObject(name), &crd.Database{})
 		if apierrors.IsNotFound(err) {
 			break
 		}
@@ -405,29 +401,28 @@ func (d *Driver) DropGrant(ctx context.Context, c *engine.Cluster, g engine.Gran
 // EnsureExtension implements engine.ExtensionManager through the
 // database's Database object.
 func (d *Driver) EnsureExtension(ctx context.Context, c *engine.Cluster, e engine.Extension) error {
-	return d.setExtension(ctx, c, e, apiv1.EnsurePresent)
+	return d.setExtension(ctx, c, e, crd.EnsurePresent)
 }
 
 // DropExtension implements engine.ExtensionManager.
 func (d *Driver) DropExtension(ctx context.Context, c *engine.Cluster, e engine.Extension) error {
-	return d.setExtension(ctx, c, e, apiv1.EnsureAbsent)
+	return d.setExtension(ctx, c, e, crd.EnsureAbsent)
 }
 
-func (d *Driver) setExtension(ctx context.Context, c *engine.Cluster, e engine.Extension, ensure apiv1.EnsureOption) error {
+func (d *Driver) setExtension(ctx context.Context, c *engine.Cluster, e engine.Extension, ensure string) error {
 	if err := checkName("extension", e.Name); err != nil {
 		return err
 	}
-	obj := &apiv1.Database{}
-	key := client.ObjectKey{Namespace: Namespace(c.ID), Name: databaseObject(e.Database)}
-	if err := d.kc.Get(ctx, key, obj); err != nil {
-		if apierrors.IsNotFound(err) && ensure == apiv1.EnsureAbsent {
+	obj := &crd.Database{}
+	if err := d.kc.get(ctx, databaseRes, Namespace(c.ID), databaseObject(e.Database), obj); err != nil {
+		if apierrors.IsNotFound(err) && ensure == crd.EnsureAbsent {
 			return nil
 		}
 		return kubeError(err, "get database %s", e.Database)
 	}
-	patch := client.MergeFrom(obj.DeepCopy())
-	ext := apiv1.ExtensionSpec{DatabaseObjectSpec: apiv1.DatabaseObjectSpec{Name: e.Name, Ensure: ensure}}
-	i := slices.IndexFunc(obj.Spec.Extensions, func(x apiv1.ExtensionSpec) bool { return x.Name == e.Name })
+	before := snapshot(obj)
+	ext := crd.ExtensionSpec{DatabaseObjectSpec: crd.DatabaseObjectSpec{Name: e.Name, Ensure: ensure}}
+	i := slices.IndexFunc(obj.Spec.Extensions, func(x crd.ExtensionSpec) bool { return x.Name == e.Name })
 	switch {
 	case i >= 0 && obj.Spec.Extensions[i].Ensure == ensure:
 	case i >= 0:
@@ -435,7 +430,7 @@ func (d *Driver) setExtension(ctx context.Context, c *engine.Cluster, e engine.E
 	default:
 		obj.Spec.Extensions = append(obj.Spec.Extensions, ext)
 	}
-	if err := d.kc.Patch(ctx, obj, patch); err != nil {
+	if err := d.kc.patch(ctx, databaseRes, before, obj); err != nil {
 		return kubeError(err, "set extension %s in database %s", e.Name, e.Database)
 	}
 	return d.waitDatabase(ctx, c, e.Database)

@@ -4,11 +4,10 @@ import (
 	"context"
 	"strings"
 
-	barmanapi "github.com/cloudnative-pg/barman-cloud/pkg/api"
-	machineryapi "github.com/cloudnative-pg/machinery/pkg/api"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
 )
 
 // ObjectStore is an S3-compatible bucket that receives the clusters' WAL
@@ -39,27 +38,32 @@ func (o *ObjectStore) destination() string {
 
 // objectStore is the barman object store configuration of a datastore:
 // its server name is the datastore's id.
-func (d *Driver) objectStore(id string) *barmanapi.BarmanObjectStoreConfiguration {
+func (d *Driver) objectStore(id string) *crd.BarmanObjectStoreConfiguration {
 	o := d.opts.ObjectStore
-	return &barmanapi.BarmanObjectStoreConfiguration{
+	return &crd.BarmanObjectStoreConfiguration{
 		DestinationPath: o.destination(),
 		EndpointURL:     o.Endpoint,
 		ServerName:      strings.ToLower(id),
-		BarmanCredentials: barmanapi.BarmanCredentials{AWS: &barmanapi.S3Credentials{
-			AccessKeyIDReference:     &machineryapi.SecretKeySelector{LocalObjectReference: machineryapi.LocalObjectReference{Name: s3Secret}, Key: "ACCESS_KEY_ID"},
-			SecretAccessKeyReference: &machineryapi.SecretKeySelector{LocalObjectReference: machineryapi.LocalObjectReference{Name: s3Secret}, Key: "ACCESS_SECRET_KEY"},
+		BarmanCredentials: crd.BarmanCredentials{AWS: &crd.S3Credentials{
+			AccessKeyIDReference:     s3Key("ACCESS_KEY_ID"),
+			SecretAccessKeyReference: s3Key("ACCESS_SECRET_KEY"),
 			RegionReference:          d.regionRef(),
 		}},
-		Wal:  &barmanapi.WalBackupConfiguration{Compression: barmanapi.CompressionTypeGzip},
-		Data: &barmanapi.DataBackupConfiguration{Compression: barmanapi.CompressionTypeGzip},
+		Wal:  &crd.WalBackupConfiguration{Compression: crd.CompressionGzip},
+		Data: &crd.DataBackupConfiguration{Compression: crd.CompressionGzip},
 	}
 }
 
-func (d *Driver) regionRef() *machineryapi.SecretKeySelector {
+// s3Key names a key of the object store's secret.
+func s3Key(key string) *crd.SecretKeySelector {
+	return &crd.SecretKeySelector{LocalObjectReference: crd.LocalObjectReference{Name: s3Secret}, Key: key}
+}
+
+func (d *Driver) regionRef() *crd.SecretKeySelector {
 	if d.opts.ObjectStore.Region == "" {
 		return nil
 	}
-	return &machineryapi.SecretKeySelector{LocalObjectReference: machineryapi.LocalObjectReference{Name: s3Secret}, Key: "REGION"}
+	return s3Key("REGION")
 }
 
 func (d *Driver) ensureObjectStoreSecret(ctx context.Context, c *engine.Cluster) error {

@@ -6,12 +6,11 @@ import (
 	"sort"
 	"strings"
 
-	apiv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
 )
 
 // sortedNodes are c's nodes by index.
@@ -27,24 +26,24 @@ func sortedNodes(c *engine.Cluster) []engine.Node {
 // operator names it the current primary.
 func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observation, error) {
 	ns := Namespace(c.ID)
-	cl := &apiv1.Cluster{}
-	err := d.kc.Get(ctx, client.ObjectKey{Namespace: ns, Name: clusterName}, cl)
+	cl := &crd.Cluster{}
+	err := d.kc.get(ctx, clusterRes, ns, clusterName, cl)
 	if apierrors.IsNotFound(err) {
 		cl = nil
 	} else if err != nil {
 		return engine.Observation{}, kubeError(err, "get cluster %s/%s", ns, clusterName)
 	}
-	var pods corev1.PodList
+	var pods []corev1.Pod
 	if cl != nil {
-		if err := d.kc.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels{labelCluster: clusterName}); err != nil {
+		if pods, err = list[corev1.Pod](ctx, d.kc, podRes, ns, map[string]string{labelCluster: clusterName}); err != nil {
 			return engine.Observation{}, kubeError(err, "list pods in %s", ns)
 		}
 	}
-	return observation(c, cl, pods.Items), nil
+	return observation(c, cl, pods), nil
 }
 
 // observation maps what the operator and the kubelet report onto c's nodes.
-func observation(c *engine.Cluster, cl *apiv1.Cluster, pods []corev1.Pod) engine.Observation {
+func observation(c *engine.Cluster, cl *crd.Cluster, pods []corev1.Pod) engine.Observation {
 	nodes := sortedNodes(c)
 	var obs engine.Observation
 	if cl == nil {
@@ -101,7 +100,7 @@ func observation(c *engine.Cluster, cl *apiv1.Cluster, pods []corev1.Pod) engine
 			if st.Role == engine.RoleMaster && cl.Status.CurrentPrimaryFailingSinceTimestamp != "" && st.Status == engine.NodeActive {
 				st.Status, st.Detail = engine.NodeDown, "primary failing since "+cl.Status.CurrentPrimaryFailingSinceTimestamp
 			}
-			if rep, ok := cl.Status.InstancesReportedState[apiv1.PodName(name)]; ok && st.Role == engine.RoleReplica && rep.IsPrimary {
+			if rep, ok := cl.Status.InstancesReportedState[name]; ok && st.Role == engine.RoleReplica && rep.IsPrimary {
 				// The instance already answers as a primary (a promotion
 				// the status has not caught up with): not a replica.
 				st.Role = engine.RoleUnknown

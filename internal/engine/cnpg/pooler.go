@@ -9,16 +9,14 @@ import (
 	"strings"
 	"time"
 
-	apiv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
 	"github.com/jackc/pgx/v5"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
 )
 
 // ensurePooler makes the datastore's PgBouncer (a CNPG Pooler in front of
@@ -27,8 +25,7 @@ import (
 func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 	ns := Namespace(c.ID)
 	if c.Pooler == nil {
-		p := &apiv1.Pooler{ObjectMeta: metav1.ObjectMeta{Name: poolerName, Namespace: ns}}
-		if err := d.kc.Delete(ctx, p); err != nil && !apierrors.IsNotFound(err) {
+		if err := d.kc.remove(ctx, poolerRes, ns, poolerName, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return kubeError(err, "delete pooler")
 		}
 		return d.dropServices(ctx, ns, func(name string) bool { return name == poolerService })
@@ -39,8 +36,8 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 	}
 	sum := sha256.Sum256([]byte(strings.Join(hba, "\n")))
 	digest := hex.EncodeToString(sum[:8])
-	p := &apiv1.Pooler{ObjectMeta: metav1.ObjectMeta{Name: poolerName, Namespace: ns}}
-	_, err = controllerutil.CreateOrPatch(ctx, d.kc, p, func() error {
+	p := &crd.Pooler{ObjectMeta: metav1.ObjectMeta{Name: poolerName, Namespace: ns}}
+	err = d.kc.apply(ctx, poolerRes, p, func() error {
 		if p.Labels == nil {
 			p.Labels = map[string]string{}
 		}
@@ -48,13 +45,13 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 			p.Labels[k] = v
 		}
 		one := int32(1)
-		p.Spec.Cluster = apiv1.LocalObjectReference{Name: clusterName}
-		p.Spec.Type = apiv1.PoolerTypeRW
+		p.Spec.Cluster = crd.LocalObjectReference{Name: clusterName}
+		p.Spec.Type = crd.PoolerTypeRW
 		p.Spec.Instances = &one
 		if p.Spec.PgBouncer == nil {
-			p.Spec.PgBouncer = &apiv1.PgBouncerSpec{}
+			p.Spec.PgBouncer = &crd.PgBouncerSpec{}
 		}
-		p.Spec.PgBouncer.PoolMode = apiv1.PgBouncerPoolMode(c.Pooler.Mode)
+		p.Spec.PgBouncer.PoolMode = c.Pooler.Mode
 		p.Spec.PgBouncer.Parameters = map[string]string{"default_pool_size": strconv.Itoa(max(c.Pooler.Size, 1))}
 		p.Spec.PgBouncer.PgHBA = hba
 		// PgBouncer runs from the PostgreSQL image, which carries it.
@@ -62,8 +59,8 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 		// the pooler's pod, so once the rollout is done (waitPooler) no
 		// PgBouncer runs with the old rules (it reloads them on its own
 		// only some time later).
-		p.Spec.Template = &apiv1.PodTemplateSpec{
-			ObjectMeta: apiv1.Metadata{Annotations: map[string]string{annotationFirewall: digest}},
+		p.Spec.Template = &crd.PodTemplateSpec{
+			ObjectMeta: crd.Metadata{Annotations: map[string]string{annotationFirewall: digest}},
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{
 				Name: "pgbouncer", Image: d.image(c.Version), ImagePullPolicy: corev1.PullPolicy(d.opts.ImagePullPolicy),
 			}}}}
@@ -111,7 +108,7 @@ func (d *Driver) waitPooler(ctx context.Context, ns, digest string) error {
 	defer cancel()
 	for {
 		var dep appsv1.Deployment
-		err := d.kc.Get(ctx, client.ObjectKey{Namespace: ns, Name: poolerName}, &dep)
+		err := d.kc.get(ctx, deploymentRes, ns, poolerName, &dep)
 		why := ""
 		switch {
 		case err != nil:

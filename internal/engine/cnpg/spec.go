@@ -10,11 +10,11 @@ import (
 	"strconv"
 	"strings"
 
-	apiv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
 )
 
 // Names of the objects in a datastore's namespace.
@@ -241,7 +241,7 @@ func memoryMB(v string, blockKB int64) int64 {
 // applySpec sets what dbaasd owns in a Cluster's spec, leaving the rest
 // (managed roles, the bootstrap of an existing cluster, CNPG's defaults)
 // as it is.
-func (d *Driver) applySpec(cl *apiv1.Cluster, c *engine.Cluster) error {
+func (d *Driver) applySpec(cl *crd.Cluster, c *engine.Cluster) error {
 	s := &cl.Spec
 	s.Instances = len(c.Nodes)
 	s.ImageName = d.image(c.Version)
@@ -251,7 +251,7 @@ func (d *Driver) applySpec(cl *apiv1.Cluster, c *engine.Cluster) error {
 	s.PostgresUID, s.PostgresGID = 26, 26
 	enable := true
 	s.EnableSuperuserAccess = &enable
-	s.SuperuserSecret = &apiv1.LocalObjectReference{Name: superuserSecret}
+	s.SuperuserSecret = &crd.LocalObjectReference{Name: superuserSecret}
 	s.StorageConfiguration.Size = strconv.Itoa(max(c.Flavor.DiskGB, 1)) + "Gi"
 	if d.opts.StorageClass != "" {
 		sc := d.opts.StorageClass
@@ -264,7 +264,7 @@ func (d *Driver) applySpec(cl *apiv1.Cluster, c *engine.Cluster) error {
 		return err
 	}
 	s.PostgresConfiguration.PgHBA = hba
-	s.PrimaryUpdateStrategy = apiv1.PrimaryUpdateStrategyUnsupervised
+	s.PrimaryUpdateStrategy = crd.PrimaryUpdateStrategyUnsupervised
 	// A server being stopped (a rolling update, a scale-down, a delete)
 	// waits for its clients 15 s, not CNPG's 180 s, before a fast (clean)
 	// shutdown: the local runtime does not wait for clients at all.
@@ -273,9 +273,9 @@ func (d *Driver) applySpec(cl *apiv1.Cluster, c *engine.Cluster) error {
 	// Commits wait for one replica, as with the local runtime: the
 	// replica the operator promotes holds every acknowledged commit.
 	if len(c.Nodes) > 1 {
-		s.PostgresConfiguration.Synchronous = &apiv1.SynchronousReplicaConfiguration{
-			Method: apiv1.SynchronousReplicaConfigurationMethodAny, Number: 1,
-			DataDurability: apiv1.DataDurabilityLevelPreferred,
+		s.PostgresConfiguration.Synchronous = &crd.SynchronousReplicaConfiguration{
+			Method: crd.SynchronousMethodAny, Number: 1,
+			DataDurability: crd.DataDurabilityPreferred,
 		}
 	} else {
 		s.PostgresConfiguration.Synchronous = nil
@@ -285,12 +285,12 @@ func (d *Driver) applySpec(cl *apiv1.Cluster, c *engine.Cluster) error {
 		// user, as the local runtime's: CNPG's (which it would otherwise
 		// create, and keep the password of) is the postgres database and
 		// the superuser, with the superuser's secret.
-		s.Bootstrap = &apiv1.BootstrapConfiguration{InitDB: &apiv1.BootstrapInitDB{
-			Database: "postgres", Owner: superuser, Secret: &apiv1.LocalObjectReference{Name: superuserSecret},
+		s.Bootstrap = &crd.BootstrapConfiguration{InitDB: &crd.BootstrapInitDB{
+			Database: "postgres", Owner: superuser, Secret: &crd.LocalObjectReference{Name: superuserSecret},
 		}}
 	}
 	if d.opts.ObjectStore != nil {
-		s.Backup = &apiv1.BackupConfiguration{BarmanObjectStore: d.objectStore(c.ID)}
+		s.Backup = &crd.BackupConfiguration{BarmanObjectStore: d.objectStore(c.ID)}
 	}
 	return nil
 }

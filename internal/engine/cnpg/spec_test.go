@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	apiv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
 )
 
 func TestHBARules(t *testing.T) {
@@ -151,7 +151,7 @@ func readyPod(name string, ready bool) corev1.Pod {
 func TestObservation(t *testing.T) {
 	t.Parallel()
 	c := &engine.Cluster{ID: "ds", Nodes: []engine.Node{{ID: "n2", Index: 2}, {ID: "n0", Index: 0}, {ID: "n1", Index: 1}}}
-	cl := &apiv1.Cluster{Status: apiv1.ClusterStatus{
+	cl := &crd.Cluster{Status: crd.ClusterStatus{
 		InstanceNames:  []string{"pg-10", "pg-2", "pg-1"},
 		CurrentPrimary: "pg-2", TargetPrimary: "pg-2",
 	}}
@@ -190,9 +190,9 @@ func TestObservation(t *testing.T) {
 
 func TestClusterReady(t *testing.T) {
 	t.Parallel()
-	cl := &apiv1.Cluster{Spec: apiv1.ClusterSpec{Instances: 2}, Status: apiv1.ClusterStatus{
-		Phase: apiv1.PhaseHealthy, ReadyInstances: 2, InstanceNames: []string{"pg-1", "pg-2"}, CurrentPrimary: "pg-1", TargetPrimary: "pg-1",
-		Conditions: []metav1.Condition{{Type: string(apiv1.ConditionClusterReady), Status: metav1.ConditionTrue}},
+	cl := &crd.Cluster{Spec: crd.ClusterSpec{Instances: 2}, Status: crd.ClusterStatus{
+		Phase: crd.PhaseHealthy, ReadyInstances: 2, InstanceNames: []string{"pg-1", "pg-2"}, CurrentPrimary: "pg-1", TargetPrimary: "pg-1",
+		Conditions: []metav1.Condition{{Type: crd.ConditionClusterReady, Status: metav1.ConditionTrue}},
 	}}
 	if ok, why := clusterReady(cl, 2); !ok {
 		t.Fatalf("clusterReady = false (%s), want true", why)
@@ -200,11 +200,11 @@ func TestClusterReady(t *testing.T) {
 	if ok, _ := clusterReady(cl, 3); ok {
 		t.Error("clusterReady with a missing instance = true")
 	}
-	cl.Status.Phase = apiv1.PhaseApplyingConfiguration
+	cl.Status.Phase = crd.PhaseApplyingConfiguration
 	if ok, _ := clusterReady(cl, 2); ok {
 		t.Error("clusterReady while the operator applies configuration = true")
 	}
-	cl.Status.Phase, cl.Status.TargetPrimary = apiv1.PhaseHealthy, "pg-2"
+	cl.Status.Phase, cl.Status.TargetPrimary = crd.PhaseHealthy, "pg-2"
 	if ok, _ := clusterReady(cl, 2); ok {
 		t.Error("clusterReady during a switchover = true")
 	}

@@ -7,19 +7,18 @@ import (
 	"strings"
 	"time"
 
-	apiv1 "github.com/cloudnative-pg/cloudnative-pg/api/v1"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
 	"github.com/dbaasd/dbaasd/internal/engine/postgres"
 )
 
 // primaryNode is the node the operator reports as the current primary.
 func (d *Driver) primaryNode(ctx context.Context, c *engine.Cluster) (engine.Node, error) {
-	cl := &apiv1.Cluster{}
-	if err := d.kc.Get(ctx, client.ObjectKey{Namespace: Namespace(c.ID), Name: clusterName}, cl); err != nil {
+	cl := &crd.Cluster{}
+	if err := d.kc.get(ctx, clusterRes, Namespace(c.ID), clusterName, cl); err != nil {
 		return engine.Node{}, kubeError(err, "get cluster")
 	}
 	names := sortedInstanceNames(cl.Status.InstanceNames)

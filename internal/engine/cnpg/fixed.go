@@ -1,0 +1,80 @@
+package cnpg
+
+// fixedParameters are the PostgreSQL parameters CloudNativePG manages
+// itself and refuses in a Cluster's spec: the keys of
+// FixedConfigurationParameters in pkg/postgres/configuration.go of
+// CloudNativePG v1.27.1 (fixed and blocked ones alike).
+var fixedParameters = map[string]bool{
+	// Those that need a restart to be applied.
+	"allow_system_table_mods":   true,
+	"archive_mode":              true,
+	"bonjour":                   true,
+	"bonjour_name":              true,
+	"cluster_name":              true,
+	"config_file":               true,
+	"data_directory":            true,
+	"data_sync_retry":           true,
+	"event_source":              true,
+	"external_pid_file":         true,
+	"hba_file":                  true,
+	"hot_standby":               true,
+	"ident_file":                true,
+	"jit_provider":              true,
+	"listen_addresses":          true,
+	"logging_collector":         true,
+	"port":                      true,
+	"primary_conninfo":          true,
+	"primary_slot_name":         true,
+	"recovery_target":           true,
+	"recovery_target_action":    true,
+	"recovery_target_inclusive": true,
+	"recovery_target_lsn":       true,
+	"recovery_target_name":      true,
+	"recovery_target_time":      true,
+	"recovery_target_timeline":  true,
+	"recovery_target_xid":       true,
+	"restore_command":           true,
+	"shared_preload_libraries":  true,
+	"temp_tablespaces":          true,
+	"unix_socket_directories":   true,
+	"unix_socket_group":         true,
+	"unix_socket_permissions":   true,
+
+	// Those that need a reload to be applied.
+	"archive_cleanup_command":                true,
+	"archive_command":                        true,
+	"log_destination":                        true,
+	"log_directory":                          true,
+	"log_file_mode":                          true,
+	"log_filename":                           true,
+	"log_rotation_age":                       true,
+	"log_rotation_size":                      true,
+	"log_truncate_on_rotation":               true,
+	"pg_failover_slots.primary_dsn":          true,
+	"pg_failover_slots.standby_slot_names":   true,
+	"promote_trigger_file":                   true,
+	"recovery_end_command":                   true,
+	"recovery_min_apply_delay":               true,
+	"restart_after_crash":                    true,
+	"ssl":                                    true,
+	"ssl_ca_file":                            true,
+	"ssl_cert_file":                          true,
+	"ssl_crl_file":                           true,
+	"ssl_dh_params_file":                     true,
+	"ssl_ecdh_curve":                         true,
+	"ssl_key_file":                           true,
+	"ssl_passphrase_command":                 true,
+	"ssl_passphrase_command_supports_reload": true,
+	"ssl_prefer_server_ciphers":              true,
+	"stats_temp_directory":                   true,
+	"synchronous_standby_names":              true,
+	"synchronized_standby_slots":             true,
+	"syslog_facility":                        true,
+	"syslog_ident":                           true,
+	"syslog_sequence_numbers":                true,
+	"syslog_split_messages":                  true,
+}
+
+// Fixed reports whether CloudNativePG manages a parameter itself (the API
+// refuses to set it).
+func Fixed(name string) bool { return fixedParameters[name] }
