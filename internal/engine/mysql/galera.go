@@ -3,7 +3,6 @@ package mysql
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/google/uuid"
 
@@ -344,7 +342,7 @@ func (d *Driver) startNewGalera(ctx context.Context, c *engine.Cluster, nodes []
 		members[i] = uuid.NewString()
 	}
 	d.log.Info("starting a new Galera cluster", "datastore_id", c.ID, "nodes", len(nodes))
-	err := parallel(nodes, func(n *node) error {
+	err := proc.Parallel(nodes, func(n *node) error {
 		if err := d.seedFromTemplate(ctx, c.AdminPassword, n); err != nil {
 			return err
 		}
@@ -394,21 +392,6 @@ func writeGvwstate(n *node, self string, members []string) error {
 	b.WriteString("#vwend\n")
 	_, err := n.r.WriteFile(filepath.Join(n.dataDir(), "gvwstate.dat"), []byte(b.String()), 0o660)
 	return err
-}
-
-// parallel runs fn for every node at once and returns every error.
-func parallel(nodes []*node, fn func(n *node) error) error {
-	errs := make([]error, len(nodes))
-	var wg sync.WaitGroup
-	for i, n := range nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = fn(n)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 // grastate is a node's saved Galera state (grastate.dat).

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -262,33 +261,5 @@ func TestGaleraNeedsAllocatedPorts(t *testing.T) {
 		if pids := d.PIDs(c, &c.Nodes[i]); len(pids) > 0 {
 			t.Errorf("node %d started without allocated ports", i)
 		}
-	}
-}
-
-// TestParallelRunsTogether: the nodes of a new Galera cluster start at the
-// same time: every call of parallel's function runs while the others do
-// (each waits for all to have begun; one after the other they would never
-// finish), and every error is returned.
-func TestParallelRunsTogether(t *testing.T) {
-	t.Parallel()
-	nodes := []*node{newNode(nil, engine.Node{ID: "a"}), newNode(nil, engine.Node{ID: "b"}), newNode(nil, engine.Node{ID: "c"})}
-	var begun sync.WaitGroup
-	begun.Add(len(nodes))
-	all := make(chan struct{})
-	go func() { begun.Wait(); close(all) }()
-	err := parallel(nodes, func(n *node) error {
-		begun.Done()
-		select {
-		case <-all:
-		case <-time.After(10 * time.Second):
-			t.Errorf("node %s: the others did not start while it ran", n.ID)
-		}
-		if n.ID != "a" {
-			return errors.New("node " + n.ID + " failed")
-		}
-		return nil
-	})
-	if err == nil || !strings.Contains(err.Error(), "node b failed") || !strings.Contains(err.Error(), "node c failed") {
-		t.Fatalf("parallel = %v, want the errors of b and c", err)
 	}
 }

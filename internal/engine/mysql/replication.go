@@ -85,7 +85,7 @@ func (d *Driver) ensureNative(ctx context.Context, c *engine.Cluster, nodes []*n
 			}
 		}
 	}
-	err := parallel(starting, func(n *node) error {
+	err := proc.Parallel(starting, func(n *node) error {
 		if n == master {
 			seed := func(ctx context.Context) error { return d.seedFromTemplate(ctx, c.AdminPassword, master) }
 			var err error
@@ -123,7 +123,7 @@ func (d *Driver) ensureNative(ctx context.Context, c *engine.Cluster, nodes []*n
 			restarts = append(restarts, r)
 		}
 	}
-	if err := parallel(replicas, func(r *node) error { return d.ensureReplicating(ctx, c, r, master) }); err != nil {
+	if err := proc.Parallel(replicas, func(r *node) error { return d.ensureReplicating(ctx, c, r, master) }); err != nil {
 		return err
 	}
 

@@ -2,15 +2,14 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
 // templateCopyFile, in a replica's node directory, marks data that is a
@@ -58,25 +57,20 @@ func (d *Driver) createNodes(ctx context.Context, e *env, c *engine.Cluster) err
 		}
 	}
 	d.log.Info("creating cluster nodes from template", "datastore_id", c.ID, "nodes", len(c.Nodes))
-	errs := make([]error, len(c.Nodes))
-	var wg sync.WaitGroup
+	nodes := make([]*engine.Node, len(c.Nodes))
 	for i := range c.Nodes {
-		n := &c.Nodes[i]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p := pathsOf(n)
-			if err := d.prepareNodeDir(ctx, e, c, p); err != nil {
-				errs[i] = err
-				return
-			}
-			if !hasData(p) {
-				errs[i] = d.createFromTemplate(ctx, e, p, n.Role != engine.RoleMaster)
-			}
-		}()
+		nodes[i] = &c.Nodes[i]
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return proc.Parallel(nodes, func(n *engine.Node) error {
+		p := pathsOf(n)
+		if err := d.prepareNodeDir(ctx, e, c, p); err != nil {
+			return err
+		}
+		if !hasData(p) {
+			return d.createFromTemplate(ctx, e, p, n.Role != engine.RoleMaster)
+		}
+		return nil
+	})
 }
 
 // createFromTemplate makes a node's data directory a copy of the template,

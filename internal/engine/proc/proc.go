@@ -290,22 +290,8 @@ func (r *Runner) CheckAccess(ctx context.Context, dir string) error {
 
 // Alive reports whether a process with this ID runs (and is not a zombie).
 func Alive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
-		return false
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// Field 3 is the state; it follows the command name in parentheses.
-	s := string(stat)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] != 'Z' && s[i+2] != 'X'
-	}
-	return true
+	alive, _ := state(pid)
+	return alive
 }
 
 // pfExiting is the kernel's PF_EXITING task flag: the process is ending.
@@ -316,24 +302,36 @@ const pfExiting = 0x4
 // listening sockets and locks go only once the last thread is gone, after
 // which it is no longer Alive.
 func Exiting(pid int) bool {
+	_, exiting := state(pid)
+	return exiting
+}
+
+// state reads /proc/<pid>/stat once: whether the process is alive (not a
+// zombie, not gone) and whether it is ending (PF_EXITING).
+func state(pid int) (alive, exiting bool) {
 	if pid <= 0 {
-		return false
+		return false, false
+	}
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false, false
 	}
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return false
+		return false, false
 	}
+	// Field 3 is the state; it follows the command name in parentheses.
+	// Field 9 holds the task flags.
 	s := string(stat)
 	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return false
+	if i < 0 || i+2 >= len(s) {
+		return true, false
 	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 7 {
-		return false
+	alive = s[i+2] != 'Z' && s[i+2] != 'X'
+	if f := strings.Fields(s[i+1:]); len(f) >= 7 {
+		flags, err := strconv.ParseUint(f[6], 10, 64)
+		exiting = err == nil && flags&pfExiting != 0
 	}
-	flags, err := strconv.ParseUint(f[6], 10, 64)
-	return err == nil && flags&pfExiting != 0
+	return alive, exiting
 }
 
 // ReadPidFile returns the process ID in the first line of a pid file, or 0.

@@ -102,7 +102,11 @@ func (d *Daemon) cachedRunning(file fileID, now time.Time) (int, bool) {
 	if v == nil {
 		return 0, false
 	}
-	if v.rules != d.rules() || v.file != file || now.Sub(v.verified) >= verifyMaxAge || exited(v.pidfd) || !Alive(v.pid) || Exiting(v.pid) {
+	if v.rules != d.rules() || v.file != file || now.Sub(v.verified) >= verifyMaxAge || exited(v.pidfd) {
+		forgetLocked(d.PidFile, v)
+		return 0, false
+	}
+	if alive, ending := state(v.pid); !alive || ending {
 		forgetLocked(d.PidFile, v)
 		return 0, false
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
@@ -149,7 +148,7 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	// Sentinels watch clusters with replicas; they only need the master
 	// to run, and start together.
 	sentinels := func() error {
-		return eachNode(order, func(n *engine.Node) error {
+		return proc.Parallel(order, func(n *engine.Node) error {
 			if len(c.Nodes) > 1 {
 				return d.ensureSentinel(ctx, c, n, master)
 			}
@@ -165,7 +164,7 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 		}
 	}
 	if _, running := infos[master.ID]; running {
-		if err := eachNode(replicas, server); err != nil {
+		if err := proc.Parallel(replicas, server); err != nil {
 			return err
 		}
 		if err := server(master); err != nil {
@@ -174,7 +173,7 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 		if err := role(master); err != nil {
 			return err
 		}
-		if err := eachNode(replicas, role); err != nil {
+		if err := proc.Parallel(replicas, role); err != nil {
 			return err
 		}
 		if err := sentinels(); err != nil {
@@ -194,7 +193,7 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 			defer close(done)
 			serr = sentinels()
 		}()
-		rerr := eachNode(replicas, func(n *engine.Node) error {
+		rerr := proc.Parallel(replicas, func(n *engine.Node) error {
 			if err := server(n); err != nil {
 				return err
 			}
@@ -232,24 +231,9 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 		}
 	}
 
-	return eachNode(replicas, func(n *engine.Node) error {
+	return proc.Parallel(replicas, func(n *engine.Node) error {
 		return waitReplicating(ctx, r, c, n, replicaWait)
 	})
-}
-
-// eachNode runs fn for every node at once and returns every error.
-func eachNode(nodes []*engine.Node, fn func(n *engine.Node) error) error {
-	errs := make([]error, len(nodes))
-	var wg sync.WaitGroup
-	for i, n := range nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = fn(n)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 // runningInfos asks every running server for its replication state.

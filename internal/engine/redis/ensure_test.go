@@ -3,45 +3,12 @@ package redis
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/enginetest"
 )
-
-// TestEachNodeRunsTogether: every call of eachNode's function runs at the
-// same time as the others (each waits for all to have begun; one after the
-// other they would never finish), and every error is returned.
-func TestEachNodeRunsTogether(t *testing.T) {
-	t.Parallel()
-	nodes := []*engine.Node{{ID: "a"}, {ID: "b"}, {ID: "c"}}
-	var begun sync.WaitGroup
-	begun.Add(len(nodes))
-	all := make(chan struct{})
-	go func() { begun.Wait(); close(all) }()
-	err := eachNode(nodes, func(n *engine.Node) error {
-		begun.Done()
-		select {
-		case <-all:
-		case <-time.After(10 * time.Second):
-			t.Errorf("node %s: the others did not start while it ran", n.ID)
-		}
-		if n.ID != "a" {
-			return &nodeErr{n.ID}
-		}
-		return nil
-	})
-	if err == nil || !strings.Contains(err.Error(), "node b") || !strings.Contains(err.Error(), "node c") {
-		t.Fatalf("eachNode = %v, want the errors of b and c", err)
-	}
-}
-
-type nodeErr struct{ id string }
-
-func (e *nodeErr) Error() string { return "node " + e.id }
 
 // recorder is a slog handler keeping the messages it receives.
 type recorder struct {
