@@ -17,7 +17,6 @@ import (
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/model"
 	"github.com/dbaasd/dbaasd/internal/objectstore"
-	"github.com/dbaasd/dbaasd/internal/secret"
 	"github.com/dbaasd/dbaasd/internal/store"
 	"github.com/dbaasd/dbaasd/internal/testutil/s3test"
 )
@@ -35,30 +34,8 @@ func TestArchiveAndRetentionInObjectStorage(t *testing.T) {
 	ctx := context.Background()
 	srv := s3test.Start(t)
 	bucket := filepath.Join(srv.Bucket(t, "backups"), "pre")
-	box, err := secret.NewBox(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	db, err := store.Open(ctx, "", dir, box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	typ := &model.DatastoreType{ID: uuid.NewString(), Engine: "fake", Version: "1"}
-	if err := db.DatastoreTypes().Insert(ctx, typ); err != nil {
-		t.Fatal(err)
-	}
-	project := "p" + uuid.NewString()[:8]
-	if err := db.Projects().Insert(ctx, &model.Project{ID: project, Name: "p", CreatedAt: t0}); err != nil {
-		t.Fatal(err)
-	}
-	ds := &model.Datastore{Base: model.Base{ID: uuid.NewString(), ProjectID: project, CreatedAt: t0, UpdatedAt: t0},
-		Name: "s3", TypeID: typ.ID, FlavorID: uuid.NewString(), NodeCount: 1, Status: model.StatusActive,
-		Enabled: true, Generation: 1, BackupRetentionDays: 1}
-	if err := db.Datastores().Insert(ctx, ds); err != nil {
-		t.Fatal(err)
-	}
+	db, ds := storeWithDatastore(t, dir, t0, "s3", model.StatusActive, 1)
 	manager := func(cfg objectstore.Config) *Manager {
 		s, err := objectstore.New(cfg)
 		if err != nil {
@@ -135,7 +112,7 @@ func TestArchiveAndRetentionInObjectStorage(t *testing.T) {
 	// Two backups in the bucket; retention one day after the second.
 	backup := func(id string, started, consistent time.Time) *store.Backup {
 		t.Helper()
-		b := &store.Backup{ID: id, DatastoreID: ds.ID, ProjectID: project, Engine: "fake", Kind: store.BackupKindBase,
+		b := &store.Backup{ID: id, DatastoreID: ds.ID, ProjectID: ds.ProjectID, Engine: "fake", Kind: store.BackupKindBase,
 			Status: store.BackupComplete, StartedAt: started, ConsistentAt: &consistent, FinishedAt: &consistent,
 			Location: baseKey(ds.ID, started, id)}
 		src := filepath.Join(dir, "base.tar")

@@ -29,31 +29,9 @@ type backupOnly struct {
 func TestTickLooksAtIdleDatastoresEveryPrune(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	box, err := secret.NewBox(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	db, err := store.Open(ctx, "", dir, box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
 	clock := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
-	typ := &model.DatastoreType{ID: uuid.NewString(), Engine: "fake", Version: "1"}
-	if err := db.DatastoreTypes().Insert(ctx, typ); err != nil {
-		t.Fatal(err)
-	}
-	project := "p" + uuid.NewString()[:8]
-	if err := db.Projects().Insert(ctx, &model.Project{ID: project, Name: "p", CreatedAt: clock}); err != nil {
-		t.Fatal(err)
-	}
-	ds := &model.Datastore{Base: model.Base{ID: uuid.NewString(), ProjectID: project, CreatedAt: clock, UpdatedAt: clock},
-		Name: "idle", TypeID: typ.ID, FlavorID: uuid.NewString(), NodeCount: 1, Status: model.StatusError,
-		Enabled: true, Generation: 1, BackupRetentionDays: 7}
-	if err := db.Datastores().Insert(ctx, ds); err != nil {
-		t.Fatal(err)
-	}
+	dir := t.TempDir()
+	db, ds := storeWithDatastore(t, dir, clock, "idle", model.StatusError, 7)
 	m := New(Options{Store: db, Root: Root(dir), Drivers: map[string]engine.Driver{"fake": backupOnly{}},
 		Logger: slog.New(slog.DiscardHandler)})
 	m.SetClock(func() time.Time { return clock })
@@ -83,4 +61,35 @@ func TestTickLooksAtIdleDatastoresEveryPrune(t *testing.T) {
 	if n := indexed(); n != 1 {
 		t.Fatalf("after pruneEvery its archive was not indexed: %d files", n)
 	}
+}
+
+// storeWithDatastore opens a SQLite store in dir holding one datastore of
+// the engine "fake" (in a project of its own), created at t0.
+func storeWithDatastore(t *testing.T, dir string, t0 time.Time, name, status string, retentionDays int) (*store.DB, *model.Datastore) {
+	t.Helper()
+	ctx := context.Background()
+	box, err := secret.NewBox(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, "", dir, box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	typ := &model.DatastoreType{ID: uuid.NewString(), Engine: "fake", Version: "1"}
+	if err := db.DatastoreTypes().Insert(ctx, typ); err != nil {
+		t.Fatal(err)
+	}
+	project := "p" + uuid.NewString()[:8]
+	if err := db.Projects().Insert(ctx, &model.Project{ID: project, Name: "p", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	ds := &model.Datastore{Base: model.Base{ID: uuid.NewString(), ProjectID: project, CreatedAt: t0, UpdatedAt: t0},
+		Name: name, TypeID: typ.ID, FlavorID: uuid.NewString(), NodeCount: 1, Status: status,
+		Enabled: true, Generation: 1, BackupRetentionDays: retentionDays}
+	if err := db.Datastores().Insert(ctx, ds); err != nil {
+		t.Fatal(err)
+	}
+	return db, ds
 }
