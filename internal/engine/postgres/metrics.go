@@ -63,7 +63,7 @@ func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, 
 	}
 	wg.Wait()
 	for i := range c.Nodes {
-		if size, err := d.dataSize(pathsOf(&c.Nodes[i]), answers[i].lsn); err == nil {
+		if size, err := d.dataSize(pathsOf(&c.Nodes[i]), answers[i].lsn, d.diskLimit(c)); err == nil {
 			sizes[i] = size
 		}
 	}

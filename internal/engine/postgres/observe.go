@@ -68,6 +68,7 @@ func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observa
 	var primaryLSN uint64
 	havePrimaryLSN := false
 	streaming := map[string]bool{}
+	limit := d.diskLimit(c)
 	for i := range c.Nodes {
 		a, pr := answers[i], &probes[i]
 		switch {
@@ -90,13 +91,12 @@ func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observa
 				}
 			}
 		}
-		if size, err := d.dataSize(pathsOf(&c.Nodes[i]), pr.lsn); err == nil {
+		if size, err := d.dataSize(pathsOf(&c.Nodes[i]), pr.lsn, limit); err == nil {
 			pr.size = size
 			obs.DiskUsedBytes = max(obs.DiskUsedBytes, size)
 		}
 	}
 
-	limit := d.diskLimit(c)
 	for i := range c.Nodes {
 		n := &c.Nodes[i]
 		pr := &probes[i]

@@ -73,20 +73,50 @@ type sizeEntry struct {
 	at   time.Time
 }
 
+// sizeSlack is what a data directory may grow by without WAL to show for
+// it between two measures, beyond twice the WAL written: the next WAL
+// segment created ahead of its use.
+const sizeSlack = 16 << 20
+
+// stale reports whether a size measured as e no longer answers for a node
+// whose WAL position is now lsn (0 when unknown: measured again after
+// sizeRecheck). What a node writes goes through its WAL, and its data
+// directory grows by at most about twice the WAL written (the WAL itself,
+// then the pages it describes), so the size is measured again when that
+// growth could be more than 1/64 of it or could cross limit; when the WAL
+// went back (a restore, a new timeline); and in any case after sizeMaxAge
+// (what grows without WAL: temporary files, unlogged tables). Never sooner
+// than sizeRecheck after the last measure unless the WAL went back. An
+// idle node costs a walk every sizeMaxAge, a node near its limit one every
+// sizeRecheck.
+func (e sizeEntry) stale(now time.Time, lsn uint64, limit int64) bool {
+	age := now.Sub(e.at)
+	switch {
+	case age < 0 || age >= sizeMaxAge:
+		return true
+	case lsn == 0: // the server did not say
+		return age >= sizeRecheck
+	case lsn < e.lsn:
+		return true
+	case lsn == e.lsn || age < sizeRecheck:
+		return false
+	}
+	growth := 2 * int64(lsn-e.lsn)
+	return growth > e.size/64 || (limit > 0 && e.size+growth+sizeSlack > limit)
+}
+
 // dataSize returns the size of a node's data directory. Walking a data
 // directory (a thousand files and more) is the dearest part of observing
-// a node, so a size is measured again only when it may have changed: the
-// node's WAL position (lsn, 0 when unknown) moved and the last measure is
-// older than sizeRecheck, or it is older than sizeMaxAge (what grows
-// without WAL: temporary files, unlogged tables). An idle node costs a
-// walk every sizeMaxAge, a busy one every sizeRecheck.
-func (d *Driver) dataSize(p nodePaths, lsn uint64) (int64, error) {
+// a node, so a size is measured again only when it may have changed enough
+// to matter (see sizeEntry.stale); limit is the size above which the node
+// counts as full (0 = none).
+func (d *Driver) dataSize(p nodePaths, lsn uint64, limit int64) (int64, error) {
 	now := time.Now()
 	sc := &d.sizes
 	sc.mu.Lock()
 	e, ok := sc.m[p.data]
 	sc.mu.Unlock()
-	if age := now.Sub(e.at); ok && age >= 0 && age < sizeMaxAge && (e.lsn == lsn || age < sizeRecheck) {
+	if ok && !e.stale(now, lsn, limit) {
 		return e.size, nil
 	}
 	size, err := proc.DirSize(p.data)
