@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -138,8 +139,15 @@ func (d *Driver) ensureNative(ctx context.Context, c *engine.Cluster, nodes []*n
 			return err
 		}
 	}
-	for _, r := range replicas {
-		err := d.waitReplicating(ctx, c, r, master)
+	// The replicas are waited for together; a diverged one is copied again
+	// after, one at a time as above.
+	waits := make([]error, len(replicas))
+	_ = proc.Parallel(replicas, func(r *node) error {
+		waits[slices.Index(replicas, r)] = d.waitReplicating(ctx, c, r, master)
+		return nil
+	})
+	for i, r := range replicas {
+		err := waits[i]
 		if errors.Is(err, errDiverged) {
 			err = d.recloneDiverged(ctx, c, master, r, cfgs[r], err)
 		}
