@@ -34,7 +34,8 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256([]byte(strings.Join(hba, "\n")))
+	size := max(c.Pooler.Size, 1)
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\n%d\n%s", c.Pooler.Mode, size, strings.Join(hba, "\n")))
 	digest := hex.EncodeToString(sum[:8])
 	p := &crd.Pooler{ObjectMeta: metav1.ObjectMeta{Name: poolerName, Namespace: ns}}
 	err = d.kc.apply(ctx, poolerRes, p, func() error {
@@ -52,15 +53,17 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 			p.Spec.PgBouncer = &crd.PgBouncerSpec{}
 		}
 		p.Spec.PgBouncer.PoolMode = c.Pooler.Mode
-		p.Spec.PgBouncer.Parameters = map[string]string{"default_pool_size": strconv.Itoa(max(c.Pooler.Size, 1))}
+		p.Spec.PgBouncer.Parameters = map[string]string{"default_pool_size": strconv.Itoa(size)}
 		p.Spec.PgBouncer.PgHBA = hba
 		// PgBouncer runs from the PostgreSQL image, which carries it.
-		// The firewall's digest in the pods' annotations: a change rolls
-		// the pooler's pod, so once the rollout is done (waitPooler) no
-		// PgBouncer runs with the old rules (it reloads them on its own
-		// only some time later).
+		// A digest of its settings (mode, size, firewall) in the pods'
+		// annotations: a change rolls the pooler's pod, so once the
+		// rollout is done (waitPooler) no PgBouncer runs with the old
+		// settings. Left to the operator, a running PgBouncer reloads
+		// them some time later, and a login under way when it does can
+		// fail ("bouncer config error").
 		p.Spec.Template = &crd.PodTemplateSpec{
-			ObjectMeta: crd.Metadata{Annotations: map[string]string{annotationFirewall: digest}},
+			ObjectMeta: crd.Metadata{Annotations: map[string]string{annotationPgBouncer: digest}},
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{
 				Name: "pgbouncer", Image: d.image(c.Version), ImagePullPolicy: corev1.PullPolicy(d.opts.ImagePullPolicy),
 			}}}}
@@ -99,7 +102,7 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 }
 
 // waitPooler waits until the pooler's deployment has its pod ready with
-// the current template: the operator has carried the firewall of digest
+// the current template: the operator has carried the settings of digest
 // into the deployment (it does so some time after the Pooler changed; a
 // deployment still ready with the old template is not done) and the
 // rollout has ended.
@@ -113,8 +116,8 @@ func (d *Driver) waitPooler(ctx context.Context, ns, digest string) error {
 		switch {
 		case err != nil:
 			why = err.Error()
-		case dep.Spec.Template.Annotations[annotationFirewall] != digest:
-			why = "the operator has not carried the firewall into the deployment yet"
+		case dep.Spec.Template.Annotations[annotationPgBouncer] != digest:
+			why = "the operator has not carried the settings into the deployment yet"
 		case dep.Status.ObservedGeneration < dep.Generation:
 			why = "deployment not observed yet"
 		case dep.Status.UpdatedReplicas < 1 || dep.Status.ReadyReplicas < 1 || dep.Status.Replicas != dep.Status.UpdatedReplicas:

@@ -19,23 +19,23 @@ import (
 
 // Names of the objects in a datastore's namespace.
 const (
-	clusterName        = "pg"
-	poolerName         = "pg-pooler"
-	superuserSecret    = "pg-superuser"
-	s3Secret           = "pg-object-store"
-	poolerService      = "pooler"
-	superuser          = "postgres"
-	labelDatastore     = "dbaasd.io/datastore"
-	labelManagedBy     = "app.kubernetes.io/managed-by"
-	managedBy          = "dbaasd"
-	labelInstanceName  = "cnpg.io/instanceName"
-	labelCluster       = "cnpg.io/cluster"
-	labelPoolerName    = "cnpg.io/poolerName"
-	labelNodeID        = "dbaasd.io/node"
-	postgresPort       = 5432
-	namespacePrefix    = "dbaasd-"
-	annotationHibernat = "cnpg.io/hibernation"
-	annotationFirewall = "dbaasd.io/firewall"
+	clusterName         = "pg"
+	poolerName          = "pg-pooler"
+	superuserSecret     = "pg-superuser"
+	s3Secret            = "pg-object-store"
+	poolerService       = "pooler"
+	superuser           = "postgres"
+	labelDatastore      = "dbaasd.io/datastore"
+	labelManagedBy      = "app.kubernetes.io/managed-by"
+	managedBy           = "dbaasd"
+	labelInstanceName   = "cnpg.io/instanceName"
+	labelCluster        = "cnpg.io/cluster"
+	labelPoolerName     = "cnpg.io/poolerName"
+	labelNodeID         = "dbaasd.io/node"
+	postgresPort        = 5432
+	namespacePrefix     = "dbaasd-"
+	annotationHibernat  = "cnpg.io/hibernation"
+	annotationPgBouncer = "dbaasd.io/pgbouncer"
 )
 
 // Namespace is the namespace of a datastore's objects.
