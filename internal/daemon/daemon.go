@@ -285,8 +285,8 @@ func (d *Daemon) setup(ctx context.Context) error {
 	}
 	d.Service = service.New(d.Store, service.Config{
 		Capabilities: Capabilities(drivers), Machine: machine, Region: cfg.Region, DefaultQuotas: quotas, FloatingIPPool: cfg.FloatingIPs,
-		Validators: validators,
-		Hasher:     d.hasher,
+		Validators: validators, DiskValidators: DiskValidators(drivers),
+		Hasher: d.hasher,
 	}, log, notify)
 	mounts, err := d.mounts(ctx)
 	if err != nil {

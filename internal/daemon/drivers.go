@@ -88,6 +88,18 @@ func Validators(drivers map[string]engine.Driver) map[string]engine.Validator {
 	return out
 }
 
+// DiskValidators returns the drivers that check whether a datastore's
+// disks can grow, by engine name.
+func DiskValidators(drivers map[string]engine.Driver) map[string]engine.DiskValidator {
+	out := map[string]engine.DiskValidator{}
+	for name, d := range drivers {
+		if v, ok := d.(engine.DiskValidator); ok {
+			out[name] = v
+		}
+	}
+	return out
+}
+
 // withoutEngineProcesses is a Validator that checks names and firewall
 // entries (in Go) but accepts every configuration, whose check starts a
 // scratch server of the engine (see Config.Recorded).

@@ -26,6 +26,15 @@ type Validator interface {
 	ValidateFirewall(entries []string) error
 }
 
+// DiskValidator is implemented by drivers whose disks may be unable to
+// grow in place (volumes of a Kubernetes storage class without volume
+// expansion). ValidateDiskGrowth checks, before dbaasd accepts a bigger
+// disk for a datastore, that its nodes' disks can grow; a refusal is an
+// *InvalidError.
+type DiskValidator interface {
+	ValidateDiskGrowth(ctx context.Context, datastoreID string) error
+}
+
 // Kinds of named objects, for Validator.ValidateName.
 const (
 	ObjectUser     = "user"

@@ -259,6 +259,18 @@ func (s *Service) ResizeDatastore(ctx context.Context, c Caller, id string, r Re
 		if fl.DiskType != d.Flavor.DiskType {
 			return Invalid("resize.flavor.disk_type", "the disk type cannot change (%s)", d.Flavor.DiskType)
 		}
+		if fl.Disk > d.Flavor.Disk {
+			field := "resize.flavor_id"
+			switch {
+			case r.DiskSize != 0:
+				field = "resize.disk.size"
+			case r.Flavor != nil:
+				field = "resize.flavor.disk"
+			}
+			if err := s.checkDiskGrowthWithEngine(ctx, typ.Engine, d.ID, field); err != nil {
+				return err
+			}
+		}
 		if err := s.checkLimits(typ.Engine, fl); err != nil {
 			return err
 		}

@@ -68,6 +68,18 @@ func (s *Service) checkFirewallWithEngine(engineName string, entries []string) e
 	return s.fromEngine(context.Background(), engineName, "firewall.ips", v.ValidateFirewall(entries))
 }
 
+// checkDiskGrowthWithEngine asks the engine whether the datastore's disks
+// can grow (field names the part of the request that grows them).
+func (s *Service) checkDiskGrowthWithEngine(ctx context.Context, engineName, datastoreID, field string) error {
+	v := s.cfg.DiskValidators[engineName]
+	if v == nil {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, engineCheckTimeout)
+	defer cancel()
+	return s.fromEngine(ctx, engineName, field, v.ValidateDiskGrowth(cctx, datastoreID))
+}
+
 // fromEngine turns what an engine's check said into the service's errors:
 // a refusal becomes a 400 on field (field.<name> when the engine names a
 // parameter of a field that is a map, such as config). A check that could

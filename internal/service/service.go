@@ -61,6 +61,10 @@ type Config struct {
 	// themselves before they are accepted (engines without one are
 	// checked against their catalog only).
 	Validators map[string]engine.Validator
+	// DiskValidators by engine name check that a datastore's disks can
+	// grow before a bigger disk is accepted (engines without one grow
+	// their disks as they are).
+	DiskValidators map[string]engine.DiskValidator
 	// Hasher computes the keyed hashes metrics tokens are found by.
 	Hasher Hasher
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -309,6 +310,18 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 	}
 	_ = conn.Close(ctx)
 	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
+
+	// A bigger disk is refused before it is accepted: the test bed's
+	// storage class does not allow volume expansion, and the operator
+	// would wait for claims that never grow.
+	if r := e.Do(at.TokenA, http.MethodPost, "/v1/datastores/"+ds+"/resize", map[string]any{"resize": map[string]any{
+		"flavor": map[string]any{"vcpus": 1, "ram": 1024, "disk": 10}}}); r.Status != http.StatusBadRequest ||
+		!strings.Contains(string(r.Body), "resize.flavor.disk") || !strings.Contains(string(r.Body), "does not allow volume expansion") {
+		t.Errorf("a bigger disk on volumes that cannot grow: %d %s", r.Status, r.Body)
+	}
+	if r := e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil); r.Str("datastore.status") != "ACTIVE" || r.Get("datastore.flavor.disk") != float64(5) {
+		t.Errorf("after a refused resize: %s", r.Body)
+	}
 
 	// Resize: a bigger flavor re-tunes the servers, one replica goes.
 	if r := e.Do(at.TokenA, http.MethodPost, "/v1/datastores/"+ds+"/resize", map[string]any{"resize": map[string]any{

@@ -45,6 +45,7 @@ var kinds = map[string]string{
 	"namespaces": "Namespace", "secrets": "Secret", "services": "Service", "pods": "Pod",
 	"persistentvolumes": "PersistentVolume", "deployments": "Deployment",
 	"clusters": "Cluster", "poolers": "Pooler", "databases": "Database", "backups": "Backup",
+	"persistentvolumeclaims": "PersistentVolumeClaim", "storageclasses": "StorageClass",
 }
 
 func newFakeAPI(t *testing.T) *fakeAPI {

@@ -39,6 +39,8 @@ var (
 	databaseRes   = kind{crd.DatabaseResource, "Database"}
 	poolerRes     = kind{crd.PoolerResource, "Pooler"}
 	backupRes     = kind{crd.BackupResource, "Backup"}
+	pvcRes        = kind{schema.GroupVersionResource{Version: "v1", Resource: "persistentvolumeclaims"}, "PersistentVolumeClaim"}
+	classRes      = kind{schema.GroupVersionResource{Group: "storage.k8s.io", Version: "v1", Resource: "storageclasses"}, "StorageClass"}
 )
 
 // object is a typed Kubernetes object: a struct with metav1.ObjectMeta
