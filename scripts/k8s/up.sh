@@ -7,7 +7,8 @@
 # (versitygw) on the host for backups. Idempotent: a running test bed is
 # left as it is. down.sh undoes everything.
 #
-# Writes $K8S_RUN/kubeconfig (cluster-admin) and $K8S_RUN/env, which names
+# Writes $K8S_RUN/kubeconfig (cluster-admin), $K8S_RUN/dbaasd.kubeconfig
+# (dbaasd's service account, deploy/kubernetes/rbac.yaml) and $K8S_RUN/env, which names
 # what the tests and dbaasd need (kubeconfig, engine host, S3 endpoint and
 # credentials files).
 set -euo pipefail
@@ -354,6 +355,30 @@ wait_for 180 "CoreDNS" $KUBECTL -n kube-system rollout status deploy/coredns --t
 wait_for 240 "CloudNativePG operator" $KUBECTL -n cnpg-system rollout status deploy/cnpg-controller-manager --timeout=2s
 log "cluster and operator ready $(($(date +%s) - t0))s after start"
 
+# dbaasd's own access: the service account and cluster role of
+# deploy/kubernetes/rbac.yaml, and a kubeconfig with that account's token,
+# so the tests run dbaasd with exactly the role the README tells users to
+# grant (the tests look at the cluster with the admin kubeconfig).
+$KUBECTL apply -f "$here/../../deploy/kubernetes/rbac.yaml" >/dev/null
+token=$($KUBECTL -n dbaasd-system create token dbaasd --duration=48h)
+cat >"$K8S_RUN/dbaasd.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: dbaasd-k8s
+  cluster:
+    certificate-authority-data: $(base64 -w0 "$pki/ca.crt")
+    server: $server
+users:
+- name: dbaasd
+  user: {token: $token}
+contexts:
+- name: dbaasd-k8s
+  context: {cluster: dbaasd-k8s, user: dbaasd}
+current-context: dbaasd-k8s
+EOF
+chmod 600 "$K8S_RUN/dbaasd.kubeconfig"
+
 # --- S3-compatible object storage, on the host ----------------------------------
 s3dir=$K8S_RUN/s3
 mkdir -p "$s3dir/data" "$s3dir/meta"
@@ -372,7 +397,8 @@ curl -fsS --aws-sigv4 "aws:amz:us-east-1:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_K
   -X PUT "http://$K8S_HOST_IP:$S3_PORT/$S3_BUCKET" >/dev/null || die "cannot create bucket $S3_BUCKET"
 
 cat >"$K8S_RUN/env" <<EOF
-DBAAS_K8S_KUBECONFIG=$K8S_RUN/kubeconfig
+DBAAS_K8S_KUBECONFIG=$K8S_RUN/dbaasd.kubeconfig
+DBAAS_K8S_ADMIN_KUBECONFIG=$K8S_RUN/kubeconfig
 DBAAS_K8S_ENGINE_HOST=$K8S_NS_IP
 DBAAS_K8S_CLIENT_CIDR=$K8S_HOST_IP/32
 DBAAS_K8S_POD_CIDR=$K8S_POD_CIDR

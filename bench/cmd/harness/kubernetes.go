@@ -41,7 +41,11 @@ func runKubernetes(ctx context.Context, e *env, res *results) error {
 		return err
 	}
 	defer local.stop(e)
-	cfg, err := cnpg.RESTConfig(bed["DBAAS_K8S_KUBECONFIG"])
+	admin := bed["DBAAS_K8S_ADMIN_KUBECONFIG"] // to look at the cluster; dbaasd runs with its own
+	if admin == "" {
+		admin = bed["DBAAS_K8S_KUBECONFIG"]
+	}
+	cfg, err := cnpg.RESTConfig(admin)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ func start(t *testing.T, b at.Bed) *at.Env {
 // kube is a client of the test bed, to look at what dbaasd made.
 func kube(t *testing.T, b at.Bed) kubernetes.Interface {
 	t.Helper()
-	cfg, err := cnpg.RESTConfig(b["DBAAS_K8S_KUBECONFIG"])
+	cfg, err := cnpg.RESTConfig(b.AdminKubeconfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,6 +60,16 @@ func (b Bed) File(t testing.TB, key string) string {
 	return strings.TrimSpace(string(v))
 }
 
+// AdminKubeconfig is the kubeconfig the tests look at the cluster with
+// (DBAAS_K8S_ADMIN_KUBECONFIG; DBAAS_K8S_KUBECONFIG, dbaasd's own, when
+// the bed names none).
+func (b Bed) AdminKubeconfig() string {
+	if v := b["DBAAS_K8S_ADMIN_KUBECONFIG"]; v != "" {
+		return v
+	}
+	return b["DBAAS_K8S_KUBECONFIG"]
+}
+
 // ClientCIDR is where connections of this host come from, as the
 // cluster's database servers see them ("" when the bed does not say).
 func (b Bed) ClientCIDR() string { return b["DBAAS_K8S_CLIENT_CIDR"] }
