@@ -179,14 +179,21 @@ func (d *Driver) EnsureDatabase(ctx context.Context, c *engine.Cluster, db engin
 		return err
 	}
 	// As with the local runtime, only the owner and the users granted it
-	// may connect (PostgreSQL lets PUBLIC connect to a new database).
-	return d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
+	// may connect (PostgreSQL lets PUBLIC connect to a new database); the
+	// pooler's lookup role may too, and finds its function there.
+	pooled := false
+	err = d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
 		if _, err := conn.Exec(ctx, fmt.Sprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC", ident(db.Name))); err != nil {
 			return sqlError(err, "restrict database %s", db.Name)
 		}
-		_, err := grantPooler(ctx, conn)
+		names, err := grantPooler(ctx, conn)
+		pooled = len(names) > 0
 		return err
 	})
+	if err != nil || !pooled {
+		return err
+	}
+	return d.ensureUserSearch(ctx, c, db.Name)
 }
 
 // poolerRole is the role CNPG's PgBouncer looks users up with (its
@@ -194,29 +201,69 @@ func (d *Driver) EnsureDatabase(ctx context.Context, c *engine.Cluster, db engin
 const poolerRole = "cnpg_pooler_pgbouncer"
 
 // grantPooler lets the pooler's lookup role connect to every database
-// (they refuse PUBLIC); false when the role does not exist (yet).
-func grantPooler(ctx context.Context, conn *pgx.Conn) (bool, error) {
+// (conn is on the primary); it reports the databases, or nil when the
+// operator has not made the role yet.
+func grantPooler(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 	var exists bool
 	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)", poolerRole).Scan(&exists); err != nil {
-		return false, sqlError(err, "look up role %s", poolerRole)
+		return nil, sqlError(err, "look up role %s", poolerRole)
 	}
 	if !exists {
-		return false, nil
+		return nil, nil
 	}
 	rows, err := conn.Query(ctx, "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate")
 	if err != nil {
-		return false, sqlError(err, "list databases")
+		return nil, sqlError(err, "list databases")
 	}
 	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return false, sqlError(err, "list databases")
+		return nil, sqlError(err, "list databases")
 	}
 	for _, n := range names {
 		if _, err := conn.Exec(ctx, fmt.Sprintf("GRANT CONNECT ON DATABASE %s TO %s", ident(n), ident(poolerRole))); err != nil {
-			return false, sqlError(err, "let the pooler into database %s", n)
+			return nil, sqlError(err, "let the pooler into database %s", n)
 		}
 	}
-	return true, nil
+	return names, nil
+}
+
+// The function PgBouncer's auth_query calls in the database a client
+// asks for, as the operator defines it (internal/management/controller
+// of CloudNativePG v1.27.1): the operator makes it in every database only
+// when its instance manager next goes over them, and until then PgBouncer
+// answers the clients of a new database "bouncer config error".
+const (
+	userSearchBody = "SELECT usename, passwd FROM pg_catalog.pg_shadow WHERE usename=$1;"
+	userSearchMake = "CREATE OR REPLACE FUNCTION public.user_search(uname TEXT) RETURNS TABLE (usename name, passwd text) " +
+		"as '" + userSearchBody + "' LANGUAGE sql SECURITY DEFINER"
+)
+
+// ensureUserSearch makes the pooler's lookup function in database db,
+// exactly as the operator does (who then finds it and leaves it).
+func (d *Driver) ensureUserSearch(ctx context.Context, c *engine.Cluster, db string) error {
+	return d.onPrimary(ctx, c, db, func(conn *pgx.Conn) error {
+		var exists bool
+		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_catalog.pg_proc WHERE proname = 'user_search' AND prosrc = $1)",
+			userSearchBody).Scan(&exists); err != nil {
+			return sqlError(err, "look up the pooler's lookup function in %s", db)
+		}
+		if exists {
+			return nil
+		}
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			return sqlError(err, "pooler lookup function in %s", db)
+		}
+		defer func() { _ = tx.Rollback(ctx) }()
+		for _, q := range []string{userSearchMake,
+			"REVOKE ALL ON FUNCTION public.user_search(text) FROM public",
+			"GRANT EXECUTE ON FUNCTION public.user_search(text) TO " + ident(poolerRole)} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return sqlError(err, "pooler lookup function in %s", db)
+			}
+		}
+		return sqlError2(tx.Commit(ctx), "pooler lookup function in %s", db)
+	})
 }
 
 // waitDatabase waits until the operator applied the Database object.

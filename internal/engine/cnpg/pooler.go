@@ -84,14 +84,22 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
 	defer cancel()
 	for {
-		var granted bool
+		var names []string
 		err := d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
 			var err error
-			granted, err = grantPooler(ctx, conn)
+			names, err = grantPooler(ctx, conn)
 			return err
 		})
-		if err != nil || granted {
+		if err != nil {
 			return err
+		}
+		if names != nil {
+			for _, db := range names {
+				if err := d.ensureUserSearch(ctx, c, db); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
 		select {
 		case <-ctx.Done():
