@@ -4,7 +4,7 @@ BIN       := bin/dbaasd
 DATA_DIR  ?= ./data
 GOFLAGS_TEST ?= -race -count=1 -timeout 40m
 
-.PHONY: all deps tools build run test test-short test-k8s k8s-up k8s-down generate check-generate lint fmt bench bench-quick clean console-vendor
+.PHONY: all deps tools build run test test-local test-short test-k8s k8s-up k8s-down generate check-generate lint fmt bench bench-quick clean console-vendor
 
 all: build
 
@@ -19,9 +19,17 @@ build:
 run: deps build
 	./$(BIN) --data-dir $(DATA_DIR) $(ARGS)
 
-# Every test: unit, store conformance (SQLite and PostgreSQL), engine
-# drivers and end-to-end tests against real engines started by the tests.
+# Every test: those on this machine's engines (test-local), then the
+# Kubernetes runtime's on a single-node cluster started for them
+# (test-k8s), one after the other.
 test: deps
+	$(MAKE) test-local
+	$(MAKE) test-k8s
+
+# Unit, store conformance (SQLite and PostgreSQL), engine drivers and
+# end-to-end tests against real engines started by the tests (the
+# Kubernetes tests skip without a cluster).
+test-local: deps
 	$(GO) test $(GOFLAGS_TEST) ./...
 
 # The Kubernetes test bed (scripts/k8s): builds what it needs from Go
