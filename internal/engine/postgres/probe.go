@@ -73,17 +73,25 @@ type sizeEntry struct {
 	at   time.Time
 }
 
-// sizeSlack is what a data directory may grow by without WAL to show for
-// it between two measures, beyond twice the WAL written: the next WAL
-// segment created ahead of its use.
-const sizeSlack = 16 << 20
+const (
+	// sizeSlack is what a data directory may grow by without WAL to show
+	// for it between two measures, beyond twice the WAL written: the next
+	// WAL segment created ahead of its use.
+	sizeSlack = 16 << 20
+	// sizeTolerance is the growth a reused size may miss (for at most
+	// sizeMaxAge) however small the directory: a forced segment switch
+	// (archive_timeout) moves the WAL position up to a segment (16 MB)
+	// without writing it.
+	sizeTolerance = 32 << 20
+)
 
 // stale reports whether a size measured as e no longer answers for a node
 // whose WAL position is now lsn (0 when unknown: measured again after
 // sizeRecheck). What a node writes goes through its WAL, and its data
 // directory grows by at most about twice the WAL written (the WAL itself,
 // then the pages it describes), so the size is measured again when that
-// growth could be more than 1/64 of it or could cross limit; when the WAL
+// growth could be more than 1/64 of it and more than sizeTolerance, or
+// could cross limit; when the WAL
 // went back (a restore, a new timeline); and in any case after sizeMaxAge
 // (what grows without WAL: temporary files, unlogged tables). Never sooner
 // than sizeRecheck after the last measure unless the WAL went back. An
@@ -102,7 +110,7 @@ func (e sizeEntry) stale(now time.Time, lsn uint64, limit int64) bool {
 		return false
 	}
 	growth := 2 * int64(lsn-e.lsn)
-	return growth > e.size/64 || (limit > 0 && e.size+growth+sizeSlack > limit)
+	return growth > max(e.size/64, sizeTolerance) || (limit > 0 && e.size+growth+sizeSlack > limit)
 }
 
 // dataSize returns the size of a node's data directory. Walking a data
