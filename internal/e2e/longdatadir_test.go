@@ -42,12 +42,19 @@ func TestLongDataDir(t *testing.T) {
 		ids[e.CreateDatastore(at.TokenA, w.engine, fmt.Sprintf("long-%s-%d", w.engine, w.nodes), w.nodes)] = w
 	}
 	pids := map[string][]int{}
+	cmds := map[int]string{} // what each process was, for a failure's message
 	for id, w := range ids {
 		r := e.WaitStatus(at.TokenA, "/v1/datastores/"+id, "datastore", "ACTIVE", 3*wait)
 		if got := len(r.Get("datastore.instances").([]any)); got != w.nodes {
 			t.Errorf("%s datastore with %d nodes shows %d instances", w.engine, w.nodes, got)
 		}
+		// Its first backup has run too: tools that action starts are not
+		// servers.
+		waitNoPendingActions(t, e, id)
 		pids[id] = serverPIDs(t, id)
+		for _, pid := range pids[id] {
+			cmds[pid] = strings.Join(proc.Cmdline(pid), " ")
+		}
 	}
 
 	e.Stop()
@@ -59,7 +66,7 @@ func TestLongDataDir(t *testing.T) {
 		now := serverPIDs(t, id)
 		for _, pid := range pids[id] {
 			if !slices.Contains(now, pid) {
-				t.Errorf("%s datastore with %d nodes: server %d did not survive the restart of dbaasd (before %v, after %v)", w.engine, w.nodes, pid, pids[id], now)
+				t.Errorf("%s datastore with %d nodes: server %d (%s) did not survive the restart of dbaasd (before %v, after %v)", w.engine, w.nodes, pid, cmds[pid], pids[id], now)
 			}
 		}
 	}
