@@ -1,7 +1,6 @@
 package backup_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/dbaasd/dbaasd/internal/store"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
 	"github.com/dbaasd/dbaasd/internal/testutil/s3test"
+	"github.com/dbaasd/dbaasd/internal/testutil/syncbuf"
 )
 
 // sqlEngine is what the object storage test does with an engine.
@@ -61,7 +60,7 @@ func TestObjectStoragePointInTimeRestore(t *testing.T) {
 	srv := s3test.Start(t)
 	bucket := srv.Bucket(t, "backups")
 	cfg := srv.Config("backups", "dbaasd/test")
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	e := at.Start(t, at.Options{Reconcile: true, BackupStore: &cfg, LogWriter: &logs})
 	inBucket := func(key string) string {
 		return filepath.Join(bucket, "dbaasd", "test", filepath.FromSlash(key))
@@ -174,22 +173,4 @@ func deleteAndUpload(t *testing.T, e *at.Env, id string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-// lockedBuffer collects dbaasd's log while it writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

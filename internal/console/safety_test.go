@@ -1,16 +1,15 @@
 package console_test
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/console/consoletest"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
+	"github.com/dbaasd/dbaasd/internal/testutil/syncbuf"
 )
 
 // markup is a name an attacker would choose: if it ever became HTML, the
@@ -19,23 +18,6 @@ const markup = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</scri
 
 // injected reports whether any of the markup became elements.
 const injected = `window.__xss !== undefined || document.querySelector('img[src=x], #main script, #main b, dialog script, dialog b, .toasts b') !== null`
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestTenantNamesAreText names a datastore, a user, a database, a topic, a
 // configuration value and a metrics token with HTML and script markup, and
@@ -48,7 +30,7 @@ func TestTenantNamesAreText(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser")
 	}
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	e := at.Start(t, at.Options{LogWriter: &logs})
 	pg := e.CreateDatastore(at.TokenA, "postgresql", markup, 1)
 	kafka := e.CreateDatastore(at.TokenA, "kafka", "k-"+markup, 1)

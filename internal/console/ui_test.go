@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,12 +9,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/console/consoletest"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
+	"github.com/dbaasd/dbaasd/internal/testutil/syncbuf"
 )
 
 func TestMain(m *testing.M) { os.Exit(at.Main(m)) }
@@ -277,7 +276,7 @@ func withTTY(t *testing.T, cmdline, password string) (string, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -289,23 +288,6 @@ func withTTY(t *testing.T, cmdline, password string) (string, error) {
 	_, _ = io.WriteString(in, password+"\n")
 	err = cmd.Wait()
 	return out.String(), err
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var hostPort = regexp.MustCompile(`(\d+\.\d+\.\d+\.\d+):(\d+)`)

@@ -2,7 +2,6 @@ package telemetry_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,29 +19,12 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/httpapi"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
+	"github.com/dbaasd/dbaasd/internal/testutil/syncbuf"
 )
 
 func TestMain(m *testing.M) { os.Exit(at.Main(m)) }
 
 const wait = 2 * time.Minute
-
-// logBuffer collects dbaasd's log safely across goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func mustDo(t *testing.T, e *at.Env, token, method, path string, body any, want int) *at.Response {
 	t.Helper()
@@ -107,7 +88,7 @@ func TestTelemetryEndToEnd(t *testing.T) {
 		t.Skip("starts engines")
 	}
 	t.Parallel()
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	e := at.Start(t, at.Options{Reconcile: true, MetricsInterval: time.Second, LogWriter: &logs})
 	t.Logf("%v: dbaasd started", time.Now().Format("15:04:05.000"))
 	ds := e.CreateDatastore(at.TokenA, "postgresql", "telemetry", 1)

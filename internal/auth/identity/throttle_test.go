@@ -9,28 +9,11 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/dbaasd/dbaasd/internal/testutil/syncbuf"
 )
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // loginFrom sends a password login as a client at address addr would.
 func (b *bundle) loginFrom(addr, user, domain, password string) *httptest.ResponseRecorder {
@@ -51,7 +34,7 @@ func (b *bundle) loginFrom(addr, user, domain, password string) *httptest.Respon
 // right password works again.
 func TestLoginThrottle(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	b := setupLogged(t, time.Hour, slog.New(slog.NewJSONHandler(&logs, nil)))
 	const attacker, other = "203.0.113.7", "198.51.100.9"
 

@@ -9,7 +9,6 @@
 package s3test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -19,7 +18,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,6 +26,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/dbaasd/dbaasd/internal/objectstore"
+	"github.com/dbaasd/dbaasd/internal/testutil/syncbuf"
 )
 
 // Version is the versitygw release the tests run: keep it equal to
@@ -83,7 +82,7 @@ func Start(t testing.TB) *Server {
 	for range 5 { // a free port may be taken before the server binds it
 		port := freePort(t)
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		logs := &syncBuffer{}
+		logs := &syncbuf.Buffer{}
 		cmd := exec.Command(bin, "--port", addr, "--region", s.Region, "--quiet",
 			"posix", "--sidecar", filepath.Join(dir, "meta"), s.Dir)
 		// The credentials go through the environment, not the command line
@@ -180,22 +179,4 @@ func random(t testing.TB, n int) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
-}
-
-// syncBuffer collects a process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
