@@ -224,6 +224,9 @@ func (s *Service) ResizeDatastore(ctx context.Context, c Caller, id string, r Re
 	if r.NodeCount == nil && r.FlavorID == "" && r.Flavor == nil && r.DiskSize == 0 {
 		return nil, Invalid("resize", "give node_count, flavor_id, flavor or disk")
 	}
+	if err := s.checkResizeWithEngine(ctx, c, id, r); err != nil {
+		return nil, err
+	}
 	err := s.inTx(ctx, func(tx store.Tx) error {
 		d, err := s.liveDatastore(ctx, tx, c, id, true)
 		if err != nil {
@@ -236,40 +239,9 @@ func (s *Service) ResizeDatastore(ctx context.Context, c Caller, id string, r Re
 		if err != nil {
 			return err
 		}
-		fl, flavorID := d.Flavor, d.FlavorID
-		if r.FlavorID != "" || r.Flavor != nil {
-			custom := r.Flavor
-			if custom != nil && custom.DiskType == "" {
-				custom.DiskType = d.Flavor.DiskType
-			}
-			if fl, flavorID, err = s.resolveFlavor(ctx, tx, typ, r.FlavorID, custom, nil); err != nil {
-				return err
-			}
-			if r.FlavorID != "" {
-				fl.DiskType = d.Flavor.DiskType
-				fl.Disk = max(fl.Disk, d.Flavor.Disk)
-			}
-		}
-		if r.DiskSize != 0 {
-			fl.Disk = r.DiskSize
-		}
-		if fl.Disk < d.Flavor.Disk {
-			return Invalid("resize.disk.size", "disks only grow: %d GB is less than the current %d GB", fl.Disk, d.Flavor.Disk)
-		}
-		if fl.DiskType != d.Flavor.DiskType {
-			return Invalid("resize.flavor.disk_type", "the disk type cannot change (%s)", d.Flavor.DiskType)
-		}
-		if fl.Disk > d.Flavor.Disk {
-			field := "resize.flavor_id"
-			switch {
-			case r.DiskSize != 0:
-				field = "resize.disk.size"
-			case r.Flavor != nil:
-				field = "resize.flavor.disk"
-			}
-			if err := s.checkDiskGrowthWithEngine(ctx, typ.Engine, d.ID, field); err != nil {
-				return err
-			}
+		fl, flavorID, err := s.resizedFlavor(ctx, tx, typ, d, r)
+		if err != nil {
+			return err
 		}
 		if err := s.checkLimits(typ.Engine, fl); err != nil {
 			return err
@@ -307,6 +279,68 @@ func (s *Service) ResizeDatastore(ctx context.Context, c Caller, id string, r Re
 		return nil, err
 	}
 	return s.GetDatastore(ctx, c, id)
+}
+
+// resizedFlavor is the flavor (and its ID, "" for a custom one) that
+// resize r gives datastore d, checked against d's: disks only grow and keep
+// their type.
+func (s *Service) resizedFlavor(ctx context.Context, tx store.Tx, typ *model.DatastoreType, d *model.Datastore, r Resize) (model.Flavor, string, error) {
+	fl, flavorID := d.Flavor, d.FlavorID
+	if r.FlavorID != "" || r.Flavor != nil {
+		custom := r.Flavor
+		if custom != nil && custom.DiskType == "" {
+			custom.DiskType = d.Flavor.DiskType
+		}
+		var err error
+		if fl, flavorID, err = s.resolveFlavor(ctx, tx, typ, r.FlavorID, custom, nil); err != nil {
+			return fl, "", err
+		}
+		if r.FlavorID != "" {
+			fl.DiskType = d.Flavor.DiskType
+			fl.Disk = max(fl.Disk, d.Flavor.Disk)
+		}
+	}
+	if r.DiskSize != 0 {
+		fl.Disk = r.DiskSize
+	}
+	if fl.Disk < d.Flavor.Disk {
+		return fl, "", Invalid("resize.disk.size", "disks only grow: %d GB is less than the current %d GB", fl.Disk, d.Flavor.Disk)
+	}
+	if fl.DiskType != d.Flavor.DiskType {
+		return fl, "", Invalid("resize.flavor.disk_type", "the disk type cannot change (%s)", d.Flavor.DiskType)
+	}
+	return fl, flavorID, nil
+}
+
+// checkResizeWithEngine asks the engine, before the resize's transaction
+// (it may take a while: an API server answers), whether the datastore's
+// disks can grow when the resize grows them. Disks only grow, so a resize
+// that does not grow them now does not later either; errors of the
+// request itself are left to the transaction, which reports them.
+func (s *Service) checkResizeWithEngine(ctx context.Context, c Caller, id string, r Resize) error {
+	if len(s.cfg.DiskValidators) == 0 {
+		return nil
+	}
+	d, err := s.liveDatastore(ctx, s.store, c, id, false)
+	if err != nil || acceptsChange(d) != nil {
+		return nil
+	}
+	typ, err := s.store.DatastoreTypes().Get(ctx, d.TypeID)
+	if err != nil || s.cfg.DiskValidators[typ.Engine] == nil {
+		return nil
+	}
+	fl, _, err := s.resizedFlavor(ctx, s.store, typ, d, r)
+	if err != nil || fl.Disk <= d.Flavor.Disk {
+		return nil
+	}
+	field := "resize.flavor_id"
+	switch {
+	case r.DiskSize != 0:
+		field = "resize.disk.size"
+	case r.Flavor != nil:
+		field = "resize.flavor.disk"
+	}
+	return s.checkDiskGrowthWithEngine(ctx, typ.Engine, d.ID, field)
 }
 
 // resizeInstances adds instance records for new replicas and marks the
