@@ -22,7 +22,7 @@ run: deps build
 # Every test: those on this machine's engines (test-local), then the
 # Kubernetes runtime's on a single-node cluster started for them
 # (test-k8s), one after the other.
-test: deps
+test:
 	$(MAKE) test-local
 	$(MAKE) test-k8s
 

@@ -96,7 +96,15 @@ cert kubelet-serving node1 "" "DNS:node1,IP:$K8S_NODE_IP"
 openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
 openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
 
-kubeconfig() { # kubeconfig FILE CERTNAME SERVER
+# kubeconfig FILE USER SERVER [TOKEN]: USER's certificate in $pki, or TOKEN.
+kubeconfig() {
+  local cred
+  if [ -n "${4:-}" ]; then
+    cred="token: $4"
+  else
+    cred="client-certificate-data: $(base64 -w0 "$pki/$2.crt")
+    client-key-data: $(base64 -w0 "$pki/$2.key")"
+  fi
   cat >"$1" <<EOF
 apiVersion: v1
 kind: Config
@@ -108,8 +116,7 @@ clusters:
 users:
 - name: $2
   user:
-    client-certificate-data: $(base64 -w0 "$pki/$2.crt")
-    client-key-data: $(base64 -w0 "$pki/$2.key")
+    $cred
 contexts:
 - name: dbaasd-k8s
   context: {cluster: dbaasd-k8s, user: $2}
@@ -361,22 +368,7 @@ log "cluster and operator ready $(($(date +%s) - t0))s after start"
 # grant (the tests look at the cluster with the admin kubeconfig).
 $KUBECTL apply -f "$here/../../deploy/kubernetes/rbac.yaml" >/dev/null
 token=$($KUBECTL -n dbaasd-system create token dbaasd --duration=48h)
-cat >"$K8S_RUN/dbaasd.kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: dbaasd-k8s
-  cluster:
-    certificate-authority-data: $(base64 -w0 "$pki/ca.crt")
-    server: $server
-users:
-- name: dbaasd
-  user: {token: $token}
-contexts:
-- name: dbaasd-k8s
-  context: {cluster: dbaasd-k8s, user: dbaasd}
-current-context: dbaasd-k8s
-EOF
+kubeconfig "$K8S_RUN/dbaasd.kubeconfig" dbaasd "$server" "$token"
 chmod 600 "$K8S_RUN/dbaasd.kubeconfig"
 
 # --- S3-compatible object storage, on the host ----------------------------------
