@@ -51,7 +51,7 @@ func NeedsEngine(t testing.TB, name string) {
 
 // NewCluster returns a cluster with n nodes on free loopback ports under a
 // fresh temporary directory.
-func NewCluster(t *testing.T, eng string, n int) *engine.Cluster {
+func NewCluster(t testing.TB, eng string, n int) *engine.Cluster {
 	t.Helper()
 	dir := TempDir(t)
 	c := &engine.Cluster{
@@ -69,7 +69,7 @@ func NewCluster(t *testing.T, eng string, n int) *engine.Cluster {
 }
 
 // NewNode returns node i of c on a free loopback port.
-func NewNode(t *testing.T, c *engine.Cluster, i int) engine.Node {
+func NewNode(t testing.TB, c *engine.Cluster, i int) engine.Node {
 	t.Helper()
 	role := engine.RoleReplica
 	if i == 0 {
@@ -85,7 +85,7 @@ func NewNode(t *testing.T, c *engine.Cluster, i int) engine.Node {
 // TempDir returns a temporary directory that engine users can enter (the
 // engines may run as another OS user than the test) and that is short enough
 // for Unix socket paths.
-func TempDir(t *testing.T) string {
+func TempDir(t testing.TB) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "dbaasd-t")
 	if err != nil {
@@ -99,7 +99,7 @@ func TempDir(t *testing.T) string {
 }
 
 // FreePort returns a TCP port nothing listens on right now.
-func FreePort(t *testing.T) int {
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

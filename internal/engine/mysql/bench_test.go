@@ -3,54 +3,33 @@ package mysql
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/enginetest"
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
-
-// benchCluster is a one-node cluster under a fresh directory.
-func benchCluster(b *testing.B, eng string) *engine.Cluster {
-	b.Helper()
-	dir, err := os.MkdirTemp("", "dbaasd-b")
-	if err != nil {
-		b.Fatal(err)
-	}
-	_ = os.Chmod(dir, 0o755)
-	b.Cleanup(func() { _ = os.RemoveAll(dir) })
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	id := uuid.NewString()
-	return &engine.Cluster{
-		ID: uuid.NewString(), Engine: eng, Dir: dir,
-		Flavor:        engine.Flavor{VCPUs: 1, RAMMB: 1024, DiskGB: 5},
-		AdminPassword: "bench-" + id[:8],
-		Nodes: []engine.Node{{ID: id, Role: engine.RoleMaster, Host: "127.0.0.1", Port: port,
-			Dir: filepath.Join(dir, "nodes", id[:8])}},
-	}
-}
 
 // BenchmarkEnsureOneNode measures creating a one-node cluster with the
 // driver: copy of the template, my.cnf, start, admin password, replication
 // account. Compare with BenchmarkBareInstallAndStart.
-func BenchmarkEnsureOneNode(b *testing.B) {
-	d := newTestDriver(b, ModeNative)
+func BenchmarkEnsureOneNode(b *testing.B) { benchmarkEnsure(b, ModeNative, 1) }
+
+// BenchmarkEnsureThreeNodes measures creating a semi-synchronous primary
+// and two replicas; beside BenchmarkEnsureOneNode it gives what the
+// replicas cost.
+func BenchmarkEnsureThreeNodes(b *testing.B) { benchmarkEnsure(b, ModeNative, 3) }
+
+func benchmarkEnsure(b *testing.B, mode string, nodes int) {
+	d := newTestDriver(b, mode)
 	if err := d.ensureTemplate(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
 		b.StopTimer()
-		c := benchCluster(b, d.Name())
+		c := enginetest.NewCluster(b, d.Name(), nodes)
 		b.StartTimer()
 		if err := d.Ensure(context.Background(), c); err != nil {
 			b.Fatal(err)

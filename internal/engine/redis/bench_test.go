@@ -2,25 +2,34 @@ package redis
 
 import (
 	"context"
-	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/enginetest"
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
 // BenchmarkEnsureOneNode measures creating a one-node cluster from nothing
 // (directories, config, daemon start, readiness) until Ensure returns.
-func BenchmarkEnsureOneNode(b *testing.B) {
+func BenchmarkEnsureOneNode(b *testing.B) { benchmarkEnsure(b, 1) }
+
+// BenchmarkEnsureThreeNodes measures creating a master, two replicas and
+// three Sentinels from nothing until Ensure returns; beside
+// BenchmarkEnsureOneNode it gives what the replicas cost.
+func BenchmarkEnsureThreeNodes(b *testing.B) { benchmarkEnsure(b, 3) }
+
+func benchmarkEnsure(b *testing.B, nodes int) {
+	enginetest.NeedsEngine(b, "Redis servers")
 	d := newTestDriver(b)
 	ctx := context.Background()
 	for b.Loop() {
 		b.StopTimer()
-		c := benchCluster(b)
+		c := enginetest.NewCluster(b, engine.Redis, nodes)
+		c.Password = "bench-password"
+		enginetest.GivePorts(b, d, c)
 		b.StartTimer()
 		if err := d.Ensure(ctx, c); err != nil {
 			b.Fatal(err)
@@ -41,8 +50,8 @@ func BenchmarkBareRedisStart(b *testing.B) {
 	ctx := context.Background()
 	for b.Loop() {
 		b.StopTimer()
-		dir := benchDir(b)
-		port := freePort(b)
+		dir := enginetest.TempDir(b)
+		port := enginetest.FreePort(b)
 		pidFile := dir + "/redis.pid"
 		b.StartTimer()
 		out, err := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--daemonize", "yes",
@@ -69,34 +78,4 @@ func BenchmarkBareRedisStart(b *testing.B) {
 		proc.Terminate(proc.ReadPidFile(pidFile), 5*time.Second)
 		b.StartTimer()
 	}
-}
-
-func benchCluster(b *testing.B) *engine.Cluster {
-	dir := benchDir(b)
-	c := &engine.Cluster{ID: "bench", Engine: engine.Redis, Dir: dir, Password: "bench-password",
-		Flavor: engine.Flavor{VCPUs: 1, RAMMB: 1024, DiskGB: 5}}
-	c.Nodes = []engine.Node{{ID: "n0", Role: engine.RoleMaster, Host: "127.0.0.1", Port: freePort(b), Dir: dir + "/nodes/n0"}}
-	return c
-}
-
-// benchDir returns a directory the engine user can enter.
-func benchDir(b *testing.B) string {
-	dir, err := os.MkdirTemp("", "dbaasd-b")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = os.RemoveAll(dir) })
-	return dir
-}
-
-func freePort(b *testing.B) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port
 }
