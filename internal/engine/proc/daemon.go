@@ -14,6 +14,18 @@ import (
 // write its pid file, to answer, to end.
 const Poll = 20 * time.Millisecond
 
+// Backoff paces a poll: its first waits are short, since what is awaited
+// (a pid file, a server's first answer) often comes within milliseconds,
+// and grow to Poll. The zero value is ready to use.
+type Backoff struct{ d time.Duration }
+
+// Next returns how long to wait before the next look: 1 ms, then twice
+// the previous wait, at most Poll.
+func (b *Backoff) Next() time.Duration {
+	b.d = min(max(2*b.d, time.Millisecond), Poll)
+	return b.d
+}
+
 // pidWait bounds how long a server that detaches itself (Launch) may take
 // to write its pid file.
 const pidWait = 10 * time.Second
@@ -202,6 +214,7 @@ func (d *Daemon) Start(ctx context.Context) (int, error) {
 // pid file.
 func (d *Daemon) waitPid(ctx context.Context) (int, error) {
 	deadline := time.Now().Add(pidWait)
+	var b Backoff
 	for {
 		if pid := d.Running(); pid != 0 {
 			return pid, nil
@@ -215,7 +228,7 @@ func (d *Daemon) waitPid(ctx context.Context) (int, error) {
 		select {
 		case <-ctx.Done():
 			return 0, fmt.Errorf("wait for %s: %w", d.Name, ctx.Err())
-		case <-time.After(Poll):
+		case <-time.After(b.Next()):
 		}
 	}
 }
@@ -235,6 +248,7 @@ func (d *Daemon) Await(ctx context.Context, pid int) error {
 		ctx, cancel = context.WithTimeout(ctx, d.ReadyTimeout)
 		defer cancel()
 	}
+	var b Backoff
 	for {
 		if !Alive(pid) {
 			return fmt.Errorf("%s exited: %s", d.Name, d.tail())
@@ -249,7 +263,7 @@ func (d *Daemon) Await(ctx context.Context, pid int) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s not ready: %w (last error: %v): %s", d.Name, ctx.Err(), err, d.tail())
-		case <-time.After(Poll):
+		case <-time.After(b.Next()):
 		}
 	}
 }

@@ -337,3 +337,15 @@ func TestLogTail(t *testing.T) {
 		t.Errorf("LogTail of a missing file = %q, want empty", got)
 	}
 }
+
+// TestBackoff checks a poll's waits: short at first, doubling, never
+// longer than Poll.
+func TestBackoff(t *testing.T) {
+	t.Parallel()
+	var b Backoff
+	for i := range 10 {
+		if got, want := b.Next(), min(time.Millisecond<<i, Poll); got != want {
+			t.Fatalf("wait %d: got %s, want %s", i, got, want)
+		}
+	}
+}
