@@ -33,6 +33,15 @@ var bareName = map[string]string{
 	"kafka":      "bare `dbaasd kafka-broker` until a SASL metadata answer",
 }
 
+// atOnceOf is how many servers of each bare engine a 3-node cluster
+// starts (a Redis cluster's three Sentinels are redis-server processes
+// too); startTemplates is where dbaasd keeps the data directory each copies
+// (under its data dir; a glob).
+var (
+	atOnceOf       = map[string]int{"postgresql": 3, "mariadb": 3, "redis": 6}
+	startTemplates = map[string]string{"postgresql": "templates/postgresql/*/data", "mariadb": "templates/mysql/data"}
+)
+
 // fastEngines start in well under a second; quick mode builds 3-node
 // clusters of these only.
 var fastEngines = map[string]bool{"redis": true, "kafka": true}
@@ -62,6 +71,10 @@ type bareRun struct {
 	start time.Duration
 	mem   rss.Usage
 }
+
+// atOnceRun is one server, then atOnceOf servers, started at the same time
+// the way dbaasd starts a node (from its template), without dbaasd.
+type atOnceRun struct{ one, many time.Duration }
 
 // runProvision is section 4 (and the cluster part of 5): create → ACTIVE
 // of 1- and 3-node clusters of each engine, each beside the engine's bare
@@ -96,6 +109,7 @@ func runProvision(ctx context.Context, e *env, res *results) error {
 
 	created := map[string][]clusterRun{} // engine/nodes
 	bares := map[string][]bareRun{}      // bare engine
+	atOnce := map[string][]atOnceRun{}   // bare engine
 	broken := map[string]bool{}
 	for run := 1; run <= e.cfg.runs; run++ {
 		measuredBare := map[string]bool{}
@@ -114,6 +128,18 @@ func runProvision(ctx context.Context, e *env, res *results) error {
 				} else {
 					bares[b] = append(bares[b], br)
 					e.logf("run %d/%d bare %-12s %6.2f s  RSS %5.1f MiB", run, e.cfg.runs, b, br.start.Seconds(), rss.MiB(br.mem.RSS))
+				}
+				if k := atOnceOf[b]; k > 0 && notOffered[eng+"/3"] == "" && len(sizes(eng)) > 1 {
+					ar, err := startAtOnce(ctx, e, dataDir, b, k, run)
+					if err != nil {
+						if ctx.Err() != nil {
+							return ctx.Err()
+						}
+						res.fail(sec, fmt.Errorf("bare %s, %d at once: %w", b, k, err))
+					} else {
+						atOnce[b] = append(atOnce[b], ar)
+						e.logf("run %d/%d bare %-12s 1 from the template %.2f s, %d at once %.2f s", run, e.cfg.runs, b, ar.one.Seconds(), k, ar.many.Seconds())
+					}
 				}
 			}
 			for _, nodes := range sizes(eng) {
@@ -143,6 +169,7 @@ func runProvision(ctx context.Context, e *env, res *results) error {
 		}
 	}
 	provisionFigures(res, engines, created, bares, notOffered)
+	atOnceFigures(res, engines, created, atOnce, notOffered)
 	return nil
 }
 
@@ -252,6 +279,84 @@ func bareStart(ctx context.Context, e *env, engine string, run int) (bareRun, er
 	stopErr := s.Stop(sctx)
 	_ = os.RemoveAll(dir)
 	return br, stopErr
+}
+
+// startAtOnce starts one bare server of engine the way dbaasd starts a node
+// (on a copy of dbaasd's template, where the engine has one), then k at the
+// same time, stopping each set once it answered.
+func startAtOnce(ctx context.Context, e *env, dataDir, engine string, k, run int) (atOnceRun, error) {
+	var ar atOnceRun
+	o := barestart.Options{Runner: e.runner, DbaasdBin: e.bin}
+	if glob := startTemplates[engine]; glob != "" {
+		m, _ := filepath.Glob(filepath.Join(dataDir, glob))
+		if len(m) != 1 {
+			return ar, fmt.Errorf("dbaasd's %s template: %d matches of %s", engine, len(m), glob)
+		}
+		o.Template = m[0]
+	}
+	for _, n := range []int{1, k} {
+		o.Dir = filepath.Join(e.root, "bare-engines", fmt.Sprintf("%s-%d-at-once-%d", engine, n, run))
+		if err := os.MkdirAll(filepath.Dir(o.Dir), 0o755); err != nil {
+			return ar, err
+		}
+		servers, took, err := barestart.StartAtOnce(ctx, engine, n, o)
+		if err != nil {
+			return ar, err
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		var errs []error
+		for _, s := range servers {
+			errs = append(errs, s.Stop(sctx))
+		}
+		cancel()
+		_ = os.RemoveAll(o.Dir)
+		if err := errors.Join(errs...); err != nil {
+			return ar, err
+		}
+		if n == 1 {
+			ar.one = took
+		} else {
+			ar.many = took
+		}
+	}
+	return ar, nil
+}
+
+// atOnceFigures add, for each engine with 3-node clusters, how much longer
+// its servers take to start all at once than one alone on this machine,
+// and the least a 3-node create can then take: a 1-node create with that
+// difference added (dbaasd's own work for a cluster does not shrink with
+// more nodes).
+func atOnceFigures(res *results, engines []string, created map[string][]clusterRun, atOnce map[string][]atOnceRun, notOffered map[string]string) {
+	done := map[string]bool{}
+	for _, eng := range engines {
+		b := bareOf[eng]
+		runs, one := atOnce[b], created[eng+"/1"]
+		if len(runs) == 0 || len(one) == 0 || notOffered[eng+"/3"] != "" {
+			continue
+		}
+		k := atOnceOf[b]
+		var ones, manys []float64
+		for _, r := range runs {
+			ones, manys = append(ones, r.one.Seconds()), append(manys, r.many.Seconds())
+		}
+		how := "from dbaasd's template"
+		if startTemplates[b] == "" {
+			how = "on the command line"
+		}
+		if !done[b] {
+			done[b] = true
+			res.add(&figure{section: "provision", name: fmt.Sprintf("bare %s: %d servers started at once %s, until all answer", b, k, how), unit: "s",
+				values: manys, baseName: "1 server started the same way", base: ones})
+		}
+		var least, base []float64
+		for i := 0; i < len(runs) && i < len(one); i++ {
+			least = append(least, one[i].create.Seconds()-ones[i]+manys[i])
+			base = append(base, one[i].create.Seconds())
+		}
+		res.add(&figure{section: "provision", name: fmt.Sprintf("%s, 3 nodes: the least create → ACTIVE those starts allow (1 node's, plus what %d servers at once take more than 1)", eng, k), unit: "s",
+			values: least, baseName: eng + ", 1 node: create → ACTIVE", base: base})
+	}
 }
 
 // deleteAll deletes every datastore the project still has (the cleanup of

@@ -15,10 +15,13 @@ package barestart
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
@@ -51,6 +54,9 @@ type Options struct {
 	DbaasdBin string
 	// PostgresOpts are extra "-c name=value" server options.
 	PostgresOpts []string
+	// Template, for PostgreSQL and MariaDB, is a data directory (dbaasd's
+	// template) copied instead of running initdb or mariadb-install-db.
+	Template string
 }
 
 // Start starts a bare server of an engine: "postgresql", "mariadb",
@@ -70,6 +76,34 @@ func Start(ctx context.Context, engine string, o Options) (*Server, error) {
 		return startKafka(ctx, o)
 	}
 	return nil, fmt.Errorf("bare start: unknown engine %q", engine)
+}
+
+// StartAtOnce starts n servers of an engine at the same time, each in a
+// directory of its own under o.Dir, and returns them with the time until
+// the last one answered. On error, the servers that started are stopped.
+func StartAtOnce(ctx context.Context, engine string, n int, o Options) ([]*Server, time.Duration, error) {
+	servers := make([]*Server, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	t := time.Now()
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			oi := o
+			oi.Dir = filepath.Join(o.Dir, strconv.Itoa(i))
+			servers[i], errs[i] = Start(ctx, engine, oi)
+		}()
+	}
+	wg.Wait()
+	took := time.Since(t)
+	if err := errors.Join(errs...); err != nil {
+		for _, s := range servers {
+			_ = s.Stop(context.WithoutCancel(ctx))
+		}
+		return nil, 0, err
+	}
+	return servers, took, nil
 }
 
 // freePort returns a TCP port on 127.0.0.1 that is free right now.

@@ -27,12 +27,22 @@ func startMariaDB(ctx context.Context, o Options) (*Server, error) {
 	r := o.Runner
 	data := filepath.Join(o.Dir, "data")
 	innodb := []string{"--innodb-log-file-size=32M", "--innodb-buffer-pool-size=32M"}
-	args := append([]string{"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal",
-		"--skip-test-db", "--skip-name-resolve"}, innodb...)
-	cmd := r.Command(ctx, installDB, args...)
-	cmd.Dir = o.Dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("bare mariadb: mariadb-install-db: %w: %s", err, out)
+	if o.Template != "" {
+		// As dbaasd starts a node: a copy of its template, with the
+		// binary log and sizes of its configuration.
+		if err := r.CopyTree(o.Template, data); err != nil {
+			return nil, fmt.Errorf("bare mariadb: %w", err)
+		}
+		innodb = []string{"--innodb-log-file-size=32M", "--innodb-buffer-pool-size=128M", "--log-bin=binlog",
+			"--binlog-format=ROW", "--server-id=1", "--performance-schema=OFF", "--tmpdir=" + o.Dir}
+	} else {
+		args := append([]string{"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal",
+			"--skip-test-db", "--skip-name-resolve"}, innodb...)
+		cmd := r.Command(ctx, installDB, args...)
+		cmd.Dir = o.Dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("bare mariadb: mariadb-install-db: %w: %s", err, out)
+		}
 	}
 	port, err := freePort()
 	if err != nil {

@@ -20,7 +20,11 @@ func startPostgres(ctx context.Context, o Options) (*Server, error) {
 	pgctl := filepath.Join(filepath.Dir(initdb), "pg_ctl")
 	data := filepath.Join(o.Dir, "data")
 	r := o.Runner
-	if _, err := r.Run(ctx, initdb, "-D", data, "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8",
+	if o.Template != "" {
+		if err := r.CopyTree(o.Template, data); err != nil {
+			return nil, fmt.Errorf("bare postgresql: %w", err)
+		}
+	} else if _, err := r.Run(ctx, initdb, "-D", data, "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8",
 		"--auth-local=trust", "--auth-host=scram-sha-256", "--data-checksums"); err != nil {
 		return nil, fmt.Errorf("bare postgresql: %w", err)
 	}
