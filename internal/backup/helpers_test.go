@@ -4,10 +4,12 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dbaasd/dbaasd/internal/backup"
 	"github.com/dbaasd/dbaasd/internal/model"
 	"github.com/dbaasd/dbaasd/internal/store"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
@@ -118,7 +120,15 @@ func restore(t testing.TB, e *at.Env, engine, name string, nodes int, src string
 		t.Fatalf("restore %s: %d %s", name, r.Status, r.Body)
 	}
 	id := r.Str("datastore.id")
-	return e.WaitStatus(at.TokenA, "/v1/datastores/"+id, "datastore", model.StatusActive, wait)
+	active := e.WaitStatus(at.TokenA, "/v1/datastores/"+id, "datastore", model.StatusActive, wait)
+	// The restore staged the backup in the new datastore's backup
+	// directory; its OS account must still reach its archive inside.
+	if st, err := os.Stat(filepath.Join(backup.Root(e.DataDir), id)); err != nil {
+		t.Errorf("backup directory of restored datastore %s: %v", id, err)
+	} else if st.Mode().Perm() != 0o711 {
+		t.Errorf("backup directory of restored datastore %s: mode %v, want 0711", id, st.Mode().Perm())
+	}
+	return active
 }
 
 // catalogue returns a datastore's backups and archived files.

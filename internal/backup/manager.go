@@ -135,6 +135,32 @@ func (m *Manager) offMachine() bool { return m.storage.LocalPath(dirArchive) == 
 // dir is a datastore's directory in the local storage.
 func (m *Manager) dir(datastoreID string) string { return filepath.Join(m.opts.Root, datastoreID) }
 
+// datastoreDir creates a datastore's backup directory, or repairs its
+// mode: 0711, so that the datastore's OS account reaches its archive
+// directory inside it (and lists nothing). Everything that makes a
+// directory under it goes through here first: a parent that MkdirAll made
+// on the way with a stricter mode would lock the account out of its
+// archive.
+func (m *Manager) datastoreDir(datastoreID string) (string, error) {
+	dir := m.dir(datastoreID)
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return "", fmt.Errorf("backup directory: %w", err)
+	}
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return "", fmt.Errorf("backup directory: %w", err)
+	}
+	if !st.IsDir() {
+		return "", fmt.Errorf("backup directory %s is not a directory", dir)
+	}
+	if st.Mode().Perm() != 0o711 {
+		if err := os.Chmod(dir, 0o711); err != nil {
+			return "", fmt.Errorf("backup directory: %w", err)
+		}
+	}
+	return dir, nil
+}
+
 // errBusy reports a lock another holder has.
 var errBusy = errors.New("busy")
 
@@ -143,10 +169,11 @@ var errBusy = errors.New("busy")
 // reads its backups, exclusive while retention removes them — without
 // waiting (errBusy) when wait is false.
 func (m *Manager) lock(datastoreID string, shared, wait bool) (func(), error) {
-	if err := os.MkdirAll(m.dir(datastoreID), 0o711); err != nil {
+	dir, err := m.datastoreDir(datastoreID)
+	if err != nil {
 		return nil, fmt.Errorf("backup lock: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(m.dir(datastoreID), lockFile), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("backup lock: %w", err)
 	}

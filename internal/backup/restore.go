@@ -94,7 +94,11 @@ func (m *Manager) BeforeStart(ctx context.Context, ds *model.Datastore, c *engin
 		return err
 	}
 	m.createProgress(ctx, ds.ID, 4)
-	stage := filepath.Join(m.dir(ds.ID), dirRestore)
+	dir, err := m.datastoreDir(ds.ID)
+	if err != nil {
+		return err
+	}
+	stage := filepath.Join(dir, dirRestore)
 	if err := os.RemoveAll(stage); err != nil {
 		return fmt.Errorf("restore staging: %w", err)
 	}
@@ -121,9 +125,6 @@ func (m *Manager) BeforeStart(ctx context.Context, ds *model.Datastore, c *engin
 			err = fmt.Errorf("%w: %w", engine.ErrInvalid, err)
 		}
 		return fmt.Errorf("restore from datastore %s (backup of %s): %w", srcID, base.ConsistentAt.Format(TimeFormat), err)
-	}
-	if err := os.MkdirAll(m.dir(ds.ID), 0o711); err != nil {
-		return fmt.Errorf("record restore: %w", err)
 	}
 	rec, _ := json.MarshalIndent(restoreRecord{Source: srcID, Target: target, Backup: base.ID, RestoredAt: time.Now().UTC()}, "", "  ")
 	if err := os.WriteFile(done, append(rec, '\n'), 0o600); err != nil {

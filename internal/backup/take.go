@@ -51,7 +51,11 @@ func (m *Manager) HandleBackup(ctx context.Context, a *model.Action) error {
 	if err := m.store.InsertBackup(ctx, rec); err != nil {
 		return err
 	}
-	staging := filepath.Join(m.dir(ds.ID), dirStaging, path.Base(rec.Location))
+	dir, err := m.datastoreDir(ds.ID)
+	if err != nil {
+		return err
+	}
+	staging := filepath.Join(dir, dirStaging, path.Base(rec.Location))
 	if err := os.MkdirAll(filepath.Dir(staging), 0o711); err != nil {
 		return fmt.Errorf("backup staging: %w", err)
 	}
