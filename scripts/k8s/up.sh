@@ -29,6 +29,7 @@ fi
 
 t0=$(date +%s)
 mkdir -p "$K8S_RUN"/{pki,logs,pids,cni,etcd,containerd,kubelet,pv}
+chmod 0700 "$K8S_RUN/pki" # the cluster's keys: root's alone
 date +%s >"$K8S_RUN/started"
 NS="nsenter --net=/run/netns/$K8S_NETNS"
 B=$K8S_BIN
@@ -96,7 +97,8 @@ cert kubelet-serving node1 "" "DNS:node1,IP:$K8S_NODE_IP"
 openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
 openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
 
-# kubeconfig FILE USER SERVER [TOKEN]: USER's certificate in $pki, or TOKEN.
+# kubeconfig FILE USER SERVER [TOKEN]: USER's certificate in $pki, or TOKEN;
+# the file holds a credential, so it is root's alone (0600).
 kubeconfig() {
   local cred
   if [ -n "${4:-}" ]; then
@@ -105,6 +107,7 @@ kubeconfig() {
     cred="client-certificate-data: $(base64 -w0 "$pki/$2.crt")
     client-key-data: $(base64 -w0 "$pki/$2.key")"
   fi
+  install -m 0600 /dev/null "$1"
   cat >"$1" <<EOF
 apiVersion: v1
 kind: Config
@@ -369,7 +372,6 @@ log "cluster and operator ready $(($(date +%s) - t0))s after start"
 $KUBECTL apply -f "$here/../../deploy/kubernetes/rbac.yaml" >/dev/null
 token=$($KUBECTL -n dbaasd-system create token dbaasd --duration=48h)
 kubeconfig "$K8S_RUN/dbaasd.kubeconfig" dbaasd "$server" "$token"
-chmod 600 "$K8S_RUN/dbaasd.kubeconfig"
 
 # --- S3-compatible object storage, on the host ----------------------------------
 s3dir=$K8S_RUN/s3
