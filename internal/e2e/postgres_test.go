@@ -459,19 +459,6 @@ func TestRestartDbaasdLeavesClustersRunning(t *testing.T) {
 
 // isParentOf reports whether parent is the parent process of child.
 func isParentOf(parent, child int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", child))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return false
-	}
-	var state string
-	var ppid int
-	if _, err := fmt.Sscanf(s[i+2:], "%s %d", &state, &ppid); err != nil {
-		return false
-	}
-	return ppid == parent
+	st, err := proc.ReadStat(child)
+	return err == nil && st.PPID == parent
 }

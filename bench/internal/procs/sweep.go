@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
 // Under returns the live processes that belong to dir: those whose command
@@ -129,21 +131,8 @@ func listPIDs() []int {
 
 // PPID returns the parent process ID of pid (0 if unknown).
 func PPID(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 2 {
-		return 0
-	}
-	pp, _ := strconv.Atoi(f[1])
-	return pp
+	st, _ := proc.ReadStat(pid)
+	return st.PPID
 }
 
 // Sweep terminates every process that belongs to dir (see Under): SIGTERM,
@@ -176,15 +165,8 @@ func Sweep(dir string, grace time.Duration) int {
 
 // alive1 reports whether pid runs and is not a zombie.
 func alive1(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] != 'Z' && s[i+2] != 'X'
-	}
-	return true
+	st, err := proc.ReadStat(pid)
+	return err == nil && st.Alive()
 }
 
 // Tree returns pid and its live descendants.

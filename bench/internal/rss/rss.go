@@ -10,6 +10,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
 // Usage is the memory of one or several processes, in bytes.
@@ -80,48 +82,20 @@ func field(path, name string) (int64, error) {
 
 // CPUSeconds returns the user plus system CPU time a process has used.
 func CPUSeconds(pid int) (float64, error) {
-	f, err := statTimes(pid)
+	st, err := proc.ReadStat(pid)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("cpu of %d: %w", pid, err)
 	}
-	return (f[0] + f[1]) / clockTicks, nil
+	return st.OwnCPU, nil
 }
 
 // TotalCPUSeconds is CPUSeconds with the CPU time of the children the
 // process waited for (which includes their own waited-for children): the
 // work of a process and of everything it ran and reaped.
 func TotalCPUSeconds(pid int) (float64, error) {
-	f, err := statTimes(pid)
+	st, err := proc.ReadStat(pid)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("cpu of %d: %w", pid, err)
 	}
-	return (f[0] + f[1] + f[2] + f[3]) / clockTicks, nil
+	return st.OwnCPU + st.ChildCPU, nil
 }
-
-// statTimes reads utime, stime, cutime and cstime (clock ticks) from
-// /proc/<pid>/stat.
-func statTimes(pid int) ([4]float64, error) {
-	var out [4]float64
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return out, fmt.Errorf("cpu of %d: %w", pid, err)
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return out, fmt.Errorf("cpu of %d: bad stat", pid)
-	}
-	f := strings.Fields(s[i+1:])
-	// After the command: state(0) ppid(1) … utime(11) stime(12)
-	// cutime(13) cstime(14), in clock ticks.
-	if len(f) < 15 {
-		return out, fmt.Errorf("cpu of %d: short stat", pid)
-	}
-	for k := range out {
-		out[k], _ = strconv.ParseFloat(f[11+k], 64)
-	}
-	return out, nil
-}
-
-// clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
-const clockTicks = 100

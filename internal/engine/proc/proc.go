@@ -315,23 +315,15 @@ func state(pid int) (alive, exiting bool) {
 	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
 		return false, false
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return false, false
 	}
-	// Field 3 is the state; it follows the command name in parentheses.
-	// Field 9 holds the task flags.
-	s := string(stat)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+2 >= len(s) {
-		return true, false
+	st, err := parseStat(b)
+	if err != nil {
+		return true, false // it has a stat file, so it is there
 	}
-	alive = s[i+2] != 'Z' && s[i+2] != 'X'
-	if f := strings.Fields(s[i+1:]); len(f) >= 7 {
-		flags, err := strconv.ParseUint(f[6], 10, 64)
-		exiting = err == nil && flags&pfExiting != 0
-	}
-	return alive, exiting
+	return st.Alive(), st.Flags&pfExiting != 0
 }
 
 // ReadPidFile returns the process ID in the first line of a pid file, or 0.

@@ -41,13 +41,13 @@ var pssCache struct {
 
 // pss returns the proportional set size of process pid, whose stat line
 // is st: the last reading while it still holds, else a new one.
-func (p *Processes) pss(pid int, st procStat) (int64, bool) {
+func (p *Processes) pss(pid int, st Stat) (int64, bool) {
 	now := time.Now()
-	k := pssKey{root: p.root, pid: pid, start: st.start}
+	k := pssKey{root: p.root, pid: pid, start: st.StartTicks}
 	pssCache.mu.Lock()
 	r, ok := pssCache.m[k]
 	pssCache.mu.Unlock()
-	if d := st.rssPage - r.rssPage; ok && now.Sub(r.at) < pssMaxAge && max(d, -d)*pssDrift <= r.rssPage {
+	if d := st.RSSPages - r.rssPage; ok && now.Sub(r.at) < pssMaxAge && max(d, -d)*pssDrift <= r.rssPage {
 		return r.pss, true
 	}
 	v, ok := readPss(p.root, pid)
@@ -59,7 +59,7 @@ func (p *Processes) pss(pid int, st procStat) (int64, bool) {
 	if pssCache.m == nil {
 		pssCache.m = map[pssKey]pssReading{}
 	}
-	pssCache.m[k] = pssReading{rssPage: st.rssPage, pss: v, at: now}
+	pssCache.m[k] = pssReading{rssPage: st.RSSPages, pss: v, at: now}
 	if now.Sub(pssCache.swept) > pssMaxAge {
 		pssCache.swept = now
 		for k, r := range pssCache.m {

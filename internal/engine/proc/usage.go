@@ -2,18 +2,12 @@ package proc
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 )
-
-// userHZ is the unit of the CPU times in /proc/<pid>/stat. The kernel
-// reports them in USER_HZ, which is 100 on every architecture Linux
-// exposes to user space (sysconf(_SC_CLK_TCK)).
-const userHZ = 100
 
 // Usage is what a server uses: its process and every descendant (a
 // PostgreSQL postmaster and its backends, mariadbd, redis-server and its
@@ -33,19 +27,11 @@ type Usage struct {
 // TreeUsage measures process pid and its descendants from /proc.
 func TreeUsage(pid int) (Usage, error) { return treeUsage("/proc", pid) }
 
-// procStat is what we read of /proc/<pid>/stat.
-type procStat struct {
-	ppid    int
-	cpu     float64 // utime + stime + cutime + cstime, seconds
-	rssPage int64
-	start   int64 // clock ticks after boot the process started at
-}
-
 // Processes is a snapshot of the machine's processes, to measure many
 // process trees with one pass over /proc.
 type Processes struct {
 	root     string
-	stats    map[int]procStat
+	stats    map[int]Stat
 	children map[int][]int
 }
 
@@ -57,7 +43,7 @@ func readProcesses(root string) (*Processes, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list processes: %w", err)
 	}
-	p := &Processes{root: root, stats: map[int]procStat{}, children: map[int][]int{}}
+	p := &Processes{root: root, stats: map[int]Stat{}, children: map[int][]int{}}
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -68,7 +54,7 @@ func readProcesses(root string) (*Processes, error) {
 			continue // exited meanwhile
 		}
 		p.stats[pid] = st
-		p.children[st.ppid] = append(p.children[st.ppid], pid)
+		p.children[st.PPID] = append(p.children[st.PPID], pid)
 	}
 	return p, nil
 }
@@ -87,11 +73,11 @@ func (p *Processes) TreeUsage(pid int) (Usage, error) {
 	page := int64(os.Getpagesize())
 	for _, q := range tree {
 		st := p.stats[q]
-		u.CPUSeconds += st.cpu
+		u.CPUSeconds += st.OwnCPU + st.ChildCPU
 		if pss, ok := p.pss(q, st); ok {
 			u.MemoryBytes += pss
 		} else {
-			u.MemoryBytes += st.rssPage * page
+			u.MemoryBytes += st.RSSPages * page
 		}
 		u.Processes++
 	}
@@ -107,39 +93,6 @@ func treeUsage(root string, pid int) (Usage, error) {
 		return Usage{}, err
 	}
 	return p.TreeUsage(pid)
-}
-
-// readStat parses /proc/<pid>/stat. The command name (field 2) is in
-// parentheses and may itself hold spaces and parentheses, so fields are
-// counted from the last ')'.
-func readStat(root string, pid int) (procStat, error) {
-	var st procStat
-	b, err := os.ReadFile(filepath.Join(root, strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return st, err
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return st, fmt.Errorf("malformed stat of %d", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	// f[0] is field 3 (state): field n is f[n-3].
-	if len(f) < 22 {
-		return st, fmt.Errorf("malformed stat of %d: %d fields", pid, len(f)+2)
-	}
-	st.ppid, _ = strconv.Atoi(f[1])
-	var ticks int64
-	for _, k := range []int{11, 12, 13, 14} { // utime, stime, cutime, cstime
-		v, err := strconv.ParseInt(f[k], 10, 64)
-		if err != nil {
-			return st, fmt.Errorf("malformed stat of %d: %w", pid, err)
-		}
-		ticks += v
-	}
-	st.cpu = float64(ticks) / userHZ
-	st.start, _ = strconv.ParseInt(f[19], 10, 64)
-	st.rssPage, _ = strconv.ParseInt(f[21], 10, 64)
-	return st, nil
 }
 
 // readPss returns the proportional set size of a process in bytes from

@@ -73,8 +73,8 @@ func TestReadStatOddCommandName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.ppid != 7 || st.cpu != 3 || st.rssPage != 10 {
-		t.Fatalf("readStat = %+v, want ppid 7, cpu 3 s, rss 10 pages", st)
+	if st.PPID != 7 || st.State != 'S' || st.OwnCPU != 2 || st.ChildCPU != 1 || st.RSSPages != 10 {
+		t.Fatalf("readStat = %+v, want state S, ppid 7, cpu 2 s + 1 s of children, rss 10 pages", st)
 	}
 	u, err := treeUsage(root, 42)
 	if err != nil || u.Processes != 1 || u.CPUSeconds != 3 || u.MemoryBytes != 10*int64(os.Getpagesize()) {
