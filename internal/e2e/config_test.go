@@ -19,6 +19,7 @@ import (
 	"github.com/dbaasd/dbaasd/internal/engine/redis"
 	"github.com/dbaasd/dbaasd/internal/model"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
+	"github.com/dbaasd/dbaasd/internal/testutil/pgtest"
 )
 
 // configCase is one value of a corpus: bad (a part of the 400's message)
@@ -192,20 +193,20 @@ func hugePages() (free int, err error) {
 // pgProbe reads settings over a new session (a session keeps the values
 // it started with) as a user made through the API.
 func pgProbe(t *testing.T, e *at.Env, ds string) probe {
-	uid := post(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "prober", "password": "Secret-pass-1"}}).Str("user.id")
-	post(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "probe", "owner_id": uid}})
+	uid := at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "prober", "password": "Secret-pass-1"}}).Str("user.id")
+	at.MustPost(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "probe", "owner_id": uid}})
 	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", model.StatusActive, wait)
 	waitObjects(t, e, ds)
 	addr := e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil).Str("datastore.connection.master")
 	return func(t *testing.T, name string) string {
 		c := mustConnect(t, addr, "prober", "Secret-pass-1", "probe")
 		defer func() { _ = c.Close(context.Background()) }()
-		return queryOne[string](t, c, "SHOW "+name)
+		return pgtest.QueryOne[string](t, c, "SHOW "+name)
 	}
 }
 
 func myProbe(t *testing.T, e *at.Env, ds string) probe {
-	post(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "prober", "password": "Secret-pass-1"}})
+	at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "prober", "password": "Secret-pass-1"}})
 	waitObjects(t, e, ds)
 	addr := e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil).Str("datastore.connection.master")
 	return func(t *testing.T, name string) string {
@@ -317,12 +318,12 @@ func TestRefusedChangeRollsBack(t *testing.T) {
 	ds := e.CreateDatastore(at.TokenA, "postgresql", "rollback", 1)
 	path := "/v1/datastores/" + ds
 	e.WaitStatus(at.TokenA, path, "datastore", model.StatusActive, 3*wait)
-	put(t, e, path+"/config", map[string]any{"config": map[string]any{"statement_timeout": 5000}})
+	at.MustPut(t, e, path+"/config", map[string]any{"config": map[string]any{"statement_timeout": 5000}})
 	e.WaitStatus(at.TokenA, path, "datastore", model.StatusActive, 3*wait)
 
 	// max_connections = 1 fits the catalog's range, but the server does
 	// not start with it.
-	put(t, e, path+"/config", map[string]any{"config": map[string]any{"max_connections": 1}})
+	at.MustPut(t, e, path+"/config", map[string]any{"config": map[string]any{"max_connections": 1}})
 	deadline := time.Now().Add(5 * wait)
 	var failed map[string]any
 	for failed == nil {
@@ -347,11 +348,11 @@ func TestRefusedChangeRollsBack(t *testing.T) {
 		t.Errorf("config after the rollback: %v, want the last one that worked", cfg)
 	}
 	// The engine runs with it, and the datastore takes changes again.
-	uid := post(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "after", "password": "Secret-pass-1"}}).Str("user.id")
-	post(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "after", "owner_id": uid}})
+	uid := at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "after", "password": "Secret-pass-1"}}).Str("user.id")
+	at.MustPost(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "after", "owner_id": uid}})
 	waitObjects(t, e, ds)
 	c := mustConnect(t, got.Str("datastore.connection.master"), "after", "Secret-pass-1", "after")
-	if v := queryOne[string](t, c, "SHOW statement_timeout"); v != "5s" {
+	if v := pgtest.QueryOne[string](t, c, "SHOW statement_timeout"); v != "5s" {
 		t.Errorf("statement_timeout = %s after the rollback, want 5s", v)
 	}
 }

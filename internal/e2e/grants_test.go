@@ -8,6 +8,7 @@ import (
 	"time"
 
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
+	"github.com/dbaasd/dbaasd/internal/testutil/pgtest"
 )
 
 // TestPostgreSQLOwnerChangeKeepsGrants changes a database's owner as a
@@ -29,22 +30,22 @@ func TestPostgreSQLOwnerChangeKeepsGrants(t *testing.T) {
 	}
 	users := map[string]string{}
 	for _, name := range []string{"first_owner", "next_owner", "stranger"} {
-		users[name] = post(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": name,
+		users[name] = at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": name,
 			"password": "Owner-pass-1"}}).Str("user.id")
 	}
 	for _, id := range users {
 		e.WaitStatus(at.TokenA, "/v1/users/"+id, "user", "ACTIVE", wait)
 	}
-	db := post(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "owned",
+	db := at.MustPost(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "owned",
 		"owner_id": users["first_owner"]}}).Str("database.id")
 	e.WaitStatus(at.TokenA, "/v1/databases/"+db, "database", "ACTIVE", wait)
 	for _, name := range []string{"first_owner", "next_owner"} {
-		g := post(t, e, "/v1/grants", map[string]any{"grant": map[string]any{"datastore_id": ds, "database_id": db,
+		g := at.MustPost(t, e, "/v1/grants", map[string]any{"grant": map[string]any{"datastore_id": ds, "database_id": db,
 			"user_id": users[name]}}).Str("grant.id")
 		e.WaitStatus(at.TokenA, "/v1/grants/"+g, "grant", "ACTIVE", wait)
 	}
 
-	put(t, e, "/v1/databases/"+db, map[string]any{"database": map[string]any{"owner_id": users["next_owner"]}})
+	at.MustPut(t, e, "/v1/databases/"+db, map[string]any{"database": map[string]any{"owner_id": users["next_owner"]}})
 	e.WaitStatus(at.TokenA, "/v1/databases/"+db, "database", "ACTIVE", wait)
 
 	for _, name := range []string{"first_owner", "next_owner"} {
@@ -56,7 +57,7 @@ func TestPostgreSQLOwnerChangeKeepsGrants(t *testing.T) {
 		}
 	}
 	admin := mustConnect(t, master, "next_owner", "Owner-pass-1", "owned")
-	if got := queryOne[string](t, admin, "SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = 'owned'"); got != "next_owner" {
+	if got := pgtest.QueryOne[string](t, admin, "SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = 'owned'"); got != "next_owner" {
 		t.Errorf("owner = %q, want next_owner", got)
 	}
 
@@ -72,7 +73,7 @@ func TestPostgreSQLOwnerChangeKeepsGrants(t *testing.T) {
 
 	// Once granted, the refused user gets in through the pooler at once:
 	// PgBouncer does not hold the pool's clients for long after the refusal.
-	g := post(t, e, "/v1/grants", map[string]any{"grant": map[string]any{"datastore_id": ds, "database_id": db,
+	g := at.MustPost(t, e, "/v1/grants", map[string]any{"grant": map[string]any{"datastore_id": ds, "database_id": db,
 		"user_id": users["stranger"]}}).Str("grant.id")
 	e.WaitStatus(at.TokenA, "/v1/grants/"+g, "grant", "ACTIVE", wait)
 	var err error

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/model"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
+	"github.com/dbaasd/dbaasd/internal/testutil/pgtest"
 )
 
 // TestUserCreatedWhileDownHeals: a user accepted while the datastore's
@@ -24,7 +25,7 @@ func TestUserCreatedWhileDownHeals(t *testing.T) {
 	e.WaitStatus(at.TokenA, path, "datastore", model.StatusActive, 3*wait)
 
 	killPidFiles(t, e.DataDir, ds, "data/postmaster.pid")
-	uid := post(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "latecomer", "password": "Secret-pass-1"}}).Str("user.id")
+	uid := at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "latecomer", "password": "Secret-pass-1"}}).Str("user.id")
 	e.WaitStatus(at.TokenA, "/v1/users/"+uid, "user", model.StatusError, 3*wait)
 
 	// Probe rounds, as the prober runs them: one sees the server down and
@@ -42,11 +43,11 @@ func TestUserCreatedWhileDownHeals(t *testing.T) {
 	e.WaitStatus(at.TokenA, "/v1/users/"+uid, "user", model.StatusActive, 3*wait)
 
 	// The user exists in the engine: it logs in.
-	dbID := post(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "late", "owner_id": uid}}).Str("database.id")
+	dbID := at.MustPost(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "late", "owner_id": uid}}).Str("database.id")
 	e.WaitStatus(at.TokenA, "/v1/databases/"+dbID, "database", model.StatusActive, wait)
 	master := e.Do(at.TokenA, http.MethodGet, path, nil).Str("datastore.connection.master")
 	c := mustConnect(t, master, "latecomer", "Secret-pass-1", "late")
-	if v := queryOne[string](t, c, "SELECT current_user"); v != "latecomer" {
+	if v := pgtest.QueryOne[string](t, c, "SELECT current_user"); v != "latecomer" {
 		t.Errorf("current_user = %s", v)
 	}
 }

@@ -41,10 +41,10 @@ func TestKafkaEndToEnd(t *testing.T) {
 	ds := e.CreateDatastore(at.TokenA, "kafka", "events", 1)
 	r := e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
 	addr := r.Str("datastore.connection.master")
-	alice := post(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "alice", "password": "Secret-pass-1"}}).Str("user.id")
-	post(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "eve", "password": "Secret-pass-2"}})
-	topic := post(t, e, "/v1/topics", map[string]any{"topic": map[string]any{"datastore_id": ds, "name": "orders", "partitions": 1}}).Str("topic.id")
-	acl := post(t, e, "/v1/acls", map[string]any{"acl": map[string]any{"datastore_id": ds, "user_id": alice, "pattern": "orders",
+	alice := at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "alice", "password": "Secret-pass-1"}}).Str("user.id")
+	at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "eve", "password": "Secret-pass-2"}})
+	topic := at.MustPost(t, e, "/v1/topics", map[string]any{"topic": map[string]any{"datastore_id": ds, "name": "orders", "partitions": 1}}).Str("topic.id")
+	acl := at.MustPost(t, e, "/v1/acls", map[string]any{"acl": map[string]any{"datastore_id": ds, "user_id": alice, "pattern": "orders",
 		"pattern_type": "literal", "allow_read": true, "allow_write": true}}).Str("acl.id")
 	e.WaitStatus(at.TokenA, "/v1/acls/"+acl, "acl", "ACTIVE", wait)
 	e.WaitStatus(at.TokenA, "/v1/topics/"+topic, "topic", "ACTIVE", wait)
@@ -69,7 +69,7 @@ func TestKafkaEndToEnd(t *testing.T) {
 		t.Errorf("eve without an ACL produced (err %v)", err)
 	}
 	// Partitions grow, and never shrink.
-	put(t, e, "/v1/topics/"+topic, map[string]any{"topic": map[string]any{"partitions": 3}})
+	at.MustPut(t, e, "/v1/topics/"+topic, map[string]any{"topic": map[string]any{"partitions": 3}})
 	e.WaitStatus(at.TokenA, "/v1/topics/"+topic, "topic", "ACTIVE", wait)
 	adm := kadm.NewClient(kafkaClient(t, addr, "alice", "Secret-pass-1"))
 	md, err := adm.Metadata(ctx, "orders")

@@ -86,8 +86,8 @@ func TestMySQLEndToEnd(t *testing.T) {
 					}
 				}
 			}
-			user := post(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "app", "password": "Secret-pass-1"}}).Str("user.id")
-			db := post(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "appdb"}}).Str("database.id")
+			user := at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "app", "password": "Secret-pass-1"}}).Str("user.id")
+			db := at.MustPost(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "appdb"}}).Str("database.id")
 			e.WaitStatus(at.TokenA, "/v1/users/"+user, "user", "ACTIVE", wait)
 			e.WaitStatus(at.TokenA, "/v1/databases/"+db, "database", "ACTIVE", wait)
 			master := r.Str("datastore.connection.master")
@@ -96,7 +96,7 @@ func TestMySQLEndToEnd(t *testing.T) {
 					t.Error("a user without a grant created a table")
 				}
 			}
-			grant := post(t, e, "/v1/grants", map[string]any{"grant": map[string]any{"datastore_id": ds, "database_id": db, "user_id": user}}).Str("grant.id")
+			grant := at.MustPost(t, e, "/v1/grants", map[string]any{"grant": map[string]any{"datastore_id": ds, "database_id": db, "user_id": user}}).Str("grant.id")
 			e.WaitStatus(at.TokenA, "/v1/grants/"+grant, "grant", "ACTIVE", wait)
 			c := mustMy(t, master, "app", "Secret-pass-1", "appdb")
 			if _, err := c.Exec("CREATE TABLE t (x INT PRIMARY KEY)"); err != nil {
@@ -136,14 +136,14 @@ func TestMySQLEndToEnd(t *testing.T) {
 				t.Errorf("wsrep_cluster_size %q (%v)", value, err)
 			}
 			// Configuration: a dynamic variable takes effect.
-			put(t, e, "/v1/datastores/"+ds+"/config", map[string]any{"config": map[string]any{"long_query_time": 3}})
+			at.MustPut(t, e, "/v1/datastores/"+ds+"/config", map[string]any{"config": map[string]any{"long_query_time": 3}})
 			e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", 2*wait)
 			var lqt float64
 			if err := c.QueryRow("SELECT @@GLOBAL.long_query_time").Scan(&lqt); err != nil || lqt != 3 {
 				t.Errorf("long_query_time = %v (%v)", lqt, err)
 			}
 			// Firewall refuses other source addresses.
-			put(t, e, "/v1/datastores/"+ds+"/firewall", map[string]any{"firewall": map[string]any{"ips": []string{"127.0.0.1"}}})
+			at.MustPut(t, e, "/v1/datastores/"+ds+"/firewall", map[string]any{"firewall": map[string]any{"ips": []string{"127.0.0.1"}}})
 			e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", 2*wait)
 			if _, err := myOpen(t, master, "app", "Secret-pass-1", "appdb", "127.0.0.2"); err == nil {
 				t.Error("a connection from 127.0.0.2 was accepted")

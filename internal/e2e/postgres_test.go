@@ -16,6 +16,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
+	"github.com/dbaasd/dbaasd/internal/testutil/pgtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(at.Main(m)) }
@@ -52,33 +53,6 @@ func mustConnect(t *testing.T, addr, user, password, db string) *pgx.Conn {
 	return c
 }
 
-func queryOne[T any](t *testing.T, c *pgx.Conn, sql string, args ...any) T {
-	t.Helper()
-	var v T
-	if err := c.QueryRow(context.Background(), sql, args...).Scan(&v); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return v
-}
-
-func post(t *testing.T, e *at.Env, path string, body any) *at.Response {
-	t.Helper()
-	r := e.Do(at.TokenA, http.MethodPost, path, body)
-	if r.Status != http.StatusCreated {
-		t.Fatalf("POST %s: %d %s", path, r.Status, r.Body)
-	}
-	return r
-}
-
-func put(t *testing.T, e *at.Env, path string, body any) *at.Response {
-	t.Helper()
-	r := e.Do(at.TokenA, http.MethodPut, path, body)
-	if r.Status != http.StatusOK {
-		t.Fatalf("PUT %s: %d %s", path, r.Status, r.Body)
-	}
-	return r
-}
-
 // TestPostgreSQLEndToEnd creates real clusters through the API and checks
 // every capability in the server itself.
 func TestPostgreSQLEndToEnd(t *testing.T) {
@@ -96,26 +70,26 @@ func TestPostgreSQLEndToEnd(t *testing.T) {
 	}
 
 	// Users, databases, grants.
-	user := post(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "app_user", "password": "Secret-pass-1"}}).Str("user.id")
-	other := post(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "other_user", "password": "Secret-pass-2"}}).Str("user.id")
+	user := at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "app_user", "password": "Secret-pass-1"}}).Str("user.id")
+	other := at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "other_user", "password": "Secret-pass-2"}}).Str("user.id")
 	e.WaitStatus(at.TokenA, "/v1/users/"+user, "user", "ACTIVE", wait)
 	e.WaitStatus(at.TokenA, "/v1/users/"+other, "user", "ACTIVE", wait)
-	db := post(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "appdb", "owner_id": user,
+	db := at.MustPost(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "appdb", "owner_id": user,
 		"lc_collate": "C", "lc_ctype": "C"}}).Str("database.id")
 	e.WaitStatus(at.TokenA, "/v1/databases/"+db, "database", "ACTIVE", wait)
 	appConn := mustConnect(t, master, "app_user", "Secret-pass-1", "appdb")
-	if got := queryOne[string](t, appConn, "SELECT pg_get_userbyid(datdba)::text || '/' || datcollate FROM pg_database WHERE datname = 'appdb'"); got != "app_user/C" {
+	if got := pgtest.QueryOne[string](t, appConn, "SELECT pg_get_userbyid(datdba)::text || '/' || datcollate FROM pg_database WHERE datname = 'appdb'"); got != "app_user/C" {
 		t.Errorf("owner/collation = %q", got)
 	}
 	if _, err := pgConnect(t, master, "app_user", "wrong-password", "appdb", ""); err == nil {
 		t.Error("a wrong password was accepted")
 	}
-	if ok := queryOne[bool](t, appConn, "SELECT has_database_privilege('other_user', 'appdb', 'CONNECT')"); ok {
+	if ok := pgtest.QueryOne[bool](t, appConn, "SELECT has_database_privilege('other_user', 'appdb', 'CONNECT')"); ok {
 		t.Error("other_user may connect before any grant")
 	}
-	grant := post(t, e, "/v1/grants", map[string]any{"grant": map[string]any{"datastore_id": ds, "database_id": db, "user_id": other}}).Str("grant.id")
+	grant := at.MustPost(t, e, "/v1/grants", map[string]any{"grant": map[string]any{"datastore_id": ds, "database_id": db, "user_id": other}}).Str("grant.id")
 	e.WaitStatus(at.TokenA, "/v1/grants/"+grant, "grant", "ACTIVE", wait)
-	if ok := queryOne[bool](t, appConn, "SELECT has_database_privilege('other_user', 'appdb', 'CONNECT')"); !ok {
+	if ok := pgtest.QueryOne[bool](t, appConn, "SELECT has_database_privilege('other_user', 'appdb', 'CONNECT')"); !ok {
 		t.Error("other_user may not connect after the grant")
 	}
 	otherConn := mustConnect(t, master, "other_user", "Secret-pass-2", "appdb")
@@ -123,7 +97,7 @@ func TestPostgreSQLEndToEnd(t *testing.T) {
 		t.Errorf("granted user cannot create a table: %v", err)
 	}
 	// Password change takes effect.
-	put(t, e, "/v1/users/"+other, map[string]any{"user": map[string]any{"password": "Changed-pass-3"}})
+	at.MustPut(t, e, "/v1/users/"+other, map[string]any{"user": map[string]any{"password": "Changed-pass-3"}})
 	e.WaitStatus(at.TokenA, "/v1/users/"+other, "user", "ACTIVE", wait)
 	if _, err := pgConnect(t, master, "other_user", "Secret-pass-2", "appdb", ""); err == nil {
 		t.Error("the old password still works")
@@ -139,18 +113,18 @@ func TestPostgreSQLEndToEnd(t *testing.T) {
 	if deps := ext.Get("available-extensions.0.dependency_ids").([]any); len(deps) != 1 {
 		t.Fatalf("earthdistance dependencies: %s", ext.Body)
 	}
-	extID := post(t, e, "/v1/extensions", map[string]any{"extension": map[string]any{"datastore_id": ds, "database_id": db,
+	extID := at.MustPost(t, e, "/v1/extensions", map[string]any{"extension": map[string]any{"datastore_id": ds, "database_id": db,
 		"available_extension_id": ext.Str("available-extensions.0.id")}}).Str("extension.id")
 	e.WaitStatus(at.TokenA, "/v1/extensions/"+extID, "extension", "ACTIVE", wait)
-	if n := queryOne[int](t, appConn, "SELECT count(*) FROM pg_extension WHERE extname IN ('cube', 'earthdistance')"); n != 2 {
+	if n := pgtest.QueryOne[int](t, appConn, "SELECT count(*) FROM pg_extension WHERE extname IN ('cube', 'earthdistance')"); n != 2 {
 		t.Errorf("pg_extension has %d of cube and earthdistance", n)
 	}
 
 	// Logical replication slot, with in_use and size read from the server.
-	slot := post(t, e, "/v1/logical-replication-slots", map[string]any{"logical-replication-slot": map[string]any{"datastore_id": ds,
+	slot := at.MustPost(t, e, "/v1/logical-replication-slots", map[string]any{"logical-replication-slot": map[string]any{"datastore_id": ds,
 		"database_id": db, "name": "e2e_slot"}}).Str("logical-replication-slot.id")
 	e.WaitStatus(at.TokenA, "/v1/logical-replication-slots/"+slot, "logical-replication-slot", "ACTIVE", wait)
-	if n := queryOne[int](t, appConn, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'e2e_slot' AND slot_type = 'logical'"); n != 1 {
+	if n := pgtest.QueryOne[int](t, appConn, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'e2e_slot' AND slot_type = 'logical'"); n != 1 {
 		t.Error("slot missing in pg_replication_slots")
 	}
 	if _, err := appConn.Exec(context.Background(), "CREATE TABLE filler AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 20000) g"); err != nil {
@@ -173,13 +147,13 @@ func TestPostgreSQLEndToEnd(t *testing.T) {
 	}
 
 	// Configuration: a reload parameter and a restart parameter.
-	put(t, e, "/v1/datastores/"+ds+"/config", map[string]any{"config": map[string]any{"work_mem": 8192, "max_connections": 150}})
+	at.MustPut(t, e, "/v1/datastores/"+ds+"/config", map[string]any{"config": map[string]any{"work_mem": 8192, "max_connections": 150}})
 	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
 	c2 := mustConnect(t, master, "app_user", "Secret-pass-1", "appdb")
-	if v := queryOne[string](t, c2, "SHOW work_mem"); v != "8MB" {
+	if v := pgtest.QueryOne[string](t, c2, "SHOW work_mem"); v != "8MB" {
 		t.Errorf("work_mem = %s", v)
 	}
-	if v := queryOne[string](t, c2, "SHOW max_connections"); v != "150" {
+	if v := pgtest.QueryOne[string](t, c2, "SHOW max_connections"); v != "150" {
 		t.Errorf("max_connections = %s", v)
 	}
 	if r := e.Do(at.TokenA, http.MethodPut, "/v1/datastores/"+ds+"/config", map[string]any{"config": map[string]any{"work_mem": "lots"}}); r.Status != http.StatusBadRequest || !strings.Contains(r.Str("error.message"), "config.work_mem") {
@@ -188,7 +162,7 @@ func TestPostgreSQLEndToEnd(t *testing.T) {
 	if r := e.Do(at.TokenA, http.MethodPut, "/v1/datastores/"+ds+"/config", map[string]any{"config": map[string]any{"no_such_param": 1}}); r.Status != http.StatusBadRequest {
 		t.Errorf("unknown parameter: %d %s", r.Status, r.Body)
 	}
-	put(t, e, "/v1/datastores/"+ds+"/config", map[string]any{"config": map[string]any{"work_mem": nil}})
+	at.MustPut(t, e, "/v1/datastores/"+ds+"/config", map[string]any{"config": map[string]any{"work_mem": nil}})
 	got := e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
 	if _, still := got.Get("datastore.config").(map[string]any)["work_mem"]; still {
 		t.Errorf("null did not reset work_mem: %s", got.Body)
@@ -196,10 +170,10 @@ func TestPostgreSQLEndToEnd(t *testing.T) {
 
 	// Pooler: a query through PgBouncer, and a mode change.
 	poolConn := mustConnect(t, pooler, "app_user", "Secret-pass-1", "appdb")
-	if n := queryOne[int](t, poolConn, "SELECT count(*) FROM filler"); n != 20000 {
+	if n := pgtest.QueryOne[int](t, poolConn, "SELECT count(*) FROM filler"); n != 20000 {
 		t.Errorf("through the pooler: %d rows", n)
 	}
-	put(t, e, "/v1/datastores/"+ds+"/pooler", map[string]any{"pooler": map[string]any{"mode": "session", "size": 5}})
+	at.MustPut(t, e, "/v1/datastores/"+ds+"/pooler", map[string]any{"pooler": map[string]any{"mode": "session", "size": 5}})
 	r = e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
 	if r.Str("datastore.pooler.mode") != "session" || r.Get("datastore.pooler.size") != float64(5) {
 		t.Errorf("pooler not updated: %s", r.Body)
@@ -207,7 +181,7 @@ func TestPostgreSQLEndToEnd(t *testing.T) {
 	mustConnect(t, pooler, "app_user", "Secret-pass-1", "appdb")
 
 	// Firewall: a connection from an address not on the list is refused.
-	put(t, e, "/v1/datastores/"+ds+"/firewall", map[string]any{"firewall": map[string]any{"ips": []string{"127.0.0.1"}}})
+	at.MustPut(t, e, "/v1/datastores/"+ds+"/firewall", map[string]any{"firewall": map[string]any{"ips": []string{"127.0.0.1"}}})
 	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
 	if _, err := pgConnect(t, master, "app_user", "Secret-pass-1", "appdb", "127.0.0.2"); err == nil {
 		t.Error("a connection from 127.0.0.2 was accepted with firewall [127.0.0.1]")
@@ -217,7 +191,7 @@ func TestPostgreSQLEndToEnd(t *testing.T) {
 	} else {
 		_ = c.Close(context.Background())
 	}
-	put(t, e, "/v1/datastores/"+ds+"/firewall", map[string]any{"firewall": map[string]any{"ips": []string{}}})
+	at.MustPut(t, e, "/v1/datastores/"+ds+"/firewall", map[string]any{"firewall": map[string]any{"ips": []string{}}})
 	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
 	if c, err := pgConnect(t, master, "app_user", "Secret-pass-1", "appdb", "127.0.0.2"); err != nil {
 		t.Errorf("with an empty firewall 127.0.0.2 is refused: %v", err)
@@ -239,27 +213,27 @@ func TestPostgreSQLEndToEnd(t *testing.T) {
 	mustConnect(t, net.JoinHostPort(fip, port), "app_user", "Secret-pass-1", "appdb")
 
 	// Resize: a bigger flavor re-tunes the server; a replica is added.
-	before := queryOne[string](t, mustConnect(t, master, "app_user", "Secret-pass-1", "appdb"), "SHOW shared_buffers")
+	before := pgtest.QueryOne[string](t, mustConnect(t, master, "app_user", "Secret-pass-1", "appdb"), "SHOW shared_buffers")
 	if r := e.Do(at.TokenA, http.MethodPost, "/v1/datastores/"+ds+"/resize", map[string]any{"resize": map[string]any{
 		"flavor": map[string]any{"vcpus": 2, "ram": 2048, "disk": 6}, "node_count": 2}}); r.Status != http.StatusOK || r.Str("datastore.status") != "RESIZING" {
 		t.Fatalf("resize: %d %s", r.Status, r.Body)
 	}
 	r = e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
-	after := queryOne[string](t, mustConnect(t, master, "app_user", "Secret-pass-1", "appdb"), "SHOW shared_buffers")
+	after := pgtest.QueryOne[string](t, mustConnect(t, master, "app_user", "Secret-pass-1", "appdb"), "SHOW shared_buffers")
 	if before == after || len(r.Get("datastore.instances").([]any)) != 2 || r.Str("datastore.connection.replica-1") == "" {
 		t.Errorf("resize: shared_buffers %s → %s; %s", before, after, r.Body)
 	}
 	replica := mustConnect(t, r.Str("datastore.connection.replica-1"), "app_user", "Secret-pass-1", "appdb")
-	if !queryOne[bool](t, replica, "SELECT pg_is_in_recovery()") || queryOne[int](t, replica, "SELECT count(*) FROM filler") != 20000 {
+	if !pgtest.QueryOne[bool](t, replica, "SELECT pg_is_in_recovery()") || pgtest.QueryOne[int](t, replica, "SELECT count(*) FROM filler") != 20000 {
 		t.Error("the new replica does not serve the primary's data")
 	}
 
 	// Protection mode refuses a delete; then the delete removes everything.
-	put(t, e, "/v1/datastores/"+ds+"/protection", map[string]any{"protection": true})
+	at.MustPut(t, e, "/v1/datastores/"+ds+"/protection", map[string]any{"protection": true})
 	if r := e.Do(at.TokenA, http.MethodDelete, "/v1/datastores/"+ds, nil); r.Status != http.StatusBadRequest || !strings.Contains(r.Str("error.message"), "protect") {
 		t.Errorf("deleting a protected datastore: %d %s", r.Status, r.Body)
 	}
-	put(t, e, "/v1/datastores/"+ds+"/protection", map[string]any{"protection": false})
+	at.MustPut(t, e, "/v1/datastores/"+ds+"/protection", map[string]any{"protection": false})
 	pids := postmasterPIDs(t, e.DataDir, ds)
 	if len(pids) != 2 {
 		t.Fatalf("found %d postmasters, want 2", len(pids))
@@ -310,9 +284,9 @@ func TestPostgreSQLThreeNodes(t *testing.T) {
 	if roles["MASTER"] != 1 || roles["REPLICA"] != 2 {
 		t.Fatalf("roles %v", roles)
 	}
-	user := post(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "u", "password": "Secret-pass-1"}}).Str("user.id")
+	user := at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "u", "password": "Secret-pass-1"}}).Str("user.id")
 	e.WaitStatus(at.TokenA, "/v1/users/"+user, "user", "ACTIVE", wait)
-	db := post(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "d", "owner_id": user}}).Str("database.id")
+	db := at.MustPost(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "d", "owner_id": user}}).Str("database.id")
 	e.WaitStatus(at.TokenA, "/v1/databases/"+db, "database", "ACTIVE", wait)
 	m := mustConnect(t, r.Str("datastore.connection.master"), "u", "Secret-pass-1", "d")
 	if _, err := m.Exec(context.Background(), "CREATE TABLE t AS SELECT 42 AS x"); err != nil {
@@ -341,7 +315,7 @@ func TestPostgreSQLThreeNodes(t *testing.T) {
 	}
 	super := superConn(t, e.DataDir, ds)
 	// The first base backup (pg_basebackup -X stream) may be streaming too.
-	if n := queryOne[int](t, super, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming' AND application_name <> 'pg_basebackup'"); n != 2 {
+	if n := pgtest.QueryOne[int](t, super, "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming' AND application_name <> 'pg_basebackup'"); n != 2 {
 		t.Errorf("pg_stat_replication shows %d streaming replicas", n)
 	}
 }
@@ -444,7 +418,7 @@ func TestRestartDbaasdLeavesClustersRunning(t *testing.T) {
 	var userID string
 	{
 		again := at.Start(t, at.Options{DataDir: e.DataDir, StoreURL: e.StoreURL}) // API only: nothing converges
-		userID = post(t, again, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "late", "password": "Secret-pass-1"}}).Str("user.id")
+		userID = at.MustPost(t, again, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "late", "password": "Secret-pass-1"}}).Str("user.id")
 		again.Stop()
 	}
 	third := at.Start(t, at.Options{Reconcile: true, DataDir: e.DataDir, StoreURL: e.StoreURL})

@@ -228,7 +228,7 @@ func TestRedisFirewallThroughTheAPI(t *testing.T) {
 	master := r.Str("datastore.connection.master")
 	ctx := context.Background()
 	for i, ips := range [][]string{{"127.0.0.2"}, {"127.0.0.2", "10.0.0.1"}, {"127.0.0.1"}, {}, {"127.0.0.2"}} {
-		put(t, e, "/v1/datastores/"+ds+"/firewall", map[string]any{"firewall": map[string]any{"ips": ips}})
+		at.MustPut(t, e, "/v1/datastores/"+ds+"/firewall", map[string]any{"firewall": map[string]any{"ips": ips}})
 		e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait) // fails at once on ERROR
 		t.Logf("change %d (%v): ACTIVE", i, ips)
 	}

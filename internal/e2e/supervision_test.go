@@ -74,7 +74,7 @@ func TestSupportingProcessesAreSupervised(t *testing.T) {
 	for _, ds := range []string{pg, rd, kf} {
 		e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", 2*wait)
 	}
-	put(t, e, "/v1/datastores/"+rd+"/firewall", map[string]any{"firewall": map[string]any{"ips": []string{"127.0.0.1"}}})
+	at.MustPut(t, e, "/v1/datastores/"+rd+"/firewall", map[string]any{"firewall": map[string]any{"ips": []string{"127.0.0.1"}}})
 	r := e.WaitStatus(at.TokenA, "/v1/datastores/"+rd, "datastore", "ACTIVE", wait)
 	redisRun := layout.Layout{RunDir: daemon.DefaultRunDir()}.ClusterRunDir(rd)
 	inst := func(i int) string { return r.Str("datastore.instances." + string(rune('0'+i)) + ".id")[:8] }

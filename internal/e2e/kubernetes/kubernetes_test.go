@@ -23,6 +23,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
+	"github.com/dbaasd/dbaasd/internal/testutil/pgtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(at.Main(m)) }
@@ -85,33 +86,6 @@ func exec(t *testing.T, c *pgx.Conn, sql string, args ...any) {
 	}
 }
 
-func queryOne[T any](t *testing.T, c *pgx.Conn, sql string, args ...any) T {
-	t.Helper()
-	var v T
-	if err := c.QueryRow(context.Background(), sql, args...).Scan(&v); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	return v
-}
-
-func post(t *testing.T, e *at.Env, path string, body any) *at.Response {
-	t.Helper()
-	r := e.Do(at.TokenA, http.MethodPost, path, body)
-	if r.Status != http.StatusCreated {
-		t.Fatalf("POST %s: %d %s", path, r.Status, r.Body)
-	}
-	return r
-}
-
-func put(t *testing.T, e *at.Env, path string, body any) *at.Response {
-	t.Helper()
-	r := e.Do(at.TokenA, http.MethodPut, path, body)
-	if r.Status != http.StatusOK {
-		t.Fatalf("PUT %s: %d %s", path, r.Status, r.Body)
-	}
-	return r
-}
-
 // readyPods counts the datastore's instance pods that are Ready.
 func readyPods(t *testing.T, k kubernetes.Interface, ds string) (ready int, names []string) {
 	t.Helper()
@@ -168,14 +142,14 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 	}
 
 	// Users, a database, a grant, an extension and a slot.
-	user := post(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "app_user", "password": "Secret-pass-1"}}).Str("user.id")
-	other := post(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "other_user", "password": "Secret-pass-2"}}).Str("user.id")
+	user := at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "app_user", "password": "Secret-pass-1"}}).Str("user.id")
+	other := at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "other_user", "password": "Secret-pass-2"}}).Str("user.id")
 	e.WaitStatus(at.TokenA, "/v1/users/"+user, "user", "ACTIVE", wait)
 	e.WaitStatus(at.TokenA, "/v1/users/"+other, "user", "ACTIVE", wait)
-	db := post(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "appdb", "owner_id": user}}).Str("database.id")
+	db := at.MustPost(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "appdb", "owner_id": user}}).Str("database.id")
 	e.WaitStatus(at.TokenA, "/v1/databases/"+db, "database", "ACTIVE", wait)
 	app := mustConnect(t, addr, "app_user", "Secret-pass-1", "appdb")
-	if owner := queryOne[string](t, app, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'appdb'"); owner != "app_user" {
+	if owner := pgtest.QueryOne[string](t, app, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'appdb'"); owner != "app_user" {
 		t.Errorf("appdb is owned by %s", owner)
 	}
 	exec(t, app, "CREATE TABLE t (id int PRIMARY KEY, v text)")
@@ -183,23 +157,23 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 	if _, err := connect(addr, "other_user", "Secret-pass-2", "appdb"); err == nil {
 		t.Error("other_user connects to appdb before any grant")
 	}
-	grant := post(t, e, "/v1/grants", map[string]any{"grant": map[string]any{"datastore_id": ds, "database_id": db, "user_id": other}}).Str("grant.id")
+	grant := at.MustPost(t, e, "/v1/grants", map[string]any{"grant": map[string]any{"datastore_id": ds, "database_id": db, "user_id": other}}).Str("grant.id")
 	e.WaitStatus(at.TokenA, "/v1/grants/"+grant, "grant", "ACTIVE", wait)
-	if n := queryOne[int](t, mustConnect(t, addr, "other_user", "Secret-pass-2", "appdb"), "SELECT count(*) FROM t"); n != 100 {
+	if n := pgtest.QueryOne[int](t, mustConnect(t, addr, "other_user", "Secret-pass-2", "appdb"), "SELECT count(*) FROM t"); n != 100 {
 		t.Errorf("other_user reads %d rows", n)
 	}
-	ext := post(t, e, "/v1/extensions", map[string]any{"extension": map[string]any{"datastore_id": ds, "database_id": db,
+	ext := at.MustPost(t, e, "/v1/extensions", map[string]any{"extension": map[string]any{"datastore_id": ds, "database_id": db,
 		"available_extension_id": extensionID(t, e, "pg_trgm")}}).Str("extension.id")
 	e.WaitStatus(at.TokenA, "/v1/extensions/"+ext, "extension", "ACTIVE", wait)
-	if v := queryOne[float64](t, app, "SELECT similarity('kubernetes', 'kubernates')"); v <= 0 {
+	if v := pgtest.QueryOne[float64](t, app, "SELECT similarity('kubernetes', 'kubernates')"); v <= 0 {
 		t.Errorf("pg_trgm similarity = %v", v)
 	}
 
 	// Configuration: a value reaches every server; a parameter the operator
 	// manages is refused.
-	put(t, e, "/v1/datastores/"+ds+"/config", map[string]any{"config": map[string]any{"work_mem": 8192}})
+	at.MustPut(t, e, "/v1/datastores/"+ds+"/config", map[string]any{"config": map[string]any{"work_mem": 8192}})
 	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
-	if v := queryOne[string](t, mustConnect(t, addr, "app_user", "Secret-pass-1", "appdb"), "SHOW work_mem"); v != "8MB" {
+	if v := pgtest.QueryOne[string](t, mustConnect(t, addr, "app_user", "Secret-pass-1", "appdb"), "SHOW work_mem"); v != "8MB" {
 		t.Errorf("work_mem = %s after PUT config", v)
 	}
 	if r := e.Do(at.TokenA, http.MethodPut, "/v1/datastores/"+ds+"/config", map[string]any{"config": map[string]any{"archive_command": "/bin/true"}}); r.Status != http.StatusBadRequest {
@@ -208,14 +182,14 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 
 	// The pooler serves the database.
 	pooler := e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil).Str("datastore.connection.pooler")
-	if n := queryOne[int](t, mustConnect(t, pooler, "app_user", "Secret-pass-1", "appdb"), "SELECT count(*) FROM t"); n != 100 {
+	if n := pgtest.QueryOne[int](t, mustConnect(t, pooler, "app_user", "Secret-pass-1", "appdb"), "SELECT count(*) FROM t"); n != 100 {
 		t.Errorf("through the pooler: %d rows", n)
 	}
 
 	// Firewall: an address outside it is refused (this host, as the
 	// servers see it), at the servers and at the pooler; dbaasd still
 	// manages users.
-	put(t, e, "/v1/datastores/"+ds+"/firewall", map[string]any{"firewall": map[string]any{"ips": []string{"192.0.2.10"}}})
+	at.MustPut(t, e, "/v1/datastores/"+ds+"/firewall", map[string]any{"firewall": map[string]any{"ips": []string{"192.0.2.10"}}})
 	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
 	if c, err := connect(addr, "app_user", "Secret-pass-1", "appdb"); err == nil {
 		_ = c.Close(ctx)
@@ -225,9 +199,9 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 		_ = c.Close(ctx)
 		t.Error("a connection from outside the firewall was accepted by the pooler")
 	}
-	third := post(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "third_user", "password": "Secret-pass-3"}}).Str("user.id")
+	third := at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "third_user", "password": "Secret-pass-3"}}).Str("user.id")
 	e.WaitStatus(at.TokenA, "/v1/users/"+third, "user", "ACTIVE", wait)
-	put(t, e, "/v1/datastores/"+ds+"/firewall", map[string]any{"firewall": map[string]any{"ips": []string{}}})
+	at.MustPut(t, e, "/v1/datastores/"+ds+"/firewall", map[string]any{"firewall": map[string]any{"ips": []string{}}})
 	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
 	mustConnect(t, addr, "third_user", "Secret-pass-3", "postgres")
 
@@ -252,11 +226,11 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 		body := e.DatastoreBody("postgresql", "pg-k8s-restored", 1)
 		body["datastore"].(map[string]any)["restore"] = map[string]any{"datastore_id": ds, "target_time": target.Format("2006-01-02T15:04:05")}
 		t2 := time.Now()
-		restored := post(t, e, "/v1/datastores", body).Str("datastore.id")
+		restored := at.MustPost(t, e, "/v1/datastores", body).Str("datastore.id")
 		rr := e.WaitStatus(at.TokenA, "/v1/datastores/"+restored, "datastore", "ACTIVE", wait)
 		t.Logf("point-in-time restore → ACTIVE: %s", time.Since(t2).Round(time.Second))
 		rc := mustConnect(t, rr.Str("datastore.connection.master"), "app_user", "Secret-pass-1", "appdb")
-		if n := queryOne[int](t, rc, "SELECT count(*) FROM t"); n != 200 {
+		if n := pgtest.QueryOne[int](t, rc, "SELECT count(*) FROM t"); n != 200 {
 			t.Errorf("restored to %s: %d rows, want the 200 committed before it", target.Format(time.RFC3339), n)
 		}
 		_ = rc.Close(ctx)
@@ -305,7 +279,7 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 		t.Fatalf("no write accepted at the new master %s", newAddr)
 	}
 	t.Logf("primary pod deleted → first write on the new primary: %s", time.Since(t1).Round(100*time.Millisecond))
-	if n := queryOne[int](t, conn, "SELECT count(*) FROM t"); n != 301 {
+	if n := pgtest.QueryOne[int](t, conn, "SELECT count(*) FROM t"); n != 301 {
 		t.Errorf("after failover the table has %d rows, want 301", n)
 	}
 	_ = conn.Close(ctx)
@@ -335,7 +309,7 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 	if n, names := readyPods(t, k, ds); n != 2 || len(names) != 2 {
 		t.Errorf("after resize %d ready of %v", n, names)
 	}
-	if v := queryOne[string](t, mustConnect(t, r.Str("datastore.connection.master"), "app_user", "Secret-pass-1", "appdb"), "SHOW shared_buffers"); v != "512MB" {
+	if v := pgtest.QueryOne[string](t, mustConnect(t, r.Str("datastore.connection.master"), "app_user", "Secret-pass-1", "appdb"), "SHOW shared_buffers"); v != "512MB" {
 		t.Errorf("shared_buffers = %s after resize to 2048 MB", v)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"testing"
 	"time"
 
 	"github.com/google/uuid"
@@ -130,4 +131,27 @@ func (e *Env) WaitGone(token, path string, timeout time.Duration) {
 	}
 	actions := e.Do(token, http.MethodGet, "/v1/actions", nil)
 	e.T.Fatalf("%s still exists\nactions: %s", path, actions.Body)
+}
+
+// MustPost sends POST path with body as project A's token and fails t
+// unless dbaasd answers 201.
+func MustPost(t testing.TB, e *Env, path string, body any) *Response {
+	t.Helper()
+	return must(t, e, http.MethodPost, path, body, http.StatusCreated)
+}
+
+// MustPut sends PUT path with body as project A's token and fails t
+// unless dbaasd answers 200.
+func MustPut(t testing.TB, e *Env, path string, body any) *Response {
+	t.Helper()
+	return must(t, e, http.MethodPut, path, body, http.StatusOK)
+}
+
+func must(t testing.TB, e *Env, method, path string, body any, want int) *Response {
+	t.Helper()
+	r := e.Do(TokenA, method, path, body)
+	if r.Status != want {
+		t.Fatalf("%s %s: %d %s", method, path, r.Status, r.Body)
+	}
+	return r
 }

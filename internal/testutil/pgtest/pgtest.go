@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" driver
 
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
@@ -136,4 +137,14 @@ func start() (string, func(), error) {
 		_ = os.RemoveAll(dir)
 	}
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), stopFn, nil
+}
+
+// QueryOne runs a query that returns one value and fails t otherwise.
+func QueryOne[T any](t testing.TB, c *pgx.Conn, sql string, args ...any) T {
+	t.Helper()
+	var v T
+	if err := c.QueryRow(context.Background(), sql, args...).Scan(&v); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return v
 }
