@@ -339,14 +339,8 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 	if err != nil {
 		return fmt.Errorf("%w: %w", engine.ErrInvalid, err)
 	}
-	e, err := d.clusterEnv(ctx, c)
+	e, err := d.claimCluster(ctx, c)
 	if err != nil {
-		return err
-	}
-	if err := claimClusterDirs(e, c); err != nil {
-		return err
-	}
-	if err := ensureArchiveDir(e, c); err != nil {
 		return err
 	}
 	m := c.Master()

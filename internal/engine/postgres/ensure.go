@@ -28,14 +28,8 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	if err := validateCluster(c); err != nil {
 		return err
 	}
-	e, err := d.clusterEnv(ctx, c)
+	e, err := d.claimCluster(ctx, c)
 	if err != nil {
-		return err
-	}
-	if err := claimClusterDirs(e, c); err != nil {
-		return err
-	}
-	if err := ensureArchiveDir(e, c); err != nil {
 		return err
 	}
 	master := c.Master()
@@ -147,6 +141,22 @@ func validateCluster(c *engine.Cluster) error {
 		return fmt.Errorf("%w: cluster %s has no directory", engine.ErrInvalid, c.ID)
 	}
 	return nil
+}
+
+// claimCluster returns the cluster's env with its directories and archive
+// directory made its OS account's: what Ensure and Restore do first.
+func (d *Driver) claimCluster(ctx context.Context, c *engine.Cluster) (*env, error) {
+	e, err := d.clusterEnv(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := claimClusterDirs(e, c); err != nil {
+		return nil, err
+	}
+	if err := ensureArchiveDir(e, c); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // claimClusterDirs makes the cluster's directory and runtime directory
