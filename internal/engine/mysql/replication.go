@@ -444,6 +444,7 @@ func (d *Driver) waitReplicating(ctx context.Context, c *engine.Cluster, r, mast
 	deadline := time.Now().Add(replWaitTimeout)
 	var st map[string]string
 	var runningSince time.Time
+	var b proc.Backoff
 	for {
 		st, err = scanMap(ctx, db.DB, "SHOW SLAVE STATUS")
 		if err == nil && st != nil && st["Last_IO_Errno"] == "1236" {
@@ -468,7 +469,7 @@ func (d *Driver) waitReplicating(ctx context.Context, c *engine.Cluster, r, mast
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(proc.Poll):
+		case <-time.After(b.Next()):
 		}
 	}
 	if err != nil {

@@ -268,6 +268,7 @@ func waitReplicating(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *
 	deadline := time.Now().Add(timeout)
 	var last replInfo
 	var lastErr error
+	var b proc.Backoff
 	for time.Now().Before(deadline) {
 		last, lastErr = readRepl(ctx, r, c, n)
 		if lastErr == nil && last.role == "slave" && (last.linkUp || last.syncing) {
@@ -276,7 +277,7 @@ func waitReplicating(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(b.Next()):
 		}
 	}
 	return fmt.Errorf("node %s: replica does not reach its master (role %q, link up %v, error %v)", n.ID, last.role, last.linkUp, lastErr)
