@@ -22,6 +22,10 @@ func BenchmarkEnsureOneNode(b *testing.B) { benchmarkEnsure(b, ModeNative, 1) }
 // replicas cost.
 func BenchmarkEnsureThreeNodes(b *testing.B) { benchmarkEnsure(b, ModeNative, 3) }
 
+// BenchmarkEnsureGaleraThreeNodes measures creating a three-node Galera
+// cluster (every node from the template, at once).
+func BenchmarkEnsureGaleraThreeNodes(b *testing.B) { benchmarkEnsure(b, ModeSync, 3) }
+
 func benchmarkEnsure(b *testing.B, mode string, nodes int) {
 	d := newTestDriver(b, mode)
 	if err := d.ensureTemplate(context.Background()); err != nil {
@@ -30,6 +34,7 @@ func benchmarkEnsure(b *testing.B, mode string, nodes int) {
 	for b.Loop() {
 		b.StopTimer()
 		c := enginetest.NewCluster(b, d.Name(), nodes)
+		enginetest.GivePorts(b, d, c)
 		b.StartTimer()
 		if err := d.Ensure(context.Background(), c); err != nil {
 			b.Fatal(err)
