@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
@@ -46,6 +47,10 @@ func startPostgres(ctx context.Context, o Options) (*Server, error) {
 			proc.Terminate(s.PID, 0)
 			return fmt.Errorf("stop bare postgresql: %w", err)
 		}
+		// pg_ctl stop -w returns once the pid file is gone, a moment
+		// before the postmaster has exited: Stop returns once it has, as
+		// for the other engines.
+		proc.Terminate(s.PID, 10*time.Second)
 		return nil
 	}
 	return s, nil
