@@ -102,7 +102,7 @@ func buildServerConf(c *engine.Cluster, n *engine.Node, master *engine.Node) (*s
 	add("port", strconv.Itoa(port))
 	add("unixsocket", p.serverSock)
 	add("unixsocketperm", "700")
-	add("daemonize", "yes")
+	add("daemonize", "no")
 	add("pidfile", p.serverPid)
 	add("logfile", p.serverLog)
 	add("dir", p.data)

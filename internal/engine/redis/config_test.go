@@ -236,6 +236,27 @@ func TestInvalidValueIsRefusedWithoutBreakingTheNode(t *testing.T) {
 	}
 }
 
+// TestInvalidValueRefusedAtStart: a value Redis refuses in the
+// configuration file of a server that does not run yet is a client error
+// carrying Redis's message, and no server is left running.
+func TestInvalidValueRefusedAtStart(t *testing.T) {
+	t.Parallel()
+	enginetest.NeedsEngine(t, "Redis servers")
+	d := newTestDriver(t)
+	c := enginetest.NewCluster(t, engine.Redis, 1)
+	c.Password = "pw-" + c.ID[:8]
+	c.Config = map[string]any{"maxmemory-policy": "sometimes"}
+	t.Cleanup(func() { _ = d.Destroy(context.Background(), c) })
+	enginetest.GivePorts(t, d, c)
+	err := d.Ensure(enginetest.Ctx(t), c)
+	if !errors.Is(err, engine.ErrInvalid) || !strings.Contains(err.Error(), "maxmemory-policy") {
+		t.Fatalf("Ensure = %v, want ErrInvalid naming maxmemory-policy", err)
+	}
+	if pid := serverPid(&c.Nodes[0]); pid != 0 {
+		t.Errorf("a server runs (pid %d) after it refused its configuration", pid)
+	}
+}
+
 func TestResizeChangesMaxMemoryLive(t *testing.T) {
 	t.Parallel()
 	d, c := setup(t, 2, nil)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -138,11 +139,7 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 		if n.ID != master.ID {
 			from = master
 		}
-		sc, err := buildServerConf(c, n, from)
-		if err != nil {
-			return err
-		}
-		return d.ensureServer(ctx, c, n, sc)
+		return d.startAs(ctx, c, n, from)
 	}
 	role := func(n *engine.Node) error { return d.ensureRole(ctx, r, c, n, master) }
 	// Sentinels watch clusters with replicas; they only need the master
@@ -177,6 +174,10 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 			return err
 		}
 		if err := sentinels(); err != nil {
+			return err
+		}
+	} else if neverStarted(r, c) {
+		if err := d.startNew(ctx, r, c, order, sentinels); err != nil {
 			return err
 		}
 	} else {
@@ -232,8 +233,80 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	}
 
 	return proc.Parallel(replicas, func(n *engine.Node) error {
-		return waitReplicating(ctx, r, c, n, replicaWait)
+		return waitReplicating(ctx, r, c, n, master, replicaWait)
 	})
+}
+
+// neverStarted reports whether no node of the cluster has been started
+// yet: none has a configuration file.
+func neverStarted(r *proc.Runner, c *engine.Cluster) bool {
+	for i := range c.Nodes {
+		if _, err := r.ReadFile(nodePaths(&c.Nodes[i]).conf); !errors.Is(err, os.ErrNotExist) {
+			return false
+		}
+	}
+	return true
+}
+
+// startNew starts a cluster none of whose nodes has been started (order:
+// the master first, then the replicas): every
+// server and sentinel at once. A replica starts without replicaof and is
+// pointed at the master once the master answers, since REPLICAOF connects
+// at once while a replica configured to replicate that finds no master
+// tries again only a second later. Its configuration file then gets the
+// replicaof line, so that it restarts as a replica.
+func (d *Driver) startNew(ctx context.Context, r *proc.Runner, c *engine.Cluster, order []*engine.Node, sentinels func() error) error {
+	master := order[0]
+	var serr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		serr = sentinels()
+	}()
+	up := make(chan struct{})
+	var merr error
+	err := proc.Parallel(order, func(n *engine.Node) error {
+		if n.ID == master.ID {
+			defer close(up)
+			merr = d.startAs(ctx, c, n, nil)
+			if merr == nil {
+				merr = d.ensureRole(ctx, r, c, n, master)
+			}
+			return merr
+		}
+		if err := d.startAs(ctx, c, n, nil); err != nil {
+			return err
+		}
+		select {
+		case <-up:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if merr != nil {
+			return nil // the master's error is the one to report
+		}
+		if err := d.ensureRole(ctx, r, c, n, master); err != nil {
+			return err
+		}
+		sc, err := buildServerConf(c, n, master)
+		if err != nil {
+			return err
+		}
+		_, err = r.WriteFile(nodePaths(n).conf, sc.render(), 0o600)
+		return err
+	})
+	<-done
+	return errors.Join(err, serr)
+}
+
+// startAs ensures node n's server with the configuration of a replica of
+// master (nil: of a master).
+func (d *Driver) startAs(ctx context.Context, c *engine.Cluster, n, master *engine.Node) error {
+	sc, err := buildServerConf(c, n, master)
+	if err != nil {
+		return err
+	}
+	return d.ensureServer(ctx, c, n, sc)
 }
 
 // runningInfos asks every running server for its replication state.

@@ -3,6 +3,8 @@ package redis
 import (
 	"context"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -38,10 +40,11 @@ func (r *recorder) count(msg string) int {
 	return n
 }
 
-// TestNewClusterReplicasStartReplicating: the replicas of a new cluster
-// start already replicating from the master (no REPLICAOF afterwards), and
-// every server and sentinel started once.
-func TestNewClusterReplicasStartReplicating(t *testing.T) {
+// TestNewClusterStartsAtOnce: every server and sentinel of a new cluster
+// starts once; the replicas, started at the same time as the master, are
+// pointed at it once it answers, replicate from it, and have the master
+// in their configuration files, so that they restart as its replicas.
+func TestNewClusterStartsAtOnce(t *testing.T) {
 	t.Parallel()
 	enginetest.NeedsEngine(t, "Redis servers")
 	d := newTestDriver(t)
@@ -51,8 +54,8 @@ func TestNewClusterReplicasStartReplicating(t *testing.T) {
 	c.Password = "pw-" + c.ID[:8]
 	t.Cleanup(func() { _ = d.Destroy(context.Background(), c) })
 	ensure(t, d, c)
-	if n := rec.count("pointing redis replica at its master"); n != 0 {
-		t.Errorf("%d replica(s) had to be pointed at the master after they started", n)
+	if n := rec.count("pointing redis replica at its master"); n != 2 {
+		t.Errorf("%d replica(s) pointed at the master, want 2", n)
 	}
 	if n := rec.count("started redis server"); n != 3 {
 		t.Errorf("%d servers started, want 3", n)
@@ -61,11 +64,30 @@ func TestNewClusterReplicasStartReplicating(t *testing.T) {
 		t.Errorf("%d sentinels started, want 3", n)
 	}
 	r := acct(t, d, c)
+	master := &c.Nodes[0]
+	want := "replicaof " + reachIP(master) + " " + strconv.Itoa(master.Port)
 	for i := range c.Nodes[1:] {
 		n := &c.Nodes[1+i]
 		ri, err := readRepl(context.Background(), r, c, n)
-		if err != nil || ri.role != "slave" || ri.masterPort != c.Nodes[0].Port {
-			t.Errorf("node %d: role %q master port %d (%v), want a replica of port %d", 1+i, ri.role, ri.masterPort, err, c.Nodes[0].Port)
+		if err != nil || ri.role != "slave" || ri.masterPort != master.Port {
+			t.Errorf("node %d: role %q master port %d (%v), want a replica of port %d", 1+i, ri.role, ri.masterPort, err, master.Port)
 		}
+		conf, err := r.ReadFile(nodePaths(n).conf)
+		if err != nil || !strings.Contains(string(conf), want+"\n") {
+			t.Errorf("node %d: redis.conf lacks %q (%v)", 1+i, want, err)
+		}
+	}
+	if conf, err := r.ReadFile(nodePaths(master).conf); err != nil || strings.Contains(string(conf), "replicaof") {
+		t.Errorf("master's redis.conf names a master (%v)", err)
+	}
+
+	// A second Ensure of the running cluster starts and points nothing.
+	before := rec.count("pointing redis replica at its master")
+	ensure(t, d, c)
+	if n := rec.count("pointing redis replica at its master") - before; n != 0 {
+		t.Errorf("a second Ensure pointed %d replica(s) again", n)
+	}
+	if n := rec.count("started redis server"); n != 3 {
+		t.Errorf("a second Ensure started servers: %d starts in all", n)
 	}
 }

@@ -247,8 +247,8 @@ func cmdlineMentions(words ...string) func(int, []string) bool {
 // directory: pid files are in the cluster account's directories, so
 // whatever one says, only the account's processes count (proc.Daemon).
 
-// serverProcess is node n's redis-server, started with daemonize yes; it
-// saves its dataset when it stops.
+// serverProcess is node n's redis-server (daemonize no, in a session of
+// its own: proc.Daemon.Command); it saves its dataset when it stops.
 func serverProcess(r *proc.Runner, n *engine.Node) *proc.Daemon {
 	p := nodePaths(n)
 	return &proc.Daemon{
@@ -261,7 +261,7 @@ func serverProcess(r *proc.Runner, n *engine.Node) *proc.Daemon {
 	}
 }
 
-// sentinelProcess is node n's redis-sentinel, started with daemonize yes.
+// sentinelProcess is node n's redis-sentinel, started as the server is.
 func sentinelProcess(r *proc.Runner, n *engine.Node) *proc.Daemon {
 	p := nodePaths(n)
 	return &proc.Daemon{

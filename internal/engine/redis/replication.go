@@ -261,10 +261,13 @@ func (d *Driver) ensureRole(ctx context.Context, r *proc.Runner, c *engine.Clust
 	return nil
 }
 
-// waitReplicating waits until a replica's link to its master is up or its
-// first synchronisation has started (a large dataset may take long to copy;
-// Observe reports the lag meanwhile).
-func waitReplicating(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node, timeout time.Duration) error {
+// waitReplicating waits until replica n has reached master: its link is
+// up, its first synchronisation has started (a large dataset may take
+// long to copy; Observe reports the lag meanwhile), or master counts it
+// among its replicas, waiting for the snapshot to copy (a replica that
+// asks while another's diskless snapshot is being made waits for the
+// next, which Redis starts up to 100 ms later).
+func waitReplicating(ctx context.Context, r *proc.Runner, c *engine.Cluster, n, master *engine.Node, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var last replInfo
 	var lastErr error
@@ -274,6 +277,10 @@ func waitReplicating(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *
 		if lastErr == nil && last.role == "slave" && (last.linkUp || last.syncing) {
 			return nil
 		}
+		if lastErr == nil && last.role == "slave" && last.masterHost == reachIP(master) && last.masterPort == master.Port &&
+			servesReplica(ctx, c, master, n) {
+			return nil
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -281,4 +288,42 @@ func waitReplicating(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *
 		}
 	}
 	return fmt.Errorf("node %s: replica does not reach its master (role %q, link up %v, error %v)", n.ID, last.role, last.linkUp, lastErr)
+}
+
+// servesReplica reports whether master's server lists replica n (by the
+// address n announces) among its replicas.
+func servesReplica(ctx context.Context, c *engine.Cluster, master, n *engine.Node) bool {
+	p := nodePaths(master)
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	cl, _, err := connect(cctx, unixEndpoint(p.serverSock), creds(nil, c, p))
+	if err != nil {
+		return false
+	}
+	defer func() { _ = cl.Close() }()
+	s, err := cl.Info(cctx, "replication").Result()
+	if err != nil {
+		return false
+	}
+	return slaveListed(parseInfo(s), reachIP(n), n.Port)
+}
+
+// slaveListed reports whether a master's INFO replication has a replica
+// line ("slave0:ip=…,port=…,state=…") for host:port, in any state.
+func slaveListed(info map[string]string, host string, port int) bool {
+	for k, v := range info {
+		if num, ok := strings.CutPrefix(k, "slave"); !ok || !isUint(num) {
+			continue
+		}
+		f := map[string]string{}
+		for _, kv := range strings.Split(v, ",") {
+			if name, val, ok := strings.Cut(kv, "="); ok {
+				f[name] = val
+			}
+		}
+		if f["ip"] == host && f["port"] == strconv.Itoa(port) && f["state"] != "" {
+			return true
+		}
+	}
+	return false
 }

@@ -178,3 +178,26 @@ func TestScaleDownRemovesTheMaster(t *testing.T) {
 		t.Errorf("registry has %d nodes, want 2", len(reg))
 	}
 }
+
+func TestSlaveListed(t *testing.T) {
+	t.Parallel()
+	info := parseInfo("# Replication\r\nrole:master\r\nconnected_slaves:2\r\n" +
+		"slave0:ip=127.0.0.2,port=7001,state=wait_bgsave,offset=0,lag=0\r\n" +
+		"slave1:ip=127.0.0.3,port=7002,state=online,offset=42,lag=1\r\n" +
+		"slave_read_only:ip=127.0.0.9,port=7009,state=online\r\n")
+	for _, tc := range []struct {
+		host string
+		port int
+		want bool
+	}{
+		{"127.0.0.2", 7001, true},
+		{"127.0.0.3", 7002, true},
+		{"127.0.0.2", 7002, false},
+		{"127.0.0.4", 7001, false},
+		{"127.0.0.9", 7009, false}, // not a replica line
+	} {
+		if got := slaveListed(info, tc.host, tc.port); got != tc.want {
+			t.Errorf("slaveListed(%s:%d) = %v, want %v", tc.host, tc.port, got, tc.want)
+		}
+	}
+}

@@ -84,7 +84,7 @@ func sentinelLines(c *engine.Cluster, n *engine.Node, port int) []string {
 		"bind " + quote(listenIP(n)),
 		"unixsocket " + quote(p.sentinelSock),
 		"unixsocketperm 700",
-		"daemonize yes",
+		"daemonize no",
 		"pidfile " + quote(p.sentinelPid),
 		"logfile " + quote(p.sentinelLog),
 		"dir " + quote(p.run),
@@ -263,15 +263,7 @@ func (d *Driver) startSentinel(ctx context.Context, r *proc.Runner, c *engine.Cl
 		return err
 	}
 	dm := sentinelProcess(r, n)
-	dm.Launch = func(ctx context.Context) error {
-		if err := touch(r, p.sentinelLog); err != nil {
-			return err
-		}
-		if out, err := r.Run(ctx, "/bin/sh", privateStart(bin, args...)...); err != nil {
-			return fmt.Errorf("node %s: start redis-sentinel: %w: %s", n.ID, err, strings.TrimSpace(string(out)))
-		}
-		return nil
-	}
+	dm.Command, dm.Args, dm.Dir = "/bin/sh", privateStart(bin, args...), p.dir
 	dm.Ready = func(ctx context.Context, _ int) error {
 		cl, _, err := connectSentinel(ctx, r, c, n)
 		if err == nil {
