@@ -30,6 +30,10 @@ fi
 t0=$(date +%s)
 mkdir -p "$K8S_RUN"/{pki,logs,pids,cni,etcd,containerd,kubelet,pv}
 chmod 0700 "$K8S_RUN/pki" # the cluster's keys: root's alone
+# The pods' volumes: a volume is writable by any uid (the pods' users), so
+# its parent is root's alone; a pod reaches its volume through its mount,
+# never through this path.
+chmod 0700 "$K8S_RUN/pv"
 date +%s >"$K8S_RUN/started"
 NS="nsenter --net=/run/netns/$K8S_NETNS"
 B=$K8S_BIN
@@ -376,6 +380,7 @@ kubeconfig "$K8S_RUN/dbaasd.kubeconfig" dbaasd "$server" "$token"
 # --- S3-compatible object storage, on the host ----------------------------------
 s3dir=$K8S_RUN/s3
 mkdir -p "$s3dir/data" "$s3dir/meta"
+chmod 0700 "$s3dir" # the backups and the keys to them: root's alone
 S3_ACCESS_KEY=dbaasd$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
 S3_SECRET_KEY=$(head -c 24 /dev/urandom | base64 | tr -d '/+=' | head -c 32)
 printf '%s' "$S3_ACCESS_KEY" >"$s3dir/access-key"; printf '%s' "$S3_SECRET_KEY" >"$s3dir/secret-key"

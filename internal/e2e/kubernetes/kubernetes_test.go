@@ -241,6 +241,9 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 	} else {
 		exec(t, app, "INSERT INTO t SELECT g, 'more' FROM generate_series(101, 300) g")
 	}
+	// With a datastore's volumes, Secrets and backups on the bed, a local
+	// user of the machine reads none of them.
+	checkBedSecrets(t, b)
 
 	// Failover: the primary's pod goes; the operator promotes a replica,
 	// the API reports the new roles, and writes go on at the new master
