@@ -196,15 +196,30 @@ func (b *Browser) Eval(js string, out any) error {
 	return nil
 }
 
-// Wait polls a JavaScript expression until it is truthy.
+// Wait polls a JavaScript expression until it is truthy. A poll that
+// began in a document being replaced (a navigation settling) loses its
+// JavaScript context with it; the wait then goes on in the new one.
 func (b *Browser) Wait(js string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(b.ctx, timeout+5*time.Second)
-	defer cancel()
-	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(100*time.Millisecond)))
-	if err != nil {
-		return fmt.Errorf("waiting %s for %s: %w", timeout, short(js), err)
+	deadline := time.Now().Add(timeout)
+	for {
+		left := time.Until(deadline)
+		ctx, cancel := context.WithTimeout(b.ctx, left+5*time.Second)
+		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(left), chromedp.WithPollingInterval(100*time.Millisecond)))
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if !contextGone(err) || time.Until(deadline) < 100*time.Millisecond {
+			return fmt.Errorf("waiting %s for %s: %w", timeout, short(js), err)
+		}
 	}
-	return nil
+}
+
+// contextGone reports whether err says the page's JavaScript context went
+// away under a call (the document was replaced).
+func contextGone(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "Cannot find context with specified id") || strings.Contains(s, "Execution context was destroyed")
 }
 
 // ClickText clicks, with the mouse, the visible button or link inside
@@ -231,7 +246,23 @@ func (b *Browser) clickJS(find, what string) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		pt = nil
-		err := b.Eval(fmt.Sprintf(`(() => { const e = %s; if (!e) return null; e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect(); return {X: r.x + r.width / 2, Y: r.y + r.height / 2}; })()`, find), &pt)
+		// The point is taken only once the element stays put for a frame
+		// and is what a click there hits: a view still rendering above it
+		// moves it, and a click at its old place lands on something else.
+		err := b.Eval(fmt.Sprintf(`(async () => {
+			const e = %s; if (!e) return null;
+			e.scrollIntoView({block: 'center'});
+			const frame = () => new Promise((ok) => requestAnimationFrame(() => ok()));
+			await frame();
+			const r = e.getBoundingClientRect();
+			await frame();
+			const r2 = e.getBoundingClientRect();
+			if (r.x !== r2.x || r.y !== r2.y || r.width === 0) return null;
+			const X = r.x + r.width / 2, Y = r.y + r.height / 2;
+			const hit = document.elementFromPoint(X, Y);
+			if (!hit || !(hit === e || e.contains(hit))) return null;
+			return {X, Y};
+		})()`, find), &pt)
 		if err != nil {
 			return err
 		}
