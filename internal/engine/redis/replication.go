@@ -26,19 +26,28 @@ type replInfo struct {
 
 // readRepl asks node n's server (over its socket) for INFO replication.
 func readRepl(ctx context.Context, r *proc.Runner, c *engine.Cluster, n *engine.Node) (replInfo, error) {
+	m, err := replicationInfo(ctx, c, n)
+	if err != nil {
+		return replInfo{}, err
+	}
+	return parseRepl(m), nil
+}
+
+// replicationInfo is node n's INFO replication, asked over its socket.
+func replicationInfo(ctx context.Context, c *engine.Cluster, n *engine.Node) (map[string]string, error) {
 	p := nodePaths(n)
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	cl, _, err := connect(cctx, unixEndpoint(p.serverSock), creds(nil, c, p))
 	if err != nil {
-		return replInfo{}, err
+		return nil, err
 	}
 	defer func() { _ = cl.Close() }()
 	s, err := cl.Info(cctx, "replication").Result()
 	if err != nil {
-		return replInfo{}, err
+		return nil, err
 	}
-	return parseRepl(parseInfo(s)), nil
+	return parseInfo(s), nil
 }
 
 func parseRepl(m map[string]string) replInfo {
@@ -293,19 +302,8 @@ func waitReplicating(ctx context.Context, r *proc.Runner, c *engine.Cluster, n, 
 // servesReplica reports whether master's server lists replica n (by the
 // address n announces) among its replicas.
 func servesReplica(ctx context.Context, c *engine.Cluster, master, n *engine.Node) bool {
-	p := nodePaths(master)
-	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	cl, _, err := connect(cctx, unixEndpoint(p.serverSock), creds(nil, c, p))
-	if err != nil {
-		return false
-	}
-	defer func() { _ = cl.Close() }()
-	s, err := cl.Info(cctx, "replication").Result()
-	if err != nil {
-		return false
-	}
-	return slaveListed(parseInfo(s), reachIP(n), n.Port)
+	m, err := replicationInfo(ctx, c, master)
+	return err == nil && slaveListed(m, reachIP(n), n.Port)
 }
 
 // slaveListed reports whether a master's INFO replication has a replica
