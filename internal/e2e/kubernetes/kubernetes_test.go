@@ -185,6 +185,14 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 	if n := pgtest.QueryOne[int](t, mustConnect(t, pooler, "app_user", "Secret-pass-1", "appdb"), "SELECT count(*) FROM t"); n != 100 {
 		t.Errorf("through the pooler: %d rows", n)
 	}
+	checkPoolerLookup(t, k, ds, addr, app)
+	// The operator's own role names are refused before they are accepted.
+	for _, name := range []string{"streaming_replica", "cnpg_pooler_pgbouncer"} {
+		r := e.Do(at.TokenA, http.MethodPost, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": name, "password": "Secret-pass-9"}})
+		if r.Status != http.StatusBadRequest {
+			t.Errorf("a user named %s: %d %s", name, r.Status, r.Body)
+		}
+	}
 
 	// Firewall: an address outside it is refused (this host, as the
 	// servers see it), at the servers and at the pooler; dbaasd still
@@ -367,4 +375,40 @@ func primaryPod(t *testing.T, k kubernetes.Interface, ds string) *corev1.Pod {
 		t.Fatalf("%d pods labelled primary", len(pods.Items))
 	}
 	return &pods.Items[0]
+}
+
+// checkPoolerLookup tries, as the owner of a database (app), to change
+// or run the function PgBouncer looks users up with, and checks what the
+// lookup gives: the database's users, never the superuser or the
+// replication role.
+func checkPoolerLookup(t *testing.T, k kubernetes.Interface, ds, addr string, app *pgx.Conn) {
+	t.Helper()
+	ctx := context.Background()
+	for _, q := range []string{
+		"DROP SCHEMA dbaasd_pooler CASCADE",
+		"ALTER SCHEMA dbaasd_pooler RENAME TO mine",
+		"DROP FUNCTION dbaasd_pooler.user_search(text)",
+		"CREATE OR REPLACE FUNCTION dbaasd_pooler.user_search(uname text) RETURNS TABLE (usename name, passwd text) " +
+			"LANGUAGE sql AS $$ SELECT 'postgres'::name, 'x'::text $$",
+		"CREATE FUNCTION dbaasd_pooler.more() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+		"SELECT * FROM dbaasd_pooler.user_search('app_user')",
+		"REVOKE USAGE ON SCHEMA dbaasd_pooler FROM dbaasd_pooler",
+	} {
+		if _, err := app.Exec(ctx, q); err == nil {
+			t.Errorf("the owner of appdb ran %q", q)
+		}
+	}
+	sec, err := k.CoreV1().Secrets(cnpg.Namespace(ds)).Get(ctx, "pooler-lookup", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the lookup role's secret: %v", err)
+	}
+	lookup := mustConnect(t, addr, string(sec.Data["username"]), string(sec.Data["password"]), "appdb")
+	for user, want := range map[string]int{"app_user": 1, "postgres": 0, "streaming_replica": 0, "dbaasd_pooler": 0} {
+		if n := pgtest.QueryOne[int](t, lookup, "SELECT count(*) FROM dbaasd_pooler.user_search($1)", user); n != want {
+			t.Errorf("the lookup gives %d rows for %s, want %d", n, user, want)
+		}
+	}
+	if n := pgtest.QueryOne[int](t, lookup, "SELECT count(*) FROM pg_catalog.pg_proc WHERE proname = 'user_search' AND pronamespace = 'public'::regnamespace"); n != 0 {
+		t.Errorf("%d functions public.user_search: the operator's lookup is in use", n)
+	}
 }

@@ -181,89 +181,14 @@ func (d *Driver) EnsureDatabase(ctx context.Context, c *engine.Cluster, db engin
 	// As with the local runtime, only the owner and the users granted it
 	// may connect (PostgreSQL lets PUBLIC connect to a new database); the
 	// pooler's lookup role may too, and finds its function there.
-	pooled := false
 	err = d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
-		if _, err := conn.Exec(ctx, fmt.Sprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC", ident(db.Name))); err != nil {
-			return sqlError(err, "restrict database %s", db.Name)
-		}
-		names, err := grantPooler(ctx, conn)
-		pooled = len(names) > 0
-		return err
+		_, err := conn.Exec(ctx, fmt.Sprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC", ident(db.Name)))
+		return sqlError(err, "restrict database %s", db.Name)
 	})
-	if err != nil || !pooled {
+	if err != nil || c.Pooler == nil {
 		return err
 	}
-	return d.ensureUserSearch(ctx, c, db.Name)
-}
-
-// poolerRole is the role CNPG's PgBouncer looks users up with (its
-// auth_query runs in the database the client asks for).
-const poolerRole = "cnpg_pooler_pgbouncer"
-
-// grantPooler lets the pooler's lookup role connect to every database
-// (conn is on the primary); it reports the databases, or nil when the
-// operator has not made the role yet.
-func grantPooler(ctx context.Context, conn *pgx.Conn) ([]string, error) {
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)", poolerRole).Scan(&exists); err != nil {
-		return nil, sqlError(err, "look up role %s", poolerRole)
-	}
-	if !exists {
-		return nil, nil
-	}
-	rows, err := conn.Query(ctx, "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate")
-	if err != nil {
-		return nil, sqlError(err, "list databases")
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, sqlError(err, "list databases")
-	}
-	for _, n := range names {
-		if _, err := conn.Exec(ctx, fmt.Sprintf("GRANT CONNECT ON DATABASE %s TO %s", ident(n), ident(poolerRole))); err != nil {
-			return nil, sqlError(err, "let the pooler into database %s", n)
-		}
-	}
-	return names, nil
-}
-
-// The function PgBouncer's auth_query calls in the database a client
-// asks for, as the operator defines it (internal/management/controller
-// of CloudNativePG v1.27.1): the operator makes it in every database only
-// when its instance manager next goes over them, and until then PgBouncer
-// answers the clients of a new database "bouncer config error".
-const (
-	userSearchBody = "SELECT usename, passwd FROM pg_catalog.pg_shadow WHERE usename=$1;"
-	userSearchMake = "CREATE OR REPLACE FUNCTION public.user_search(uname TEXT) RETURNS TABLE (usename name, passwd text) " +
-		"as '" + userSearchBody + "' LANGUAGE sql SECURITY DEFINER"
-)
-
-// ensureUserSearch makes the pooler's lookup function in database db,
-// exactly as the operator does (who then finds it and leaves it).
-func (d *Driver) ensureUserSearch(ctx context.Context, c *engine.Cluster, db string) error {
-	return d.onPrimary(ctx, c, db, func(conn *pgx.Conn) error {
-		var exists bool
-		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_catalog.pg_proc WHERE proname = 'user_search' AND prosrc = $1)",
-			userSearchBody).Scan(&exists); err != nil {
-			return sqlError(err, "look up the pooler's lookup function in %s", db)
-		}
-		if exists {
-			return nil
-		}
-		tx, err := conn.Begin(ctx)
-		if err != nil {
-			return sqlError(err, "pooler lookup function in %s", db)
-		}
-		defer func() { _ = tx.Rollback(ctx) }()
-		for _, q := range []string{userSearchMake,
-			"REVOKE ALL ON FUNCTION public.user_search(text) FROM public",
-			"GRANT EXECUTE ON FUNCTION public.user_search(text) TO " + ident(poolerRole)} {
-			if _, err := tx.Exec(ctx, q); err != nil {
-				return sqlError(err, "pooler lookup function in %s", db)
-			}
-		}
-		return sqlError2(tx.Commit(ctx), "pooler lookup function in %s", db)
-	})
+	return d.ensureLookup(ctx, c, db.Name)
 }
 
 // waitDatabase waits until the operator applied the Database object.
@@ -319,7 +244,7 @@ func (d *Driver) DropDatabase(ctx context.Context, c *engine.Cluster, name strin
 			return sqlError(err, "close database %s", name)
 		}
 		_, err := conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
-		return sqlError2(err, "end the sessions of database %s", name)
+		return sqlError(err, "end the sessions of database %s", name)
 	})
 	if err != nil {
 		return err
@@ -345,15 +270,8 @@ func (d *Driver) DropDatabase(ctx context.Context, c *engine.Cluster, name strin
 	// Database object (or survived) goes here.
 	return d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
 		_, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident(name)+" WITH (FORCE)")
-		return sqlError2(err, "drop database %s", name)
+		return sqlError(err, "drop database %s", name)
 	})
-}
-
-func sqlError2(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return sqlError(err, format, args...)
 }
 
 // defaultACLTypes are the kinds of objects default privileges cover.
@@ -376,7 +294,7 @@ func (d *Driver) EnsureGrant(ctx context.Context, c *engine.Cluster, g engine.Gr
 			ident(g.Database), ident(g.User))); err != nil {
 			return sqlError(err, "grant database %s to %s", g.Database, g.User)
 		}
-		return sqlError2(conn.QueryRow(ctx, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1", g.Database).Scan(&owner),
+		return sqlError(conn.QueryRow(ctx, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1", g.Database).Scan(&owner),
 			"owner of database %s", g.Database)
 	})
 	if err != nil {
@@ -418,7 +336,7 @@ func (d *Driver) DropGrant(ctx context.Context, c *engine.Cluster, g engine.Gran
 	err := d.onPrimary(ctx, c, g.Database, func(conn *pgx.Conn) error {
 		var exists bool
 		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", g.User).Scan(&exists); err != nil || !exists {
-			return sqlError2(err, "look up user %s", g.User)
+			return sqlError(err, "look up user %s", g.User)
 		}
 		stmts := []string{
 			"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM " + u,
@@ -441,7 +359,7 @@ func (d *Driver) DropGrant(ctx context.Context, c *engine.Cluster, g engine.Gran
 	}
 	return d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
 		_, err := conn.Exec(ctx, fmt.Sprintf("REVOKE ALL ON DATABASE %s FROM %s", ident(g.Database), u))
-		return sqlError2(err, "revoke database %s from %s", g.Database, g.User)
+		return sqlError(err, "revoke database %s from %s", g.Database, g.User)
 	})
 }
 

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -34,8 +33,12 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 	if err != nil {
 		return err
 	}
+	// The lookup role first: PgBouncer starts with its secret.
+	if err := d.ensureLookupRole(ctx, c); err != nil {
+		return err
+	}
 	size := max(c.Pooler.Size, 1)
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s\n%d\n%s", c.Pooler.Mode, size, strings.Join(hba, "\n")))
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\n%d\n%s\n%s", c.Pooler.Mode, size, strings.Join(hba, "\n"), lookupQuery))
 	digest := hex.EncodeToString(sum[:8])
 	p := &crd.Pooler{ObjectMeta: metav1.ObjectMeta{Name: poolerName, Namespace: ns}}
 	err = d.kc.apply(ctx, poolerRes, p, func() error {
@@ -55,8 +58,10 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 		p.Spec.PgBouncer.PoolMode = c.Pooler.Mode
 		p.Spec.PgBouncer.Parameters = map[string]string{"default_pool_size": strconv.Itoa(size)}
 		p.Spec.PgBouncer.PgHBA = hba
+		p.Spec.PgBouncer.AuthQuery = lookupQuery
+		p.Spec.PgBouncer.AuthQuerySecret = &crd.LocalObjectReference{Name: lookupSecret}
 		// PgBouncer runs from the PostgreSQL image, which carries it.
-		// A digest of its settings (mode, size, firewall) in the pods'
+		// A digest of its settings (mode, size, firewall, lookup) in the pods'
 		// annotations: a change rolls the pooler's pod, so once the
 		// rollout is done (waitPooler) no PgBouncer runs with the old
 		// settings. Left to the operator, a running PgBouncer reloads
@@ -76,37 +81,12 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 		map[string]string{labelPoolerName: poolerName}); err != nil {
 		return err
 	}
-	if err := d.waitPooler(ctx, ns, digest); err != nil {
+	// The lookup function in every database, made while the pooler's pod
+	// starts (which takes far longer).
+	if err := d.ensureLookups(ctx, c); err != nil {
 		return err
 	}
-	// The operator makes the pooler's lookup role on the primary; it
-	// needs CONNECT on the databases, which refuse PUBLIC.
-	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
-	defer cancel()
-	for {
-		var names []string
-		err := d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
-			var err error
-			names, err = grantPooler(ctx, conn)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		if names != nil {
-			for _, db := range names {
-				if err := d.ensureUserSearch(ctx, c, db); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("pooler %s/%s: the operator made no role %s: %w", ns, poolerName, poolerRole, ctx.Err())
-		case <-time.After(d.opts.Poll):
-		}
-	}
+	return d.waitPooler(ctx, ns, digest)
 }
 
 // waitPooler waits until the pooler's deployment has its pod ready with

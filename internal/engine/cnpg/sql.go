@@ -59,9 +59,12 @@ func (d *Driver) onPrimary(ctx context.Context, c *engine.Cluster, database stri
 // ident quotes a PostgreSQL identifier.
 func ident(s string) string { return pgx.Identifier{s}.Sanitize() }
 
-// sqlError wraps an error from the server; errors caused by the request's
-// content also wrap engine.ErrInvalid.
+// sqlError wraps an error from the server (nil stays nil); errors caused
+// by the request's content also wrap engine.ErrInvalid.
 func sqlError(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
 	what := fmt.Sprintf(format, args...)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && len(pgErr.Code) == 5 {

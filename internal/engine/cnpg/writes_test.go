@@ -52,7 +52,10 @@ func testDriver(t *testing.T, f *fakeAPI, store *ObjectStore) *Driver {
 
 var (
 	generated = regexp.MustCompile(`\b(backup|catalog)-[0-9a-z]{6,}\b`)
-	port      = regexp.MustCompile(`127\.0\.0\.1:[0-9]+`)
+	// The pooler's lookup role has a random password (43 characters,
+	// 60 in the secret's base64).
+	randomPW = regexp.MustCompile(`"password": "[A-Za-z0-9+/]{56,}={0,2}"`)
+	port     = regexp.MustCompile(`127\.0\.0\.1:[0-9]+`)
 )
 
 // outcome renders an error for the record: a failed connection to the
@@ -253,6 +256,7 @@ func TestWrites(t *testing.T) {
 
 	f.mu.Lock()
 	got := generated.ReplaceAllString(port.ReplaceAllString(strings.Join(f.log, "\n")+"\n", "127.0.0.1:PORT"), "$1-GENERATED")
+	got = randomPW.ReplaceAllString(got, `"password": "RANDOM"`)
 	got = regexp.MustCompile(fmt.Sprintf(`\b%d\b`, pg)).ReplaceAllString(got, "PORT")
 	got = regexp.MustCompile(fmt.Sprintf(`\b%d\b`, pg+1)).ReplaceAllString(got, "PORT+1")
 	f.mu.Unlock()

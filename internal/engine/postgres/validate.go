@@ -199,9 +199,12 @@ func hugePagesFree() (free, sizeKB int) {
 var reservedRoles = setOf("public", "none", "current_user", "session_user", "current_role", "user",
 	superuser, poolerAuthRole)
 
-// ValidateName refuses names PostgreSQL reserves for roles and databases,
+// ValidateName implements engine.Validator with CheckName.
+func (d *Driver) ValidateName(kind, name string) error { return CheckName(kind, name) }
+
+// CheckName refuses names PostgreSQL reserves for roles and databases,
 // and names longer than an identifier (63 bytes).
-func (d *Driver) ValidateName(kind, name string) error {
+func CheckName(kind, name string) error {
 	low := strings.ToLower(name)
 	if len(name) > 63 {
 		return engine.Invalid("", fmt.Sprintf("%q is longer than the 63 bytes of a PostgreSQL identifier", name))
@@ -219,9 +222,12 @@ func (d *Driver) ValidateName(kind, name string) error {
 	return nil
 }
 
-// ValidateFirewall checks that every entry fits pg_hba.conf: an address
-// or a network, without an IPv6 zone (pg_hba.conf has none).
-func (d *Driver) ValidateFirewall(entries []string) error {
+// ValidateFirewall implements engine.Validator with CheckFirewall.
+func (d *Driver) ValidateFirewall(entries []string) error { return CheckFirewall(entries) }
+
+// CheckFirewall checks that every entry fits pg_hba.conf: an address or a
+// network, without an IPv6 zone (pg_hba.conf has none).
+func CheckFirewall(entries []string) error {
 	for _, e := range entries {
 		if a, err := netip.ParseAddr(strings.TrimSpace(e)); err == nil && a.Zone() != "" {
 			return engine.Invalid("", fmt.Sprintf("entry %q has an IPv6 zone, which pg_hba.conf cannot express; give the address without %%%s", e, a.Zone()))

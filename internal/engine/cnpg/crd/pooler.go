@@ -30,6 +30,11 @@ type PgBouncerSpec struct {
 	PoolMode   string            `json:"poolMode,omitempty"`
 	Parameters map[string]string `json:"parameters,omitempty"`
 	PgHBA      []string          `json:"pg_hba,omitempty"`
+	// AuthQuery and AuthQuerySecret (a basic-auth secret of the role
+	// that runs it) replace the operator's own lookup: with them set, the
+	// operator neither makes its lookup role nor its function.
+	AuthQuery       string                `json:"authQuery,omitempty"`
+	AuthQuerySecret *LocalObjectReference `json:"authQuerySecret,omitempty"`
 }
 
 // PodTemplateSpec is the template of the pooler's pods.
