@@ -57,6 +57,7 @@ func parseConfig(args []string, getenv func(string) string) (daemon.Config, erro
 	fs.StringVar(&portRange, "port-range", "21000-29999", "ports given to engine servers")
 	fs.StringVar(&floatingPool, "floating-ip-pool", service.DefaultFloatingIPPool.String(), "addresses floating IPs are taken from")
 	fs.IntVar(&cfg.Workers, "workers", 4, "actions run at once")
+	fs.IntVar(&cfg.MaxBackups, "max-backups", 0, "backups run at once, at most (default half the workers, at least 1; the other workers stay free for requests)")
 	fs.DurationVar(&cfg.ProbeInterval, "probe-interval", time.Second, "how often clusters are observed")
 	fs.DurationVar(&cfg.FailoverAfter, "failover-after", 2*time.Second, "how long a primary may not answer before a replica is promoted")
 	fs.DurationVar(&cfg.RetryAfter, "retry-after", time.Minute, "first back-off before a datastore in ERROR is tried again (doubles up to 1h)")

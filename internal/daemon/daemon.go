@@ -51,6 +51,9 @@ type Config struct {
 	PortMin       int
 	PortMax       int
 	Workers       int
+	// MaxBackups bounds the backups that run at once (default half the
+	// workers, at least 1).
+	MaxBackups    int
 	ProbeInterval time.Duration
 	// BackupInterval is the time between base backups of a datastore
 	// (default 24h).
@@ -273,7 +276,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 	d.Reconciler = reconcile.New(d.Store, drivers, reconcile.Config{
 		DataDir: cfg.DataDir, EngineHost: cfg.EngineHost, PortMin: cfg.PortMin, PortMax: cfg.PortMax,
 		RunDir:  cfg.RunDir,
-		Workers: cfg.Workers, ProbeInterval: cfg.ProbeInterval, ArchiveDir: archiveDirs(cfg.DataDir), FailoverAfter: cfg.FailoverAfter,
+		Workers: cfg.Workers, MaxBackups: cfg.MaxBackups, ProbeInterval: cfg.ProbeInterval, ArchiveDir: archiveDirs(cfg.DataDir), FailoverAfter: cfg.FailoverAfter,
 		Owner: cfg.ReplicaID, Lease: cfg.ActionLease, RetryAfter: cfg.RetryAfter, PortFree: d.portFree(),
 	}, log.With("component", "reconciler"))
 	if err := d.setupBackups(ctx); err != nil {

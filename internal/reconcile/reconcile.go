@@ -36,6 +36,12 @@ type Config struct {
 	PortMin, PortMax int
 	// Workers is how many actions run at once.
 	Workers int
+	// MaxBackups is how many of them may be backups (datastore.backup),
+	// counted over every replica of the store: backups are background
+	// work, and a burst of them (the first backups of datastores created
+	// one after another) must not hold every worker while a request's
+	// action waits. Default: half the workers, at least 1.
+	MaxBackups int
 	// Lease is how long a claimed action is reserved for a worker.
 	Lease time.Duration
 	// ProbeInterval is how often running clusters are observed (0 = never).
@@ -71,6 +77,9 @@ func (c *Config) defaults() {
 	}
 	if c.Workers == 0 {
 		c.Workers = 4
+	}
+	if c.MaxBackups <= 0 {
+		c.MaxBackups = max(1, c.Workers/2)
 	}
 	if c.Lease == 0 {
 		c.Lease = 30 * time.Second
@@ -221,7 +230,7 @@ func (r *Reconciler) work(ctx context.Context) {
 // RunOnce claims and runs one action; it reports whether it ran one.
 func (r *Reconciler) RunOnce(ctx context.Context) (bool, error) {
 	now := r.now()
-	a, err := r.store.ClaimAction(ctx, r.cfg.Owner, now, now.Add(r.cfg.Lease))
+	a, err := r.store.ClaimAction(ctx, r.cfg.Owner, now, now.Add(r.cfg.Lease), r.cfg.MaxBackups)
 	if err != nil || a == nil {
 		return false, err
 	}

@@ -306,19 +306,33 @@ func (o *ops) ReleasePorts(ctx context.Context, datastoreID string, owners ...st
 // the order they were asked for, except that a failover does not wait for
 // a backup (model.ActDatastoreBackup). The claim is an optimistic conditional update,
 // so it is safe across several dbaasd replicas on one PostgreSQL store
-// without row locks held across the engine work.
-func (o *ops) ClaimAction(ctx context.Context, owner string, now, leaseUntil time.Time) (*model.Action, error) {
+// without row locks held across the engine work. The backup limit counts
+// the backups of every replica; two replicas claiming at the same moment
+// may each see room for one more, so it can be exceeded by that race.
+func (o *ops) ClaimAction(ctx context.Context, owner string, now, leaseUntil time.Time, maxBackups int) (*model.Action, error) {
+	backupRoom := true
+	if maxBackups > 0 {
+		var running int
+		err := o.queryRow(ctx, `SELECT count(*) FROM actions
+			WHERE status = 'IN_PROGRESS' AND name = ? AND lease_until >= ?`, model.ActDatastoreBackup, ts(now)).Scan(&running)
+		if err != nil {
+			return nil, fmt.Errorf("claim action: count backups: %w", err)
+		}
+		backupRoom = running < maxBackups
+	}
 	for attempt := 0; attempt < 5; attempt++ {
 		var id string
 		err := o.queryRow(ctx, `SELECT a.id FROM actions a
 			WHERE a.status IN ('PENDING', 'IN_PROGRESS')
 			  AND (a.lease_until IS NULL OR a.lease_until < ?)
 			  AND (a.not_before IS NULL OR a.not_before <= ?)
+			  AND (? OR a.name <> ?)
 			  AND NOT EXISTS (SELECT 1 FROM actions b
 				WHERE b.datastore_id = a.datastore_id AND b.status IN ('PENDING', 'IN_PROGRESS')
 				  AND (b.created_at < a.created_at OR (b.created_at = a.created_at AND b.id < a.id))
 				  AND NOT (a.name = ? AND b.name = ?))
-			ORDER BY a.created_at, a.id LIMIT 1`, ts(now), ts(now), model.ActDatastoreFailover, model.ActDatastoreBackup).Scan(&id)
+			ORDER BY a.created_at, a.id LIMIT 1`, ts(now), ts(now), backupRoom, model.ActDatastoreBackup,
+			model.ActDatastoreFailover, model.ActDatastoreBackup).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil
 		}

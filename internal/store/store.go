@@ -233,8 +233,10 @@ type Tx interface {
 
 	// ClaimAction leases the oldest runnable action to owner until
 	// leaseUntil: one that is pending (or whose lease expired) and has no
-	// earlier unfinished action on the same datastore. nil when none.
-	ClaimAction(ctx context.Context, owner string, now, leaseUntil time.Time) (*model.Action, error)
+	// earlier unfinished action on the same datastore; a backup only while
+	// fewer than maxBackups backups run under a live lease (0: no limit),
+	// so that backups never hold every worker. nil when none.
+	ClaimAction(ctx context.Context, owner string, now, leaseUntil time.Time, maxBackups int) (*model.Action, error)
 	// RenewLease extends an action's lease if owner still holds it.
 	RenewLease(ctx context.Context, actionID, owner string, leaseUntil time.Time) error
 }

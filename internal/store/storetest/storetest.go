@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore Opener) {
 		{"Ports", testPorts},
 		{"ActionQueue", testActionQueue},
 		{"FailoverBesideBackup", testFailoverBesideBackup},
+		{"BackupLimit", testBackupLimit},
 		{"ActionLeaseExpiry", testLeaseExpiry},
 		{"CatalogRoundTrip", testCatalog},
 		{"Backups", testBackups}, {"ArchiveFiles", testArchiveFiles}, {"RecoveryWindow", testRecoveryWindow},
@@ -457,7 +458,7 @@ func testFailoverBesideBackup(t *testing.T, open func() store.Store) {
 	lease := time.Now().Add(time.Minute)
 	var got []string
 	for i := 0; i < 3; i++ {
-		a, err := s.ClaimAction(ctx(), "w", time.Now(), lease)
+		a, err := s.ClaimAction(ctx(), "w", time.Now(), lease, 0)
 		must(t, err)
 		if a == nil {
 			break
@@ -466,6 +467,61 @@ func testFailoverBesideBackup(t *testing.T, open func() store.Store) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint([]string{model.ActDatastoreBackup, model.ActDatastoreFailover}) {
 		t.Fatalf("claimed %v, want the backup and the failover beside it (and nothing else)", got)
+	}
+}
+
+// testBackupLimit: with a limit of one backup, a second backup waits
+// while the first runs (the other actions behind it do not), and runs once
+// the first is done or its owner's lease ran out.
+func testBackupLimit(t *testing.T, open func() store.Store) {
+	s := open()
+	p := project(t, s)
+	b1 := action(p, "ds-1", now)
+	b2 := action(p, "ds-2", now.Add(time.Second))
+	b1.Name, b2.Name = model.ActDatastoreBackup, model.ActDatastoreBackup
+	create := action(p, "ds-3", now.Add(2*time.Second))
+	for _, a := range []*model.Action{b1, b2, create} {
+		must(t, s.Actions().Insert(ctx(), a))
+	}
+	t0 := time.Now()
+	claim := func(at time.Time) *model.Action {
+		t.Helper()
+		a, err := s.ClaimAction(ctx(), "w", at, at.Add(10*time.Second), 1)
+		must(t, err)
+		return a
+	}
+	if got := claim(t0); got == nil || got.ID != b1.ID {
+		t.Fatalf("first claim = %v, want the first backup", got)
+	}
+	got := claim(t0)
+	if got == nil || got.ID != create.ID {
+		t.Fatalf("second claim = %v, want the action behind the waiting backup", got)
+	}
+	if got := claim(t0); got != nil {
+		t.Fatalf("third claim = %s %s, want nothing while a backup runs", got.Name, got.ID)
+	}
+	finish(t, s, got)
+	// The first backup's owner died: its lease runs out, so it no longer
+	// counts, and it is itself claimable again (oldest first).
+	later := t0.Add(11 * time.Second)
+	if got := claim(later); got == nil || got.ID != b1.ID {
+		t.Fatalf("after the lease ran out claimed %v, want the first backup again", got)
+	}
+	if got := claim(later); got != nil {
+		t.Fatalf("claimed %s beside the running backup", got.ID)
+	}
+	b1, err := s.Actions().Get(ctx(), b1.ID)
+	must(t, err)
+	finish(t, s, b1)
+	if got := claim(later); got == nil || got.ID != b2.ID {
+		t.Fatalf("after the first backup finished claimed %v, want the second", got)
+	}
+	// Without a limit, backups are claimed like any action.
+	b3 := action(p, "ds-4", now.Add(3*time.Second))
+	b3.Name = model.ActDatastoreBackup
+	must(t, s.Actions().Insert(ctx(), b3))
+	if got, err := s.ClaimAction(ctx(), "w", later, later.Add(time.Minute), 0); err != nil || got == nil || got.ID != b3.ID {
+		t.Fatalf("unlimited claim = %v, %v; want the third backup beside the second", got, err)
 	}
 }
 
@@ -479,9 +535,9 @@ func testActionQueue(t *testing.T, open func() store.Store) {
 		must(t, s.Actions().Insert(ctx(), a))
 	}
 	lease := time.Now().Add(time.Minute)
-	got1, err := s.ClaimAction(ctx(), "w1", time.Now(), lease)
+	got1, err := s.ClaimAction(ctx(), "w1", time.Now(), lease, 0)
 	must(t, err)
-	got2, err := s.ClaimAction(ctx(), "w2", time.Now(), lease)
+	got2, err := s.ClaimAction(ctx(), "w2", time.Now(), lease, 0)
 	must(t, err)
 	if got1 == nil || got2 == nil || got1.ID != a1.ID || got2.ID != b1.ID {
 		t.Fatalf("claimed %v and %v, want a1 then b1 (a2 waits for a1)", got1, got2)
@@ -490,11 +546,11 @@ func testActionQueue(t *testing.T, open func() store.Store) {
 		got1.Payload["k"] != "v" {
 		t.Fatalf("claimed action = %+v", got1)
 	}
-	if none, err := s.ClaimAction(ctx(), "w3", time.Now(), lease); err != nil || none != nil {
+	if none, err := s.ClaimAction(ctx(), "w3", time.Now(), lease, 0); err != nil || none != nil {
 		t.Fatalf("third claim = %v, %v; want nothing while a1 runs", none, err)
 	}
 	finish(t, s, got1)
-	got3, err := s.ClaimAction(ctx(), "w3", time.Now(), lease)
+	got3, err := s.ClaimAction(ctx(), "w3", time.Now(), lease, 0)
 	must(t, err)
 	if got3 == nil || got3.ID != a2.ID {
 		t.Fatalf("after a1 finished claimed %v, want a2", got3)
@@ -516,7 +572,7 @@ func testActionQueue(t *testing.T, open func() store.Store) {
 		go func(w int) {
 			defer wg.Done()
 			for {
-				a, err := s.ClaimAction(ctx(), fmt.Sprint("racer", w), time.Now(), time.Now().Add(time.Minute))
+				a, err := s.ClaimAction(ctx(), fmt.Sprint("racer", w), time.Now(), time.Now().Add(time.Minute), 0)
 				if err != nil {
 					t.Errorf("claim: %v", err)
 					return
@@ -549,16 +605,16 @@ func testLeaseExpiry(t *testing.T, open func() store.Store) {
 	// The claims name their own clock, so a slow machine cannot let the
 	// lease run out between them.
 	t0 := time.Now()
-	got, err := s.ClaimAction(ctx(), "dead-replica", t0, t0.Add(10*time.Second))
+	got, err := s.ClaimAction(ctx(), "dead-replica", t0, t0.Add(10*time.Second), 0)
 	must(t, err)
 	if got == nil {
 		t.Fatal("nothing claimed")
 	}
-	if again, _ := s.ClaimAction(ctx(), "other", t0.Add(9*time.Second), t0.Add(time.Minute)); again != nil {
+	if again, _ := s.ClaimAction(ctx(), "other", t0.Add(9*time.Second), t0.Add(time.Minute), 0); again != nil {
 		t.Fatal("claimed an action whose lease is still valid")
 	}
 	later := t0.Add(11 * time.Second)
-	again, err := s.ClaimAction(ctx(), "other", later, later.Add(time.Minute))
+	again, err := s.ClaimAction(ctx(), "other", later, later.Add(time.Minute), 0)
 	must(t, err)
 	if again == nil || again.ID != a.ID || again.LeaseOwner != "other" || again.Attempts != 2 {
 		t.Fatalf("after lease expiry claimed %+v", again)
@@ -571,7 +627,7 @@ func testLeaseExpiry(t *testing.T, open func() store.Store) {
 	nb := time.Now().Add(time.Hour)
 	b.NotBefore = &nb
 	must(t, s.Actions().Insert(ctx(), b))
-	if c, _ := s.ClaimAction(ctx(), "x", time.Now(), time.Now().Add(time.Minute)); c != nil {
+	if c, _ := s.ClaimAction(ctx(), "x", time.Now(), time.Now().Add(time.Minute), 0); c != nil {
 		t.Fatalf("claimed an action before its not_before: %v", c.ID)
 	}
 }
