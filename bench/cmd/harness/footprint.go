@@ -68,6 +68,19 @@ func idleCPU(ctx context.Context, e *env, pid int) []float64 {
 	return out
 }
 
+// machineCPU runs measure and reports the machine's CPU use (% of one
+// core, every process and every core) over the time it took.
+func machineCPU(measure func()) []float64 {
+	m0, err := rss.MachineBusySeconds()
+	t := time.Now()
+	measure()
+	m1, err1 := rss.MachineBusySeconds()
+	if err != nil || err1 != nil {
+		return nil
+	}
+	return []float64{(m1 - m0) / time.Since(t).Seconds() * 100}
+}
+
 // idleCPUOver measures a process's CPU use (% of one core) averaged over
 // one window of d.
 func idleCPUOver(ctx context.Context, pid int, d time.Duration) []float64 {

@@ -44,7 +44,9 @@ func runScale(ctx context.Context, e *env, res *results) error {
 		return err
 	}
 	pid := srv.Proc.PID()
-	rssBefore, cpuBefore := sampleRSS(ctx, pid), idleCPU(ctx, e, pid)
+	rssBefore := sampleRSS(ctx, pid)
+	var cpuBefore, machineBefore []float64
+	machineBefore = machineCPU(func() { cpuBefore = idleCPU(ctx, e, pid) })
 
 	n := e.cfg.scaleN
 	var times []float64
@@ -77,7 +79,8 @@ func runScale(ctx context.Context, e *env, res *results) error {
 		return err
 	}
 	rssAfter, cpuAfter := sampleRSS(ctx, pid), idleCPU(ctx, e, pid)
-	cpuMinute := idleCPUOver(ctx, pid, e.longIdle())
+	var cpuMinute []float64
+	machineMinute := machineCPU(func() { cpuMinute = idleCPUOver(ctx, pid, e.longIdle()) })
 	var profiles []string
 	if pprofURL != "" {
 		what := fmt.Sprintf("%d live PostgreSQL 1-node clusters, default --probe-interval and --metrics-interval", n)
@@ -120,6 +123,8 @@ func runScale(ctx context.Context, e *env, res *results) error {
 	res.add(&figure{section: "footprint", name: fmt.Sprintf("dbaasd CPU while idle, %d live PostgreSQL clusters, over %s", n, e.longIdle()),
 		unit: "% of a core", values: cpuMinute, baseName: "the same dbaasd before the clusters", base: cpuBefore,
 		target: below{idleCPUTarget, "% of a core"}})
+	res.add(&figure{section: "footprint", name: fmt.Sprintf("machine CPU (every process) while idle, %d live PostgreSQL clusters, over %s", n, e.longIdle()),
+		unit: "% of a core", values: machineMinute, baseName: "the same machine before the clusters", base: machineBefore})
 	res.add(&figure{section: "footprint", name: fmt.Sprintf("dbaasd CPU right after the last of %d PostgreSQL creates (first backups running)", n),
 		unit: "% of a core", values: cpuCreated, baseName: "the same dbaasd before the clusters", base: cpuBefore})
 	res.add(&figure{section: "footprint", name: fmt.Sprintf("dbaasd RSS, %d live PostgreSQL clusters", n),
@@ -133,6 +138,7 @@ func runScale(ctx context.Context, e *env, res *results) error {
 	}
 	d.notes = append(d.notes,
 		fmt.Sprintf("Flat means the median of the last %d creates is at most %s the median of the first %d (the threshold is the harness's choice).", k, report.Ratio(flatRatio), k),
+		"Each create competes for the machine with the first base backups of the clusters made just before it (the scheduler asks for them at its next tick, every 2 s; at most --max-backups run at once) and with the idle work of the clusters already live (the machine CPU figure: every process, their servers included).",
 		fmt.Sprintf("CPU of the idle dbaasd: %d windows of 3 s, then one of %s, from 1 s after every cluster's first base backup was done (%s s after the last create; dbaasd backs a new datastore up at once); the baseline is the same dbaasd before its first create. The CPU right after the last create (%d windows of 3 s from 1 s after it) is reported beside, without a target: it holds the last clusters' first backups and the archiving of the WAL they wrote.",
 			e.cfg.runs, e.longIdle(), report.Num(backupsDone.Seconds()), e.cfg.runs),
 		fmt.Sprintf("With %d live clusters: GET /v1/datastores took %s ms once; deleting all of them (all DELETEs sent, then each awaited) took %s s.",

@@ -99,3 +99,31 @@ func TotalCPUSeconds(pid int) (float64, error) {
 	}
 	return st.OwnCPU + st.ChildCPU, nil
 }
+
+// clockTicks is the unit of /proc/stat's times (USER_HZ, 100 on Linux).
+const clockTicks = 100
+
+// MachineBusySeconds returns the CPU time all cores of the machine have
+// spent busy since boot (the first line of /proc/stat: user, nice,
+// system, irq, softirq and steal; idle and iowait are not busy): the work
+// of every process, and of the kernel for them.
+func MachineBusySeconds() (float64, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, fmt.Errorf("machine cpu: %w", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, fmt.Errorf("machine cpu: unexpected /proc/stat line %q", line)
+	}
+	var busy int64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} { // user nice system irq softirq steal
+		v, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("machine cpu: %w", err)
+		}
+		busy += v
+	}
+	return float64(busy) / clockTicks, nil
+}

@@ -27,4 +27,16 @@ func TestOfSelf(t *testing.T) {
 	if _, err := TotalCPUSeconds(-1); err == nil {
 		t.Error("TotalCPUSeconds of no process: want an error")
 	}
+	m0, err := MachineBusySeconds()
+	if err != nil || m0 <= 0 {
+		t.Fatalf("MachineBusySeconds = %v, %v", m0, err)
+	}
+	for c0, _ := CPUSeconds(os.Getpid()); ; {
+		if c, _ := CPUSeconds(os.Getpid()); c-c0 >= 0.05 {
+			break
+		}
+	}
+	if m1, err := MachineBusySeconds(); err != nil || m1-m0 < 0.04 {
+		t.Errorf("after 50 ms of this process's CPU the machine was busy %v s more (%v)", m1-m0, err)
+	}
 }
