@@ -50,7 +50,7 @@ func (w *writer) run(connect func(addr string) (func(n int) error, func(), error
 			addr := w.e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+w.ds, nil).Str("datastore.connection.master")
 			var err error
 			if exec, closeConn, err = connect(addr); err != nil {
-				exec = nil
+				exec, closeConn = nil, func() {}
 				time.Sleep(50 * time.Millisecond)
 				continue
 			}
