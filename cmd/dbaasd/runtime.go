@@ -25,7 +25,7 @@ func runtimeFlags(fs *flag.FlagSet, cfg *daemon.Config) func() error {
 	fs.StringVar(&k8s.StorageClass, "k8s-storage-class", "", "storage class of the datastores' volumes (default: the cluster's default class)")
 	fs.Float64Var(&k8s.RequestFraction, "k8s-request-fraction", 1, "share of a flavor's CPU and memory that pods request (limits are the flavor)")
 	fs.Var(&adminCIDRs, "k8s-admin-cidr", "address range dbaasd connects to the servers from, as they see it; the superuser is refused elsewhere (repeatable)")
-	fs.Var(&trustedCIDRs, "k8s-trusted-cidr", "in-cluster address range a firewall always admits, e.g. the pod network the poolers run in (repeatable)")
+	fs.Var(&trustedCIDRs, "k8s-trusted-cidr", "in-cluster address range a firewall admits with a client certificate of the datastore's CA, i.e. the pod network its pooler runs in (repeatable)")
 	fs.StringVar(&backupStore, "backup-store", "", "S3-compatible object storage for backups, s3://BUCKET[/PREFIX]?endpoint=URL[&region=R] (default: the data dir)")
 	fs.StringVar(&accessKeyFile, "backup-store-access-key-file", "", "file holding the object storage's access key id")
 	fs.StringVar(&secretKeyFile, "backup-store-secret-key-file", "", "file holding the object storage's secret access key")

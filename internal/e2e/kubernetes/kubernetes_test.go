@@ -7,6 +7,8 @@ package kubernetes_test
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -206,6 +209,9 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 	if c, err := connect(pooler, "app_user", "Secret-pass-1", "appdb"); err == nil {
 		_ = c.Close(ctx)
 		t.Error("a connection from outside the firewall was accepted by the pooler")
+	}
+	if host := b.ClientCIDR(); host != "" {
+		checkPodNetworkNeedsCertificate(t, e, k, ds, db, strings.Split(host, "/")[0], pooler, app)
 	}
 	third := at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "third_user", "password": "Secret-pass-3"}}).Str("user.id")
 	e.WaitStatus(at.TokenA, "/v1/users/"+third, "user", "ACTIVE", wait)
@@ -398,11 +404,15 @@ func checkPoolerLookup(t *testing.T, k kubernetes.Interface, ds, addr string, ap
 			t.Errorf("the owner of appdb ran %q", q)
 		}
 	}
-	sec, err := k.CoreV1().Secrets(cnpg.Namespace(ds)).Get(ctx, "pooler-lookup", metav1.GetOptions{})
+	sec, err := k.CoreV1().Secrets(cnpg.Namespace(ds)).Get(ctx, "pooler-client", metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("the lookup role's secret: %v", err)
 	}
-	lookup := mustConnect(t, addr, string(sec.Data["username"]), string(sec.Data["password"]), "appdb")
+	if c, err := connect(addr, "dbaasd_pooler", "", "appdb"); err == nil {
+		_ = c.Close(ctx)
+		t.Error("the lookup role logged in without its certificate")
+	}
+	lookup := connectWithCert(t, addr, "dbaasd_pooler", "appdb", sec.Data["tls.crt"], sec.Data["tls.key"])
 	for user, want := range map[string]int{"app_user": 1, "postgres": 0, "streaming_replica": 0, "dbaasd_pooler": 0} {
 		if n := pgtest.QueryOne[int](t, lookup, "SELECT count(*) FROM dbaasd_pooler.user_search($1)", user); n != want {
 			t.Errorf("the lookup gives %d rows for %s, want %d", n, user, want)
@@ -411,4 +421,67 @@ func checkPoolerLookup(t *testing.T, k kubernetes.Interface, ds, addr string, ap
 	if n := pgtest.QueryOne[int](t, lookup, "SELECT count(*) FROM pg_catalog.pg_proc WHERE proname = 'user_search' AND pronamespace = 'public'::regnamespace"); n != 0 {
 		t.Errorf("%d functions public.user_search: the operator's lookup is in use", n)
 	}
+}
+
+// checkPodNetworkNeedsCertificate puts a firewall that admits host only
+// and checks that the pod network is admitted only with the cluster's
+// client certificate: the pooler, which presents it, still serves host,
+// while a server of the cluster's own pods connecting to another (as
+// another datastore's server would, with dblink) is refused, with the
+// right password. app is a session on the primary in database db,
+// opened before any firewall.
+func checkPodNetworkNeedsCertificate(t *testing.T, e *at.Env, k kubernetes.Interface, ds, db, host, pooler string, app *pgx.Conn) {
+	t.Helper()
+	ctx := context.Background()
+	at.MustPut(t, e, "/v1/datastores/"+ds+"/firewall", map[string]any{"firewall": map[string]any{"ips": []string{host}}})
+	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
+	if n := pgtest.QueryOne[int](t, mustConnect(t, pooler, "app_user", "Secret-pass-1", "appdb"), "SELECT count(*) FROM t"); n != 100 {
+		t.Errorf("through the pooler under a firewall: %d rows", n)
+	}
+	ext := at.MustPost(t, e, "/v1/extensions", map[string]any{"extension": map[string]any{"datastore_id": ds, "database_id": db,
+		"available_extension_id": extensionID(t, e, "dblink")}}).Str("extension.id")
+	e.WaitStatus(at.TokenA, "/v1/extensions/"+ext, "extension", "ACTIVE", wait)
+	pods, err := k.CoreV1().Pods(cnpg.Namespace(ds)).List(ctx, metav1.ListOptions{LabelSelector: "cnpg.io/instanceRole=replica"})
+	if err != nil || len(pods.Items) == 0 || pods.Items[0].Status.PodIP == "" {
+		t.Fatalf("a replica's pod: %v (%d pods)", err, len(pods.Items))
+	}
+	conninfo := fmt.Sprintf("host=%s port=5432 dbname=appdb user=app_user password=Secret-pass-1 connect_timeout=5", pods.Items[0].Status.PodIP)
+	_, err = app.Exec(ctx, "SELECT dblink_connect('probe', $1)", conninfo)
+	why := ""
+	if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) {
+		why = pgErr.Detail // dblink's reason: the server's answer
+	}
+	switch {
+	case err == nil:
+		t.Error("a pod without the cluster's client certificate connected to a server past its firewall")
+	case !strings.Contains(why, "certificate") && !strings.Contains(why, "pg_hba.conf"):
+		t.Errorf("refused, but not by the firewall's rules: %v (%s)", err, why)
+	default:
+		t.Logf("a pod without the certificate is refused: %s", why)
+	}
+}
+
+// connectWithCert logs in as user with a client certificate (PEM), over
+// TLS without checking the server's certificate.
+func connectWithCert(t *testing.T, addr, user, db string, crt, key []byte) *pgx.Conn {
+	t.Helper()
+	pair, err := tls.X509KeyPair(crt, key)
+	if err != nil {
+		t.Fatalf("client certificate: %v", err)
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=require connect_timeout=5", host, port, user, db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}, InsecureSkipVerify: true} //nolint:gosec // the test checks the client's certificate, not the server's
+	cfg.Fallbacks = nil
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatalf("connect to %s as %s with its certificate: %v", addr, user, err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	return c
 }

@@ -16,8 +16,8 @@
 //   - a Database object per database (owner, extensions);
 //   - a Pooler "pg-pooler" (PgBouncer) when the datastore has a pooler,
 //     with dbaasd's own user lookup (poolerauth.go): the managed role
-//     dbaasd_pooler (password in the secret pooler-lookup) and, in every
-//     database, a function in a schema the superuser owns;
+//     dbaasd_pooler (a client certificate in the secret pooler-client)
+//     and, in every database, a function in a schema the superuser owns;
 //   - one Service per node and one for the pooler, each on the address and
 //     port dbaasd allocated (spec.externalIPs = the engine host, the port
 //     allocated to the node), so the API's connection addresses have the

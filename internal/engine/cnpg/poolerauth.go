@@ -2,9 +2,16 @@ package cnpg
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
-	"encoding/base64"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
 	"fmt"
+	"math/big"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	corev1 "k8s.io/api/core/v1"
@@ -20,71 +27,137 @@ import (
 // client asks for. In PostgreSQL 15 the owner of a database owns its
 // public schema, and a schema's owner may drop what is in it: the tenant
 // who owns a database could replace the lookup with a function of their
-// own. So dbaasd runs the lookup itself: a login role of its own (its
-// password in a basic-auth secret nobody else reads, made a managed role
-// by the operator) calls lookupSchema.user_search, in a schema the
-// superuser owns in every database, that nobody else may create in or
-// drop. Setting the Pooler's authQuery and authQuerySecret tells the
+// own. So dbaasd runs the lookup itself: a login role of its own (made a
+// managed role by the operator, without a password) logs in with a client
+// certificate signed by the cluster's CA and calls
+// lookupSchema.user_search, in a schema the superuser owns in every
+// database, that nobody else may create in or drop. Setting the Pooler's
+// authQuery and authQuerySecret (the certificate's TLS secret) tells the
 // operator to leave the lookup alone.
+//
+// PgBouncer presents that certificate on every connection it makes to the
+// servers (CloudNativePG sets server_tls_cert_file from a TLS auth
+// secret), which is how the servers tell their pooler from any other pod:
+// the pod network is admitted past a firewall only with a certificate of
+// the cluster's CA (hbaRules).
 const (
 	// lookupRole is the role PgBouncer looks users up with. Names starting
 	// with dbaasd are refused for users, so no tenant can take it.
 	lookupRole = "dbaasd_pooler"
-	// lookupSecret is the lookup role's basic-auth secret.
-	lookupSecret = "pooler-lookup"
+	// lookupSecret is the lookup role's client certificate (a TLS secret).
+	lookupSecret = "pooler-client"
 	// lookupSchema holds the lookup function in every database.
 	lookupSchema = "dbaasd_pooler"
 	// lookupQuery is PgBouncer's auth_query.
 	lookupQuery = "SELECT usename, passwd FROM " + lookupSchema + ".user_search($1)"
 	// lookupBody answers for login roles only: never for a superuser, a
 	// replication role or the lookup role itself, so that neither the
-	// pooler nor whoever learnt the lookup role's password gets their
-	// secrets.
+	// pooler nor whoever took its certificate gets their secrets.
 	lookupBody = "SELECT usename, passwd FROM pg_catalog.pg_shadow WHERE usename = $1 " +
 		"AND NOT usesuper AND NOT userepl AND usename <> '" + lookupRole + "' " +
 		"AND (valuntil IS NULL OR valuntil > pg_catalog.now())"
 )
 
-// ensureLookupRole makes the lookup role's secret (once: its password is
-// kept across calls) and the managed role, and waits until the operator
-// has made the role with that password.
+// ensureLookupRole makes the lookup role's client certificate (kept
+// while it is valid for more than clientCertRenew and signed by the
+// cluster's current client CA) and the managed role, and waits until the
+// operator has made the role.
 func (d *Driver) ensureLookupRole(ctx context.Context, c *engine.Cluster) error {
 	ns := Namespace(c.ID)
+	var ca corev1.Secret
+	if err := d.kc.get(ctx, secretRes, ns, clusterName+"-ca", &ca); err != nil {
+		return kubeError(err, "get the cluster's client CA")
+	}
 	var sec corev1.Secret
 	err := d.kc.get(ctx, secretRes, ns, lookupSecret, &sec)
-	switch {
-	case apierrors.IsNotFound(err):
-		pw, err := randomPassword()
-		if err != nil {
-			return err
-		}
-		if err := d.ensureSecret(ctx, ns, lookupSecret, c, map[string][]byte{
-			corev1.BasicAuthUsernameKey: []byte(lookupRole), corev1.BasicAuthPasswordKey: []byte(pw),
-		}, corev1.SecretTypeBasicAuth); err != nil {
-			return err
-		}
-		if err := d.kc.get(ctx, secretRes, ns, lookupSecret, &sec); err != nil {
-			return kubeError(err, "get secret %s", lookupSecret)
-		}
-	case err != nil:
+	if err != nil && !apierrors.IsNotFound(err) {
 		return kubeError(err, "get secret %s", lookupSecret)
 	}
+	if !clientCertValid(sec.Data[corev1.TLSCertKey], ca.Data["ca.crt"], time.Now()) {
+		crt, key, err := clientCert(lookupRole, ca.Data["ca.crt"], ca.Data["ca.key"], time.Now())
+		if err != nil {
+			return fmt.Errorf("pooler lookup certificate: %w", err)
+		}
+		if err := d.ensureSecret(ctx, ns, lookupSecret, c, map[string][]byte{
+			corev1.TLSCertKey: crt, corev1.TLSPrivateKeyKey: key,
+		}, corev1.SecretTypeTLS); err != nil {
+			return err
+		}
+	}
 	inherit := false
-	role := crd.RoleConfiguration{Name: lookupRole, Ensure: crd.EnsurePresent, Login: true, Inherit: &inherit,
-		PasswordSecret: &crd.LocalObjectReference{Name: lookupSecret}}
+	role := crd.RoleConfiguration{Name: lookupRole, Ensure: crd.EnsurePresent, Login: true, Inherit: &inherit, DisablePassword: true}
 	if err := d.setRole(ctx, c, role); err != nil {
 		return err
 	}
-	return d.waitRole(ctx, c, lookupRole, sec.ResourceVersion)
+	return d.waitRole(ctx, c, lookupRole, "")
 }
 
-// randomPassword is 32 random bytes, base64url.
-func randomPassword() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("lookup role password: %w", err)
+// clientCertValidity is how long a lookup certificate is valid; it is
+// made again at the pooler's next Ensure once less than clientCertRenew
+// of it is left, or once the cluster's CA signs with another key.
+const (
+	clientCertValidity = 10 * 365 * 24 * time.Hour
+	clientCertRenew    = 30 * 24 * time.Hour
+)
+
+// clientCert makes a client certificate for user (its common name),
+// signed by the CA (PEM certificate and EC key, as CloudNativePG keeps
+// them): PEM certificate and key.
+func clientCert(user string, caPEM, caKeyPEM []byte, now time.Time) (crtPEM, keyPEM []byte, err error) {
+	cb, _ := pem.Decode(caPEM)
+	kb, _ := pem.Decode(caKeyPEM)
+	if cb == nil || kb == nil {
+		return nil, nil, errors.New("the cluster's CA secret has no PEM certificate or key")
 	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
+	ca, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	caKey, err := x509.ParseECPrivateKey(kb.Bytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial, Subject: pkix.Name{CommonName: user},
+		NotBefore: now.Add(-5 * time.Minute), NotAfter: now.Add(clientCertValidity),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), nil
+}
+
+// clientCertValid reports whether crtPEM is a certificate of the lookup
+// role that caPEM's key signed and that stays valid for longer than
+// clientCertRenew after now.
+func clientCertValid(crtPEM, caPEM []byte, now time.Time) bool {
+	cb, _ := pem.Decode(crtPEM)
+	ab, _ := pem.Decode(caPEM)
+	if cb == nil || ab == nil {
+		return false
+	}
+	crt, err1 := x509.ParseCertificate(cb.Bytes)
+	ca, err2 := x509.ParseCertificate(ab.Bytes)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return crt.Subject.CommonName == lookupRole && crt.CheckSignatureFrom(ca) == nil &&
+		now.Before(crt.NotAfter.Add(-clientCertRenew))
 }
 
 // ensureLookup makes the lookup in database db: the lookup role may

@@ -141,12 +141,15 @@ func hostCIDR(s string) (string, error) {
 // hbaRules are the pg_hba lines dbaasd adds before CNPG's default rule
 // (host all all all scram-sha-256). CNPG's own rules (local peer,
 // certificates of the replication and pooler users) come first. The
-// superuser may connect over the network from the admin addresses only;
-// with a firewall, every other user only from its addresses and from
-// trusted in-cluster addresses (the pooler's pods), everything else is
-// rejected.
+// pooler's lookup role logs in with its certificate only. The superuser
+// may connect over the network from the admin addresses only; with a
+// firewall, every other user only from its addresses and, from trusted
+// in-cluster addresses (the pod network), only over TLS with a client
+// certificate of the cluster's CA — which the datastore's pooler presents
+// and no other pod has, another datastore's server (dblink, postgres_fdw)
+// included. Everything else is rejected.
 func hbaRules(firewall, adminCIDRs, trusted []string) ([]string, error) {
-	var out []string
+	out := []string{"hostssl all " + lookupRole + " all cert"}
 	if len(adminCIDRs) > 0 {
 		for _, a := range adminCIDRs {
 			out = append(out, "host all "+superuser+" "+a+" scram-sha-256")
@@ -157,7 +160,7 @@ func hbaRules(firewall, adminCIDRs, trusted []string) ([]string, error) {
 		return out, nil
 	}
 	seen := map[string]bool{}
-	for _, f := range append(append([]string{}, firewall...), trusted...) {
+	for i, f := range append(append([]string{}, firewall...), trusted...) {
 		cidr, err := hostCIDR(f)
 		if err != nil {
 			return nil, err
@@ -166,7 +169,11 @@ func hbaRules(firewall, adminCIDRs, trusted []string) ([]string, error) {
 			continue
 		}
 		seen[cidr] = true
-		out = append(out, "host all all "+cidr+" scram-sha-256")
+		if i < len(firewall) {
+			out = append(out, "host all all "+cidr+" scram-sha-256")
+		} else {
+			out = append(out, "hostssl all all "+cidr+" scram-sha-256 clientcert=verify-ca")
+		}
 	}
 	return append(out, "host all all all reject"), nil
 }

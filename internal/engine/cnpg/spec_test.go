@@ -17,21 +17,26 @@ import (
 
 func TestHBARules(t *testing.T) {
 	t.Parallel()
+	const lookupLine = "hostssl all dbaasd_pooler all cert"
 	tests := []struct {
 		name                     string
 		firewall, admin, trusted []string
 		want                     []string
 		wantErr                  bool
 	}{
-		{name: "no firewall, no admin range: CNPG's default admits everyone", want: nil},
+		{name: "no firewall, no admin range: CNPG's default admits everyone but the lookup role without its certificate",
+			want: []string{lookupLine}},
 		{name: "superuser only from the admin range", admin: []string{"10.203.0.1/32"},
-			want: []string{"host all postgres 10.203.0.1/32 scram-sha-256", "host all postgres all reject"}},
-		{name: "firewall admits its addresses and the trusted range, rejects the rest",
+			want: []string{lookupLine, "host all postgres 10.203.0.1/32 scram-sha-256", "host all postgres all reject"}},
+		{name: "firewall admits its addresses, the trusted range only with the cluster's certificate, rejects the rest",
 			firewall: []string{"192.0.2.7", "198.51.100.0/24", "192.0.2.7/32"}, trusted: []string{"10.201.0.0/24"},
-			want: []string{"host all all 192.0.2.7/32 scram-sha-256", "host all all 198.51.100.0/24 scram-sha-256",
-				"host all all 10.201.0.0/24 scram-sha-256", "host all all all reject"}},
+			want: []string{lookupLine, "host all all 192.0.2.7/32 scram-sha-256", "host all all 198.51.100.0/24 scram-sha-256",
+				"hostssl all all 10.201.0.0/24 scram-sha-256 clientcert=verify-ca", "host all all all reject"}},
+		{name: "a trusted range the firewall names itself needs no certificate",
+			firewall: []string{"10.201.0.0/24"}, trusted: []string{"10.201.0.0/24"},
+			want: []string{lookupLine, "host all all 10.201.0.0/24 scram-sha-256", "host all all all reject"}},
 		{name: "a prefix is masked", firewall: []string{"198.51.100.9/24"},
-			want: []string{"host all all 198.51.100.0/24 scram-sha-256", "host all all all reject"}},
+			want: []string{lookupLine, "host all all 198.51.100.0/24 scram-sha-256", "host all all all reject"}},
 		{name: "garbage is refused", firewall: []string{"all"}, wantErr: true},
 		{name: "an injected rule is refused", firewall: []string{"1.2.3.4 trust\nhost all all all trust"}, wantErr: true},
 	}

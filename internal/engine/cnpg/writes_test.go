@@ -52,10 +52,9 @@ func testDriver(t *testing.T, f *fakeAPI, store *ObjectStore) *Driver {
 
 var (
 	generated = regexp.MustCompile(`\b(backup|catalog)-[0-9a-z]{6,}\b`)
-	// The pooler's lookup role has a random password (43 characters,
-	// 60 in the secret's base64).
-	randomPW = regexp.MustCompile(`"password": "[A-Za-z0-9+/]{56,}={0,2}"`)
-	port     = regexp.MustCompile(`127\.0\.0\.1:[0-9]+`)
+	// The pooler's lookup role has a certificate of its own, and a key.
+	randomTLS = regexp.MustCompile(`"tls\.(crt|key)": "[A-Za-z0-9+/]+={0,2}"`)
+	port      = regexp.MustCompile(`127\.0\.0\.1:[0-9]+`)
 )
 
 // outcome renders an error for the record: a failed connection to the
@@ -256,7 +255,7 @@ func TestWrites(t *testing.T) {
 
 	f.mu.Lock()
 	got := generated.ReplaceAllString(port.ReplaceAllString(strings.Join(f.log, "\n")+"\n", "127.0.0.1:PORT"), "$1-GENERATED")
-	got = randomPW.ReplaceAllString(got, `"password": "RANDOM"`)
+	got = randomTLS.ReplaceAllString(got, `"tls.$1": "RANDOM"`)
 	got = regexp.MustCompile(fmt.Sprintf(`\b%d\b`, pg)).ReplaceAllString(got, "PORT")
 	got = regexp.MustCompile(fmt.Sprintf(`\b%d\b`, pg+1)).ReplaceAllString(got, "PORT+1")
 	f.mu.Unlock()
