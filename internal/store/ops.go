@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -310,15 +311,8 @@ func (o *ops) ReleasePorts(ctx context.Context, datastoreID string, owners ...st
 // the backups of every replica; two replicas claiming at the same moment
 // may each see room for one more, so it can be exceeded by that race.
 func (o *ops) ClaimAction(ctx context.Context, owner string, now, leaseUntil time.Time, maxBackups int) (*model.Action, error) {
-	backupRoom := true
-	if maxBackups > 0 {
-		var running int
-		err := o.queryRow(ctx, `SELECT count(*) FROM actions
-			WHERE status = 'IN_PROGRESS' AND name = ? AND lease_until >= ?`, model.ActDatastoreBackup, ts(now)).Scan(&running)
-		if err != nil {
-			return nil, fmt.Errorf("claim action: count backups: %w", err)
-		}
-		backupRoom = running < maxBackups
+	if maxBackups <= 0 {
+		maxBackups = math.MaxInt32
 	}
 	for attempt := 0; attempt < 5; attempt++ {
 		var id string
@@ -326,12 +320,14 @@ func (o *ops) ClaimAction(ctx context.Context, owner string, now, leaseUntil tim
 			WHERE a.status IN ('PENDING', 'IN_PROGRESS')
 			  AND (a.lease_until IS NULL OR a.lease_until < ?)
 			  AND (a.not_before IS NULL OR a.not_before <= ?)
-			  AND (? OR a.name <> ?)
+			  AND (a.name <> ? OR (SELECT count(*) FROM actions c
+				WHERE c.status = 'IN_PROGRESS' AND c.name = ? AND c.lease_until >= ?) < ?)
 			  AND NOT EXISTS (SELECT 1 FROM actions b
 				WHERE b.datastore_id = a.datastore_id AND b.status IN ('PENDING', 'IN_PROGRESS')
 				  AND (b.created_at < a.created_at OR (b.created_at = a.created_at AND b.id < a.id))
 				  AND NOT (a.name = ? AND b.name = ?))
-			ORDER BY a.created_at, a.id LIMIT 1`, ts(now), ts(now), backupRoom, model.ActDatastoreBackup,
+			ORDER BY a.created_at, a.id LIMIT 1`, ts(now), ts(now),
+			model.ActDatastoreBackup, model.ActDatastoreBackup, ts(now), maxBackups,
 			model.ActDatastoreFailover, model.ActDatastoreBackup).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil

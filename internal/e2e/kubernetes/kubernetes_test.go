@@ -55,12 +55,17 @@ func kube(t *testing.T, b at.Bed) kubernetes.Interface {
 }
 
 func connect(addr, user, password, db string) (*pgx.Conn, error) {
+	return connectTLS(addr, user, password, db, nil)
+}
+
+// connectTLS connects over TLS with tc, without it when tc is nil.
+func connectTLS(addr, user, password, db string, tc *tls.Config) (*pgx.Conn, error) {
 	host, port, _ := net.SplitHostPort(addr)
-	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s user=%s password=%s dbname=%s sslmode=disable connect_timeout=5",
-		host, port, user, password, db))
+	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s sslmode=disable connect_timeout=5", host, port))
 	if err != nil {
 		return nil, err
 	}
+	cfg.User, cfg.Password, cfg.Database, cfg.TLSConfig = user, password, db, tc
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return pgx.ConnectConfig(ctx, cfg)
@@ -469,16 +474,8 @@ func connectWithCert(t *testing.T, addr, user, db string, crt, key []byte) *pgx.
 	if err != nil {
 		t.Fatalf("client certificate: %v", err)
 	}
-	host, port, _ := net.SplitHostPort(addr)
-	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=require connect_timeout=5", host, port, user, db))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}, InsecureSkipVerify: true} //nolint:gosec // the test checks the client's certificate, not the server's
-	cfg.Fallbacks = nil
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := pgx.ConnectConfig(ctx, cfg)
+	tc := &tls.Config{Certificates: []tls.Certificate{pair}, InsecureSkipVerify: true} //nolint:gosec // the test checks the client's certificate, not the server's
+	c, err := connectTLS(addr, user, "", db, tc)
 	if err != nil {
 		t.Fatalf("connect to %s as %s with its certificate: %v", addr, user, err)
 	}

@@ -1,42 +1,20 @@
 package cnpg
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
-	"math/big"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 )
 
 // operatorCA is the CA the stand-in operator gives every cluster
-// (secret pg-ca, as CloudNativePG keeps it), base64 as in a Secret.
+// (secret pg-ca), base64 as in a Secret.
 var operatorCA = sync.OnceValues(func() (crt, key string) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c, k, err := newTestCA()
 	if err != nil {
 		panic(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pg"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(90 * 24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		panic(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(k)
-	if err != nil {
-		panic(err)
-	}
-	enc := func(typ string, b []byte) string {
-		return base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}))
-	}
-	return enc("CERTIFICATE", der), enc("EC PRIVATE KEY", kder)
+	return base64.StdEncoding.EncodeToString(c), base64.StdEncoding.EncodeToString(k)
 })
 
 // catalogLog is what the catalog pod prints.

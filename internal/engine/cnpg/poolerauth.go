@@ -167,69 +167,82 @@ func clientCertValid(crtPEM, caPEM []byte, now time.Time) bool {
 // lookup role (the pooler is not made yet) there is nothing to do: making
 // the pooler makes the lookup in every database.
 func (d *Driver) ensureLookup(ctx context.Context, c *engine.Cluster, db string) error {
+	return d.makeLookups(ctx, c, []string{db})
+}
+
+// ensureLookups makes the lookup in every database that takes connections.
+func (d *Driver) ensureLookups(ctx context.Context, c *engine.Cluster) error {
+	return d.makeLookups(ctx, c, nil)
+}
+
+// makeLookups makes the lookup in the databases dbs (nil: every database
+// that takes connections): in one session on the postgres database, the
+// lookup role may connect to each; then, in each, the schema and the
+// function.
+func (d *Driver) makeLookups(ctx context.Context, c *engine.Cluster, dbs []string) error {
 	role := false
 	err := d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
 		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = $1)", lookupRole).Scan(&role); err != nil || !role {
 			return sqlError(err, "look up role %s", lookupRole)
 		}
-		_, err := conn.Exec(ctx, fmt.Sprintf("GRANT CONNECT ON DATABASE %s TO %s", ident(db), ident(lookupRole)))
-		return sqlError(err, "let the pooler's lookup into database %s", db)
+		if dbs == nil {
+			rows, err := conn.Query(ctx, "SELECT datname FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname")
+			if err != nil {
+				return sqlError(err, "list databases")
+			}
+			if dbs, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+				return sqlError(err, "list databases")
+			}
+		}
+		for _, db := range dbs {
+			if _, err := conn.Exec(ctx, fmt.Sprintf("GRANT CONNECT ON DATABASE %s TO %s", ident(db), ident(lookupRole))); err != nil {
+				return sqlError(err, "let the pooler's lookup into database %s", db)
+			}
+		}
+		return nil
 	})
 	if err != nil || !role {
 		return err
 	}
-	return d.onPrimary(ctx, c, db, func(conn *pgx.Conn) error {
-		tx, err := conn.Begin(ctx)
-		if err != nil {
-			return sqlError(err, "pooler lookup in %s", db)
-		}
-		defer func() { _ = tx.Rollback(ctx) }()
-		var foreign bool
-		err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid = n.nspowner
-			WHERE n.nspname = $1 AND NOT r.rolsuper)`, lookupSchema).Scan(&foreign)
-		if err != nil {
-			return sqlError(err, "pooler lookup in %s", db)
-		}
-		var stmts []string
-		if foreign {
-			stmts = append(stmts, "DROP SCHEMA "+ident(lookupSchema)+" CASCADE")
-		}
-		fn := ident(lookupSchema) + ".user_search(text)"
-		stmts = append(stmts,
-			"CREATE SCHEMA IF NOT EXISTS "+ident(lookupSchema)+" AUTHORIZATION "+ident(superuser),
-			"REVOKE ALL ON SCHEMA "+ident(lookupSchema)+" FROM PUBLIC",
-			"GRANT USAGE ON SCHEMA "+ident(lookupSchema)+" TO "+ident(lookupRole),
-			"CREATE OR REPLACE FUNCTION "+ident(lookupSchema)+".user_search(uname text) RETURNS TABLE (usename name, passwd text) "+
-				"LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $lookup$"+lookupBody+"$lookup$",
-			"REVOKE ALL ON FUNCTION "+fn+" FROM PUBLIC",
-			"GRANT EXECUTE ON FUNCTION "+fn+" TO "+ident(lookupRole))
-		for _, q := range stmts {
-			if _, err := tx.Exec(ctx, q); err != nil {
-				return sqlError(err, "pooler lookup in %s", db)
-			}
-		}
-		return sqlError(tx.Commit(ctx), "pooler lookup in %s", db)
-	})
-}
-
-// ensureLookups makes the lookup in every database that takes connections.
-func (d *Driver) ensureLookups(ctx context.Context, c *engine.Cluster) error {
-	var names []string
-	err := d.onPrimary(ctx, c, "postgres", func(conn *pgx.Conn) error {
-		rows, err := conn.Query(ctx, "SELECT datname FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname")
-		if err != nil {
-			return sqlError(err, "list databases")
-		}
-		names, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		return sqlError(err, "list databases")
-	})
-	if err != nil {
-		return err
-	}
-	for _, db := range names {
-		if err := d.ensureLookup(ctx, c, db); err != nil {
+	for _, db := range dbs {
+		if err := d.onPrimary(ctx, c, db, func(conn *pgx.Conn) error { return lookupFunction(ctx, conn, db) }); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// lookupFunction makes the lookup schema and function in the database
+// conn is on, in one transaction.
+func lookupFunction(ctx context.Context, conn *pgx.Conn, db string) error {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return sqlError(err, "pooler lookup in %s", db)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	var foreign bool
+	err = tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid = n.nspowner
+		WHERE n.nspname = $1 AND NOT r.rolsuper)`, lookupSchema).Scan(&foreign)
+	if err != nil {
+		return sqlError(err, "pooler lookup in %s", db)
+	}
+	var stmts []string
+	if foreign {
+		stmts = append(stmts, "DROP SCHEMA "+ident(lookupSchema)+" CASCADE")
+	}
+	fn := ident(lookupSchema) + ".user_search(text)"
+	stmts = append(stmts,
+		"CREATE SCHEMA IF NOT EXISTS "+ident(lookupSchema)+" AUTHORIZATION "+ident(superuser),
+		"REVOKE ALL ON SCHEMA "+ident(lookupSchema)+" FROM PUBLIC",
+		"GRANT USAGE ON SCHEMA "+ident(lookupSchema)+" TO "+ident(lookupRole),
+		"CREATE OR REPLACE FUNCTION "+ident(lookupSchema)+".user_search(uname text) RETURNS TABLE (usename name, passwd text) "+
+			"LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $lookup$"+lookupBody+"$lookup$",
+		"REVOKE ALL ON FUNCTION "+fn+" FROM PUBLIC",
+		"GRANT EXECUTE ON FUNCTION "+fn+" TO "+ident(lookupRole))
+	for _, q := range stmts {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return sqlError(err, "pooler lookup in %s", db)
+		}
+	}
+	return sqlError(tx.Commit(ctx), "pooler lookup in %s", db)
 }

@@ -12,31 +12,40 @@ import (
 	"time"
 )
 
-// testCA is a CA as CloudNativePG keeps it: PEM certificate and EC key.
-func testCA(t *testing.T, name string) (crt, key []byte) {
-	t.Helper()
+// newTestCA makes a CA as CloudNativePG keeps it: PEM certificate and
+// EC key.
+func newTestCA() (crt, key []byte, err error) {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pg"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(90 * 24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	kder, err := x509.MarshalECPrivateKey(k)
 	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), nil
+}
+
+func testCA(t *testing.T) (crt, key []byte) {
+	t.Helper()
+	crt, key, err := newTestCA()
+	if err != nil {
 		t.Fatal(err)
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+	return crt, key
 }
 
 func TestClientCert(t *testing.T) {
 	t.Parallel()
-	caCrt, caKey := testCA(t, "pg")
-	otherCrt, otherKey := testCA(t, "pg")
+	caCrt, caKey := testCA(t)
+	otherCrt, otherKey := testCA(t)
 	now := time.Now()
 	crt, key, err := clientCert(lookupRole, caCrt, caKey, now)
 	if err != nil {
