@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
@@ -78,18 +79,33 @@ func TestLongDataDir(t *testing.T) {
 
 // serverPIDs lists the long-running processes of a datastore: those of its
 // OS account whose parent is not (servers started as daemons, not their
-// sessions' backends or forks). Without OS accounts (not root) it lists
-// nothing and the test checks only the statuses.
+// sessions' backends or forks), and which run in two listings a second
+// apart (a short-lived process, such as a probe's client or a tool that
+// has exited by the time its command line is read, is not a server).
+// Without OS accounts (not root) it lists nothing and the test checks only
+// the statuses.
 func serverPIDs(t *testing.T, datastoreID string) []int {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		return nil
 	}
 	uid := intruder.Lookup(t, proc.AccountName(datastoreID)).UID
-	all := intruder.ProcessesOf(uid)
+	list := func() []int {
+		all := intruder.ProcessesOf(uid)
+		var out []int
+		for _, pid := range all {
+			if !slices.Contains(all, parentPID(pid)) && len(proc.Cmdline(pid)) > 0 && !isTool(pid) {
+				out = append(out, pid)
+			}
+		}
+		return out
+	}
+	first := list()
+	time.Sleep(time.Second)
+	second := list()
 	var out []int
-	for _, pid := range all {
-		if !slices.Contains(all, parentPID(pid)) && !isTool(pid) {
+	for _, pid := range first {
+		if slices.Contains(second, pid) {
 			out = append(out, pid)
 		}
 	}
