@@ -2,15 +2,8 @@ package cnpg
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"math/big"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -19,6 +12,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
+	"github.com/dbaasd/dbaasd/internal/pki"
 )
 
 // How PgBouncer looks up the users who log in through the pooler.
@@ -73,11 +67,11 @@ func (d *Driver) ensureLookupRole(ctx context.Context, c *engine.Cluster) error 
 	if err != nil && !apierrors.IsNotFound(err) {
 		return kubeError(err, "get secret %s", lookupSecret)
 	}
-	if !clientCertValid(sec.Data[corev1.TLSCertKey], ca.Data["ca.crt"], time.Now()) {
-		crt, key, err := clientCert(lookupRole, ca.Data["ca.crt"], ca.Data["ca.key"], time.Now())
-		if err != nil {
-			return fmt.Errorf("pooler lookup certificate: %w", err)
-		}
+	crt, key, err := lookupCertificate(ca.Data["ca.crt"], ca.Data["ca.key"], sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey], time.Now())
+	if err != nil {
+		return fmt.Errorf("pooler lookup certificate: %w", err)
+	}
+	if crt != nil {
 		if err := d.ensureSecret(ctx, ns, lookupSecret, c, map[string][]byte{
 			corev1.TLSCertKey: crt, corev1.TLSPrivateKeyKey: key,
 		}, corev1.SecretTypeTLS); err != nil {
@@ -100,64 +94,26 @@ const (
 	clientCertRenew    = 30 * 24 * time.Hour
 )
 
-// clientCert makes a client certificate for user (its common name),
-// signed by the CA (PEM certificate and EC key, as CloudNativePG keeps
-// them): PEM certificate and key.
-func clientCert(user string, caPEM, caKeyPEM []byte, now time.Time) (crtPEM, keyPEM []byte, err error) {
-	cb, _ := pem.Decode(caPEM)
-	kb, _ := pem.Decode(caKeyPEM)
-	if cb == nil || kb == nil {
-		return nil, nil, errors.New("the cluster's CA secret has no PEM certificate or key")
-	}
-	ca, err := x509.ParseCertificate(cb.Bytes)
-	if err != nil {
-		return nil, nil, err
-	}
-	caKey, err := x509.ParseECPrivateKey(kb.Bytes)
-	if err != nil {
-		return nil, nil, err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: pkix.Name{CommonName: user},
-		NotBefore: now.Add(-5 * time.Minute), NotAfter: now.Add(clientCertValidity),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), nil
+// lookupLeaf is the lookup role's client certificate.
+var lookupLeaf = pki.Leaf{
+	CommonName: lookupRole,
+	Usages:     []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	Lifetime:   clientCertValidity,
 }
 
-// clientCertValid reports whether crtPEM is a certificate of the lookup
-// role that caPEM's key signed and that stays valid for longer than
-// clientCertRenew after now.
-func clientCertValid(crtPEM, caPEM []byte, now time.Time) bool {
-	cb, _ := pem.Decode(crtPEM)
-	ab, _ := pem.Decode(caPEM)
-	if cb == nil || ab == nil {
-		return false
+// lookupCertificate returns a new certificate and key for the lookup
+// role, signed by the cluster's CA (PEM certificate and key, as
+// CloudNativePG keeps them), unless crt and key are a valid one; then it
+// returns nil.
+func lookupCertificate(caCrt, caKey, crt, key []byte, now time.Time) (newCrt, newKey []byte, err error) {
+	ca, err := pki.ParseCA(caCrt, caKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the cluster's CA: %w", err)
 	}
-	crt, err1 := x509.ParseCertificate(cb.Bytes)
-	ca, err2 := x509.ParseCertificate(ab.Bytes)
-	if err1 != nil || err2 != nil {
-		return false
+	if ca.Valid(crt, key, lookupLeaf, now.Add(clientCertRenew)) {
+		return nil, nil, nil
 	}
-	return crt.Subject.CommonName == lookupRole && crt.CheckSignatureFrom(ca) == nil &&
-		now.Before(crt.NotAfter.Add(-clientCertRenew))
+	return ca.Issue(lookupLeaf, now)
 }
 
 // ensureLookup makes the lookup in database db: the lookup role may

@@ -1,36 +1,26 @@
 package cnpg
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
-	"math/big"
 	"testing"
 	"time"
+
+	"github.com/dbaasd/dbaasd/internal/pki"
 )
 
 // newTestCA makes a CA as CloudNativePG keeps it: PEM certificate and
-// EC key.
+// SEC 1 ("EC PRIVATE KEY") key.
 func newTestCA() (crt, key []byte, err error) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pki.NewCA("pg", time.Now(), 90*24*time.Hour)
 	if err != nil {
 		return nil, nil, err
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pg"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(90 * 24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	der, err := x509.MarshalECPrivateKey(ca.Key)
 	if err != nil {
 		return nil, nil, err
 	}
-	kder, err := x509.MarshalECPrivateKey(k)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), nil
+	return ca.CertPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
 }
 
 func testCA(t *testing.T) (crt, key []byte) {
@@ -42,17 +32,19 @@ func testCA(t *testing.T) (crt, key []byte) {
 	return crt, key
 }
 
-func TestClientCert(t *testing.T) {
+// The lookup role's certificate is what PostgreSQL checks with
+// clientcert=verify-ca and cert (a chain to the cluster's CA, for client
+// authentication, named after the role), and it is kept until it nears
+// its end or the CA signs with another key.
+func TestLookupCertificate(t *testing.T) {
 	t.Parallel()
 	caCrt, caKey := testCA(t)
 	otherCrt, otherKey := testCA(t)
 	now := time.Now()
-	crt, key, err := clientCert(lookupRole, caCrt, caKey, now)
-	if err != nil {
-		t.Fatal(err)
+	crt, key, err := lookupCertificate(caCrt, caKey, nil, nil, now)
+	if err != nil || crt == nil || key == nil {
+		t.Fatalf("no certificate: %v", err)
 	}
-	// What PostgreSQL checks with clientcert=verify-ca and cert: the chain
-	// to the cluster's CA, for client authentication.
 	cb, _ := pem.Decode(crt)
 	c, err := x509.ParseCertificate(cb.Bytes)
 	if err != nil {
@@ -68,36 +60,33 @@ func TestClientCert(t *testing.T) {
 	if c.Subject.CommonName != lookupRole {
 		t.Errorf("common name %q", c.Subject.CommonName)
 	}
-	if kb, _ := pem.Decode(key); kb == nil || kb.Type != "EC PRIVATE KEY" {
-		t.Error("no EC private key")
-	}
-	other, _, err := clientCert("someone", caCrt, caKey, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	byOther, _, err := clientCert(lookupRole, otherCrt, otherKey, now)
+	byOther, byOtherKey, err := lookupCertificate(otherCrt, otherKey, nil, nil, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name string
-		crt  []byte
-		at   time.Time
-		want bool
+		name     string
+		crt, key []byte
+		at       time.Time
+		kept     bool
 	}{
-		{"fresh", crt, now, true},
-		{"a year later", crt, now.Add(365 * 24 * time.Hour), true},
-		{"within a month of its end: made again", crt, now.Add(clientCertValidity - clientCertRenew + time.Hour), false},
-		{"signed by another CA (the cluster's CA changed its key)", byOther, now, false},
-		{"another user's", other, now, false},
-		{"none", nil, now, false},
-		{"garbage", []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), now, false},
+		{"fresh", crt, key, now, true},
+		{"a year later", crt, key, now.Add(365 * 24 * time.Hour), true},
+		{"within a month of its end", crt, key, now.Add(clientCertValidity - clientCertRenew + time.Hour), false},
+		{"signed by another CA (the cluster's CA changed its key)", byOther, byOtherKey, now, false},
+		{"its key lost", crt, nil, now, false},
+		{"another certificate's key", crt, byOtherKey, now, false},
+		{"none", nil, nil, now, false},
 	} {
-		if got := clientCertValid(tc.crt, caCrt, tc.at); got != tc.want {
-			t.Errorf("%s: valid = %v, want %v", tc.name, got, tc.want)
+		got, _, err := lookupCertificate(caCrt, caKey, tc.crt, tc.key, tc.at)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if kept := got == nil; kept != tc.kept {
+			t.Errorf("%s: kept = %v, want %v", tc.name, kept, tc.kept)
 		}
 	}
-	if _, _, err := clientCert(lookupRole, []byte("no pem"), caKey, now); err == nil {
+	if _, _, err := lookupCertificate([]byte("no pem"), caKey, nil, nil, now); err == nil {
 		t.Error("a CA without a PEM certificate was taken")
 	}
 }

@@ -2,16 +2,10 @@ package mysql
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -21,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/pki"
 )
 
 // Galera's traffic between the nodes of a cluster — group communication
@@ -61,13 +56,6 @@ const (
 	nodeLifetime    = 10 * 365 * 24 * time.Hour
 	nodeRenewBefore = 180 * 24 * time.Hour
 )
-
-// clusterCA is a cluster's certificate authority.
-type clusterCA struct {
-	cert    *x509.Certificate
-	certPEM []byte
-	key     *ecdsa.PrivateKey
-}
 
 func (n *node) tlsDir() string        { return filepath.Join(n.Dir, "tls") }
 func (n *node) tlsCA() string         { return filepath.Join(n.tlsDir(), "ca.crt") }
@@ -120,7 +108,7 @@ func openCADir(c *engine.Cluster) (int, error) {
 
 // loadOrCreateCA reads the cluster's CA, or generates it when there is
 // none.
-func loadOrCreateCA(c *engine.Cluster) (*clusterCA, error) {
+func loadOrCreateCA(c *engine.Cluster) (*pki.CA, error) {
 	fd, err := openCADir(c)
 	if err != nil {
 		return nil, err
@@ -128,12 +116,16 @@ func loadOrCreateCA(c *engine.Cluster) (*clusterCA, error) {
 	defer func() { _ = unix.Close(fd) }()
 	b, err := readAt(fd, caFile)
 	if err == nil {
-		return parseCA(b)
+		return pki.ParseCA(b)
 	}
 	if !errors.Is(err, unix.ENOENT) {
 		return nil, fmt.Errorf("read %s: %w", caPath(c), err)
 	}
-	ca, pemBytes, err := newCA(c.ID)
+	ca, err := pki.NewCA("Galera CA of datastore "+c.ID, time.Now(), caLifetime)
+	if err != nil {
+		return nil, err
+	}
+	pemBytes, err := ca.PEM()
 	if err != nil {
 		return nil, err
 	}
@@ -178,173 +170,61 @@ func writeAt(dirfd int, name string, data []byte) error {
 	return unix.Renameat(dirfd, tmp, dirfd, name)
 }
 
-func serialNumber() (*big.Int, error) {
-	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-}
-
-// newCA generates a cluster's CA and returns it with its PEM file (the
-// certificate, then the key).
-func newCA(clusterID string) (*clusterCA, []byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	serial, err := serialNumber()
-	if err != nil {
-		return nil, nil, err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{Organization: []string{"dbaasd"}, CommonName: "Galera CA of datastore " + clusterID},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(caLifetime),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		MaxPathLenZero:        true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, err
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	all := append(append([]byte{}, certPEM...), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})...)
-	ca, err := parseCA(all)
-	return ca, all, err
-}
-
-// parseCA reads a CA file: its certificate and the matching key.
-func parseCA(b []byte) (*clusterCA, error) {
-	ca := &clusterCA{}
-	for rest := b; ; {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		switch blk.Type {
-		case "CERTIFICATE":
-			cert, err := x509.ParseCertificate(blk.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("CA certificate: %w", err)
-			}
-			ca.cert, ca.certPEM = cert, pem.EncodeToMemory(blk)
-		case "PRIVATE KEY":
-			k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("CA key: %w", err)
-			}
-			ek, ok := k.(*ecdsa.PrivateKey)
-			if !ok {
-				return nil, errors.New("CA key is not an ECDSA key")
-			}
-			ca.key = ek
-		}
-	}
-	if ca.cert == nil || ca.key == nil {
-		return nil, errors.New("the CA file lacks its certificate or key")
-	}
-	if !ca.key.PublicKey.Equal(ca.cert.PublicKey) {
-		return nil, errors.New("the CA's key does not match its certificate")
-	}
-	return ca, nil
-}
-
 // ensureNodeCert gives a node the CA's certificate and a key and
 // certificate of its own, unless it has valid ones.
-func (d *Driver) ensureNodeCert(c *engine.Cluster, ca *clusterCA, n *node) error {
+func (d *Driver) ensureNodeCert(c *engine.Cluster, ca *pki.CA, n *node) error {
 	if err := n.r.MkdirAll(n.tlsDir(), 0o700); err != nil {
 		return err
 	}
-	if haveCA, err := n.r.ReadFile(n.tlsCA()); err != nil || !bytes.Equal(haveCA, ca.certPEM) {
-		if _, err := n.r.WriteFile(n.tlsCA(), ca.certPEM, 0o600); err != nil {
+	if haveCA, err := n.r.ReadFile(n.tlsCA()); err != nil || !bytes.Equal(haveCA, ca.CertPEM) {
+		if _, err := n.r.WriteFile(n.tlsCA(), ca.CertPEM, 0o600); err != nil {
 			return err
 		}
 	}
-	if nodeCertValid(ca, n) {
+	leaf := nodeLeaf(n)
+	if nodeCertValid(ca, n, leaf) {
 		return nil
 	}
 	d.log.Info("issuing a Galera certificate", "datastore_id", c.ID, "node", n.ID)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	serial, err := serialNumber()
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		// The CN is also the user name of rsync state transfers: letters,
-		// digits and dashes only.
-		Subject:     pkix.Name{Organization: []string{"dbaasd"}, CommonName: "node-" + certName(n.ID)},
-		NotBefore:   now.Add(-time.Hour),
-		NotAfter:    now.Add(nodeLifetime),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	if ip := net.ParseIP(n.Host); ip != nil {
-		tmpl.IPAddresses = []net.IP{ip}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		return err
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	crt, key, err := ca.Issue(leaf, time.Now())
 	if err != nil {
 		return err
 	}
 	// The key first: a crash in between leaves a certificate that does not
 	// match it, which the next Ensure replaces.
-	if _, err := n.r.WriteFile(n.tlsKey(), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+	if _, err := n.r.WriteFile(n.tlsKey(), key, 0o600); err != nil {
 		return err
 	}
-	_, err = n.r.WriteFile(n.tlsCert(), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	_, err = n.r.WriteFile(n.tlsCert(), crt, 0o600)
 	return err
+}
+
+// nodeLeaf describes a node's certificate. Its common name is also the
+// user name of rsync state transfers: letters, digits and dashes only.
+func nodeLeaf(n *node) pki.Leaf {
+	l := pki.Leaf{
+		CommonName: "node-" + certName(n.ID),
+		Usages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		Lifetime:   nodeLifetime,
+	}
+	if ip := net.ParseIP(n.Host); ip != nil {
+		l.IPs = []net.IP{ip}
+	}
+	return l
 }
 
 // nodeCertValid reports whether a node's key and certificate exist, match,
 // are signed by the CA and stay valid for a while.
-func nodeCertValid(ca *clusterCA, n *node) bool {
-	cb, err := n.r.ReadFile(n.tlsCert())
+func nodeCertValid(ca *pki.CA, n *node, leaf pki.Leaf) bool {
+	crt, err := n.r.ReadFile(n.tlsCert())
 	if err != nil {
 		return false
 	}
-	kb, err := n.r.ReadFile(n.tlsKey())
+	key, err := n.r.ReadFile(n.tlsKey())
 	if err != nil {
 		return false
 	}
-	cblk, _ := pem.Decode(cb)
-	kblk, _ := pem.Decode(kb)
-	if cblk == nil || kblk == nil {
-		return false
-	}
-	cert, err := x509.ParseCertificate(cblk.Bytes)
-	if err != nil {
-		return false
-	}
-	k, err := x509.ParsePKCS8PrivateKey(kblk.Bytes)
-	if err != nil {
-		return false
-	}
-	ek, ok := k.(*ecdsa.PrivateKey)
-	if !ok || !ek.PublicKey.Equal(cert.PublicKey) {
-		return false
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(ca.cert)
-	_, err = cert.Verify(x509.VerifyOptions{
-		Roots:       roots,
-		CurrentTime: time.Now().Add(nodeRenewBefore),
-		KeyUsages:   []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	})
-	return err == nil
+	return ca.Valid(crt, key, leaf, time.Now().Add(nodeRenewBefore))
 }
 
 // certName keeps the letters, digits and dashes of a node ID.
