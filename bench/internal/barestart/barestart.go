@@ -81,7 +81,19 @@ func Start(ctx context.Context, engine string, o Options) (*Server, error) {
 // StartAtOnce starts n servers of an engine at the same time, each in a
 // directory of its own under o.Dir, and returns them with the time until
 // the last one answered. On error, the servers that started are stopped.
+// Engine "galera" starts n > 1 MariaDB servers as the nodes of one new
+// Galera cluster (until all are synced, see startGalera) and one as a
+// plain MariaDB server (a 1-node Galera datastore of dbaasd's is one).
 func StartAtOnce(ctx context.Context, engine string, n int, o Options) ([]*Server, time.Duration, error) {
+	if engine == "galera" {
+		if n > 1 {
+			if err := o.Runner.MkdirAll(o.Dir, 0o700); err != nil {
+				return nil, 0, err
+			}
+			return startGalera(ctx, n, o)
+		}
+		engine = "mariadb"
+	}
 	servers := make([]*Server, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup

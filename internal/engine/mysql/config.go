@@ -184,14 +184,14 @@ func (d *Driver) configFor(c *engine.Cluster, n *node, user map[string]string, p
 		g := n.st.Galera
 		owned["server_id"] = strconv.FormatUint(uint64(clusterServerID(c.ID)), 10)
 		owned["wsrep_on"] = "ON"
-		owned["wsrep_provider"] = galeraProvider()
+		owned["wsrep_provider"] = GaleraProvider()
 		owned["wsrep_cluster_name"] = galeraName("dbaasd-" + c.ID)
 		owned["wsrep_cluster_address"] = "gcomm://" + strings.Join(addrs, ",")
 		owned["wsrep_node_name"] = galeraName(n.ID)
 		owned["wsrep_node_address"] = n.Host
 		owned["wsrep_node_incoming_address"] = net.JoinHostPort(n.Host, strconv.Itoa(n.Port))
 		owned["wsrep_provider_options"] = fmt.Sprintf("gmcast.listen_addr=tcp://%s;ist.recv_addr=%s;gcache.size=%dM;%s",
-			net.JoinHostPort(n.Host, strconv.Itoa(g.Gcomm)), net.JoinHostPort(n.Host, strconv.Itoa(g.IST)), gcacheBytes(c.Flavor)/mb, galeraMembershipTimers)
+			net.JoinHostPort(n.Host, strconv.Itoa(g.Gcomm)), net.JoinHostPort(n.Host, strconv.Itoa(g.IST)), gcacheBytes(c.Flavor)/mb, GaleraMembershipTimers)
 		if d.plainGalera {
 			return serverConfig{owned: owned, tuned: tuned, user: user}
 		}
@@ -206,7 +206,7 @@ func (d *Driver) configFor(c *engine.Cluster, n *node, user map[string]string, p
 	return serverConfig{owned: owned, tuned: tuned, user: user}
 }
 
-// galeraMembershipTimers are the group communication timers of dbaasd's
+// GaleraMembershipTimers are the group communication timers of dbaasd's
 // Galera nodes. Galera's defaults (a join message retransmitted every
 // second, peers checked for inactivity every half second) are made for
 // nodes across a network: nodes that start together and find each other
@@ -216,7 +216,7 @@ func (d *Driver) configFor(c *engine.Cluster, n *node, user map[string]string, p
 // peers looked at changes; how long a peer may be silent before it is
 // suspected and dropped (evs.suspect_timeout, evs.inactive_timeout) stays
 // Galera's.
-const galeraMembershipTimers = "evs.join_retrans_period=PT0.1S;evs.keepalive_period=PT0.2S;evs.inactive_check_period=PT0.2S"
+const GaleraMembershipTimers = "evs.join_retrans_period=PT0.1S;evs.keepalive_period=PT0.2S;evs.inactive_check_period=PT0.2S"
 
 // galeraName shortens a name for Galera, whose group communication
 // refuses node and group names of 32 characters or more.

@@ -82,8 +82,8 @@ func allocatedPorts(n *node) (*galeraPorts, error) {
 	return p, nil
 }
 
-// galeraProvider finds the Galera library ("" when it is not installed).
-func galeraProvider() string {
+// GaleraProvider finds the Galera library ("" when it is not installed).
+func GaleraProvider() string {
 	for _, p := range []string{
 		"/usr/lib/galera/libgalera_smm.so",
 		"/usr/lib/galera-4/libgalera_smm.so",
@@ -146,7 +146,7 @@ func galeraStatus(ctx context.Context, db *sql.DB) (galeraState, error) {
 }
 
 func (d *Driver) ensureGalera(ctx context.Context, c *engine.Cluster, nodes []*node, user map[string]string) error {
-	if galeraProvider() == "" {
+	if GaleraProvider() == "" {
 		return fmt.Errorf("cluster %s: the Galera library (libgalera_smm.so) is not installed", c.ID)
 	}
 	if err := d.ensureGaleraTLS(c, nodes); err != nil {
@@ -372,26 +372,39 @@ func (d *Driver) startNewGalera(ctx context.Context, c *engine.Cluster, nodes []
 
 // writeGrastate gives a node's data directory a Galera state.
 func writeGrastate(n *node, state string, seqno int64, safeToBootstrap bool) error {
+	_, err := n.r.WriteFile(filepath.Join(n.dataDir(), "grastate.dat"), GrastateFile(state, seqno, safeToBootstrap), 0o660)
+	return err
+}
+
+// GrastateFile is the content of a grastate.dat: the Galera state (cluster
+// state UUID, position) a node starts from.
+func GrastateFile(state string, seqno int64, safeToBootstrap bool) []byte {
 	safe := 0
 	if safeToBootstrap {
 		safe = 1
 	}
-	b := fmt.Sprintf("# GALERA saved state\nversion: 2.1\nuuid:    %s\nseqno:   %d\nsafe_to_bootstrap: %d\n", state, seqno, safe)
-	_, err := n.r.WriteFile(filepath.Join(n.dataDir(), "grastate.dat"), []byte(b), 0o660)
-	return err
+	return fmt.Appendf(nil, "# GALERA saved state\nversion: 2.1\nuuid:    %s\nseqno:   %d\nsafe_to_bootstrap: %d\n", state, seqno, safe)
 }
 
 // writeGvwstate gives a node's data directory a saved primary component of
 // members, the node being self.
 func writeGvwstate(n *node, self string, members []string) error {
+	_, err := n.r.WriteFile(filepath.Join(n.dataDir(), "gvwstate.dat"), GvwstateFile(self, members), 0o660)
+	return err
+}
+
+// GvwstateFile is the content of a gvwstate.dat: a saved primary
+// component of members, the node being self. Nodes that all start with
+// it restore that component once they all see each other, with no node
+// bootstrapping.
+func GvwstateFile(self string, members []string) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, "my_uuid: %s\n#vwbeg\nview_id: 3 %s 1\nbootstrap: 0\n", self, members[0])
 	for _, m := range members {
 		fmt.Fprintf(&b, "member: %s 0\n", m)
 	}
 	b.WriteString("#vwend\n")
-	_, err := n.r.WriteFile(filepath.Join(n.dataDir(), "gvwstate.dat"), []byte(b.String()), 0o660)
-	return err
+	return []byte(b.String())
 }
 
 // grastate is a node's saved Galera state (grastate.dat).

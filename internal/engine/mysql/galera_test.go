@@ -20,7 +20,7 @@ func TestGaleraCluster(t *testing.T) {
 	enginetest.WaitObserved(t, d, c)
 	for i, n := range c.Nodes {
 		// The membership timers that let nodes starting together agree
-		// within a fraction of a second (galeraMembershipTimers).
+		// within a fraction of a second (GaleraMembershipTimers).
 		if opts := mustQuery(t, adminDB(t, c, n), "SELECT @@GLOBAL.wsrep_provider_options"); !strings.Contains(opts, "evs.join_retrans_period = PT0.1S") {
 			t.Errorf("node %d: wsrep_provider_options lack dbaasd's membership timers: %s", i, opts)
 		}
