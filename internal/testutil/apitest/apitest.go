@@ -67,6 +67,7 @@ func Main(m *testing.M) int {
 		return 0
 	}
 	code := pgtest.Main(m)
+	intruder.RemoveCopy()
 	if shared != "" {
 		_ = os.RemoveAll(shared)
 	}

@@ -185,6 +185,14 @@ func binary() (string, error) {
 	return copyPath, copyErr
 }
 
+// RemoveCopy removes the copy of the test binary that Try made (about
+// 100 MB), once the tests are done: call it from TestMain after m.Run.
+func RemoveCopy() {
+	if copyPath != "" {
+		_ = os.RemoveAll(filepath.Dir(copyPath))
+	}
+}
+
 // Try makes u try every attempt and returns the results in order.
 func Try(t testing.TB, u User, attempts []Attempt) []Result {
 	t.Helper()
