@@ -52,6 +52,13 @@ func TestLongDataDir(t *testing.T) {
 		// servers.
 		waitNoPendingActions(t, e, id)
 		pids[id] = serverPIDs(t, id)
+	}
+	// A server still runs a second later; a short-lived process (a
+	// probe's client, a tool) is gone by then and is not one.
+	time.Sleep(time.Second)
+	for id := range ids {
+		still := serverPIDs(t, id)
+		pids[id] = slices.DeleteFunc(pids[id], func(pid int) bool { return !slices.Contains(still, pid) })
 		for _, pid := range pids[id] {
 			cmds[pid] = strings.Join(proc.Cmdline(pid), " ")
 		}
@@ -77,35 +84,22 @@ func TestLongDataDir(t *testing.T) {
 	}
 }
 
-// serverPIDs lists the long-running processes of a datastore: those of its
-// OS account whose parent is not (servers started as daemons, not their
-// sessions' backends or forks), and which run in two listings a second
-// apart (a short-lived process, such as a probe's client or a tool that
-// has exited by the time its command line is read, is not a server).
-// Without OS accounts (not root) it lists nothing and the test checks only
-// the statuses.
+// serverPIDs lists the processes of a datastore that may be its servers:
+// those of its OS account whose parent is not (servers started as
+// daemons, not their sessions' backends or forks), that still run (a
+// process that exited has no command line) and are not tools. Without OS
+// accounts (not root) it lists nothing and the test checks only the
+// statuses.
 func serverPIDs(t *testing.T, datastoreID string) []int {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		return nil
 	}
 	uid := intruder.Lookup(t, proc.AccountName(datastoreID)).UID
-	list := func() []int {
-		all := intruder.ProcessesOf(uid)
-		var out []int
-		for _, pid := range all {
-			if !slices.Contains(all, parentPID(pid)) && len(proc.Cmdline(pid)) > 0 && !isTool(pid) {
-				out = append(out, pid)
-			}
-		}
-		return out
-	}
-	first := list()
-	time.Sleep(time.Second)
-	second := list()
+	all := intruder.ProcessesOf(uid)
 	var out []int
-	for _, pid := range first {
-		if slices.Contains(second, pid) {
+	for _, pid := range all {
+		if !slices.Contains(all, parentPID(pid)) && len(proc.Cmdline(pid)) > 0 && !isTool(pid) {
 			out = append(out, pid)
 		}
 	}

@@ -85,14 +85,17 @@ func Start(ctx context.Context, engine string, o Options) (*Server, error) {
 // Galera cluster (until all are synced, see startGalera) and one as a
 // plain MariaDB server (a 1-node Galera datastore of dbaasd's is one).
 func StartAtOnce(ctx context.Context, engine string, n int, o Options) ([]*Server, time.Duration, error) {
+	start := func(ctx context.Context, _ int, o Options) (*Server, error) { return Start(ctx, engine, o) }
 	if engine == "galera" {
-		if n > 1 {
-			if err := o.Runner.MkdirAll(o.Dir, 0o700); err != nil {
+		if n == 1 {
+			engine = "mariadb"
+		} else {
+			g, err := newGalera(n, o)
+			if err != nil {
 				return nil, 0, err
 			}
-			return startGalera(ctx, n, o)
+			start = g.start
 		}
-		engine = "mariadb"
 	}
 	servers := make([]*Server, n)
 	errs := make([]error, n)
@@ -104,7 +107,7 @@ func StartAtOnce(ctx context.Context, engine string, n int, o Options) ([]*Serve
 			defer wg.Done()
 			oi := o
 			oi.Dir = filepath.Join(o.Dir, strconv.Itoa(i))
-			servers[i], errs[i] = Start(ctx, engine, oi)
+			servers[i], errs[i] = start(ctx, i, oi)
 		}()
 	}
 	wg.Wait()

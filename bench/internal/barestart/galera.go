@@ -6,129 +6,100 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/dbaasd/dbaasd/internal/engine/mysql"
-	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
-// startGalera starts n mariadbd nodes of one new Galera cluster at the same
-// time, the way dbaasd starts a new cluster but by hand: each on a copy of
-// dbaasd's template (o.Template), all with the same Galera state and a
-// saved primary component of all of them (so that no node bootstraps and
-// none needs a state transfer), with dbaasd's group communication timers
-// and the smallest gcache dbaasd gives. Unlike dbaasd's nodes they talk
-// plain TCP, not TLS. It returns once every node is synced in a primary
-// component of n.
-func startGalera(ctx context.Context, n int, o Options) ([]*Server, time.Duration, error) {
-	provider := mysql.GaleraProvider()
-	if provider == "" {
-		return nil, 0, errors.New("bare galera: libgalera_smm.so is not installed")
+// galera is one new Galera cluster of bare MariaDB servers, started the
+// way dbaasd starts a new cluster but by hand: each node on a copy of
+// dbaasd's template, all with the same Galera state and a saved primary
+// component of all of them (so that no node bootstraps and none needs a
+// state transfer), with dbaasd's group communication timers and the
+// smallest gcache dbaasd gives. Unlike dbaasd's nodes they talk plain TCP,
+// not TLS. A node counts as started once it is synced in a primary
+// component.
+type galera struct {
+	provider string
+	state    string
+	members  []string // each node's own UUID
+	peers    []string // each node's group communication address
+	nodes    []galeraNode
+}
+
+// galeraNode is one node's ports.
+type galeraNode struct{ port, gcomm, ist, sst int }
+
+// newGalera picks the identities and ports of an n-node cluster.
+func newGalera(n int, o Options) (*galera, error) {
+	g := &galera{provider: mysql.GaleraProvider(), state: uuid.NewString(), nodes: make([]galeraNode, n)}
+	if g.provider == "" {
+		return nil, errors.New("bare galera: libgalera_smm.so is not installed")
 	}
 	if o.Template == "" {
-		return nil, 0, errors.New("bare galera: needs dbaasd's MariaDB template")
+		return nil, errors.New("bare galera: needs dbaasd's MariaDB template")
 	}
-	mariadbd, err := proc.FindBinary("mariadbd")
-	if err != nil {
-		return nil, 0, err
-	}
-	type node struct {
-		dir, self             string
-		port, gcomm, ist, sst int
-	}
-	nodes := make([]node, n)
-	members := make([]string, n)
-	var peers []string
-	for i := range nodes {
-		nd := &nodes[i]
-		nd.dir, nd.self = filepath.Join(o.Dir, strconv.Itoa(i)), uuid.NewString()
+	for i := range g.nodes {
+		nd := &g.nodes[i]
 		for _, p := range []*int{&nd.port, &nd.gcomm, &nd.ist, &nd.sst} {
+			var err error
 			if *p, err = freePort(); err != nil {
-				return nil, 0, err
+				return nil, err
 			}
 		}
-		members[i] = nd.self
-		peers = append(peers, addr(nd.gcomm))
+		g.members = append(g.members, uuid.NewString())
+		g.peers = append(g.peers, addr(nd.gcomm))
 	}
-	state := uuid.NewString()
-	r := o.Runner
-	servers := make([]*Server, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	t := time.Now()
-	for i := range nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			nd := nodes[i]
-			servers[i], errs[i] = func() (*Server, error) {
-				data := filepath.Join(nd.dir, "data")
-				if err := r.MkdirAll(nd.dir, 0o700); err != nil {
-					return nil, err
-				}
-				if err := r.CopyTree(o.Template, data); err != nil {
-					return nil, err
-				}
-				if _, err := r.WriteFile(filepath.Join(data, "grastate.dat"), mysql.GrastateFile(state, 0, false), 0o660); err != nil {
-					return nil, err
-				}
-				if _, err := r.WriteFile(filepath.Join(data, "gvwstate.dat"), mysql.GvwstateFile(nd.self, members), 0o660); err != nil {
-					return nil, err
-				}
-				sock := filepath.Join(nd.dir, "mysqld.sock")
-				logPath := filepath.Join(nd.dir, "mariadbd.log")
-				pid, err := r.StartDaemon(mariadbd, []string{"--no-defaults", "--datadir=" + data,
-					"--port=" + strconv.Itoa(nd.port), "--bind-address=127.0.0.1", "--socket=" + sock,
-					"--pid-file=" + filepath.Join(nd.dir, "mariadbd.pid"), "--skip-name-resolve", "--log-error=" + logPath,
-					"--innodb-log-file-size=32M", "--innodb-buffer-pool-size=128M", "--log-bin=binlog",
-					"--binlog-format=ROW", "--server-id=1", "--performance-schema=OFF", "--tmpdir=" + nd.dir,
-					"--innodb-autoinc-lock-mode=2", "--wsrep-on=ON", "--wsrep-provider=" + provider,
-					"--wsrep-cluster-name=bare-galera", "--wsrep-cluster-address=gcomm://" + strings.Join(peers, ","),
-					"--wsrep-node-address=127.0.0.1", "--wsrep-sst-method=rsync",
-					"--wsrep-sst-receive-address=" + addr(nd.sst),
-					"--wsrep-provider-options=gmcast.listen_addr=tcp://" + addr(nd.gcomm) + ";ist.recv_addr=" + addr(nd.ist) +
-						";gcache.size=32M;" + mysql.GaleraMembershipTimers,
-				}, nd.dir, filepath.Join(nd.dir, "stdout.log"))
-				if err != nil {
-					return nil, fmt.Errorf("bare galera: %w", err)
-				}
-				s := &Server{Engine: "galera", Dir: nd.dir, Port: nd.port, PID: pid, stop: terminate(pid)}
-				db, err := sql.Open("mysql", "root@unix("+sock+")/?timeout=2s")
-				if err != nil {
-					return s, err
-				}
-				defer func() { _ = db.Close() }()
-				return s, poll(ctx, 2*time.Minute, "bare galera node", func(ctx context.Context) error {
-					if !proc.Alive(pid) {
-						return fmt.Errorf("mariadbd exited: %s", logTail(logPath))
-					}
-					var name, status, comment string
-					if err := db.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'wsrep_cluster_status'").Scan(&name, &status); err != nil {
-						return err
-					}
-					if err := db.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'wsrep_local_state_comment'").Scan(&name, &comment); err != nil {
-						return err
-					}
-					if status != "Primary" || comment != "Synced" {
-						return fmt.Errorf("cluster status %s, state %s", status, comment)
-					}
-					return nil
-				})
-			}()
-		}()
+	return g, nil
+}
+
+// start starts node i in o.Dir (StartAtOnce's start function).
+func (g *galera) start(ctx context.Context, i int, o Options) (*Server, error) {
+	r, nd := o.Runner, g.nodes[i]
+	if err := r.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, err
 	}
-	wg.Wait()
-	took := time.Since(t)
-	if err := errors.Join(errs...); err != nil {
-		for _, s := range servers {
-			_ = s.Stop(context.WithoutCancel(ctx))
+	return startMariaDBNode(ctx, o, mariadbNode{
+		port: nd.port,
+		args: []string{"--innodb-autoinc-lock-mode=2", "--wsrep-on=ON", "--wsrep-provider=" + g.provider,
+			"--wsrep-cluster-name=bare-galera", "--wsrep-cluster-address=gcomm://" + strings.Join(g.peers, ","),
+			"--wsrep-node-address=127.0.0.1", "--wsrep-sst-method=rsync", "--wsrep-sst-receive-address=" + addr(nd.sst),
+			"--wsrep-provider-options=gmcast.listen_addr=tcp://" + addr(nd.gcomm) + ";ist.recv_addr=" + addr(nd.ist) +
+				";gcache.size=32M;" + mysql.GaleraMembershipTimers},
+		prepare: func(data string) error {
+			if _, err := r.WriteFile(filepath.Join(data, "grastate.dat"), mysql.GrastateFile(g.state, 0, false), 0o660); err != nil {
+				return err
+			}
+			_, err := r.WriteFile(filepath.Join(data, "gvwstate.dat"), mysql.GvwstateFile(g.members[i], g.members), 0o660)
+			return err
+		},
+		ready: synced,
+	})
+}
+
+// synced succeeds once the server is a synced member of a primary
+// component.
+func synced(ctx context.Context, db *sql.DB) error {
+	status := map[string]string{}
+	rows, err := db.QueryContext(ctx, "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_status', 'wsrep_local_state_comment')")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return err
 		}
-		return nil, 0, err
+		status[k] = v
 	}
-	return servers, took, nil
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if status["wsrep_cluster_status"] != "Primary" || status["wsrep_local_state_comment"] != "Synced" {
+		return fmt.Errorf("cluster status %q, state %q", status["wsrep_cluster_status"], status["wsrep_local_state_comment"])
+	}
+	return nil
 }

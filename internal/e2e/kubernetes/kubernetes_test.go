@@ -170,9 +170,7 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 	if n := pgtest.QueryOne[int](t, mustConnect(t, addr, "other_user", "Secret-pass-2", "appdb"), "SELECT count(*) FROM t"); n != 100 {
 		t.Errorf("other_user reads %d rows", n)
 	}
-	ext := at.MustPost(t, e, "/v1/extensions", map[string]any{"extension": map[string]any{"datastore_id": ds, "database_id": db,
-		"available_extension_id": extensionID(t, e, "pg_trgm")}}).Str("extension.id")
-	e.WaitStatus(at.TokenA, "/v1/extensions/"+ext, "extension", "ACTIVE", wait)
+	createExtension(t, e, ds, db, "pg_trgm")
 	if v := pgtest.QueryOne[float64](t, app, "SELECT similarity('kubernetes', 'kubernates')"); v <= 0 {
 		t.Errorf("pg_trgm similarity = %v", v)
 	}
@@ -365,6 +363,15 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 	}
 }
 
+// createExtension installs extension name in database db through the API
+// and waits until it is ACTIVE.
+func createExtension(t *testing.T, e *at.Env, ds, db, name string) {
+	t.Helper()
+	ext := at.MustPost(t, e, "/v1/extensions", map[string]any{"extension": map[string]any{"datastore_id": ds, "database_id": db,
+		"available_extension_id": extensionID(t, e, name)}}).Str("extension.id")
+	e.WaitStatus(at.TokenA, "/v1/extensions/"+ext, "extension", "ACTIVE", wait)
+}
+
 func extensionID(t *testing.T, e *at.Env, name string) string {
 	t.Helper()
 	r := e.Do(at.TokenA, http.MethodGet, "/v1/available-extensions?name="+name, nil)
@@ -443,9 +450,7 @@ func checkPodNetworkNeedsCertificate(t *testing.T, e *at.Env, k kubernetes.Inter
 	if n := pgtest.QueryOne[int](t, mustConnect(t, pooler, "app_user", "Secret-pass-1", "appdb"), "SELECT count(*) FROM t"); n != 100 {
 		t.Errorf("through the pooler under a firewall: %d rows", n)
 	}
-	ext := at.MustPost(t, e, "/v1/extensions", map[string]any{"extension": map[string]any{"datastore_id": ds, "database_id": db,
-		"available_extension_id": extensionID(t, e, "dblink")}}).Str("extension.id")
-	e.WaitStatus(at.TokenA, "/v1/extensions/"+ext, "extension", "ACTIVE", wait)
+	createExtension(t, e, ds, db, "dblink")
 	pods, err := k.CoreV1().Pods(cnpg.Namespace(ds)).List(ctx, metav1.ListOptions{LabelSelector: "cnpg.io/instanceRole=replica"})
 	if err != nil || len(pods.Items) == 0 || pods.Items[0].Status.PodIP == "" {
 		t.Fatalf("a replica's pod: %v (%d pods)", err, len(pods.Items))
