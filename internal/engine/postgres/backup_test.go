@@ -43,8 +43,8 @@ func TestArchiveCommand(t *testing.T) {
 	if err := runArchiveCommand(t, archive, data, seg); err != nil {
 		t.Fatalf("archive: %v", err)
 	}
-	if b, err := os.ReadFile(filepath.Join(archive, seg)); err != nil || string(b) != "wal contents" {
-		t.Fatalf("archived copy: %q %v", b, err)
+	if b := unzstd(t, filepath.Join(archive, seg)); b != "wal contents" {
+		t.Fatalf("archived copy decompresses to %q", b)
 	}
 	if leftovers, _ := filepath.Glob(filepath.Join(archive, ".*")); len(leftovers) != 0 {
 		t.Errorf("temporary files left: %v", leftovers)
@@ -61,12 +61,104 @@ func TestArchiveCommand(t *testing.T) {
 	if err := runArchiveCommand(t, archive, data, seg); err == nil {
 		t.Error("a different segment overwrote the archived one")
 	}
-	if b, _ := os.ReadFile(filepath.Join(archive, seg)); string(b) != "wal contents" {
+	if b := unzstd(t, filepath.Join(archive, seg)); b != "wal contents" {
 		t.Errorf("archived copy changed: %q", b)
 	}
 	// A missing archive directory fails (PostgreSQL keeps the segment).
 	if err := runArchiveCommand(t, filepath.Join(dir, "gone"), data, seg); err == nil {
 		t.Error("archiving into a missing directory succeeded")
+	}
+}
+
+// unzstd returns the decompressed content of a zstd file, failing the
+// test when the file is not one.
+func unzstd(t *testing.T, path string) string {
+	t.Helper()
+	out, err := exec.Command("zstd", "-dcq", path).Output()
+	if err != nil {
+		t.Fatalf("zstd -d %s: %v", path, err)
+	}
+	return string(out)
+}
+
+// TestArchiveCompresses: a segment completed early by archive_timeout
+// (16 MB, mostly zeros) is stored compressed, and restore_command gives
+// it back byte for byte.
+func TestArchiveCompresses(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data, archive := filepath.Join(dir, "data"), filepath.Join(dir, "archive")
+	for _, d := range []string{filepath.Join(data, "pg_wal"), archive} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seg := "000000010000000000000004"
+	wal := make([]byte, walSegmentSize)
+	copy(wal, strings.Repeat("a commit record ", 512))
+	if err := os.WriteFile(filepath.Join(data, "pg_wal", seg), wal, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := runArchiveCommand(t, archive, data, seg); err != nil {
+		t.Fatalf("archive: %v", err)
+	}
+	st, err := os.Stat(filepath.Join(archive, seg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() > walSegmentSize/100 {
+		t.Errorf("archived segment takes %d bytes, want under 1%% of its %d", st.Size(), walSegmentSize)
+	}
+	if err := runRestoreCommand(t, archive, data, seg); err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	if got, err := os.ReadFile(filepath.Join(data, "restored")); err != nil || string(got) != string(wal) {
+		t.Fatalf("restored segment differs from the original (%d bytes, %v)", len(got), err)
+	}
+}
+
+// runRestoreCommand runs restore_command as PostgreSQL would, asking for
+// file into data/restored.
+func runRestoreCommand(t *testing.T, archive, dataDir, file string) error {
+	t.Helper()
+	cmd := strings.NewReplacer("%p", "restored", "%f", file).Replace(restoreCommand(archive))
+	c := exec.Command("/bin/sh", "-c", cmd)
+	c.Dir = dataDir
+	out, err := c.CombinedOutput()
+	if err != nil {
+		return errors.New(err.Error() + ": " + string(out))
+	}
+	return nil
+}
+
+// TestRestoreCommand: files archived uncompressed (by earlier versions)
+// pass through; a file not in the archive fails and leaves nothing.
+func TestRestoreCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data, archive := filepath.Join(dir, "data"), filepath.Join(dir, "archive")
+	for _, d := range []string{data, archive} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(archive, "00000002.history"), []byte("1\t0/3000000\tno recovery target specified\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := runRestoreCommand(t, archive, data, "00000002.history"); err != nil {
+		t.Fatalf("restore of an uncompressed file: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(data, "restored")); !strings.HasPrefix(string(b), "1\t0/3000000") {
+		t.Errorf("uncompressed file restored as %q", b)
+	}
+	if err := os.Remove(filepath.Join(data, "restored")); err != nil {
+		t.Fatal(err)
+	}
+	if err := runRestoreCommand(t, archive, data, "000000010000000000000009"); err == nil {
+		t.Error("restoring a file the archive does not have succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(data, "restored")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed restore left a file: %v", err)
 	}
 }
 
@@ -176,7 +268,7 @@ func TestRestoreConf(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "conf.d", restoreConfFile))
-	for _, want := range []string{`restore_command = 'cp ''/b/restore/wal/%f'' "%p"'`, "recovery_target_time = '2026-11-26 10:00:00+00'",
+	for _, want := range []string{`restore_command = 'f=''/b/restore/wal/%f''; [ -f "$f" ] && zstd -dcqf "$f" > "%p"'`, "recovery_target_time = '2026-11-26 10:00:00+00'",
 		"recovery_target_action = 'promote'", "recovery_target_timeline = 'latest'"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("restore conf lacks %s:\n%s", want, b)

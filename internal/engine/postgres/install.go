@@ -95,6 +95,10 @@ func (d *Driver) install(ctx context.Context, version string) (*install, error) 
 				return nil, fmt.Errorf("postgresql %s in %s lacks %s: %w", full, dir, b, err)
 			}
 		}
+		// The archive and restore commands compress and decompress WAL.
+		if _, err := d.runner.Run(ctx, "zstd", "--version"); err != nil {
+			return nil, fmt.Errorf("postgresql: zstd, which compresses the archived WAL, is not installed (Debian: apt install zstd): %w", err)
+		}
 		d.mu.Lock()
 		d.installs[version] = i
 		d.mu.Unlock()
