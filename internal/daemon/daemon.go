@@ -201,13 +201,20 @@ func New(ctx context.Context, cfg Config) (*Daemon, error) {
 func (d *Daemon) setup(ctx context.Context) error {
 	cfg, log := d.cfg, d.log
 	drivers := cfg.Drivers
+	templates := cfg.TemplateDir
+	if templates == "" {
+		templates = filepath.Join(cfg.DataDir, "templates")
+	}
 	if drivers == nil && cfg.Runtime == RuntimeKubernetes {
 		k := cfg.Kubernetes
 		if k.ObjectStore == nil {
 			k.ObjectStore = objectStore(cfg.BackupStore)
 		}
+		if k.TemplateDir == "" {
+			k.TemplateDir = templates
+		}
 		var err error
-		if drivers, err = KubernetesDrivers(k, log); err != nil {
+		if drivers, err = KubernetesDrivers(ctx, k, log); err != nil {
 			return err
 		}
 	}
@@ -222,10 +229,6 @@ func (d *Daemon) setup(ctx context.Context) error {
 		// Tools a crashed dbaasd left running (and what they forked) go.
 		if err := runner.TrackTools(filepath.Join(cfg.DataDir, "run", "tools")); err != nil {
 			return err
-		}
-		templates := cfg.TemplateDir
-		if templates == "" {
-			templates = filepath.Join(cfg.DataDir, "templates")
 		}
 		self, err := selfCommand(cfg.Self, filepath.Dir(templates), runner)
 		if err != nil {

@@ -1,11 +1,14 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg"
+	"github.com/dbaasd/dbaasd/internal/engine/postgres"
 	"github.com/dbaasd/dbaasd/internal/objectstore"
 )
 
@@ -33,6 +36,10 @@ type KubernetesConfig struct {
 	// ObjectStore, when set, receives WAL and base backups (default:
 	// Config.BackupStore).
 	ObjectStore *cnpg.ObjectStore
+	// TemplateDir is where a PostgreSQL installed beside dbaasd keeps the
+	// template its configuration checks read (default: the data dir's
+	// templates); see KubernetesDrivers.
+	TemplateDir string
 }
 
 // objectStore is the CloudNativePG form of the backups' object storage.
@@ -46,12 +53,27 @@ func objectStore(c *objectstore.Config) *cnpg.ObjectStore {
 
 // KubernetesDrivers returns the drivers of the Kubernetes runtime:
 // PostgreSQL through CloudNativePG. MySQL, Redis and Kafka are not offered
-// on this runtime yet (docs/kubernetes-engines.md).
-func KubernetesDrivers(cfg KubernetesConfig, log *slog.Logger) (map[string]engine.Driver, error) {
+// on this runtime yet (docs/kubernetes-engines.md). When PostgreSQL is
+// installed beside dbaasd, it checks the parameters users set before they
+// are accepted, as on the local runtime; without it, the catalog's checks
+// alone apply.
+func KubernetesDrivers(ctx context.Context, cfg KubernetesConfig, log *slog.Logger) (map[string]engine.Driver, error) {
+	// One check of an empty configuration proves the whole path (the
+	// binaries, the template it prepares once, access for the engine's
+	// OS user) at start, rather than at the first request.
+	var check cnpg.SettingsChecker
+	local := postgres.New(postgres.Options{TemplateDir: filepath.Join(cfg.TemplateDir, "postgresql"), Logger: log})
+	if err := local.CheckSettings(ctx, "", nil, nil, nil); err != nil {
+		log.Warn("configuration values are checked against the catalog only: no PostgreSQL beside dbaasd can check them", "error", err)
+	} else {
+		log.Info("configuration values are checked by the PostgreSQL beside dbaasd")
+		check = local
+	}
 	pg, err := cnpg.New(cnpg.Options{
 		Kubeconfig: cfg.Kubeconfig, Image: cfg.PostgresImage, ImagePullPolicy: cfg.ImagePullPolicy,
 		StorageClass: cfg.StorageClass, RequestFraction: cfg.RequestFraction,
-		AdminCIDRs: cfg.AdminCIDRs, TrustedCIDRs: cfg.TrustedCIDRs, ObjectStore: cfg.ObjectStore, Logger: log,
+		AdminCIDRs: cfg.AdminCIDRs, TrustedCIDRs: cfg.TrustedCIDRs, ObjectStore: cfg.ObjectStore,
+		SettingsCheck: check, Logger: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes runtime: %w", err)

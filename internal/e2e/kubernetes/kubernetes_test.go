@@ -185,6 +185,16 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 	if r := e.Do(at.TokenA, http.MethodPut, "/v1/datastores/"+ds+"/config", map[string]any{"config": map[string]any{"archive_command": "/bin/true"}}); r.Status != http.StatusBadRequest {
 		t.Errorf("setting a parameter CloudNativePG manages: %d %s", r.Status, r.Body)
 	}
+	// A value the catalog cannot judge but the server refuses (a time zone
+	// it does not know) is refused before it is accepted, in the server's
+	// words, instead of a rollout that never ends; nothing changes.
+	if r := e.Do(at.TokenA, http.MethodPut, "/v1/datastores/"+ds+"/config", map[string]any{"config": map[string]any{"work_mem": 8192, "timezone": "Mars/Olympus_Mons"}}); r.Status != http.StatusBadRequest ||
+		!strings.Contains(string(r.Body), "timezone") || !strings.Contains(string(r.Body), "invalid value") {
+		t.Errorf("a time zone PostgreSQL does not know: %d %s", r.Status, r.Body)
+	}
+	if st := e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil).Str("datastore.status"); st != "ACTIVE" {
+		t.Errorf("after a refused configuration the datastore is %s", st)
+	}
 
 	// The pooler serves the database.
 	pooler := e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil).Str("datastore.connection.pooler")

@@ -54,8 +54,19 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// Poll is how often Ensure looks at the cluster while it waits
 	// (default 2s).
-	Poll   time.Duration
-	Logger *slog.Logger
+	Poll time.Duration
+	// SettingsCheck, when set, asks a PostgreSQL installed beside dbaasd
+	// whether a server would start with a cluster's parameters before
+	// they are accepted (see ValidateConfig); nil = the catalog's checks
+	// alone.
+	SettingsCheck SettingsChecker
+	Logger        *slog.Logger
+}
+
+// SettingsChecker asks PostgreSQL whether a server of a major version
+// would start with a whole configuration (postgres.Driver.CheckSettings).
+type SettingsChecker interface {
+	CheckSettings(ctx context.Context, version string, settings map[string]string, changed []string, config map[string]any) error
 }
 
 // Driver runs PostgreSQL datastores as CloudNativePG clusters.

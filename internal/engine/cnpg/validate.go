@@ -2,7 +2,9 @@ package cnpg
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
@@ -31,8 +33,56 @@ func (d *Driver) ValidateName(kind, name string) error {
 // pg_hba rules, as with the local runtime.
 func (d *Driver) ValidateFirewall(entries []string) error { return postgres.CheckFirewall(entries) }
 
-// ValidateConfig implements engine.Validator. The values are checked
+// ValidateConfig implements engine.Validator. The values were checked
 // against the catalog (types and ranges; the parameters the operator
-// manages are not in it, so setting one is refused there); this runtime
-// has no scratch server to start with them.
-func (d *Driver) ValidateConfig(context.Context, *engine.Cluster, []string) error { return nil }
+// manages are not in it, so setting one is refused there). With a
+// SettingsCheck, PostgreSQL itself then loads the configuration the
+// instances would start with — the operator's defaults, dbaasd's flavor
+// tuning, the user's parameters — as a starting server does, so that a
+// value or a combination the server refuses (a time zone it does not
+// know, max_connections not above superuser_reserved_connections) is a
+// 400 instead of a rollout that never ends. A check that cannot run
+// (no PostgreSQL of that major version beside dbaasd) leaves the catalog's
+// checks alone, as without a SettingsCheck.
+func (d *Driver) ValidateConfig(ctx context.Context, c *engine.Cluster, changed []string) error {
+	if d.opts.SettingsCheck == nil {
+		return nil
+	}
+	settings := maps.Clone(operatorDefaults)
+	maps.Copy(settings, parameters(c))
+	err := d.opts.SettingsCheck.CheckSettings(ctx, majorVersion(c.Version), settings, changed, c.Config)
+	if err != nil && !errors.Is(err, engine.ErrInvalid) {
+		d.log.Warn("configuration not checked by a server", "datastore_id", c.ID, "error", err)
+		return nil
+	}
+	return err
+}
+
+// operatorDefaults are the settings CloudNativePG v1.27.1 gives every
+// instance unless the Cluster's parameters say otherwise (the start-up
+// relevant part of CnpgConfigurationSettings.GlobalDefaultSettings, plus
+// its mandatory hot_standby): the parameters a user's values are checked
+// together with.
+var operatorDefaults = map[string]string{
+	"dynamic_shared_memory_type": "posix",
+	"full_page_writes":           "on",
+	"hot_standby":                "on",
+	"max_parallel_workers":       "32",
+	"max_replication_slots":      "32",
+	"max_worker_processes":       "32",
+	"shared_memory_type":         "mmap",
+	"wal_keep_size":              "512MB",
+	"wal_level":                  "logical",
+	"wal_log_hints":              "on",
+	"wal_receiver_timeout":       "5s",
+	"wal_sender_timeout":         "5s",
+}
+
+// majorVersion is the PostgreSQL major version of a cluster version
+// ("15.4" → "15"; "" stays "", the newest installed).
+func majorVersion(v string) string {
+	if i := strings.IndexByte(v, '.'); i > 0 {
+		return v[:i]
+	}
+	return v
+}

@@ -19,74 +19,138 @@ import (
 var _ engine.Validator = (*Driver)(nil)
 
 // ValidateConfig asks PostgreSQL itself whether a server would start with
-// the configuration: the dbaasd.conf a node of c would get is written into
-// a scratch directory holding only what `postgres -C` reads of a data
-// directory (PG_VERSION and global/pg_control, copied from the template),
-// and the server binary loads it as a starting server does — the same
-// parser, the same checks of every value, the same checks between
-// settings (superuser_reserved_connections below max_connections, ...) —
-// and exits before it allocates anything. huge_pages = on is checked
-// against the huge pages the kernel has free, counted by the server.
+// the configuration: the dbaasd.conf a node of c would get is loaded by
+// the server binary as a starting server does (see startCheck), and
+// huge_pages = on is checked against the huge pages the kernel has free,
+// counted by the server.
 func (d *Driver) ValidateConfig(ctx context.Context, c *engine.Cluster, changed []string) error {
 	for _, name := range changed {
 		if err := checkUserParam(strings.ToLower(name)); err != nil {
 			return engine.Invalid(name, strings.TrimPrefix(err.Error(), engine.ErrInvalid.Error()+": "))
 		}
-		if _, err := formatValue(c.Config[name]); err != nil {
-			return engine.Invalid(name, "PostgreSQL cannot read this value from a configuration file: "+
-				strings.TrimPrefix(err.Error(), engine.ErrInvalid.Error()+": "))
+		if err := checkFormat(name, c.Config[name]); err != nil {
+			return err
 		}
 	}
-	e, err := d.env(ctx, c.Version)
+	var eff map[string]string
+	render := func(dir string) (string, error) {
+		node := engine.Node{ID: "config-check", Role: engine.RoleMaster, Host: "127.0.0.1", Port: 5432, Dir: dir}
+		cc := *c
+		cc.ID, cc.Dir, cc.Nodes, cc.ArchiveDir = "config-check", dir, []engine.Node{node}, filepath.Join(dir, "archive")
+		conf, e, err := renderConf(confInput{cluster: &cc, node: pathsOf(&node), host: []string{node.Host}})
+		if err != nil {
+			return "", engine.Invalid("", strings.TrimPrefix(err.Error(), engine.ErrInvalid.Error()+": "))
+		}
+		eff = e
+		return conf, nil
+	}
+	hugePages, err := d.startCheck(ctx, c.Version, render, changed, c.Config)
 	if err != nil {
 		return err
+	}
+	if isOn(eff["huge_pages"]) {
+		return checkHugePages(hugePages)
+	}
+	return nil
+}
+
+// checkFormat refuses a value PostgreSQL cannot read from a configuration
+// file (a line break, NUL, a number that is not one).
+func checkFormat(name string, v any) error {
+	if _, err := formatValue(v); err != nil {
+		return engine.Invalid(name, "PostgreSQL cannot read this value from a configuration file: "+
+			strings.TrimPrefix(err.Error(), engine.ErrInvalid.Error()+": "))
+	}
+	return nil
+}
+
+// CheckSettings asks the installed PostgreSQL of version whether a server
+// would start with settings (a whole configuration: name → value, as
+// PostgreSQL reads it), the way ValidateConfig checks the local runtime's
+// configuration: runtimes whose servers run elsewhere (Kubernetes) check
+// the configuration they will hand to them. changed names the user's
+// parameters in config, to blame the one a refusal is about. Huge pages
+// are not checked: the machine that runs the server is not this one.
+func (d *Driver) CheckSettings(ctx context.Context, version string, settings map[string]string, changed []string, config map[string]any) error {
+	for _, name := range changed {
+		if err := checkFormat(name, config[name]); err != nil {
+			return err
+		}
+	}
+	names := make([]string, 0, len(settings))
+	for k := range settings {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	for _, k := range names {
+		if !confName.MatchString(k) {
+			return engine.Invalid(k, "not a PostgreSQL parameter name")
+		}
+		fmt.Fprintf(&b, "%s = %s\n", k, quoteConf(settings[k]))
+	}
+	_, err := d.startCheck(ctx, version, func(string) (string, error) { return b.String(), nil }, changed, config)
+	return err
+}
+
+// confName is what a parameter name in a configuration file may be
+// (extensions' parameters have a dot).
+var confName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
+
+// startCheck writes the configuration render returns for a scratch
+// directory as postgresql.conf in that directory's data directory, which
+// holds only what `postgres -C` reads of one (PG_VERSION and
+// global/pg_control, copied from the template), and has the server
+// binary load it as a starting server does — the same parser, the same
+// checks of every value, the same checks between settings
+// (superuser_reserved_connections below max_connections, ...) — and exit
+// before it allocates anything. A refusal is engine.Invalid in the
+// server's words, naming the parameter it is about (see blame); else it
+// returns the huge pages the server would need.
+func (d *Driver) startCheck(ctx context.Context, version string, render func(dir string) (string, error), changed []string, config map[string]any) (string, error) {
+	e, err := d.env(ctx, version)
+	if err != nil {
+		return "", err
 	}
 	tmpl, err := d.templateData(ctx, e)
 	if err != nil {
-		return err
+		return "", err
 	}
 	dir, err := os.MkdirTemp("", "dbaasd-pgcheck-")
 	if err != nil {
-		return fmt.Errorf("check configuration: %w", err)
+		return "", fmt.Errorf("check configuration: %w", err)
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
 	data := filepath.Join(dir, "data")
 	for _, sub := range []string{dir, data, filepath.Join(data, "global")} {
 		if err := e.r.MkdirAll(sub, 0o700); err != nil {
-			return fmt.Errorf("check configuration: %w", err)
+			return "", fmt.Errorf("check configuration: %w", err)
 		}
 	}
 	for _, f := range []string{"PG_VERSION", filepath.Join("global", "pg_control")} {
 		b, err := os.ReadFile(filepath.Join(tmpl, f))
 		if err != nil {
-			return fmt.Errorf("check configuration: %w", err)
+			return "", fmt.Errorf("check configuration: %w", err)
 		}
 		if _, err := e.r.WriteFile(filepath.Join(data, f), b, 0o600); err != nil {
-			return fmt.Errorf("check configuration: %w", err)
+			return "", fmt.Errorf("check configuration: %w", err)
 		}
 	}
-	node := engine.Node{ID: "config-check", Role: engine.RoleMaster, Host: "127.0.0.1", Port: 5432, Dir: dir}
-	cc := *c
-	cc.ID, cc.Dir, cc.Nodes, cc.ArchiveDir = "config-check", dir, []engine.Node{node}, filepath.Join(dir, "archive")
-	p := pathsOf(&node)
-	conf, eff, err := renderConf(confInput{cluster: &cc, node: p, host: []string{node.Host}})
+	conf, err := render(dir)
 	if err != nil {
-		return engine.Invalid("", strings.TrimPrefix(err.Error(), engine.ErrInvalid.Error()+": "))
+		return "", err
 	}
 	if _, err := e.r.WriteFile(filepath.Join(data, "postgresql.conf"), []byte(conf), 0o600); err != nil {
-		return fmt.Errorf("check configuration: %w", err)
+		return "", fmt.Errorf("check configuration: %w", err)
 	}
 	out, runErr := e.r.Run(ctx, e.inst.bin("postgres"), "-D", data, "-C", "shared_memory_size_in_huge_pages")
 	if runErr != nil {
 		if msgs := serverComplaints(out); len(msgs) > 0 {
-			return engine.Invalid(blame(msgs, changed, c.Config), strings.Join(msgs, "; "))
+			return "", engine.Invalid(blame(msgs, changed, config), strings.Join(msgs, "; "))
 		}
-		return fmt.Errorf("check configuration: %w", runErr)
+		return "", fmt.Errorf("check configuration: %w", runErr)
 	}
-	if isOn(eff["huge_pages"]) {
-		return checkHugePages(lastLine(out))
-	}
-	return nil
+	return lastLine(out), nil
 }
 
 // logPrefix is what the server writes before a message on its standard

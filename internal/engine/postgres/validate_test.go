@@ -79,3 +79,37 @@ func TestValidateNamesAndFirewall(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckSettings: a whole configuration given as settings (what the
+// Kubernetes runtime hands its instances) goes through the same server
+// checks, quoted as PostgreSQL reads it, the refusal naming the user's
+// parameter.
+func TestCheckSettings(t *testing.T) {
+	t.Parallel()
+	d := newDriver(t)
+	ctx := enginetest.Ctx(t)
+	for _, tc := range []struct {
+		settings map[string]string
+		changed  string
+		want     string // "" = valid; else a part of the message
+	}{
+		{map[string]string{"application_name": `it's a "name"`, "work_mem": "64MB"}, "application_name", ""},
+		{map[string]string{"max_connections": "1"}, "max_connections", "must be less than max_connections (1)"},
+		{map[string]string{"wal_level": "minimal", "max_wal_senders": "10"}, "wal_level", "wal_level"},
+		{map[string]string{"TimeZone": "Mars/Olympus_Mons"}, "TimeZone", `invalid value for parameter "TimeZone"`},
+		{map[string]string{"work_mem = 1\nfsync": "off"}, "work_mem = 1\nfsync", "not a PostgreSQL parameter name"},
+	} {
+		config := map[string]any{tc.changed: tc.settings[tc.changed]}
+		err := d.CheckSettings(ctx, "", tc.settings, []string{tc.changed}, config)
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%v refused: %v", tc.settings, err)
+			}
+			continue
+		}
+		ie, ok := engine.AsInvalid(err)
+		if !ok || ie.Field != tc.changed || !strings.Contains(ie.Message, tc.want) {
+			t.Errorf("%v: got %v; want an InvalidError on %q containing %q", tc.settings, err, tc.changed, tc.want)
+		}
+	}
+}
