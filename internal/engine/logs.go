@@ -1,5 +1,10 @@
 package engine
 
+import (
+	"context"
+	"time"
+)
+
 // Log jobs: the source of a log line, as the logs API's job filter names it.
 const (
 	JobPostgreSQL    = "postgresql"
@@ -44,4 +49,33 @@ type LogFile struct {
 // (yet).
 type LogSource interface {
 	LogFiles(c *Cluster) []LogFile
+}
+
+// LogQuery selects log entries for a LogReader.
+type LogQuery struct {
+	Job        string // one of the Job* names; "" = every job
+	Start, End time.Time
+	// Limit is the most entries wanted per node: the newest of the range.
+	Limit int
+}
+
+// LogEntry is one entry of a server's log, as a LogReader read it.
+type LogEntry struct {
+	NodeID string
+	Job    string
+	Time   time.Time
+	// Labels are what the entry says about itself: "level", "pid", and
+	// "user" and "database" for a session's (the names the local runtime's
+	// log formats give).
+	Labels  map[string]string
+	Message string
+}
+
+// LogReader is implemented by drivers whose servers' logs are not files
+// on this machine (a Kubernetes pod's output): ReadLogs returns the
+// entries of each node in [q.Start, q.End] that match q.Job, at most
+// q.Limit per node, oldest first. Nodes whose log cannot be read are left
+// out; an error means no log could be read at all.
+type LogReader interface {
+	ReadLogs(ctx context.Context, c *Cluster, q LogQuery) ([]LogEntry, error)
 }

@@ -53,15 +53,18 @@ func matchesInstance(in model.Instance, ips []string) bool {
 }
 
 // labels gives an entry's labels with the source's.
-func (src source) labels(e entry) map[string]string {
+func (src source) labels(e entry) map[string]string { return lineLabels(e, src.file.Job, src.inst) }
+
+// lineLabels gives an entry's labels with its job's and its instance's.
+func lineLabels(e entry, job string, inst model.Instance) map[string]string {
 	l := make(map[string]string, len(e.labels)+3)
 	for k, v := range e.labels {
 		l[k] = v
 	}
-	l["job"] = src.file.Job
-	l["instance"] = address(src.inst)
-	if src.inst.Hostname != "" {
-		l["hostname"] = src.inst.Hostname
+	l["job"] = job
+	l["instance"] = address(inst)
+	if inst.Hostname != "" {
+		l["hostname"] = inst.Hostname
 	}
 	return l
 }
@@ -94,6 +97,9 @@ func (s *Service) Logs(ctx context.Context, datastoreID string, q model.LogQuery
 			return false
 		}
 		return len(dbs) == 0 || dbs[e.labels["database"]]
+	}
+	if reader, ok := t.drv.(engine.LogReader); ok {
+		return s.readLogs(ctx, t, reader, q, limit, keep)
 	}
 	type found struct {
 		e   entry
@@ -137,6 +143,30 @@ func (s *Service) Logs(ctx context.Context, datastoreID string, q model.LogQuery
 	for _, f := range all {
 		out = append(out, model.LogLine{TS: float64(f.e.ts.UnixMicro()) / 1e6, IP: f.src.inst.Host,
 			Value: strings.TrimSpace(f.e.value), Labels: f.src.labels(f.e)})
+	}
+	return out, nil
+}
+
+// readLogs is Logs for a driver that reads its servers' logs itself (a
+// LogReader): the same filters, the same answer.
+func (s *Service) readLogs(ctx context.Context, t *target, reader engine.LogReader, q model.LogQuery, limit int, keep func(entry) bool) ([]model.LogLine, error) {
+	got, err := reader.ReadLogs(ctx, t.cluster, engine.LogQuery{Job: q.Job, Start: q.Start, End: q.End, Limit: limit})
+	if err != nil {
+		return nil, fmt.Errorf("logs of %s: %w", t.cluster.ID, err)
+	}
+	var out []model.LogLine
+	for _, le := range got {
+		in, known := t.insts[le.NodeID]
+		e := entry{ts: le.Time, labels: le.Labels, value: le.Message}
+		if !known || (q.Job != "" && le.Job != q.Job) || !matchesInstance(in, q.IPs) || !keep(e) {
+			continue
+		}
+		out = append(out, model.LogLine{TS: float64(e.ts.UnixMicro()) / 1e6, IP: in.Host,
+			Value: strings.TrimSpace(e.value), Labels: lineLabels(e, le.Job, in)})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].TS < out[j].TS })
+	if len(out) > limit {
+		out = out[len(out)-limit:]
 	}
 	return out, nil
 }

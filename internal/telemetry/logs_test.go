@@ -100,3 +100,72 @@ func TestLogsQuery(t *testing.T) {
 		t.Fatalf("files last written before the range: %q", got)
 	}
 }
+
+// readerDriver is a fake engine that reads its servers' logs itself (as
+// the Kubernetes runtime does from its pods).
+type readerDriver struct {
+	fakeDriver
+	entries func(c *engine.Cluster) []engine.LogEntry
+	asked   engine.LogQuery
+}
+
+func (r *readerDriver) ReadLogs(_ context.Context, c *engine.Cluster, q engine.LogQuery) ([]engine.LogEntry, error) {
+	r.asked = q
+	return r.entries(c), nil
+}
+
+// TestLogsFromReader: a driver's own log entries get the filters and the
+// answer of log files: job, instance, database, time range, the newest
+// limit oldest first, the instance's labels.
+func TestLogsFromReader(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Config{})
+	base := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
+	drv := &readerDriver{}
+	drv.entries = func(c *engine.Cluster) []engine.LogEntry {
+		var out []engine.LogEntry
+		for i := 0; i < 20; i++ {
+			n := c.Nodes[i%2]
+			out = append(out, engine.LogEntry{NodeID: n.ID, Job: engine.JobPostgreSQL, Time: base.Add(time.Duration(i) * time.Second),
+				Labels: map[string]string{"level": "log", "database": fmt.Sprintf("db%d", i%2)}, Message: fmt.Sprintf(" entry %d ", i)})
+		}
+		return append(out, engine.LogEntry{NodeID: "gone", Job: engine.JobPostgreSQL, Time: base, Message: "a node that is not an instance"})
+	}
+	svc := New(f.st, map[string]engine.Driver{"fake": drv}, Config{DataDir: t.TempDir()}, NewSelf(), nil)
+	query := func(q model.LogQuery) []string {
+		t.Helper()
+		if q.Start.IsZero() {
+			q.Start, q.End = base, base.Add(time.Hour)
+		}
+		lines, err := svc.Logs(context.Background(), f.ds.ID, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, l := range lines {
+			if l.IP != "127.0.0.1" || l.Labels["job"] != engine.JobPostgreSQL || l.Labels["instance"] == "" || l.Labels["hostname"] == "" {
+				t.Fatalf("line %+v", l)
+			}
+			out = append(out, l.Value)
+		}
+		return out
+	}
+	if got := query(model.LogQuery{Limit: 3}); strings.Join(got, "|") != "entry 17|entry 18|entry 19" {
+		t.Errorf("newest 3: %q", got)
+	}
+	if drv.asked.Limit != 3 || drv.asked.Job != "" || !drv.asked.Start.Equal(base) {
+		t.Errorf("the driver was asked %+v", drv.asked)
+	}
+	if got := query(model.LogQuery{Limit: 100, IPs: []string{"127.0.0.1:21001"}}); len(got) != 10 || got[0] != "entry 1" {
+		t.Errorf("instance filter: %q", got)
+	}
+	if got := query(model.LogQuery{Limit: 100, Databases: []string{"db0"}}); len(got) != 10 || got[0] != "entry 0" {
+		t.Errorf("database filter: %q", got)
+	}
+	if got := query(model.LogQuery{Limit: 100, Start: base.Add(5 * time.Second), End: base.Add(6 * time.Second)}); strings.Join(got, "|") != "entry 5|entry 6" {
+		t.Errorf("time range: %q", got)
+	}
+	if got := query(model.LogQuery{Limit: 100, Job: engine.JobRedis}); len(got) != 0 {
+		t.Errorf("another job: %q", got)
+	}
+}

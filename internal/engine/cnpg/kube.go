@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"strconv"
 	"sync"
+	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -251,4 +253,14 @@ func (k *kube) remove(ctx context.Context, res kind, ns, name string, opts metav
 // podLog is what a pod's containers wrote.
 func (k *kube) podLog(ctx context.Context, ns, name string) ([]byte, error) {
 	return k.rest.Get().AbsPath("/api/v1/namespaces", ns, "pods", name, "log").DoRaw(ctx)
+}
+
+// podLogTail is the last lines a pod's container wrote since a time (the
+// kubelet's resolution is a second).
+func (k *kube) podLogTail(ctx context.Context, ns, name, container string, since time.Time, lines int) ([]byte, error) {
+	return k.rest.Get().AbsPath("/api/v1/namespaces", ns, "pods", name, "log").
+		Param("container", container).
+		Param("sinceTime", since.UTC().Truncate(time.Second).Format(time.RFC3339)).
+		Param("tailLines", strconv.Itoa(lines)).
+		DoRaw(ctx)
 }

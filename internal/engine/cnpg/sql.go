@@ -32,12 +32,21 @@ func (d *Driver) primaryNode(ctx context.Context, c *engine.Cluster) (engine.Nod
 }
 
 // onPrimary runs f on a superuser connection to a database of the
-// current primary, through the node's address.
+// current primary, through its node's address.
 func (d *Driver) onPrimary(ctx context.Context, c *engine.Cluster, database string, f func(*pgx.Conn) error) error {
 	n, err := d.primaryNode(ctx, c)
 	if err != nil {
 		return err
 	}
+	return d.onNode(ctx, c, n, "the primary", database, f)
+}
+
+// adminApp is the application name of dbaasd's own connections.
+const adminApp = "dbaasd"
+
+// onNode runs f on a superuser connection to a database of the server
+// behind a node's address; what names the server in errors.
+func (d *Driver) onNode(ctx context.Context, c *engine.Cluster, n engine.Node, what, database string, f func(*pgx.Conn) error) error {
 	cfg, err := pgx.ParseConfig("")
 	if err != nil {
 		return err
@@ -46,11 +55,11 @@ func (d *Driver) onPrimary(ctx context.Context, c *engine.Cluster, database stri
 	cfg.User, cfg.Password, cfg.Database = superuser, c.AdminPassword, database
 	cfg.TLSConfig, cfg.Fallbacks = nil, nil
 	cfg.ConnectTimeout = 10 * time.Second
-	cfg.RuntimeParams = map[string]string{"application_name": "dbaasd", "search_path": postgres.AdminSearchPath}
+	cfg.RuntimeParams = map[string]string{"application_name": adminApp, "search_path": postgres.AdminSearchPath}
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("connect to the primary of %s at %s:%d: %w", c.ID, n.Host, n.Port, err)
+		return fmt.Errorf("connect to %s of %s at %s:%d: %w", what, c.ID, n.Host, n.Port, err)
 	}
 	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	return f(conn)

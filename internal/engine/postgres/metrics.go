@@ -29,11 +29,12 @@ type dbStats struct {
 	connections                           int64
 }
 
-// nodeSample is what one server answered.
-type nodeSample struct {
-	up         bool
-	inRecovery bool
-	lsn        uint64
+// ServerStats is what one server answered to the statistics queries of
+// Sample (see QueryServerStats).
+type ServerStats struct {
+	Up         bool
+	InRecovery bool
+	LSN        uint64 // WAL received or replayed (replicas), written (primary)
 	dbs        []dbStats
 }
 
@@ -46,7 +47,7 @@ type nodeSample struct {
 // primary, each with its pg_database_size. Servers that are down are
 // reported with Up false.
 func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, error) {
-	answers := make([]nodeSample, len(c.Nodes))
+	answers := make([]ServerStats, len(c.Nodes))
 	pids := make([]int, len(c.Nodes))
 	sizes := make([]int64, len(c.Nodes))
 	var wg sync.WaitGroup
@@ -63,23 +64,30 @@ func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, 
 	}
 	wg.Wait()
 	for i := range c.Nodes {
-		if size, err := d.dataSize(pathsOf(&c.Nodes[i]), answers[i].lsn, d.diskLimit(c)); err == nil {
+		if size, err := d.dataSize(pathsOf(&c.Nodes[i]), answers[i].LSN, d.diskLimit(c)); err == nil {
 			sizes[i] = size
 		}
 	}
+	return SampleOf(c, answers, pids, sizes), nil
+}
 
+// SampleOf assembles a cluster's sample from what each of c.Nodes
+// answered (stats), its server's process (pids, 0 = unknown) and its data
+// size (sizes), all in the order of c.Nodes. Databases are those of the
+// node whose desired role is MASTER.
+func SampleOf(c *engine.Cluster, stats []ServerStats, pids []int, sizes []int64) engine.Sample {
 	var primaryLSN uint64
-	for i, a := range answers {
-		if a.up && !a.inRecovery && c.Nodes[i].Role == engine.RoleMaster {
-			primaryLSN = a.lsn
+	for i, a := range stats {
+		if a.Up && !a.InRecovery && c.Nodes[i].Role == engine.RoleMaster {
+			primaryLSN = a.LSN
 		}
 	}
 	var out engine.Sample
-	for i, a := range answers {
+	for i, a := range stats {
 		n := &c.Nodes[i]
-		ns := engine.NodeSample{NodeID: n.ID, Up: a.up, PID: pids[i],
+		ns := engine.NodeSample{NodeID: n.ID, Up: a.Up, PID: pids[i],
 			Values: map[string]float64{engine.MetricDiskUsedBytes: float64(sizes[i])}}
-		if a.up {
+		if a.Up {
 			var sum dbStats
 			for _, s := range a.dbs {
 				sum.commits += s.commits
@@ -102,10 +110,10 @@ func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, 
 			v[engine.MetricCacheMisses] = float64(sum.reads)
 			v[metricDeadlocks] = float64(sum.deadlocks)
 			v[metricTempBytes] = float64(sum.tempBytes)
-			if a.inRecovery && primaryLSN > 0 {
+			if a.InRecovery && primaryLSN > 0 {
 				lag := 0.0
-				if primaryLSN > a.lsn {
-					lag = float64(primaryLSN - a.lsn)
+				if primaryLSN > a.LSN {
+					lag = float64(primaryLSN - a.LSN)
 				}
 				v[engine.MetricReplicationLagBytes] = lag
 			}
@@ -125,49 +133,58 @@ func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, 
 		}
 		out.Nodes = append(out.Nodes, ns)
 	}
-	return out, nil
+	return out
 }
 
 // sampleServer asks one server, within sampleTimeout and on its probe
-// connection, for its statistics. A server that answers is up even when
-// its statistics cannot be read (a database dropped during the query): it
-// then has no values.
-func (d *Driver) sampleServer(ctx context.Context, c *engine.Cluster, p nodePaths) nodeSample {
-	var ns nodeSample
+// connection, for its statistics.
+func (d *Driver) sampleServer(ctx context.Context, c *engine.Cluster, p nodePaths) ServerStats {
+	var ns ServerStats
 	ctx, cancel := context.WithTimeout(ctx, sampleTimeout)
 	defer cancel()
 	_ = d.onProbe(ctx, c, p, func(conn *pgx.Conn) error {
-		ns = nodeSample{}
-		var pos *string
-		if err := conn.QueryRow(ctx, `SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery()
-			THEN coalesce(pg_last_wal_replay_lsn(), pg_last_wal_receive_lsn())::text
-			ELSE pg_current_wal_lsn()::text END`).Scan(&ns.inRecovery, &pos); err != nil {
-			return err
-		}
-		ns.up = true
-		if pos != nil {
-			ns.lsn = parseLSN(*pos)
-		}
-		// Databases that do not accept connections (template0) and
-		// templates are left out.
-		rows, err := conn.Query(ctx, `SELECT d.datname, s.xact_commit, s.xact_rollback, s.tup_returned,
-				s.tup_inserted + s.tup_updated + s.tup_deleted, s.blks_hit, s.blks_read, s.deadlocks, s.temp_bytes,
-				pg_database_size(d.oid),
-				(SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.oid AND a.backend_type = 'client backend'
-					AND NOT (a.usename = current_user AND a.application_name = $1))
-			FROM pg_database d JOIN pg_stat_database s ON s.datid = d.oid
-			WHERE d.datallowconn AND NOT d.datistemplate
-			ORDER BY d.datname`, probeApp)
-		if err != nil {
-			return err
-		}
-		ns.dbs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (dbStats, error) {
-			var s dbStats
-			err := r.Scan(&s.name, &s.commits, &s.rollbacks, &s.returned, &s.written, &s.hits, &s.reads,
-				&s.deadlocks, &s.tempBytes, &s.sz, &s.connections)
-			return s, err
-		})
+		var err error
+		ns, err = QueryServerStats(ctx, conn, probeApp)
 		return err
 	})
 	return ns
+}
+
+// QueryServerStats asks a server, on conn, for Sample's statistics; the
+// connections of conn's user with application name ownApp (the caller's
+// own) are not counted. A server that answers is up even when its
+// statistics cannot be read (a database dropped during the query): it
+// then has no values, and the error says why.
+func QueryServerStats(ctx context.Context, conn *pgx.Conn, ownApp string) (ServerStats, error) {
+	var ns ServerStats
+	var pos *string
+	if err := conn.QueryRow(ctx, `SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery()
+		THEN coalesce(pg_last_wal_replay_lsn(), pg_last_wal_receive_lsn())::text
+		ELSE pg_current_wal_lsn()::text END`).Scan(&ns.InRecovery, &pos); err != nil {
+		return ServerStats{}, err
+	}
+	ns.Up = true
+	if pos != nil {
+		ns.LSN = parseLSN(*pos)
+	}
+	// Databases that do not accept connections (template0) and
+	// templates are left out.
+	rows, err := conn.Query(ctx, `SELECT d.datname, s.xact_commit, s.xact_rollback, s.tup_returned,
+			s.tup_inserted + s.tup_updated + s.tup_deleted, s.blks_hit, s.blks_read, s.deadlocks, s.temp_bytes,
+			pg_database_size(d.oid),
+			(SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.oid AND a.backend_type = 'client backend'
+				AND NOT (a.usename = current_user AND a.application_name = $1))
+		FROM pg_database d JOIN pg_stat_database s ON s.datid = d.oid
+		WHERE d.datallowconn AND NOT d.datistemplate
+		ORDER BY d.datname`, ownApp)
+	if err != nil {
+		return ns, err
+	}
+	ns.dbs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (dbStats, error) {
+		var s dbStats
+		err := r.Scan(&s.name, &s.commits, &s.rollbacks, &s.returned, &s.written, &s.hits, &s.reads,
+			&s.deadlocks, &s.tempBytes, &s.sz, &s.connections)
+		return s, err
+	})
+	return ns, err
 }

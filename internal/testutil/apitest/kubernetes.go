@@ -95,5 +95,5 @@ func (b Bed) Options(t testing.TB) Options {
 			AccessKey: b.File(t, "DBAAS_K8S_S3_ACCESS_KEY_FILE"), SecretKey: b.File(t, "DBAAS_K8S_S3_SECRET_KEY_FILE")}
 	}
 	return Options{Reconcile: true, Runtime: daemon.RuntimeKubernetes, Kubernetes: k,
-		EngineHost: b["DBAAS_K8S_ENGINE_HOST"], ProbeInterval: time.Second}
+		EngineHost: b["DBAAS_K8S_ENGINE_HOST"], ProbeInterval: time.Second, MetricsInterval: 2 * time.Second}
 }
