@@ -13,15 +13,19 @@ import (
 	"github.com/dbaasd/dbaasd/internal/engine/proc"
 )
 
-// runArchiveCommand runs archive_command as PostgreSQL would: %p and %f
-// replaced, through /bin/sh, in the data directory.
+// runArchiveCommand runs archive_command for a segment of pg_wal.
 func runArchiveCommand(t *testing.T, archive, dataDir, file string) error {
 	t.Helper()
-	cmd := strings.NewReplacer("%p", "pg_wal/"+file, "%f", file).Replace(archiveCommand(archive))
-	c := exec.Command("/bin/sh", "-c", cmd)
+	return runServerCommand(dataDir, archiveCommand(archive), "pg_wal/"+file, file)
+}
+
+// runServerCommand runs an archive or restore command as PostgreSQL does:
+// %p (path) and %f (file) replaced, through /bin/sh, in the data
+// directory.
+func runServerCommand(dataDir, command, path, file string) error {
+	c := exec.Command("/bin/sh", "-c", strings.NewReplacer("%p", path, "%f", file).Replace(command))
 	c.Dir = dataDir
-	out, err := c.CombinedOutput()
-	if err != nil {
+	if out, err := c.CombinedOutput(); err != nil {
 		return errors.New(err.Error() + ": " + string(out))
 	}
 	return nil
@@ -117,18 +121,11 @@ func TestArchiveCompresses(t *testing.T) {
 	}
 }
 
-// runRestoreCommand runs restore_command as PostgreSQL would, asking for
-// file into data/restored.
+// runRestoreCommand runs restore_command, asking for file into
+// data/restored.
 func runRestoreCommand(t *testing.T, archive, dataDir, file string) error {
 	t.Helper()
-	cmd := strings.NewReplacer("%p", "restored", "%f", file).Replace(restoreCommand(archive))
-	c := exec.Command("/bin/sh", "-c", cmd)
-	c.Dir = dataDir
-	out, err := c.CombinedOutput()
-	if err != nil {
-		return errors.New(err.Error() + ": " + string(out))
-	}
-	return nil
+	return runServerCommand(dataDir, restoreCommand(archive), "restored", file)
 }
 
 // TestRestoreCommand: files archived uncompressed (by earlier versions)

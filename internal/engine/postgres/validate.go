@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -77,13 +78,8 @@ func (d *Driver) CheckSettings(ctx context.Context, version string, settings map
 			return err
 		}
 	}
-	names := make([]string, 0, len(settings))
-	for k := range settings {
-		names = append(names, k)
-	}
-	slices.Sort(names)
 	var b strings.Builder
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
 		if !confName.MatchString(k) {
 			return engine.Invalid(k, "not a PostgreSQL parameter name")
 		}
