@@ -80,7 +80,7 @@ func (d *Driver) CheckSettings(ctx context.Context, version string, settings map
 	}
 	var b strings.Builder
 	for _, k := range slices.Sorted(maps.Keys(settings)) {
-		if !confName.MatchString(k) {
+		if !confName.MatchString(k) || strings.HasPrefix(strings.ToLower(k), "include") {
 			return engine.Invalid(k, "not a PostgreSQL parameter name")
 		}
 		fmt.Fprintf(&b, "%s = %s\n", k, quoteConf(settings[k]))
@@ -90,7 +90,8 @@ func (d *Driver) CheckSettings(ctx context.Context, version string, settings map
 }
 
 // confName is what a parameter name in a configuration file may be
-// (extensions' parameters have a dot).
+// (extensions' parameters have a dot); the include directives, which read
+// other files, are not parameters.
 var confName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
 
 // startCheck writes the configuration render returns for a scratch

@@ -98,6 +98,7 @@ func TestCheckSettings(t *testing.T) {
 		{map[string]string{"wal_level": "minimal", "max_wal_senders": "10"}, "wal_level", "wal_level"},
 		{map[string]string{"TimeZone": "Mars/Olympus_Mons"}, "TimeZone", `invalid value for parameter "TimeZone"`},
 		{map[string]string{"work_mem = 1\nfsync": "off"}, "work_mem = 1\nfsync", "not a PostgreSQL parameter name"},
+		{map[string]string{"include_if_exists": "/etc/shadow"}, "include_if_exists", "not a PostgreSQL parameter name"},
 	} {
 		config := map[string]any{tc.changed: tc.settings[tc.changed]}
 		err := d.CheckSettings(ctx, "", tc.settings, []string{tc.changed}, config)
