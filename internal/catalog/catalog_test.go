@@ -94,6 +94,17 @@ func TestLimitsAndNodeCounts(t *testing.T) {
 	if pg.RAMMax != 8192 || pg.VCPUsMax != 4 || pg.DiskLocalMax != 50 || pg.NodesMax != 6 {
 		t.Errorf("postgresql limits %+v", pg)
 	}
+	// A node of a cluster elsewhere (Kubernetes) may have at most what one
+	// machine there gives a pod: no sharing of this host's cores.
+	k := Machine{CPUs: 3, RAMMB: 8192, DiskGB: 50, VCPUsLimit: 3}
+	if l := LimitsFor("postgresql", k); l.VCPUsMax != 3 {
+		t.Errorf("limits with a vCPU limit: %+v", l)
+	}
+	for _, f := range GenerateFlavors(k, []string{"t1"}) {
+		if f.VCPUs > 3 {
+			t.Errorf("flavor %s beyond the vCPU limit", f.Name)
+		}
+	}
 	cases := []struct {
 		engine string
 		n      int

@@ -18,10 +18,7 @@ const (
 // total_count is how many nodes of it the machine's memory holds.
 func GenerateFlavors(m Machine, typeIDs []string) []model.FlavorSpec {
 	var out []model.FlavorSpec
-	maxCPU := 2 * m.CPUs
-	if maxCPU < 2 {
-		maxCPU = 2
-	}
+	maxCPU := m.MaxVCPUs()
 	lines := []struct {
 		fl, line, subtype string
 		ramPerCPU         int

@@ -29,7 +29,8 @@ func NodeCountAllowed(engineName string, l Limits, n int) bool {
 }
 
 // LimitsFor returns the limits of an engine on this machine: nodes may not
-// ask for more memory than the machine has, nor more disk than is free.
+// ask for more vCPUs than MaxVCPUs, more memory than the machine has, nor
+// more disk than is free.
 func LimitsFor(engineName string, m Machine) Limits {
 	diskMax := m.DiskGB
 	if diskMax < 1 {
@@ -39,7 +40,7 @@ func LimitsFor(engineName string, m Machine) Limits {
 		diskMax = 4096
 	}
 	l := Limits{
-		VCPUsMin: 1, VCPUsMax: max(2, 2*m.CPUs),
+		VCPUsMin: 1, VCPUsMax: m.MaxVCPUs(),
 		RAMMin: 512, RAMMax: max(1024, m.RAMMB),
 		DiskLocalMin: 1, DiskLocalMax: diskMax,
 		DiskNetworkUltraMin: 1, DiskNetworkUltraMax: diskMax,

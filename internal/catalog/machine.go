@@ -9,12 +9,24 @@ import (
 	"syscall"
 )
 
-// Machine is the capacity of the host the engines run on.
+// Machine is the capacity of the host the engines run on (on Kubernetes:
+// the most one node can give a pod).
 type Machine struct {
 	CPUs      int
 	RAMMB     int
 	DiskGB    int // free space in the data dir's file system
 	Processor string
+	// VCPUsLimit is the most vCPUs a datastore node may have; 0 = twice
+	// CPUs, as the nodes of the local runtime share the host's cores.
+	VCPUsLimit int
+}
+
+// MaxVCPUs is the most vCPUs a datastore node may have.
+func (m Machine) MaxVCPUs() int {
+	if m.VCPUsLimit > 0 {
+		return m.VCPUsLimit
+	}
+	return max(2, 2*m.CPUs)
 }
 
 // DetectMachine reads the host's capacity; dataDir is where clusters live.

@@ -243,6 +243,9 @@ func (d *Daemon) setup(ctx context.Context) error {
 	}
 	d.Drivers = drivers
 	machine := catalog.DetectMachine(cfg.DataDir)
+	if cfg.Runtime == RuntimeKubernetes {
+		machine = kubernetesMachine(ctx, machine, drivers, log)
+	}
 	validators := Validators(drivers)
 	var found []catalog.Discovered
 	if cfg.Recorded != nil && cfg.NoReconciler {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
+	"slices"
 
+	"github.com/dbaasd/dbaasd/internal/catalog"
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg"
 	"github.com/dbaasd/dbaasd/internal/engine/postgres"
@@ -79,6 +82,30 @@ func KubernetesDrivers(ctx context.Context, cfg KubernetesConfig, log *slog.Logg
 		return nil, fmt.Errorf("kubernetes runtime: %w", err)
 	}
 	return map[string]engine.Driver{engine.PostgreSQL: pg}, nil
+}
+
+// kubernetesMachine is the capacity flavors and limits follow on the
+// Kubernetes runtime: what one node of the cluster can give an instance's
+// pod (engine.CapacityReporter), read at start, instead of dbaasd's host.
+// Disk limits still follow the free space of the data dir's file system:
+// storage classes do not say how much they can give. Without an answer,
+// the host's figures stay, as dbaasd logs.
+func kubernetesMachine(ctx context.Context, m catalog.Machine, drivers map[string]engine.Driver, log *slog.Logger) catalog.Machine {
+	for _, name := range slices.Sorted(maps.Keys(drivers)) {
+		r, ok := drivers[name].(engine.CapacityReporter)
+		if !ok {
+			continue
+		}
+		c, err := r.Capacity(ctx)
+		if err != nil {
+			log.Warn("flavors and limits follow this host: the cluster's nodes could not be read", "error", err)
+			return m
+		}
+		m.CPUs, m.VCPUsLimit, m.RAMMB = c.CPUs, c.CPUs, c.RAMMB
+		log.Info("flavors and limits follow the cluster's nodes", "vcpus", c.CPUs, "ram_mb", c.RAMMB)
+		return m
+	}
+	return m
 }
 
 // portFree is the reconciler's port check: on Kubernetes the engine host's

@@ -340,3 +340,17 @@ type PortNeeder interface {
 type PasswordSetter interface {
 	SetPassword(ctx context.Context, c *Cluster, password string) error
 }
+
+// Capacity is the most CPU and memory one node of a datastore can be
+// given where a driver runs its servers.
+type Capacity struct {
+	CPUs  int
+	RAMMB int
+}
+
+// CapacityReporter is implemented by drivers whose servers run on other
+// machines than dbaasd's (Kubernetes): their flavors and limits follow
+// those machines, not dbaasd's host.
+type CapacityReporter interface {
+	Capacity(ctx context.Context) (Capacity, error)
+}

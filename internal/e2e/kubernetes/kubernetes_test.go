@@ -132,6 +132,7 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 	k := kube(t, b)
 	ctx := context.Background()
 
+	checkCapacityLimits(t, e, k)
 	t0 := time.Now()
 	ds := e.CreateDatastore(at.TokenA, "postgresql", "pg-k8s", 3)
 	r := e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)

@@ -36,6 +36,7 @@ var (
 	secretRes     = kind{schema.GroupVersionResource{Version: "v1", Resource: "secrets"}, "Secret"}
 	serviceRes    = kind{schema.GroupVersionResource{Version: "v1", Resource: "services"}, "Service"}
 	podRes        = kind{schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "Pod"}
+	nodeRes       = kind{schema.GroupVersionResource{Version: "v1", Resource: "nodes"}, "Node"}
 	deploymentRes = kind{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, "Deployment"}
 	clusterRes    = kind{crd.ClusterResource, "Cluster"}
 	databaseRes   = kind{crd.DatabaseResource, "Database"}
