@@ -81,9 +81,19 @@ func TestTwoReplicasOneStore(t *testing.T) {
 	if len(r.Get("datastore.instances").([]any)) != 3 {
 		t.Fatalf("instances: %s", r.Body)
 	}
-	acts, err := s.Actions().List(context.Background(), store.Filter{DatastoreID: ds, Name: "datastore.create"})
-	if err != nil || len(acts) != 1 {
-		t.Fatalf("create actions: %v %v", acts, err)
+	// The datastore can be ACTIVE before the survivor's attempt ends: the
+	// killed replica may have brought the cluster up just before it died,
+	// and the survivor then goes through the create again.
+	var acts []model.Action
+	var err error
+	for deadline := time.Now().Add(3 * wait); ; time.Sleep(100 * time.Millisecond) {
+		acts, err = s.Actions().List(context.Background(), store.Filter{DatastoreID: ds, Name: "datastore.create"})
+		if err != nil || len(acts) != 1 {
+			t.Fatalf("create actions: %v %v", acts, err)
+		}
+		if st := acts[0].Status; st == model.ActionSuccess || st == model.ActionError || time.Now().After(deadline) {
+			break
+		}
 	}
 	if acts[0].Status != model.ActionSuccess || acts[0].Attempts < 2 {
 		t.Errorf("the create was not finished by the other replica: %+v", acts[0])
