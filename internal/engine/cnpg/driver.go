@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
+	"github.com/dbaasd/dbaasd/internal/engine/conncache"
 )
 
 // Options configure the driver.
@@ -74,6 +76,9 @@ type Driver struct {
 	opts Options
 	kc   *kube
 	log  *slog.Logger
+	// samples keeps a connection open to each node's server between
+	// Samples (see Sample).
+	samples *conncache.Cache[*pgx.Conn]
 
 	mu      sync.Mutex
 	catalog *catalogResult
@@ -143,7 +148,7 @@ func New(opts Options) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return &Driver{opts: opts, kc: kc, log: log}, nil
+	return &Driver{opts: opts, kc: kc, log: log, samples: newSampleConns()}, nil
 }
 
 // FailoverGrace implements engine.SelfFailover: the operator promotes a
@@ -451,6 +456,7 @@ func (d *Driver) Stop(ctx context.Context, c *engine.Cluster) error {
 // are gone: the namespace controller, finding pods still terminating,
 // looks again only after their grace period (CNPG's stopDelay, 30 min).
 func (d *Driver) Destroy(ctx context.Context, c *engine.Cluster) error {
+	d.samples.Forget(c.ID + "/")
 	ns := Namespace(c.ID)
 	// The databases go with the cluster's volumes: their finalizers (which
 	// would drop each one first, racing the cluster's own deletion) go.

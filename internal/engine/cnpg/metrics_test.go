@@ -58,7 +58,8 @@ func TestSampleThroughNodeAddresses(t *testing.T) {
 		{ID: "n1", Index: 0, Role: engine.RoleMaster, Host: host, Port: port},
 		{ID: "n2", Index: 1, Role: engine.RoleReplica, Host: "127.0.0.1", Port: down},
 	}}
-	d := &Driver{log: slog.New(slog.DiscardHandler)}
+	d := &Driver{log: slog.New(slog.DiscardHandler), samples: newSampleConns()}
+	defer d.samples.Forget(c.ID + "/")
 	// The writer's backend publishes its statistics as it exits.
 	var s engine.Sample
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
@@ -90,5 +91,17 @@ func TestSampleThroughNodeAddresses(t *testing.T) {
 	}
 	if mine.Values[engine.MetricSizeBytes] <= 0 || mine.Values[engine.MetricConnections] != 1 {
 		t.Errorf("database %s: %v (want a size, and the test's one connection)", db, mine.Values)
+	}
+	// Samples reuse one connection to the server: the samples above made
+	// one session, kept open, and another Sample makes none.
+	sessions := func() int {
+		return pgtest.QueryOne[int](t, app, "SELECT count(*)::int FROM pg_stat_activity WHERE application_name = $1", adminApp)
+	}
+	before := sessions()
+	if _, err := d.Sample(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if after := sessions(); before != 1 || after != 1 {
+		t.Errorf("sampling sessions: %d before the last Sample, %d after; want the same one", before, after)
 	}
 }

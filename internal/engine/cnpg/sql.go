@@ -47,9 +47,20 @@ const adminApp = "dbaasd"
 // onNode runs f on a superuser connection to a database of the server
 // behind a node's address; what names the server in errors.
 func (d *Driver) onNode(ctx context.Context, c *engine.Cluster, n engine.Node, what, database string, f func(*pgx.Conn) error) error {
-	cfg, err := pgx.ParseConfig("")
+	conn, err := connectNode(ctx, c, n, what, database)
 	if err != nil {
 		return err
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	return f(conn)
+}
+
+// connectNode opens a superuser connection to a database of the server
+// behind a node's address; what names the server in errors.
+func connectNode(ctx context.Context, c *engine.Cluster, n engine.Node, what, database string) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig("")
+	if err != nil {
+		return nil, err
 	}
 	cfg.Host, cfg.Port = n.Host, uint16(n.Port)
 	cfg.User, cfg.Password, cfg.Database = superuser, c.AdminPassword, database
@@ -59,10 +70,9 @@ func (d *Driver) onNode(ctx context.Context, c *engine.Cluster, n engine.Node, w
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("connect to %s of %s at %s:%d: %w", what, c.ID, n.Host, n.Port, err)
+		return nil, fmt.Errorf("connect to %s of %s at %s:%d: %w", what, c.ID, n.Host, n.Port, err)
 	}
-	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
-	return f(conn)
+	return conn, nil
 }
 
 // ident quotes a PostgreSQL identifier.
