@@ -135,16 +135,26 @@ func (s *Service) Logs(ctx context.Context, datastoreID string, q model.LogQuery
 		}
 		all = append(all, mine...)
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].e.ts.Before(all[j].e.ts) })
-	if len(all) > limit {
-		all = all[len(all)-limit:]
-	}
 	out := make([]model.LogLine, 0, len(all))
 	for _, f := range all {
-		out = append(out, model.LogLine{TS: float64(f.e.ts.UnixMicro()) / 1e6, IP: f.src.inst.Host,
-			Value: strings.TrimSpace(f.e.value), Labels: f.src.labels(f.e)})
+		out = append(out, logLine(f.e, f.src.file.Job, f.src.inst))
 	}
-	return out, nil
+	return newest(out, limit), nil
+}
+
+// logLine is an entry of a job's log on an instance, as the API answers it.
+func logLine(e entry, job string, inst model.Instance) model.LogLine {
+	return model.LogLine{TS: float64(e.ts.UnixMicro()) / 1e6, IP: inst.Host,
+		Value: strings.TrimSpace(e.value), Labels: lineLabels(e, job, inst)}
+}
+
+// newest keeps the limit newest lines, oldest first.
+func newest(lines []model.LogLine, limit int) []model.LogLine {
+	sort.SliceStable(lines, func(i, j int) bool { return lines[i].TS < lines[j].TS })
+	if len(lines) > limit {
+		lines = lines[len(lines)-limit:]
+	}
+	return lines
 }
 
 // readLogs is Logs for a driver that reads its servers' logs itself (a
@@ -161,12 +171,7 @@ func (s *Service) readLogs(ctx context.Context, t *target, reader engine.LogRead
 		if !known || (q.Job != "" && le.Job != q.Job) || !matchesInstance(in, q.IPs) || !keep(e) {
 			continue
 		}
-		out = append(out, model.LogLine{TS: float64(e.ts.UnixMicro()) / 1e6, IP: in.Host,
-			Value: strings.TrimSpace(e.value), Labels: lineLabels(e, le.Job, in)})
+		out = append(out, logLine(e, le.Job, in))
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].TS < out[j].TS })
-	if len(out) > limit {
-		out = out[len(out)-limit:]
-	}
-	return out, nil
+	return newest(out, limit), nil
 }

@@ -372,16 +372,12 @@ func (d *Driver) ensureSecret(ctx context.Context, ns, name string, c *engine.Cl
 // nodes that are gone.
 func (d *Driver) ensureNodeServices(ctx context.Context, c *engine.Cluster, cl *crd.Cluster) error {
 	ns := Namespace(c.ID)
-	names := sortedInstanceNames(cl.Status.InstanceNames)
-	nodes := sortedNodes(c)
 	want := map[string]bool{}
-	for i, n := range nodes {
-		if i >= len(names) {
-			break
-		}
+	for _, ni := range nodeInstances(c, cl) {
+		n := ni.node
 		name := nodeService(n.Index)
 		want[name] = true
-		sel := map[string]string{labelCluster: clusterName, labelInstanceName: names[i]}
+		sel := map[string]string{labelCluster: clusterName, labelInstanceName: ni.instance}
 		if err := d.ensureService(ctx, c, ns, name, n.Host, n.FloatingIP, n.Port, sel); err != nil {
 			return err
 		}

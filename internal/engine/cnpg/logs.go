@@ -46,19 +46,15 @@ func (d *Driver) ReadLogs(ctx context.Context, c *engine.Cluster, q engine.LogQu
 		}
 		return nil, kubeError(err, "get cluster %s/%s", ns, clusterName)
 	}
-	names := sortedInstanceNames(cl.Status.InstanceNames)
 	var out []engine.LogEntry
 	var errs []error
-	for i, n := range sortedNodes(c) {
-		if i >= len(names) {
-			break
-		}
-		raw, err := d.kc.podLogTail(ctx, ns, names[i], instanceContainer, q.Start, logTailLines)
+	for _, ni := range nodeInstances(c, cl) {
+		raw, err := d.kc.podLogTail(ctx, ns, ni.instance, instanceContainer, q.Start, logTailLines)
 		if err != nil {
-			errs = append(errs, kubeError(err, "log of pod %s/%s", ns, names[i]))
+			errs = append(errs, kubeError(err, "log of pod %s/%s", ns, ni.instance))
 			continue
 		}
-		mine := parseInstanceLog(raw, n.ID, q.Start, q.End)
+		mine := parseInstanceLog(raw, ni.node.ID, q.Start, q.End)
 		if q.Limit > 0 && len(mine) > q.Limit {
 			mine = mine[len(mine)-q.Limit:]
 		}

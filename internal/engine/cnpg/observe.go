@@ -20,6 +20,28 @@ func sortedNodes(c *engine.Cluster) []engine.Node {
 	return nodes
 }
 
+// nodeInstance is a node of a cluster with the operator's instance that
+// serves it.
+type nodeInstance struct {
+	node     engine.Node
+	instance string // the instance's name, also its pod's
+}
+
+// nodeInstances pairs c's nodes, by index, with the operator's instances,
+// by serial: the i-th node is the i-th instance. Nodes without an instance
+// yet are left out.
+func nodeInstances(c *engine.Cluster, cl *crd.Cluster) []nodeInstance {
+	names := sortedInstanceNames(cl.Status.InstanceNames)
+	var out []nodeInstance
+	for i, n := range sortedNodes(c) {
+		if i >= len(names) {
+			break
+		}
+		out = append(out, nodeInstance{node: n, instance: names[i]})
+	}
+	return out
+}
+
 // Observe implements engine.Driver from the operator's status and the
 // pods: the node with the i-th lowest index is the instance with the i-th
 // lowest serial; it is ACTIVE when its pod is Ready and MASTER when the

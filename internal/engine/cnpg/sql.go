@@ -21,11 +21,9 @@ func (d *Driver) primaryNode(ctx context.Context, c *engine.Cluster) (engine.Nod
 	if err := d.kc.get(ctx, clusterRes, Namespace(c.ID), clusterName, cl); err != nil {
 		return engine.Node{}, kubeError(err, "get cluster")
 	}
-	names := sortedInstanceNames(cl.Status.InstanceNames)
-	nodes := sortedNodes(c)
-	for i, n := range names {
-		if n == cl.Status.CurrentPrimary && i < len(nodes) {
-			return nodes[i], nil
+	for _, ni := range nodeInstances(c, cl) {
+		if ni.instance == cl.Status.CurrentPrimary {
+			return ni.node, nil
 		}
 	}
 	return engine.Node{}, fmt.Errorf("cluster %s has no primary now (phase %q)", c.ID, cl.Status.Phase)
@@ -38,22 +36,16 @@ func (d *Driver) onPrimary(ctx context.Context, c *engine.Cluster, database stri
 	if err != nil {
 		return err
 	}
-	return d.onNode(ctx, c, n, "the primary", database, f)
-}
-
-// adminApp is the application name of dbaasd's own connections.
-const adminApp = "dbaasd"
-
-// onNode runs f on a superuser connection to a database of the server
-// behind a node's address; what names the server in errors.
-func (d *Driver) onNode(ctx context.Context, c *engine.Cluster, n engine.Node, what, database string, f func(*pgx.Conn) error) error {
-	conn, err := connectNode(ctx, c, n, what, database)
+	conn, err := connectNode(ctx, c, n, "the primary", database)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	return f(conn)
 }
+
+// adminApp is the application name of dbaasd's own connections.
+const adminApp = "dbaasd"
 
 // connectNode opens a superuser connection to a database of the server
 // behind a node's address; what names the server in errors.
