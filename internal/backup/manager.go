@@ -64,7 +64,8 @@ type Manager struct {
 	storage Storage
 	log     *slog.Logger
 
-	tickMu sync.Mutex // one Tick at a time
+	tickMu sync.Mutex   // one Tick at a time
+	lease  *store.Lease // the scheduler's, among dbaasd sharing the store
 
 	catMu sync.Mutex                 // serialises archive indexing; guards known
 	known map[string]map[string]bool // datastore ID → indexed archive names
@@ -104,7 +105,8 @@ func New(o Options) *Manager {
 	if o.Storage == nil {
 		o.Storage = Local{Dir: o.Root}
 	}
-	return &Manager{opts: o, store: o.Store, storage: o.Storage, log: o.Logger.With("component", "backup"),
+	// The scheduler's lease lasts three ticks.
+	return &Manager{opts: o, store: o.Store, lease: store.NewLease(o.Store, "backup:scheduler", o.Owner, 3*o.Tick), storage: o.Storage, log: o.Logger.With("component", "backup"),
 		now: func() time.Time { return time.Now().UTC() }, engines: map[string]string{},
 		known: map[string]map[string]bool{}, pruned: map[string]time.Time{}, requested: map[string]time.Time{},
 		synced: map[string]time.Time{}}

@@ -19,6 +19,12 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.Tick(ctx)
 		select {
 		case <-ctx.Done():
+			// Another dbaasd on the store schedules from its next tick.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			defer cancel()
+			if err := m.lease.Release(rctx); err != nil {
+				m.log.Warn("backup scheduler lease", "error", err)
+			}
 			return nil
 		case <-t.C:
 		}
@@ -38,7 +44,7 @@ func (m *Manager) Tick(ctx context.Context) {
 	m.tickMu.Lock()
 	defer m.tickMu.Unlock()
 	now := time.Now()
-	lead, err := m.store.AcquireLease(ctx, "backup:scheduler", m.opts.Owner, now, now.Add(3*m.opts.Tick))
+	lead, err := m.lease.Hold(ctx, now)
 	if err != nil || !lead {
 		if err != nil && ctx.Err() == nil {
 			m.log.Warn("backup scheduler lease", "error", err)

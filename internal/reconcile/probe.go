@@ -24,6 +24,12 @@ func (r *Reconciler) probeLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// Another replica probes from its next round.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			defer cancel()
+			if err := r.probeLease.Release(rctx); err != nil {
+				r.log.Warn("probe lease", "error", err)
+			}
 			return
 		case <-t.C:
 			r.ProbeAll(ctx)
@@ -72,7 +78,7 @@ func (r *Reconciler) ProbeAll(ctx context.Context) {
 	r.probeMu.Lock()
 	defer r.probeMu.Unlock()
 	now := r.now()
-	lead, err := r.store.AcquireLease(ctx, ProbeLease, r.cfg.Owner, now, now.Add(3*r.cfg.ProbeInterval))
+	lead, err := r.probeLease.Hold(ctx, now)
 	if err != nil || !lead {
 		return // another replica probes
 	}

@@ -131,11 +131,13 @@ type Reconciler struct {
 	lookAt  map[string]time.Time
 	dirless map[string]bool // datastores in ERROR seen without a directory
 	// probeMu serialises ProbeAll, which owns watch.
-	probeMu  sync.Mutex
-	watch    watch
-	observed map[string]observedState // what observe loaded, by datastore
-	steady   map[string]int           // observations in a row that found a datastore steady (see steadySkip)
-	round    int                      // probe rounds so far
+	probeMu sync.Mutex
+	// probeLease is the probe rounds' lease among replicas sharing the store.
+	probeLease *store.Lease
+	watch      watch
+	observed   map[string]observedState // what observe loaded, by datastore
+	steady     map[string]int           // observations in a row that found a datastore steady (see steadySkip)
+	round      int                      // probe rounds so far
 	// stableStamps are the records of the stable datastores as the last
 	// plan saw them.
 	stableStamps map[string]recordStamp
@@ -161,7 +163,8 @@ type Metrics interface {
 // New returns a Reconciler.
 func New(s store.Store, drivers map[string]engine.Driver, cfg Config, log *slog.Logger) *Reconciler {
 	cfg.defaults()
-	return &Reconciler{store: s, drivers: drivers, cfg: cfg, log: log, wake: make(chan struct{}, 1),
+	// The probe lease lasts three rounds.
+	return &Reconciler{store: s, probeLease: store.NewLease(s, ProbeLease, cfg.Owner, 3*cfg.ProbeInterval), drivers: drivers, cfg: cfg, log: log, wake: make(chan struct{}, 1),
 		now: func() time.Time { return time.Now().UTC() }, inflight: map[string]int{}, downSince: map[string]time.Time{},
 		retryAt:  map[string]time.Time{},
 		lookAt:   map[string]time.Time{},
@@ -192,6 +195,11 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		r.log.Warn("re-adoption scan failed", "error", err)
 	}
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.pollLoop(ctx)
+	}()
 	for i := 0; i < r.cfg.Workers; i++ {
 		wg.Add(1)
 		go func() {
@@ -222,7 +230,23 @@ func (r *Reconciler) work(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 		case <-r.wake:
-		case <-time.After(r.cfg.Poll):
+		}
+	}
+}
+
+// pollLoop wakes one worker every Poll, for what nothing here announces:
+// actions recorded by another replica, and retries whose back-off ended.
+// The worker that finds one wakes the next (see RunOnce), so one look a
+// Poll serves all the workers.
+func (r *Reconciler) pollLoop(ctx context.Context) {
+	t := time.NewTicker(r.cfg.Poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.Notify()
 		}
 	}
 }

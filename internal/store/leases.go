@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -37,4 +38,54 @@ func (o *ops) ReleaseLease(ctx context.Context, name, owner string) error {
 		return fmt.Errorf("release lease %s: %w", name, err)
 	}
 	return nil
+}
+
+// Lease is one named lease as its holder sees it. Hold writes to the store
+// only when less than half of the lease's term is left (or it is not held),
+// so a holder that calls Hold every round renews every other round or less
+// often, instead of writing each time. Another owner can take the lease
+// only once it has expired in the store, which is never before the end of
+// the term this holder last recorded, so skipping a write never lets two
+// owners hold it at once.
+type Lease struct {
+	leases      Leases
+	name, owner string
+	term        time.Duration
+
+	mu    sync.Mutex
+	until time.Time // end of the term recorded by the last successful write; zero when not held
+}
+
+// NewLease returns the lease name of owner, taken for term at a time.
+func NewLease(leases Leases, name, owner string, term time.Duration) *Lease {
+	return &Lease{leases: leases, name: name, owner: owner, term: term}
+}
+
+// Hold reports whether owner holds the lease at now, taking or renewing it
+// in the store when less than half of its term is left.
+func (l *Lease) Hold(ctx context.Context, now time.Time) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.until.IsZero() && !now.Before(l.until.Add(-l.term)) && l.until.Sub(now) > l.term/2 {
+		return true, nil
+	}
+	l.until = time.Time{}
+	ok, err := l.leases.AcquireLease(ctx, l.name, l.owner, now, now.Add(l.term))
+	if err != nil || !ok {
+		return false, err
+	}
+	l.until = now.Add(l.term)
+	return true, nil
+}
+
+// Release gives the lease up, so that another owner takes it over at its
+// next round instead of when the term ends.
+func (l *Lease) Release(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.until.IsZero() {
+		return nil
+	}
+	l.until = time.Time{}
+	return l.leases.ReleaseLease(ctx, l.name, l.owner)
 }

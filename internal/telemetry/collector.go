@@ -37,6 +37,7 @@ func (s *Service) collectLoop(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
+			s.resign(ctx, "collect", s.cfg.Interval)
 			return
 		case <-t.C:
 		}

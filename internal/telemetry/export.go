@@ -36,6 +36,7 @@ func (s *Service) exportLoop(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
+			s.resign(ctx, "export", s.cfg.ExportInterval)
 			return
 		case <-t.C:
 		}

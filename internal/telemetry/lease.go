@@ -3,15 +3,17 @@ package telemetry
 import (
 	"context"
 	"time"
+
+	"github.com/dbaasd/dbaasd/internal/store"
 )
 
 // lead reports whether this dbaasd does a round of the periodic work
 // named: several replicas on one store share it by a lease in the store,
-// which the holder renews every round and another replica takes over when
-// the holder stops renewing it.
+// taken for three rounds at a time, which the holder renews once less than
+// half of that is left and another replica takes over when the holder stops
+// renewing it.
 func (s *Service) lead(ctx context.Context, work string, every time.Duration) bool {
-	now := s.now()
-	ok, err := s.store.AcquireLease(ctx, "telemetry:"+work, s.cfg.Owner, now, now.Add(3*every))
+	ok, err := s.lease(work, every).Hold(ctx, s.now())
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("telemetry lease", "work", work, "error", err)
@@ -19,4 +21,26 @@ func (s *Service) lead(ctx context.Context, work string, every time.Duration) bo
 		return false
 	}
 	return ok
+}
+
+// lease returns the lease of the work named.
+func (s *Service) lease(work string, every time.Duration) *store.Lease {
+	s.leaseMu.Lock()
+	defer s.leaseMu.Unlock()
+	l, ok := s.leases[work]
+	if !ok {
+		l = store.NewLease(s.store, "telemetry:"+work, s.cfg.Owner, 3*every)
+		s.leases[work] = l
+	}
+	return l
+}
+
+// resign gives the lease of the work named up when this dbaasd stops, so
+// that another replica takes the work over at its next round.
+func (s *Service) resign(ctx context.Context, work string, every time.Duration) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := s.lease(work, every).Release(ctx); err != nil {
+		s.log.Warn("telemetry lease", "work", work, "error", err)
+	}
 }

@@ -83,6 +83,8 @@ type Service struct {
 	sink    Sink
 	now     func() time.Time
 	shipMu  sync.Mutex // one ShipOnce at a time
+	leaseMu sync.Mutex
+	leases  map[string]*store.Lease // of the periodic work, by name (see lead)
 }
 
 // New returns a telemetry service over the store and the engine drivers
@@ -94,7 +96,7 @@ func New(st store.Store, drivers map[string]engine.Driver, cfg Config, self *Sel
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{store: st, drivers: drivers, cfg: cfg, log: log, self: self,
-		now: func() time.Time { return time.Now().UTC() }}
+		now: func() time.Time { return time.Now().UTC() }, leases: map[string]*store.Lease{}}
 	if s.cfg.Cluster == nil {
 		s.cfg.Cluster = s.clusterFromStore
 	}

@@ -140,12 +140,12 @@ func runAPI(ctx context.Context, e *env, res *results) error {
 	fp.rssFull = sampleRSS(ctx, srv.Proc.PID())
 	fp.cpuFull = idleCPU(ctx, e, srv.Proc.PID())
 	fp.longIdle = e.longIdle()
-	fp.cpuFullLong = idleCPUOver(ctx, srv.Proc.PID(), fp.longIdle)
-	if pprofURL != "" {
-		if err := profileIdle(ctx, e, pprofURL, fmt.Sprintf("%d clusters stored", fp.clusters)); err != nil {
-			res.note("api", "idle dbaasd not profiled: %v", err)
-			e.logf("profile: %v", err)
-		}
+	minute := func() { fp.cpuFullLong = idleCPUOver(ctx, srv.Proc.PID(), fp.longIdle) }
+	if pprofURL == "" {
+		minute()
+	} else if _, err := profileLive(ctx, e, pprofURL, "idle", fmt.Sprintf("%d clusters stored", fp.clusters), fp.longIdle, minute); err != nil {
+		res.note("api", "idle dbaasd not profiled: %v", err)
+		e.logf("profile: %v", err)
 	}
 
 	bare, err := startBare(ctx, e, map[string][]byte{getPath: getBody, listPath: listBody})

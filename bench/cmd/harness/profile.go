@@ -84,20 +84,6 @@ func profileReadPath(ctx context.Context, e *env, pprofURL string, targets map[s
 	return nil
 }
 
-// profileIdle writes the text summary of a CPU profile of dbaasd left
-// alone for 10 s (-profile), to PREFIX-idle-cpu.txt.
-func profileIdle(ctx context.Context, e *env, pprofURL, what string) error {
-	raw := filepath.Join(e.root, "profile-idle.pb.gz")
-	if err := fetch(ctx, pprofURL+"/debug/pprof/profile?seconds=10", raw); err != nil {
-		return fmt.Errorf("idle cpu profile: %w", err)
-	}
-	title := "CPU profile of dbaasd idle for 10 s, " + what
-	if err := pprofTop(ctx, e, raw, e.cfg.profile+"-idle-cpu.txt", title, "-top", "-nodecount=30"); err != nil {
-		return err
-	}
-	return pprofTop(ctx, e, raw, e.cfg.profile+"-idle-cpu-cum.txt", title+", sorted by cumulative time", "-top", "-cum", "-nodecount=45")
-}
-
 // urlBase is scheme://host of a URL.
 func urlBase(u string) string {
 	if i := strings.Index(u, "://"); i >= 0 {
@@ -145,12 +131,18 @@ func pprofTop(ctx context.Context, e *env, raw, out, title string, args ...strin
 	return os.WriteFile(out, append([]byte(head), text...), 0o644)
 }
 
-// profileLive writes text summaries of a CPU profile of dbaasd over window
-// and of its heap (after a GC) to PREFIX-<name>-cpu.txt, -cpu-cum.txt and
-// -heap.txt (-profile), and returns the files written.
-func profileLive(ctx context.Context, e *env, pprofURL, name, what string, window time.Duration) ([]string, error) {
+// profileLive profiles dbaasd's CPU over window while measure runs (so the
+// profile shows the work behind the figure measure takes), then its heap
+// (after a GC), and writes text summaries of both to PREFIX-<name>-cpu.txt,
+// -cpu-cum.txt and -heap.txt (-profile). It returns the files written.
+func profileLive(ctx context.Context, e *env, pprofURL, name, what string, window time.Duration, measure func()) ([]string, error) {
 	raw := filepath.Join(e.root, "profile-"+name+"-cpu.pb.gz")
-	if err := fetch(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", pprofURL, int(window.Seconds())), raw); err != nil {
+	errc := make(chan error, 1)
+	go func() {
+		errc <- fetch(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", pprofURL, int(window.Seconds())), raw)
+	}()
+	measure()
+	if err := <-errc; err != nil {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
 	heap := filepath.Join(e.root, "profile-"+name+"-heap.pb.gz")

@@ -79,12 +79,16 @@ func runScale(ctx context.Context, e *env, res *results) error {
 		return err
 	}
 	rssAfter, cpuAfter := sampleRSS(ctx, pid), idleCPU(ctx, e, pid)
-	var cpuMinute []float64
-	machineMinute := machineCPU(func() { cpuMinute = idleCPUOver(ctx, pid, e.longIdle()) })
+	var cpuMinute, machineMinute []float64
+	minute := func() {
+		machineMinute = machineCPU(func() { cpuMinute = idleCPUOver(ctx, pid, e.longIdle()) })
+	}
 	var profiles []string
-	if pprofURL != "" {
+	if pprofURL == "" {
+		minute()
+	} else {
 		what := fmt.Sprintf("%d live PostgreSQL 1-node clusters, default --probe-interval and --metrics-interval", n)
-		profiles, err = profileLive(ctx, e, pprofURL, fmt.Sprintf("idle-%dpg", n), what, profileWindow)
+		profiles, err = profileLive(ctx, e, pprofURL, fmt.Sprintf("idle-%dpg", n), what, e.longIdle(), minute)
 		if err != nil {
 			res.fail(sec, fmt.Errorf("profiles: %w", err))
 		}
@@ -145,16 +149,12 @@ func runScale(ctx context.Context, e *env, res *results) error {
 			n, report.Num(float64(listTime.Microseconds())/1000), report.Num(deleteAllTime.Seconds())),
 		"Every create: "+joinSecs(times)+" (s).")
 	if len(profiles) > 0 {
-		d.notes = append(d.notes, fmt.Sprintf("Profiles of the idle dbaasd with %d live clusters, over %s right after the CPU windows (text summaries of `go tool pprof -top`): %s.",
-			n, profileWindow, strings.Join(profiles, ", ")))
+		d.notes = append(d.notes, fmt.Sprintf("Profiles of the idle dbaasd with %d live clusters, over the %s CPU window above, then its heap (text summaries of `go tool pprof -top`): %s.",
+			n, e.longIdle(), strings.Join(profiles, ", ")))
 	}
 	res.addDetail(sec, d)
 	return nil
 }
-
-// profileWindow is how long the idle dbaasd's CPU profile runs: one
-// --metrics-interval (30 s by default), so it holds one metrics round.
-const profileWindow = 30 * time.Second
 
 func joinSecs(v []float64) string {
 	s := ""

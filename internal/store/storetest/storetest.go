@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore Opener) {
 		{"CatalogRoundTrip", testCatalog},
 		{"Backups", testBackups}, {"ArchiveFiles", testArchiveFiles}, {"RecoveryWindow", testRecoveryWindow},
 		{"Leases", testLeases},
+		{"LeaseHolder", testLeaseHolder},
 		{"Samples", testSamples}, {"PruneSamples", testPruneSamples}, {"LogOffsets", testLogOffsets},
 	}
 	for _, tc := range tests {
@@ -711,4 +712,52 @@ func testLeases(t *testing.T, open func() store.Store) {
 	if wins.Load() != 1 {
 		t.Fatalf("%d owners won one lease", wins.Load())
 	}
+}
+
+// countingLeases counts the store writes of a lease holder.
+type countingLeases struct {
+	store.Leases
+	writes atomic.Int32
+}
+
+func (c *countingLeases) AcquireLease(ctx context.Context, name, owner string, now, until time.Time) (bool, error) {
+	c.writes.Add(1)
+	return c.Leases.AcquireLease(ctx, name, owner, now, until)
+}
+
+// testLeaseHolder: a holder writes only when less than half of its term is
+// left, another owner takes the lease once the recorded term ended or it
+// was released, and the old holder then does not believe it still holds it.
+func testLeaseHolder(t *testing.T, open func() store.Store) {
+	s := open()
+	name := "holder:" + uuid.NewString()
+	term := 3 * time.Second
+	ca, cb := &countingLeases{Leases: s}, &countingLeases{Leases: s}
+	a, b := store.NewLease(ca, name, "a", term), store.NewLease(cb, name, "b", term)
+	t0 := time.Now()
+	hold := func(l *store.Lease, at time.Duration, want bool, why string) {
+		t.Helper()
+		ok, err := l.Hold(ctx(), t0.Add(at))
+		must(t, err)
+		if ok != want {
+			t.Fatalf("%s: held %v at %s", why, ok, at)
+		}
+	}
+	// Rounds every second: a writes at 0 s, skips 1 s (2 s of 3 left),
+	// renews at 2 s (1 s left), skips 3 s.
+	for i := 0; i < 4; i++ {
+		hold(a, time.Duration(i)*time.Second, true, "the holder")
+		hold(b, time.Duration(i)*time.Second, false, "another owner")
+	}
+	if n := ca.writes.Load(); n != 2 {
+		t.Fatalf("the holder wrote %d times in 4 rounds, want 2", n)
+	}
+	// a stops; its term (recorded at 2 s) ends at 5 s.
+	hold(b, 4*time.Second+900*time.Millisecond, false, "another owner before the term ended")
+	hold(b, 5*time.Second+100*time.Millisecond, true, "another owner after the term ended")
+	hold(a, 5*time.Second+200*time.Millisecond, false, "the old holder after another took over")
+	// Release hands the lease over at once.
+	must(t, b.Release(ctx()))
+	hold(a, 5*time.Second+300*time.Millisecond, true, "an owner after the holder released")
+	hold(b, 5*time.Second+400*time.Millisecond, false, "the owner that released")
 }
