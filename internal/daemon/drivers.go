@@ -70,8 +70,10 @@ func Capabilities(drivers map[string]engine.Driver) map[string]service.Capabilit
 		_, topics := d.(engine.TopicManager)
 		_, acls := d.(engine.ACLManager)
 		_, pw := d.(engine.PasswordSetter)
+		ra, ok := d.(engine.RetentionApplier)
 		out[name] = service.Capabilities{Users: users, Databases: dbs, Extensions: exts, Slots: slots,
-			Topics: topics, ACLs: acls, Password: pw, Pooler: name == engine.PostgreSQL}
+			Topics: topics, ACLs: acls, Password: pw, Pooler: name == engine.PostgreSQL,
+			Retention: ok && ra.AppliesRetention()}
 	}
 	return out
 }

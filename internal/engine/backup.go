@@ -71,6 +71,17 @@ type Backuper interface {
 	Restore(ctx context.Context, c *Cluster, from RestoreSource) error
 }
 
+// RetentionApplier is implemented by engines whose backup data is pruned
+// where it is kept, by the engine itself, from Cluster.BackupRetentionDays
+// (an operator pruning its object store; dbaasd still prunes its records
+// of those backups by the same rule): a change of the retention is then
+// converged like any other desired state.
+type RetentionApplier interface {
+	// AppliesRetention reports whether the engine prunes its backups by
+	// Cluster.BackupRetentionDays.
+	AppliesRetention() bool
+}
+
 // Archiver is implemented by engines whose point-in-time recovery replays
 // a continuous archive of their log, kept in Cluster.ArchiveDir: what the
 // archive holds is complete (no gaps) and its files never change.

@@ -116,6 +116,10 @@ type Cluster struct {
 	// ArchiveDir, when set, is where the engine continuously archives what
 	// point-in-time recovery needs (PostgreSQL WAL, MySQL binary logs).
 	ArchiveDir string
+	// BackupRetentionDays is how far back backups must keep the cluster
+	// restorable, for engines that apply retention themselves (see
+	// RetentionApplier).
+	BackupRetentionDays int
 }
 
 // Master returns the node that should be primary, or nil.

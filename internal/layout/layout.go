@@ -92,6 +92,7 @@ func (l Layout) Cluster(ds *model.Datastore, typ *model.DatastoreType, insts []m
 		Config:        copyMap(ds.Config),
 		Firewall:      append([]string{}, ds.Firewall...),
 		AdminPassword: ds.AdminPassword, Password: ds.RedisPassword,
+		BackupRetentionDays: ds.BackupRetentionDays,
 	}
 	for _, in := range insts {
 		if in.Status == model.StatusPendingDelete || in.ID == "" {

@@ -165,13 +165,19 @@ func (s *Service) UpdateSecurityGroups(ctx context.Context, c Caller, id string,
 	})
 }
 
-// UpdateBackups changes how many days backups are kept.
+// UpdateBackups changes how many days backups are kept. dbaasd's backup
+// scheduler applies it; an engine that prunes its backups itself is given
+// it by an update action.
 func (s *Service) UpdateBackups(ctx context.Context, c Caller, id string, days int) (*DatastoreView, error) {
 	if err := checkRetentionDays("backups.backup_retention_days", days); err != nil {
 		return nil, err
 	}
-	return s.mutate(ctx, c, id, false, func(tx store.Tx, d *model.Datastore, _ *model.DatastoreType) (string, error) {
+	return s.mutate(ctx, c, id, false, func(tx store.Tx, d *model.Datastore, typ *model.DatastoreType) (string, error) {
+		changed := d.BackupRetentionDays != days
 		d.BackupRetentionDays = days
+		if changed && s.cfg.Capabilities[typ.Engine].Retention {
+			return model.ActDatastoreUpdate, nil
+		}
 		return "", nil
 	})
 }

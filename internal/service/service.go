@@ -42,6 +42,9 @@ type Capabilities struct {
 	ACLs       bool
 	Pooler     bool
 	Password   bool // a cluster-wide password (Redis)
+	// Retention: the engine prunes its backups by the datastore's
+	// retention, so a change of it is an action (engine.RetentionApplier).
+	Retention bool
 }
 
 // Config is the service's policy.

@@ -249,6 +249,7 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 				t.Fatalf("no backup after %s: %s\nactions: %s", wait, r.Body, e.Do(at.TokenA, http.MethodGet, "/v1/actions", nil).Body)
 			}
 		}
+		checkRetention(t, e, k, ds)
 		exec(t, app, "INSERT INTO t SELECT g, 'second' FROM generate_series(101, 200) g")
 		time.Sleep(1100 * time.Millisecond)
 		target := time.Now().UTC().Truncate(time.Second)

@@ -189,3 +189,19 @@ func (d *Driver) SyncArchive(ctx context.Context, c *engine.Cluster, force bool)
 func recoveryTargetTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05.999999-07")
 }
+
+var _ engine.RetentionApplier = (*Driver)(nil)
+
+// AppliesRetention implements engine.RetentionApplier: with object
+// storage, the operator's instances prune the bucket by the Cluster's
+// retention policy (see retentionPolicy).
+func (d *Driver) AppliesRetention() bool { return d.opts.ObjectStore != nil }
+
+// retentionPolicy is the Cluster's retention policy for a datastore's
+// backup_retention_days: barman's recovery window of that many days keeps
+// every point since restorable, as dbaasd's own retention does (the base
+// backups after the window's start and the newest one before it, and the
+// WAL they need).
+func retentionPolicy(c *engine.Cluster) string {
+	return strconv.Itoa(max(c.BackupRetentionDays, 1)) + "d"
+}

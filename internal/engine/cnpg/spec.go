@@ -297,7 +297,7 @@ func (d *Driver) applySpec(cl *crd.Cluster, c *engine.Cluster) error {
 		}}
 	}
 	if d.opts.ObjectStore != nil {
-		s.Backup = &crd.BackupConfiguration{BarmanObjectStore: d.objectStore(c.ID)}
+		s.Backup = &crd.BackupConfiguration{BarmanObjectStore: d.objectStore(c.ID), RetentionPolicy: retentionPolicy(c)}
 	}
 	return nil
 }

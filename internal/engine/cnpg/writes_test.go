@@ -149,8 +149,9 @@ func TestWrites(t *testing.T) {
 	step("DropExtension in a database that has no object")
 	step("→ %s", outcome(d.DropExtension(ctx, c, engine.Extension{Name: "pg_trgm", Database: "nodb"})))
 
-	step("Ensure: three nodes (one with a floating address), a bigger flavor, configuration, a firewall, a pooler, object storage")
+	step("Ensure: three nodes (one with a floating address), a bigger flavor, configuration, a firewall, a pooler, object storage with 14 days of retention")
 	c3 := *c
+	c3.BackupRetentionDays = 14
 	c3.Nodes = []engine.Node{node(0), node(1), node(2)}
 	c3.Nodes[1].FloatingIP = "192.0.2.50"
 	c3.Flavor = engine.Flavor{VCPUs: 2, RAMMB: 2048, DiskGB: 10}
@@ -239,7 +240,7 @@ func TestWrites(t *testing.T) {
 	step("Restore into a new datastore at a point in time")
 	at := time.Date(2026, 1, 1, 0, 30, 0, 0, time.UTC)
 	r := &engine.Cluster{ID: "DS2", Engine: engine.PostgreSQL, Version: "15", AdminPassword: "admin-pw-2",
-		Flavor: engine.Flavor{VCPUs: 1, RAMMB: 1024, DiskGB: 5}, Nodes: []engine.Node{node(0)}}
+		Flavor: engine.Flavor{VCPUs: 1, RAMMB: 1024, DiskGB: 5}, Nodes: []engine.Node{node(0)}, BackupRetentionDays: 7}
 	src := engine.RestoreSource{ClusterID: "DS1", BaseDir: dir, Backup: bi, Target: &at}
 	step("→ %s", outcome(ds.Restore(ctx, r, src)))
 	step("Restore again (the cluster exists)")

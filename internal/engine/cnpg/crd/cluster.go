@@ -115,6 +115,10 @@ type RecoveryTarget struct {
 // BackupConfiguration is where the cluster archives WAL and base backups.
 type BackupConfiguration struct {
 	BarmanObjectStore *BarmanObjectStoreConfiguration `json:"barmanObjectStore,omitempty"`
+	// RetentionPolicy is barman's recovery window ("7d"): after each
+	// backup the instance that took it deletes the base backups and WAL
+	// no point in the window needs.
+	RetentionPolicy string `json:"retentionPolicy,omitempty"`
 }
 
 // ExternalCluster is another cluster, here the object store a new one
