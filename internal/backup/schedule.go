@@ -20,9 +20,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			// Another dbaasd on the store schedules from its next tick.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-			defer cancel()
-			if err := m.lease.Release(rctx); err != nil {
+			if err := m.lease.Resign(ctx); err != nil {
 				m.log.Warn("backup scheduler lease", "error", err)
 			}
 			return nil

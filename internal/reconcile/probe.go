@@ -25,9 +25,7 @@ func (r *Reconciler) probeLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			// Another replica probes from its next round.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-			defer cancel()
-			if err := r.probeLease.Release(rctx); err != nil {
+			if err := r.probeLease.Resign(ctx); err != nil {
 				r.log.Warn("probe lease", "error", err)
 			}
 			return

@@ -78,6 +78,14 @@ func (l *Lease) Hold(ctx context.Context, now time.Time) (bool, error) {
 	return true, nil
 }
 
+// Resign is Release for a holder that stops: ctx may be done already, so
+// the release has a second of its own.
+func (l *Lease) Resign(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	return l.Release(ctx)
+}
+
 // Release gives the lease up, so that another owner takes it over at its
 // next round instead of when the term ends.
 func (l *Lease) Release(ctx context.Context) error {

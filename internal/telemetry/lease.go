@@ -38,9 +38,7 @@ func (s *Service) lease(work string, every time.Duration) *store.Lease {
 // resign gives the lease of the work named up when this dbaasd stops, so
 // that another replica takes the work over at its next round.
 func (s *Service) resign(ctx context.Context, work string, every time.Duration) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	defer cancel()
-	if err := s.lease(work, every).Release(ctx); err != nil {
+	if err := s.lease(work, every).Resign(ctx); err != nil {
 		s.log.Warn("telemetry lease", "work", work, "error", err)
 	}
 }

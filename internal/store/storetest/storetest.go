@@ -756,8 +756,11 @@ func testLeaseHolder(t *testing.T, open func() store.Store) {
 	hold(b, 4*time.Second+900*time.Millisecond, false, "another owner before the term ended")
 	hold(b, 5*time.Second+100*time.Millisecond, true, "another owner after the term ended")
 	hold(a, 5*time.Second+200*time.Millisecond, false, "the old holder after another took over")
-	// Release hands the lease over at once.
-	must(t, b.Release(ctx()))
+	// Resigning, even once the holder's context is done, hands the lease
+	// over at once.
+	stopped, cancel := context.WithCancel(ctx())
+	cancel()
+	must(t, b.Resign(stopped))
 	hold(a, 5*time.Second+300*time.Millisecond, true, "an owner after the holder released")
 	hold(b, 5*time.Second+400*time.Millisecond, false, "the owner that released")
 }
