@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/model"
 	"github.com/dbaasd/dbaasd/internal/store"
 )
@@ -123,6 +124,13 @@ func (m *Manager) prune(ctx context.Context, datastoreID string) error {
 }
 
 func (m *Manager) apply(ctx context.Context, ds *model.Datastore, plan prunePlan) error {
+	if plan.all {
+		// What the engine kept where it prunes by itself goes first: the
+		// records stay until it is gone, so an error is tried again.
+		if err := m.purgeEngine(ctx, ds); err != nil {
+			return err
+		}
+	}
 	for _, name := range plan.files {
 		if err := m.storage.DeletePrefix(ctx, archiveKey(ds.ID, name)); err != nil {
 			return err
@@ -168,4 +176,18 @@ func (m *Manager) apply(ctx context.Context, ds *model.Datastore, plan prunePlan
 		}
 	}
 	return nil
+}
+
+// purgeEngine deletes what the engine of a deleted datastore kept of its
+// backups where it applies retention itself (engine.RetentionApplier).
+func (m *Manager) purgeEngine(ctx context.Context, ds *model.Datastore) error {
+	eng, err := m.engineOf(ctx, ds.TypeID)
+	if err != nil {
+		return err
+	}
+	ra, ok := m.opts.Drivers[eng].(engine.RetentionApplier)
+	if !ok || !ra.AppliesRetention() {
+		return nil
+	}
+	return ra.PurgeBackups(ctx, ds.ID)
 }

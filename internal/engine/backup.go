@@ -80,6 +80,11 @@ type RetentionApplier interface {
 	// AppliesRetention reports whether the engine prunes its backups by
 	// Cluster.BackupRetentionDays.
 	AppliesRetention() bool
+	// PurgeBackups deletes everything kept of a datastore's backups (base
+	// backups and archived log) once the datastore is deleted and its
+	// retention has passed: the engine that pruned them no longer runs. It
+	// is called again after an error, and then finds less or nothing.
+	PurgeBackups(ctx context.Context, datastoreID string) error
 }
 
 // Archiver is implemented by engines whose point-in-time recovery replays

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
+	"github.com/dbaasd/dbaasd/internal/objectstore"
 )
 
 // backupFile is what BaseBackup writes into dbaasd's backup storage: the
@@ -196,6 +197,25 @@ var _ engine.RetentionApplier = (*Driver)(nil)
 // storage, the operator's instances prune the bucket by the Cluster's
 // retention policy (see retentionPolicy).
 func (d *Driver) AppliesRetention() bool { return d.opts.ObjectStore != nil }
+
+// PurgeBackups implements engine.RetentionApplier: it deletes the
+// datastore's barman server directory (its base backups and WAL) from the
+// object store.
+func (d *Driver) PurgeBackups(ctx context.Context, datastoreID string) error {
+	o := d.opts.ObjectStore
+	if o == nil {
+		return nil
+	}
+	b, err := objectstore.New(objectstore.Config{Endpoint: o.Endpoint, Region: o.Region, Bucket: o.Bucket, Prefix: o.Prefix,
+		AccessKey: o.AccessKey, SecretKey: o.SecretKey})
+	if err != nil {
+		return err
+	}
+	if err := b.DeletePrefix(ctx, serverName(datastoreID)); err != nil {
+		return fmt.Errorf("purge the backups of %s: %w", datastoreID, err)
+	}
+	return nil
+}
 
 // retentionPolicy is the Cluster's retention policy for a datastore's
 // backup_retention_days: barman's recovery window of that many days keeps

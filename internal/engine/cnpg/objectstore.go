@@ -43,7 +43,7 @@ func (d *Driver) objectStore(id string) *crd.BarmanObjectStoreConfiguration {
 	return &crd.BarmanObjectStoreConfiguration{
 		DestinationPath: o.destination(),
 		EndpointURL:     o.Endpoint,
-		ServerName:      strings.ToLower(id),
+		ServerName:      serverName(id),
 		BarmanCredentials: crd.BarmanCredentials{AWS: &crd.S3Credentials{
 			AccessKeyIDReference:     s3Key("ACCESS_KEY_ID"),
 			SecretAccessKeyReference: s3Key("ACCESS_SECRET_KEY"),
@@ -53,6 +53,10 @@ func (d *Driver) objectStore(id string) *crd.BarmanObjectStoreConfiguration {
 		Data: &crd.DataBackupConfiguration{Compression: crd.CompressionGzip},
 	}
 }
+
+// serverName is barman's server name of a datastore: the directory of its
+// base backups and WAL under the destination path.
+func serverName(id string) string { return strings.ToLower(id) }
 
 // s3Key names a key of the object store's secret.
 func s3Key(key string) *crd.SecretKeySelector {
