@@ -42,22 +42,32 @@ func (c *stmtCache) prepare(ctx context.Context, query string) *sql.Stmt {
 		return nil
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old := c.m[query]; old != nil {
+	old := c.m[query]
+	if old == nil {
+		c.m[query] = st
+	}
+	c.mu.Unlock()
+	if old != nil {
+		// Another caller cached it first. The spare is closed with the
+		// cache unlocked: closing waits for the connection it was
+		// prepared on, whose statement may be waiting for SQLite's write
+		// lock, held by a transaction that waits for this cache.
 		_ = st.Close()
 		return old
 	}
-	c.m[query] = st
 	return st
 }
 
+// close closes every cached statement (outside the cache's lock, as in
+// prepare).
 func (c *stmtCache) close() {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, st := range c.m {
+	m := c.m
+	c.m = map[string]*sql.Stmt{}
+	c.mu.Unlock()
+	for _, st := range m {
 		_ = st.Close()
 	}
-	c.m = map[string]*sql.Stmt{}
 }
 
 // prepared returns the statement to run query with in this context: the
