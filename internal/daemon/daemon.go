@@ -208,7 +208,7 @@ func (d *Daemon) setup(ctx context.Context) error {
 	if drivers == nil && cfg.Runtime == RuntimeKubernetes {
 		k := cfg.Kubernetes
 		if k.ObjectStore == nil {
-			k.ObjectStore = objectStore(cfg.BackupStore)
+			k.ObjectStore = cfg.BackupStore
 		}
 		if k.TemplateDir == "" {
 			k.TemplateDir = templates

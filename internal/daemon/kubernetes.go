@@ -12,7 +12,6 @@ import (
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg"
 	"github.com/dbaasd/dbaasd/internal/engine/postgres"
-	"github.com/dbaasd/dbaasd/internal/objectstore"
 )
 
 // Runtimes: where dbaasd runs the datastores' servers.
@@ -43,15 +42,6 @@ type KubernetesConfig struct {
 	// template its configuration checks read (default: the data dir's
 	// templates); see KubernetesDrivers.
 	TemplateDir string
-}
-
-// objectStore is the CloudNativePG form of the backups' object storage.
-func objectStore(c *objectstore.Config) *cnpg.ObjectStore {
-	if c == nil {
-		return nil
-	}
-	return &cnpg.ObjectStore{Endpoint: c.Endpoint, Bucket: c.Bucket, Prefix: c.Prefix, Region: c.Region,
-		AccessKey: c.AccessKey, SecretKey: c.SecretKey}
 }
 
 // KubernetesDrivers returns the drivers of the Kubernetes runtime:

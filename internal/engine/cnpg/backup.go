@@ -206,8 +206,7 @@ func (d *Driver) PurgeBackups(ctx context.Context, datastoreID string) error {
 	if o == nil {
 		return nil
 	}
-	b, err := objectstore.New(objectstore.Config{Endpoint: o.Endpoint, Region: o.Region, Bucket: o.Bucket, Prefix: o.Prefix,
-		AccessKey: o.AccessKey, SecretKey: o.SecretKey})
+	b, err := objectstore.New(*o)
 	if err != nil {
 		return err
 	}

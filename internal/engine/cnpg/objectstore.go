@@ -8,27 +8,19 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
+	"github.com/dbaasd/dbaasd/internal/objectstore"
 )
 
-// ObjectStore is an S3-compatible bucket that receives the clusters' WAL
-// and base backups (barman-cloud, run by the operator's instances).
-type ObjectStore struct {
-	// Endpoint is the S3 endpoint URL as the cluster's pods reach it
-	// ("" = AWS S3).
-	Endpoint string
-	// Bucket and Prefix: each datastore's files go under
-	// s3://Bucket/Prefix/<datastore id>/.
-	Bucket string
-	Prefix string
-	// AccessKey and SecretKey are the credentials; they go into a secret
-	// in the datastore's namespace, never into a spec or a log.
-	AccessKey string
-	SecretKey string
-	Region    string
-}
+// ObjectStore is the S3-compatible bucket (--backup-store) that receives
+// the clusters' WAL and base backups (barman-cloud, run by the operator's
+// instances): each datastore's files go under s3://Bucket/Prefix/<id>/.
+// Its endpoint is reached by the pods and by dbaasd (which purges a
+// deleted datastore's backups); the credentials go into a secret in the
+// datastore's namespace, never into a spec or a log.
+type ObjectStore = objectstore.Config
 
-// destination is the barman destination path of a datastore.
-func (o *ObjectStore) destination() string {
+// destination is the barman destination path of the datastores' files.
+func destination(o *ObjectStore) string {
 	p := strings.Trim(o.Prefix, "/")
 	if p != "" {
 		p += "/"
@@ -41,7 +33,7 @@ func (o *ObjectStore) destination() string {
 func (d *Driver) objectStore(id string) *crd.BarmanObjectStoreConfiguration {
 	o := d.opts.ObjectStore
 	return &crd.BarmanObjectStoreConfiguration{
-		DestinationPath: o.destination(),
+		DestinationPath: destination(o),
 		EndpointURL:     o.Endpoint,
 		ServerName:      serverName(id),
 		BarmanCredentials: crd.BarmanCredentials{AWS: &crd.S3Credentials{
