@@ -149,16 +149,7 @@ func (d *Driver) configFor(c *engine.Cluster, n *node, user map[string]string, p
 		"binlog_format":       "ROW",
 		"skip_name_resolve":   "ON",
 	}
-	tuned := map[string]string{
-		"innodb_buffer_pool_size":    strconv.FormatInt(bufferPoolBytes(c.Flavor), 10),
-		"innodb_log_file_size":       strconv.FormatInt(logFileBytes(c.Flavor), 10),
-		"max_connections":            strconv.FormatInt(maxConnections(c.Flavor), 10),
-		"slow_query_log":             "ON",
-		"long_query_time":            "2",
-		"performance_schema":         "OFF",
-		"character_set_server":       "utf8mb4",
-		"binlog_expire_logs_seconds": "604800",
-	}
+	tuned := tunedFor(c.Flavor)
 	if d.mode == ModeNative {
 		ro := "OFF"
 		if n.Role != engine.RoleMaster {
@@ -204,6 +195,35 @@ func (d *Driver) configFor(c *engine.Cluster, n *node, user map[string]string, p
 		return serverConfig{owned: owned, tuned: tuned, user: user, sst: sstTLSOptions(n)}
 	}
 	return serverConfig{owned: owned, tuned: tuned, user: user}
+}
+
+// tunedFor is dbaasd's defaults for a flavor, which the user's
+// configuration overrides.
+func tunedFor(f engine.Flavor) map[string]string {
+	return map[string]string{
+		"innodb_buffer_pool_size":    strconv.FormatInt(bufferPoolBytes(f), 10),
+		"innodb_log_file_size":       strconv.FormatInt(logFileBytes(f), 10),
+		"max_connections":            strconv.FormatInt(maxConnections(f), 10),
+		"slow_query_log":             "ON",
+		"long_query_time":            "2",
+		"performance_schema":         "OFF",
+		"character_set_server":       "utf8mb4",
+		"binlog_expire_logs_seconds": "604800",
+	}
+}
+
+// Settings is the server configuration of c that does not depend on where
+// its servers run: dbaasd's defaults for the flavor, overridden by the
+// user's configuration (checked against the catalog), as option-file
+// lines under [mariadb]. Where its servers run, what to listen on, their
+// data and replication are for the caller to add (an operator adds its own).
+func (d *Driver) Settings(ctx context.Context, c *engine.Cluster) ([]byte, error) {
+	user, err := d.userVars(ctx, c.Config)
+	if err != nil {
+		return nil, err
+	}
+	cfg := serverConfig{owned: map[string]string{"skip_name_resolve": "ON"}, tuned: tunedFor(c.Flavor), user: user}
+	return cfg.render(), nil
 }
 
 // GaleraMembershipTimers are the group communication timers of dbaasd's

@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +43,9 @@ type Driver struct {
 	runnerErr   error
 	log         *slog.Logger
 
+	// Objects runs users, databases and grants on the writer node.
+	Objects
+
 	templateMu sync.Mutex // guards building the template in this process
 	catalogMu  sync.Mutex
 	catalog    *engine.Catalog
@@ -75,6 +79,9 @@ func New(opts Options) *Driver {
 	if d.runner == nil {
 		d.runner, d.runnerErr = proc.Default()
 	}
+	d.Objects = Objects{Write: func(ctx context.Context, c *engine.Cluster, fn func(db *sql.DB) error) error {
+		return d.withWriter(ctx, c, func(db *dbConn) error { return fn(db.DB) })
+	}}
 	return d
 }
 
@@ -177,10 +184,10 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 		return err
 	}
 	return d.withWriter(ctx, c, func(db *dbConn) error {
-		if err := dropSocketAccounts(ctx, db); err != nil {
+		if err := dropSocketAccounts(ctx, db.DB); err != nil {
 			return err
 		}
-		return d.reconcileFirewall(ctx, db, c)
+		return ReconcileFirewall(ctx, db.DB, c)
 	})
 }
 

@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net"
 	"net/netip"
@@ -93,9 +94,11 @@ type userEntry struct {
 
 // reservedUsers are accounts dbaasd or MariaDB own; API users cannot have
 // these names and the firewall never touches them.
-func (d *Driver) reservedUser(name string) bool {
+func reservedUser(name string) bool {
 	switch strings.ToLower(name) {
-	case "", "root", "mariadb.sys", "mysql", "public", replUser:
+	case "", "root", "mariadb.sys", "mysql", "public", replUser,
+		// mariadb-operator's (the Kubernetes runtime).
+		"repl", "healthcheck":
 		return true
 	}
 	// dbaasd's own accounts, and the OS account's socket account of
@@ -104,7 +107,7 @@ func (d *Driver) reservedUser(name string) bool {
 }
 
 // accounts lists the API users with their host entries.
-func (d *Driver) accounts(ctx context.Context, db *dbConn, only string) (map[string][]userEntry, error) {
+func accounts(ctx context.Context, db *sql.DB, only string) (map[string][]userEntry, error) {
 	q := "SELECT User, Host, plugin, authentication_string FROM mysql.user WHERE is_role = 'N'"
 	var args []any
 	if only != "" {
@@ -123,7 +126,7 @@ func (d *Driver) accounts(ctx context.Context, db *dbConn, only string) (map[str
 		if err := rows.Scan(&u, &e.Host, &e.Plugin, &e.Auth); err != nil {
 			return nil, sqlErr("list users", err)
 		}
-		if !d.reservedUser(u) {
+		if !reservedUser(u) {
 			out[u] = append(out[u], e)
 		}
 	}
@@ -132,7 +135,7 @@ func (d *Driver) accounts(ctx context.Context, db *dbConn, only string) (map[str
 
 // userGrants is the union of the database-level grants of a user's entries
 // (as stored: wildcards escaped).
-func userGrants(ctx context.Context, db *dbConn, user string) ([]string, error) {
+func userGrants(ctx context.Context, db *sql.DB, user string) ([]string, error) {
 	rows, err := db.QueryContext(ctx, "SELECT DISTINCT Db FROM mysql.db WHERE User = ? ORDER BY Db", user)
 	if err != nil {
 		return nil, sqlErr("list grants of "+user, err)
@@ -152,7 +155,7 @@ func userGrants(ctx context.Context, db *dbConn, user string) ([]string, error) 
 // syncUserHosts makes the user's entries exactly patterns: missing entries
 // are created with plugin/auth and the user's grants, entries with another
 // authentication get it (when alter), other entries are dropped.
-func syncUserHosts(ctx context.Context, db *dbConn, user string, entries []userEntry, patterns []string, plugin, auth string, alter bool) error {
+func syncUserHosts(ctx context.Context, db *sql.DB, user string, entries []userEntry, patterns []string, plugin, auth string, alter bool) error {
 	grants, err := userGrants(ctx, db, user)
 	if err != nil {
 		return err
@@ -195,14 +198,14 @@ func syncUserHosts(ctx context.Context, db *dbConn, user string, entries []userE
 	return nil
 }
 
-// reconcileFirewall gives every API user exactly the host entries of the
+// ReconcileFirewall gives every API user exactly the host entries of the
 // cluster's firewall.
-func (d *Driver) reconcileFirewall(ctx context.Context, db *dbConn, c *engine.Cluster) error {
+func ReconcileFirewall(ctx context.Context, db *sql.DB, c *engine.Cluster) error {
 	patterns, err := hostPatterns(c.Firewall)
 	if err != nil {
 		return err
 	}
-	users, err := d.accounts(ctx, db, "")
+	users, err := accounts(ctx, db, "")
 	if err != nil {
 		return err
 	}
@@ -225,7 +228,7 @@ func (d *Driver) reconcileFirewall(ctx context.Context, db *dbConn, c *engine.Cl
 // OS user's name as proof): templates made before datastores had OS
 // accounts of their own left mysql@localhost and one for dbaasd's OS user.
 // Only the admin account, with the cluster's password, may log in locally.
-func dropSocketAccounts(ctx context.Context, db *dbConn) error {
+func dropSocketAccounts(ctx context.Context, db *sql.DB) error {
 	rows, err := db.QueryContext(ctx, "SELECT User, Host FROM mysql.user WHERE plugin = 'unix_socket' AND User <> ?", adminUser)
 	if err != nil {
 		return sqlErr("list unix_socket accounts", err)

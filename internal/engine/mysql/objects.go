@@ -32,6 +32,22 @@ import (
 // views, triggers, events: all run as the tenant) runs with the admin
 // account's rights. TestTenantCannotEscalate tries each path as a tenant.
 
+// Writer runs fn on an admin connection to a server of c that takes
+// writes (the primary, or a synced Galera node).
+type Writer func(ctx context.Context, c *engine.Cluster, fn func(db *sql.DB) error) error
+
+// Objects makes the API's users, databases and grants, and the firewall's
+// host entries of the users, exist in MariaDB through a Writer: the local
+// runtime's servers and the Kubernetes runtime's share this SQL.
+type Objects struct {
+	Write Writer
+}
+
+var (
+	_ engine.UserManager     = Objects{}
+	_ engine.DatabaseManager = Objects{}
+)
+
 const (
 	maxUserName = 80 // MariaDB 10.11 accepts up to 128 characters; API users keep to 80
 	maxDBName   = 64
@@ -42,7 +58,7 @@ var reservedDatabases = map[string]bool{
 	"mysql": true, "information_schema": true, "performance_schema": true, "sys": true,
 }
 
-func (d *Driver) checkUserName(name string) error {
+func checkUserName(name string) error {
 	if name == "" || utf8.RuneCountInString(name) > maxUserName || !utf8.ValidString(name) {
 		return fmt.Errorf("user name %q must have 1 to %d characters: %w", name, maxUserName, engine.ErrInvalid)
 	}
@@ -51,7 +67,7 @@ func (d *Driver) checkUserName(name string) error {
 			return fmt.Errorf("user name %q has a character that is not allowed (%q): %w", name, r, engine.ErrInvalid)
 		}
 	}
-	if d.reservedUser(name) {
+	if reservedUser(name) {
 		return fmt.Errorf("user name %q is reserved: %w", name, engine.ErrInvalid)
 	}
 	return nil
@@ -83,8 +99,8 @@ func grantDB(name string) string {
 
 // EnsureUser creates the user (one entry per firewall host pattern) or
 // changes its password.
-func (d *Driver) EnsureUser(ctx context.Context, c *engine.Cluster, u engine.User) error {
-	if err := d.checkUserName(u.Name); err != nil {
+func (o Objects) EnsureUser(ctx context.Context, c *engine.Cluster, u engine.User) error {
+	if err := checkUserName(u.Name); err != nil {
 		return err
 	}
 	if u.Password == "" {
@@ -94,8 +110,8 @@ func (d *Driver) EnsureUser(ctx context.Context, c *engine.Cluster, u engine.Use
 	if err != nil {
 		return err
 	}
-	return d.withWriter(ctx, c, func(db *dbConn) error {
-		users, err := d.accounts(ctx, db, u.Name)
+	return o.Write(ctx, c, func(db *sql.DB) error {
+		users, err := accounts(ctx, db, u.Name)
 		if err != nil {
 			return err
 		}
@@ -104,12 +120,12 @@ func (d *Driver) EnsureUser(ctx context.Context, c *engine.Cluster, u engine.Use
 }
 
 // DropUser drops every host entry of the user.
-func (d *Driver) DropUser(ctx context.Context, c *engine.Cluster, name string) error {
-	if err := d.checkUserName(name); err != nil {
+func (o Objects) DropUser(ctx context.Context, c *engine.Cluster, name string) error {
+	if err := checkUserName(name); err != nil {
 		return err
 	}
-	return d.withWriter(ctx, c, func(db *dbConn) error {
-		users, err := d.accounts(ctx, db, name)
+	return o.Write(ctx, c, func(db *sql.DB) error {
+		users, err := accounts(ctx, db, name)
 		if err != nil {
 			return err
 		}
@@ -125,12 +141,12 @@ func (d *Driver) DropUser(ctx context.Context, c *engine.Cluster, name string) e
 // EnsureDatabase creates the database with the character set and collation
 // mapped from LcCtype/LcCollate (see resolveCollation), or changes its
 // defaults when they differ.
-func (d *Driver) EnsureDatabase(ctx context.Context, c *engine.Cluster, dbase engine.Database) error {
+func (o Objects) EnsureDatabase(ctx context.Context, c *engine.Cluster, dbase engine.Database) error {
 	if err := checkDBName(dbase.Name); err != nil {
 		return err
 	}
-	return d.withWriter(ctx, c, func(db *dbConn) error {
-		cs, coll, err := resolveCollation(ctx, db.DB, dbase.LcCollate, dbase.LcCtype)
+	return o.Write(ctx, c, func(db *sql.DB) error {
+		cs, coll, err := resolveCollation(ctx, db, dbase.LcCollate, dbase.LcCtype)
 		if err != nil {
 			return err
 		}
@@ -153,11 +169,11 @@ func (d *Driver) EnsureDatabase(ctx context.Context, c *engine.Cluster, dbase en
 }
 
 // DropDatabase drops the database (the grants on it stay until DropGrant).
-func (d *Driver) DropDatabase(ctx context.Context, c *engine.Cluster, name string) error {
+func (o Objects) DropDatabase(ctx context.Context, c *engine.Cluster, name string) error {
 	if err := checkDBName(name); err != nil {
 		return err
 	}
-	return d.withWriter(ctx, c, func(db *dbConn) error {
+	return o.Write(ctx, c, func(db *sql.DB) error {
 		_, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quoteIdent(name))
 		return sqlErr("drop database "+name, err)
 	})
@@ -165,15 +181,15 @@ func (d *Driver) DropDatabase(ctx context.Context, c *engine.Cluster, name strin
 
 // EnsureGrant gives the user all privileges on the database, on every host
 // entry of the user.
-func (d *Driver) EnsureGrant(ctx context.Context, c *engine.Cluster, g engine.Grant) error {
-	if err := d.checkUserName(g.User); err != nil {
+func (o Objects) EnsureGrant(ctx context.Context, c *engine.Cluster, g engine.Grant) error {
+	if err := checkUserName(g.User); err != nil {
 		return err
 	}
 	if err := checkDBName(g.Database); err != nil {
 		return err
 	}
-	return d.withWriter(ctx, c, func(db *dbConn) error {
-		users, err := d.accounts(ctx, db, g.User)
+	return o.Write(ctx, c, func(db *sql.DB) error {
+		users, err := accounts(ctx, db, g.User)
 		if err != nil {
 			return err
 		}
@@ -190,15 +206,15 @@ func (d *Driver) EnsureGrant(ctx context.Context, c *engine.Cluster, g engine.Gr
 }
 
 // DropGrant revokes the user's privileges on the database.
-func (d *Driver) DropGrant(ctx context.Context, c *engine.Cluster, g engine.Grant) error {
-	if err := d.checkUserName(g.User); err != nil {
+func (o Objects) DropGrant(ctx context.Context, c *engine.Cluster, g engine.Grant) error {
+	if err := checkUserName(g.User); err != nil {
 		return err
 	}
 	if err := checkDBName(g.Database); err != nil {
 		return err
 	}
-	return d.withWriter(ctx, c, func(db *dbConn) error {
-		users, err := d.accounts(ctx, db, g.User)
+	return o.Write(ctx, c, func(db *sql.DB) error {
+		users, err := accounts(ctx, db, g.User)
 		if err != nil {
 			return err
 		}

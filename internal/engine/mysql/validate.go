@@ -169,7 +169,7 @@ func (d *Driver) ValidateName(kind, name string) error {
 	var err error
 	switch kind {
 	case engine.ObjectUser:
-		err = d.checkUserName(name)
+		err = checkUserName(name)
 	case engine.ObjectDatabase:
 		err = checkDBName(name)
 	}
