@@ -7,7 +7,11 @@
 #   s3          versitygw, an S3-compatible gateway over a directory
 #   coredns     cluster DNS (the CNPG instances and poolers find each other by
 #               service name)
-# Usage: build.sh [kubernetes|cnpg|s3|coredns|all]   (default all)
+#   mariadb-operator
+#               the mariadb-operator (one binary: controller, agent, init),
+#               its CRDs, its RBAC rendered from its chart, and the MariaDB
+#               image entrypoint it expects
+# Usage: build.sh [kubernetes|cnpg|s3|coredns|mariadb-operator|all]   (default all)
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -121,6 +125,44 @@ EOF
   log "cnpg $CNPG_VERSION built in $CNPG_BIN"
 }
 
+build_mariadb_operator() {
+  [ -x "$MDBOP_BIN/mariadb-operator" ] && { log "mariadb-operator $MARIADB_OPERATOR_VERSION cached in $MDBOP_BIN"; return; }
+  local mod=github.com/mariadb-operator/mariadb-operator/v25
+  local dir=$K8S_CACHE/src/mariadb-operator-$MARIADB_OPERATOR_VERSION
+  scratch "$dir"
+  if ! grep -q "mariadb-operator/v25 $MARIADB_OPERATOR_VERSION" go.mod; then
+    go mod edit -require "$mod@$MARIADB_OPERATOR_VERSION"
+    cat >tools.go <<'EOF'
+//go:build tools
+
+package tools
+
+import _ "github.com/mariadb-operator/mariadb-operator/v25/cmd/controller"
+EOF
+    log "resolving mariadb-operator $MARIADB_OPERATOR_VERSION"
+    $NICE go mod tidy -e >/dev/null
+  fi
+  mkdir -p "$MDBOP_BIN.tmp"
+  log "building mariadb-operator $MARIADB_OPERATOR_VERSION"
+  $NICE go build -ldflags "-s -w" -o "$MDBOP_BIN.tmp/mariadb-operator" "$mod/cmd/controller"
+  local src
+  src=$(go list -m -f '{{.Dir}}' "$mod")
+  cp "$src/deploy/crds/crds.yaml" "$MDBOP_BIN.tmp/crds.yaml"
+  # The chart's cluster role and bindings, rendered for a release named
+  # mariadb-operator in the namespace mariadb-operator.
+  sed -e '/^{{-/d' -e '/^{{ \$fullName/d' \
+    -e 's/{{ \$fullName }}/mariadb-operator/g' \
+    -e 's/{{ include "mariadb-operator.serviceAccountName" . }}/mariadb-operator/g' \
+    -e 's/{{ .Release.Namespace }}/mariadb-operator/g' \
+    "$src/deploy/charts/mariadb-operator/templates/operator/rbac.yaml" >"$MDBOP_BIN.tmp/rbac.yaml"
+  if grep -q '{{' "$MDBOP_BIN.tmp/rbac.yaml"; then die "mariadb-operator rbac.yaml: a template is left"; fi
+  cp "$src/pkg/embed/mariadb-docker/10.11/docker-entrypoint.sh" "$MDBOP_BIN.tmp/docker-entrypoint-10.11.sh"
+  chmod -R u+w "$MDBOP_BIN.tmp"
+  rm -rf "$MDBOP_BIN"
+  mv "$MDBOP_BIN.tmp" "$MDBOP_BIN"
+  log "mariadb-operator $MARIADB_OPERATOR_VERSION built in $MDBOP_BIN"
+}
+
 build_s3() {
   [ -x "$S3_BIN/versitygw" ] && { log "versitygw $VERSITYGW_VERSION cached in $S3_BIN"; return; }
   local dir=$K8S_CACHE/src/versitygw-$VERSITYGW_VERSION
@@ -189,6 +231,7 @@ case $what in
   cnpg) build_cnpg ;;
   s3) build_s3 ;;
   coredns) build_coredns ;;
-  all) build_kubernetes; build_cnpg; build_s3; build_coredns ;;
+  mariadb-operator) build_mariadb_operator ;;
+  all) build_kubernetes; build_cnpg; build_s3; build_coredns; build_mariadb_operator ;;
   *) die "unknown target $what" ;;
 esac

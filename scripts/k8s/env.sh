@@ -8,6 +8,7 @@ ETCD_VERSION=${ETCD_VERSION:-v3.6.4}
 CNPG_VERSION=${CNPG_VERSION:-v1.27.1}
 VERSITYGW_VERSION=${VERSITYGW_VERSION:-v1.8.0}
 COREDNS_VERSION=${COREDNS_VERSION:-v1.15.0}
+MARIADB_OPERATOR_VERSION=${MARIADB_OPERATOR_VERSION:-v25.10.2}
 DEBIAN_SUITE=${DEBIAN_SUITE:-bookworm}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
@@ -17,12 +18,16 @@ K8S_BIN=$K8S_CACHE/bin/k8s-$K8S_VERSION-etcd-$ETCD_VERSION
 CNPG_BIN=$K8S_CACHE/bin/cnpg-$CNPG_VERSION
 S3_BIN=$K8S_CACHE/bin/versitygw-$VERSITYGW_VERSION
 COREDNS_BIN=$K8S_CACHE/bin/coredns-$COREDNS_VERSION
+MDBOP_BIN=$K8S_CACHE/bin/mariadb-operator-$MARIADB_OPERATOR_VERSION
 IMAGES=$K8S_CACHE/images
 # Image archives, named by what they hold (a new suffix when their making changes).
 CNPG_IMAGE_ID=cnpg-$CNPG_VERSION-2
 PG_IMAGE_ID=postgresql-15-$DEBIAN_SUITE-3
 # The PostgreSQL image's root file system (debootstrap), cached apart.
 PG_ROOTFS_ID=postgresql-15-$DEBIAN_SUITE-2
+MDBOP_IMAGE_ID=mariadb-operator-$MARIADB_OPERATOR_VERSION-1
+MARIADB_IMAGE_ID=mariadb-10.11-$DEBIAN_SUITE-1
+MARIADB_ROOTFS_ID=mariadb-10.11-$DEBIAN_SUITE-1
 
 # Where a running test bed lives (state, certificates, logs); removed by down.sh.
 K8S_RUN=${K8S_RUN:-/var/lib/dbaasd-k8s}

@@ -7,6 +7,12 @@
 #                                     PgBouncer and barman-cloud: CNPG instances and poolers
 #   dbaasd.local/cnpg:<version>       the CloudNativePG operator (static Go binary)
 #   dbaasd.local/coredns:<version>    cluster DNS (static Go binary)
+#   dbaasd.local/mariadb:10.11        Debian bookworm (debootstrap) with MariaDB 10.11,
+#                                     Galera and mariadb-backup, started by the
+#                                     entrypoint mariadb-operator expects
+#   dbaasd.local/mariadb-operator:<version>
+#                                     mariadb-operator (static Go binary): the
+#                                     controller and the pods' agent and init
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 mkdir -p "$IMAGES"
@@ -141,12 +147,61 @@ image_coredns() {
   oci dbaasd.local/coredns "$v" "$work/layer.tar" '{"Entrypoint":["/coredns"],"User":"10001:10001"}' "$out"
 }
 
+image_mariadb() {
+  local out=$IMAGES/$MARIADB_IMAGE_ID.tar
+  [ -f "$out" ] && return
+  local rootfs=$K8S_CACHE/rootfs/$MARIADB_ROOTFS_ID
+  if [ ! -f "$rootfs.debootstrap" ]; then
+    log "debootstrap $DEBIAN_SUITE with MariaDB 10.11 (a few minutes)"
+    rm -rf "$rootfs"; mkdir -p "$rootfs"
+    $NICE debootstrap --variant=minbase \
+      --include=mariadb-server,mariadb-client,mariadb-backup,galera-4,ca-certificates,pwgen,gosu \
+      "$DEBIAN_SUITE" "$rootfs" "$DEBIAN_MIRROR" >"$K8S_CACHE/rootfs/$MARIADB_ROOTFS_ID.log" 2>&1 ||
+      die "debootstrap failed: see $K8S_CACHE/rootfs/$MARIADB_ROOTFS_ID.log"
+    touch "$rootfs.debootstrap"
+  fi
+  if [ ! -f "$rootfs.done" ]; then
+    # mariadb-operator runs MariaDB as uid/gid 999, the official image's
+    # mysql; the server listens on every address of the pod (Debian's
+    # default is localhost only).
+    chroot "$rootfs" bash -ec '
+      if getent group 999 >/dev/null && [ "$(getent group 999 | cut -d: -f1)" != mysql ]; then groupmod -g 2999 "$(getent group 999 | cut -d: -f1)"; fi
+      if getent passwd 999 >/dev/null && [ "$(getent passwd 999 | cut -d: -f1)" != mysql ]; then usermod -u 2999 "$(getent passwd 999 | cut -d: -f1)"; fi
+      [ "$(id -g mysql)" = 999 ] || groupmod -g 999 mysql
+      [ "$(id -u mysql)" = 999 ] || usermod -u 999 -g 999 mysql
+      sed -i -e "s/^bind-address/#bind-address/" /etc/mysql/mariadb.conf.d/50-server.cnf
+      rm -rf /var/lib/mysql; mkdir -p /var/lib/mysql /run/mysqld /docker-entrypoint-initdb.d
+      chown -R 999:999 /var/lib/mysql /run/mysqld /etc/mysql/conf.d /etc/mysql/mariadb.conf.d
+      chmod 1777 /run/mysqld
+      apt-get clean
+      rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* /usr/share/info/* /var/cache/debconf/*-old
+      find /usr/share/locale -mindepth 1 -maxdepth 1 ! -name "en*" -exec rm -rf {} +
+    '
+    touch "$rootfs.done"
+  fi
+  install -m 0755 "$MDBOP_BIN/docker-entrypoint-10.11.sh" "$rootfs/usr/local/bin/docker-entrypoint.sh"
+  log "image mariadb"
+  tar -C "$rootfs" --numeric-owner --exclude=./proc/* --exclude=./sys/* --exclude=./dev/* -cf "$work/layer.tar" .
+  oci dbaasd.local/mariadb 10.11 "$work/layer.tar" \
+    '{"Entrypoint":["docker-entrypoint.sh"],"Cmd":["mariadbd"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","LANG=C.UTF-8","MARIADB_MAJOR=10.11"],"User":"999:999","WorkingDir":"/"}' "$out"
+}
+
+image_mariadb_operator() {
+  local v=${MARIADB_OPERATOR_VERSION#v} out=$IMAGES/$MDBOP_IMAGE_ID.tar
+  [ -f "$out" ] && return
+  log "image mariadb-operator"
+  binary_layer "$MDBOP_BIN/mariadb-operator" /bin/mariadb-operator "$work/layer.tar"
+  oci dbaasd.local/mariadb-operator "$v" "$work/layer.tar" '{"Entrypoint":["/bin/mariadb-operator"],"User":"65532:65532","WorkingDir":"/"}' "$out"
+}
+
 what=${1:-all}
 case $what in
   pause) image_pause ;;
   postgresql) image_postgresql ;;
   cnpg) image_cnpg ;;
   coredns) image_coredns ;;
-  all) image_pause; image_postgresql; image_cnpg; image_coredns ;;
+  mariadb) image_mariadb ;;
+  mariadb-operator) image_mariadb_operator ;;
+  all) image_pause; image_postgresql; image_cnpg; image_coredns; image_mariadb; image_mariadb_operator ;;
   *) die "unknown image $what" ;;
 esac

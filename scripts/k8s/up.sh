@@ -216,7 +216,7 @@ EOF
 start containerd containerd --config "$K8S_RUN/containerd/config.toml"
 CTR="ctr --address $K8S_RUN/containerd/containerd.sock -n k8s.io"
 wait_for 30 containerd $CTR version
-for img in pause-1 $PG_IMAGE_ID $CNPG_IMAGE_ID coredns-$COREDNS_VERSION; do
+for img in pause-1 $PG_IMAGE_ID $CNPG_IMAGE_ID coredns-$COREDNS_VERSION $MARIADB_IMAGE_ID $MDBOP_IMAGE_ID; do
   $CTR images import "$IMAGES/$img.tar" >/dev/null
 done
 log "images imported: $($CTR images ls -q | grep -c dbaasd.local)"
@@ -343,7 +343,7 @@ provisioner: kubernetes.io/no-provisioner
 volumeBindingMode: WaitForFirstConsumer
 EOF
 # A pool of volumes on this machine, scrubbed and reused when released.
-pvs=${K8S_PV_COUNT:-24}
+pvs=${K8S_PV_COUNT:-40}
 for i in $(seq 1 "$pvs"); do
   d=$K8S_RUN/pv/pv$i
   mkdir -p "$d"; chmod 0777 "$d"
@@ -365,8 +365,67 @@ done | $KUBECTL apply -f - >/dev/null
 sed -e "s#ghcr.io/cloudnative-pg/cloudnative-pg:[0-9.]*#dbaasd.local/cnpg:${CNPG_VERSION#v}#" \
   -e 's#imagePullPolicy: Always#imagePullPolicy: Never#' "$CNPG_BIN/cnpg.yaml" |
   $KUBECTL apply --server-side --force-conflicts -f - >/dev/null
+# mariadb-operator: its CRDs, the cluster role its chart grants, and its
+# Deployment as the chart makes it (webhook off: nothing here needs it).
+$KUBECTL apply --server-side --force-conflicts -f "$MDBOP_BIN/crds.yaml" >/dev/null
+mdbop_image=dbaasd.local/mariadb-operator:${MARIADB_OPERATOR_VERSION#v}
+{
+  cat <<EOF
+apiVersion: v1
+kind: Namespace
+metadata: {name: mariadb-operator}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: mariadb-operator, namespace: mariadb-operator}
+---
+EOF
+  sed -e 's/^kind: Role$/kind: Role/' "$MDBOP_BIN/rbac.yaml" | awk '
+    /^kind: (Role|RoleBinding)$/ {ns=1} /^---/ {ns=0}
+    {print} /^metadata:$/ && ns {print "  namespace: mariadb-operator"}'
+  cat <<EOF
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: mariadb-operator-env, namespace: mariadb-operator}
+data:
+  MARIADB_OPERATOR_IMAGE: "$mdbop_image"
+  MARIADB_GALERA_LIB_PATH: /usr/lib/galera/libgalera_smm.so
+  MARIADB_DEFAULT_VERSION: "10.11"
+  RELATED_IMAGE_MARIADB: dbaasd.local/mariadb:10.11
+  RELATED_IMAGE_MARIADB_NAME: dbaasd.local/mariadb
+  RELATED_IMAGE_MAXSCALE: ""
+  RELATED_IMAGE_EXPORTER: ""
+  RELATED_IMAGE_EXPORTER_MAXSCALE: ""
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: mariadb-operator, namespace: mariadb-operator}
+spec:
+  selector: {matchLabels: {app.kubernetes.io/name: mariadb-operator}}
+  template:
+    metadata: {labels: {app.kubernetes.io/name: mariadb-operator}}
+    spec:
+      serviceAccountName: mariadb-operator
+      terminationGracePeriodSeconds: 10
+      containers:
+      - name: controller
+        image: $mdbop_image
+        imagePullPolicy: Never
+        args: [--metrics-addr=:8080, --log-level=INFO]
+        envFrom: [{configMapRef: {name: mariadb-operator-env}}]
+        env:
+        - {name: CLUSTER_NAME, value: cluster.local}
+        - name: MARIADB_OPERATOR_NAME
+          valueFrom: {fieldRef: {fieldPath: spec.serviceAccountName}}
+        - name: MARIADB_OPERATOR_NAMESPACE
+          valueFrom: {fieldRef: {fieldPath: metadata.namespace}}
+        - {name: MARIADB_OPERATOR_SA_PATH, value: /var/run/secrets/kubernetes.io/serviceaccount/token}
+EOF
+} | $KUBECTL apply -f - >/dev/null
 wait_for 180 "CoreDNS" $KUBECTL -n kube-system rollout status deploy/coredns --timeout=2s
 wait_for 240 "CloudNativePG operator" $KUBECTL -n cnpg-system rollout status deploy/cnpg-controller-manager --timeout=2s
+wait_for 240 "mariadb-operator" $KUBECTL -n mariadb-operator rollout status deploy/mariadb-operator --timeout=2s
 log "cluster and operator ready $(($(date +%s) - t0))s after start"
 
 # dbaasd's own access: the service account and cluster role of
@@ -402,6 +461,7 @@ DBAAS_K8S_ENGINE_HOST=$K8S_NS_IP
 DBAAS_K8S_CLIENT_CIDR=$K8S_HOST_IP/32
 DBAAS_K8S_POD_CIDR=$K8S_POD_CIDR
 DBAAS_K8S_POSTGRES_IMAGE=dbaasd.local/postgresql:{version}
+DBAAS_K8S_MYSQL_IMAGE=dbaasd.local/mariadb:{version}
 DBAAS_K8S_IMAGE_PULL_POLICY=Never
 DBAAS_K8S_STORAGE_CLASS=local
 DBAAS_K8S_S3_ENDPOINT=http://$K8S_HOST_IP:$S3_PORT
