@@ -11,6 +11,9 @@ import (
 	"github.com/dbaasd/dbaasd/internal/catalog"
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
+	"github.com/dbaasd/dbaasd/internal/engine/mariadbop"
+	"github.com/dbaasd/dbaasd/internal/engine/mysql"
 	"github.com/dbaasd/dbaasd/internal/engine/postgres"
 )
 
@@ -26,7 +29,10 @@ type KubernetesConfig struct {
 	Kubeconfig string
 	// PostgresImage is the PostgreSQL image, {version} standing for the
 	// major version.
-	PostgresImage   string
+	PostgresImage string
+	// MySQLImage is the MariaDB image of both MySQL engines, {version}
+	// standing for the version of the MariaDB beside dbaasd (major.minor).
+	MySQLImage      string
 	ImagePullPolicy string
 	StorageClass    string
 	// RequestFraction is the share of a flavor pods request (1 = all).
@@ -45,11 +51,14 @@ type KubernetesConfig struct {
 }
 
 // KubernetesDrivers returns the drivers of the Kubernetes runtime:
-// PostgreSQL through CloudNativePG. MySQL, Redis and Kafka are not offered
-// on this runtime yet (docs/kubernetes-engines.md). When PostgreSQL is
-// installed beside dbaasd, it checks the parameters users set before they
-// are accepted, as on the local runtime; without it, the catalog's checks
-// alone apply.
+// PostgreSQL through CloudNativePG, both MySQL engines through
+// mariadb-operator. Redis and Kafka are not offered on this runtime yet
+// (docs/kubernetes-engines.md). When PostgreSQL is installed beside
+// dbaasd, it checks the parameters users set before they are accepted, as
+// on the local runtime; without it, the catalog's checks alone apply. The
+// MySQL engines need the MariaDB beside dbaasd (their catalog and checks):
+// without it, or without mariadb-operator in the cluster, they are not
+// offered.
 func KubernetesDrivers(ctx context.Context, cfg KubernetesConfig, log *slog.Logger) (map[string]engine.Driver, error) {
 	// One check of an empty configuration proves the whole path (the
 	// binaries, the template it prepares once, access for the engine's
@@ -71,7 +80,23 @@ func KubernetesDrivers(ctx context.Context, cfg KubernetesConfig, log *slog.Logg
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes runtime: %w", err)
 	}
-	return map[string]engine.Driver{engine.PostgreSQL: pg}, nil
+	drivers := map[string]engine.Driver{engine.PostgreSQL: pg}
+	rc, err := kube.RESTConfig(cfg.Kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes runtime: %w", err)
+	}
+	for name, mode := range map[string]string{engine.MySQLNative: mysql.ModeNative, engine.MySQL: mysql.ModeSync} {
+		local := mysql.New(mysql.Options{Mode: mode, TemplateDir: filepath.Join(cfg.TemplateDir, "mysql"), Logger: log})
+		drv, err := mariadbop.New(mariadbop.Options{
+			Mode: mode, Config: rc, Image: cfg.MySQLImage, ImagePullPolicy: cfg.ImagePullPolicy,
+			StorageClass: cfg.StorageClass, RequestFraction: cfg.RequestFraction, Local: local, Logger: log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes runtime: %w", err)
+		}
+		drivers[name] = drv
+	}
+	return drivers, nil
 }
 
 // kubernetesMachine is the capacity flavors and limits follow on the

@@ -13,7 +13,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/bench/internal/dbaasd"
 	"github.com/dbaasd/dbaasd/bench/internal/report"
-	"github.com/dbaasd/dbaasd/internal/engine/cnpg"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 )
 
 // runKubernetes is the kubernetes section: a 3-node PostgreSQL datastore
@@ -45,7 +45,7 @@ func runKubernetes(ctx context.Context, e *env, res *results) error {
 	if admin == "" {
 		admin = bed["DBAAS_K8S_KUBECONFIG"]
 	}
-	cfg, err := cnpg.RESTConfig(admin)
+	cfg, err := kube.RESTConfig(admin)
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func createOnce(ctx context.Context, cl *dbaasd.Client, typeID, name string) (ti
 func deletePrimaryPod(kc kubernetes.Interface) func(datastoreID, nodeID string) error {
 	return func(datastoreID, _ string) error {
 		ctx := context.Background()
-		ns := cnpg.Namespace(datastoreID)
+		ns := kube.Namespace(datastoreID)
 		pods, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "cnpg.io/instanceRole=primary"})
 		if err != nil {
 			return err
@@ -142,7 +142,7 @@ func startK8sServer(ctx context.Context, e *env, bed map[string]string) (*cluste
 	args := []string{"--runtime", "kubernetes", "--k8s-request-fraction", "0.1"}
 	for flagName, key := range map[string]string{
 		"--k8s-kubeconfig": "DBAAS_K8S_KUBECONFIG", "--engine-host": "DBAAS_K8S_ENGINE_HOST",
-		"--k8s-postgres-image": "DBAAS_K8S_POSTGRES_IMAGE", "--k8s-image-pull-policy": "DBAAS_K8S_IMAGE_PULL_POLICY",
+		"--k8s-postgres-image": "DBAAS_K8S_POSTGRES_IMAGE", "--k8s-mysql-image": "DBAAS_K8S_MYSQL_IMAGE", "--k8s-image-pull-policy": "DBAAS_K8S_IMAGE_PULL_POLICY",
 		"--k8s-storage-class": "DBAAS_K8S_STORAGE_CLASS", "--k8s-admin-cidr": "DBAAS_K8S_CLIENT_CIDR",
 		"--k8s-trusted-cidr": "DBAAS_K8S_POD_CIDR",
 	} {

@@ -20,11 +20,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/dbaasd/dbaasd/internal/engine/cnpg"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
 	"github.com/dbaasd/dbaasd/internal/testutil/pgtest"
 )
@@ -40,10 +39,10 @@ func start(t *testing.T, b at.Bed) *at.Env {
 	return at.Start(t, b.Options(t))
 }
 
-// kube is a client of the test bed, to look at what dbaasd made.
-func kube(t *testing.T, b at.Bed) kubernetes.Interface {
+// bedClient is a client of the test bed, to look at what dbaasd made.
+func bedClient(t *testing.T, b at.Bed) kubernetes.Interface {
 	t.Helper()
-	cfg, err := cnpg.RESTConfig(b.AdminKubeconfig())
+	cfg, err := kube.RESTConfig(b.AdminKubeconfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +96,7 @@ func exec(t *testing.T, c *pgx.Conn, sql string, args ...any) {
 // readyPods counts the datastore's instance pods that are Ready.
 func readyPods(t *testing.T, k kubernetes.Interface, ds string) (ready int, names []string) {
 	t.Helper()
-	pods, err := k.CoreV1().Pods(cnpg.Namespace(ds)).List(context.Background(), metav1.ListOptions{LabelSelector: "cnpg.io/podRole=instance"})
+	pods, err := k.CoreV1().Pods(kube.Namespace(ds)).List(context.Background(), metav1.ListOptions{LabelSelector: "cnpg.io/podRole=instance"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +128,7 @@ func master(r *at.Response) (id string) {
 func TestPostgreSQLOnKubernetes(t *testing.T) {
 	b := at.KubernetesBed(t)
 	e := start(t, b)
-	k := kube(t, b)
+	k := bedClient(t, b)
 	ctx := context.Background()
 
 	checkCapacityLimits(t, e, k)
@@ -349,33 +348,7 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 	}
 
 	// Delete: nothing of the datastore is left in the cluster.
-	if r := e.Do(at.TokenA, http.MethodDelete, "/v1/datastores/"+ds, nil); r.Status != http.StatusNoContent && r.Status != http.StatusOK {
-		t.Fatalf("delete: %d %s", r.Status, r.Body)
-	}
-	e.WaitGone(at.TokenA, "/v1/datastores/"+ds, wait)
-	if _, err := k.CoreV1().Namespaces().Get(ctx, cnpg.Namespace(ds), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("namespace %s still there after the delete (%v)", cnpg.Namespace(ds), err)
-	}
-	// The volumes are released (and, on the test bed, scrubbed for reuse).
-	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(2 * time.Second) {
-		pvs, err := k.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var held []string
-		for _, pv := range pvs.Items {
-			if pv.Spec.ClaimRef != nil && pv.Spec.ClaimRef.Namespace == cnpg.Namespace(ds) {
-				held = append(held, pv.Name+" ("+string(pv.Status.Phase)+")")
-			}
-		}
-		if len(held) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("volumes still held for the deleted datastore: %v", held)
-			break
-		}
-	}
+	deleteAndCheck(t, e, k, ds)
 }
 
 // createExtension installs extension name in database db through the API
@@ -400,7 +373,7 @@ func extensionID(t *testing.T, e *at.Env, name string) string {
 // primaryPod is the pod the operator labels as primary.
 func primaryPod(t *testing.T, k kubernetes.Interface, ds string) *corev1.Pod {
 	t.Helper()
-	pods, err := k.CoreV1().Pods(cnpg.Namespace(ds)).List(context.Background(), metav1.ListOptions{LabelSelector: "cnpg.io/instanceRole=primary"})
+	pods, err := k.CoreV1().Pods(kube.Namespace(ds)).List(context.Background(), metav1.ListOptions{LabelSelector: "cnpg.io/instanceRole=primary"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +404,7 @@ func checkPoolerLookup(t *testing.T, k kubernetes.Interface, ds, addr string, ap
 			t.Errorf("the owner of appdb ran %q", q)
 		}
 	}
-	sec, err := k.CoreV1().Secrets(cnpg.Namespace(ds)).Get(ctx, "pooler-client", metav1.GetOptions{})
+	sec, err := k.CoreV1().Secrets(kube.Namespace(ds)).Get(ctx, "pooler-client", metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("the lookup role's secret: %v", err)
 	}
@@ -466,7 +439,7 @@ func checkPodNetworkNeedsCertificate(t *testing.T, e *at.Env, k kubernetes.Inter
 		t.Errorf("through the pooler under a firewall: %d rows", n)
 	}
 	createExtension(t, e, ds, db, "dblink")
-	pods, err := k.CoreV1().Pods(cnpg.Namespace(ds)).List(ctx, metav1.ListOptions{LabelSelector: "cnpg.io/instanceRole=replica"})
+	pods, err := k.CoreV1().Pods(kube.Namespace(ds)).List(ctx, metav1.ListOptions{LabelSelector: "cnpg.io/instanceRole=replica"})
 	if err != nil || len(pods.Items) == 0 || pods.Items[0].Status.PodIP == "" {
 		t.Fatalf("a replica's pod: %v (%d pods)", err, len(pods.Items))
 	}

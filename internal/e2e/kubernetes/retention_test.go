@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/dbaasd/dbaasd/internal/engine/cnpg"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
 )
 
@@ -23,7 +23,7 @@ import (
 func checkRetention(t *testing.T, e *at.Env, k kubernetes.Interface, ds string) {
 	t.Helper()
 	ctx := context.Background()
-	ns := cnpg.Namespace(ds)
+	ns := kube.Namespace(ds)
 	if got := retentionPolicy(t, k, ds); got != "7d" {
 		t.Errorf("the Cluster's retention policy is %q, want 7d (backup_retention_days)", got)
 	}
@@ -74,7 +74,7 @@ func checkRetention(t *testing.T, e *at.Env, k kubernetes.Interface, ds string) 
 // retentionPolicy reads the retention policy of the datastore's Cluster.
 func retentionPolicy(t *testing.T, k kubernetes.Interface, ds string) string {
 	t.Helper()
-	raw, err := k.CoreV1().RESTClient().Get().AbsPath("/apis/postgresql.cnpg.io/v1/namespaces/" + cnpg.Namespace(ds) + "/clusters").DoRaw(context.Background())
+	raw, err := k.CoreV1().RESTClient().Get().AbsPath("/apis/postgresql.cnpg.io/v1/namespaces/" + kube.Namespace(ds) + "/clusters").DoRaw(context.Background())
 	if err != nil {
 		t.Fatalf("list clusters: %v", err)
 	}
@@ -91,7 +91,7 @@ func retentionPolicy(t *testing.T, k kubernetes.Interface, ds string) string {
 		t.Fatal(err)
 	}
 	if len(list.Items) != 1 || list.Items[0].Spec.Backup == nil {
-		t.Fatalf("%d clusters in %s, or none with backups: %s", len(list.Items), cnpg.Namespace(ds), raw)
+		t.Fatalf("%d clusters in %s, or none with backups: %s", len(list.Items), kube.Namespace(ds), raw)
 	}
 	return list.Items[0].Spec.Backup.RetentionPolicy
 }

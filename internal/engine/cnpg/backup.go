@@ -15,6 +15,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 	"github.com/dbaasd/dbaasd/internal/objectstore"
 )
 
@@ -48,13 +49,13 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 	if d.opts.ObjectStore == nil {
 		return engine.BackupInfo{}, fmt.Errorf("%w: the Kubernetes runtime has no object storage for backups (--backup-store)", engine.ErrUnsupported)
 	}
-	ns := Namespace(c.ID)
+	ns := kube.Namespace(c.ID)
 	b := &crd.Backup{ObjectMeta: metav1.ObjectMeta{Namespace: ns,
-		Name: "backup-" + strconv.FormatInt(time.Now().UTC().UnixMilli(), 36), Labels: labels(c)}}
+		Name: "backup-" + strconv.FormatInt(time.Now().UTC().UnixMilli(), 36), Labels: kube.Labels(c)}}
 	b.Spec.Cluster.Name = clusterName
 	b.Spec.Method = crd.BackupMethodBarmanObjectStore
-	if err := d.kc.create(ctx, backupRes, b); err != nil {
-		return engine.BackupInfo{}, kubeError(err, "create backup")
+	if err := d.kc.Create(ctx, backupRes, b); err != nil {
+		return engine.BackupInfo{}, kube.Error(err, "create backup")
 	}
 	wctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
 	defer cancel()
@@ -67,8 +68,8 @@ func (d *Driver) BaseBackup(ctx context.Context, c *engine.Cluster, dst string) 
 			return engine.BackupInfo{}, fmt.Errorf("backup %s/%s not done (phase %q): %w", ns, b.Name, b.Status.Phase, wctx.Err())
 		case <-time.After(d.opts.Poll):
 		}
-		if err := d.kc.get(wctx, backupRes, ns, b.Name, b); err != nil {
-			return engine.BackupInfo{}, kubeError(err, "get backup")
+		if err := d.kc.Get(wctx, backupRes, ns, b.Name, b); err != nil {
+			return engine.BackupInfo{}, kube.Error(err, "get backup")
 		}
 	}
 	st := b.Status
@@ -109,13 +110,13 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 	if err := json.Unmarshal(data, &rec); err != nil {
 		return fmt.Errorf("restore: the backup's record: %w", err)
 	}
-	if err := d.ensureNamespace(ctx, c); err != nil {
+	if err := d.kc.EnsureNamespace(ctx, kube.Namespace(c.ID), kube.Labels(c)); err != nil {
 		return err
 	}
 	if err := d.ensureObjectStoreSecret(ctx, c); err != nil {
 		return err
 	}
-	if err := d.ensureSecret(ctx, Namespace(c.ID), superuserSecret, c, map[string][]byte{
+	if err := d.ensureSecret(ctx, kube.Namespace(c.ID), superuserSecret, c, map[string][]byte{
 		corev1.BasicAuthUsernameKey: []byte(superuser), corev1.BasicAuthPasswordKey: []byte(c.AdminPassword),
 	}, corev1.SecretTypeBasicAuth); err != nil {
 		return err
@@ -129,12 +130,12 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 		// start (no time zone abbreviations are loaded then).
 		target.TargetTime = recoveryTargetTime(*from.Target)
 	}
-	cl := &crd.Cluster{ObjectMeta: metav1.ObjectMeta{Name: clusterName, Namespace: Namespace(c.ID)}}
-	err = d.kc.apply(ctx, clusterRes, cl, func() error {
+	cl := &crd.Cluster{ObjectMeta: metav1.ObjectMeta{Name: clusterName, Namespace: kube.Namespace(c.ID)}}
+	err = d.kc.Apply(ctx, clusterRes, cl, func() error {
 		if !cl.CreationTimestamp.IsZero() {
 			return nil // an earlier call created it; the bootstrap is fixed
 		}
-		cl.Labels = labels(c)
+		cl.Labels = kube.Labels(c)
 		cl.Spec.Bootstrap = &crd.BootstrapConfiguration{Recovery: &crd.BootstrapRecovery{
 			Source: "origin", RecoveryTarget: target,
 			// No application database or user of CNPG's (see applySpec).
@@ -143,7 +144,7 @@ func (d *Driver) Restore(ctx context.Context, c *engine.Cluster, from engine.Res
 		cl.Spec.ExternalClusters = []crd.ExternalCluster{{Name: "origin", BarmanObjectStore: origin}}
 		return d.applySpec(cl, c)
 	})
-	return kubeError(err, "create cluster %s to recover from %s", c.ID, from.ClusterID)
+	return kube.Error(err, "create cluster %s to recover from %s", c.ID, from.ClusterID)
 }
 
 // SyncArchive implements engine.Archiver: the servers archive WAL into

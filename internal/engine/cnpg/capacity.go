@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 )
 
 var _ engine.CapacityReporter = (*Driver)(nil)
@@ -19,9 +20,9 @@ var _ engine.CapacityReporter = (*Driver)(nil)
 // bigger one would leave its pods Pending and the datastore waiting, so
 // the API refuses it before accepting it.
 func (d *Driver) Capacity(ctx context.Context) (engine.Capacity, error) {
-	nodes, err := list[corev1.Node](ctx, d.kc, nodeRes, "", nil)
+	nodes, err := kube.List[corev1.Node](ctx, d.kc, kube.Nodes, "", nil)
 	if err != nil {
-		return engine.Capacity{}, kubeError(err, "list nodes")
+		return engine.Capacity{}, kube.Error(err, "list nodes")
 	}
 	return nodeCapacity(nodes, d.opts.RequestFraction)
 }

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 )
 
 // Version is the PostgreSQL major version the runtime offers.
@@ -51,7 +52,7 @@ type catalogResult struct {
 // image, in a short-lived pod (an error when the cluster, the image or the
 // operator's CRDs are missing).
 func (d *Driver) Info(ctx context.Context) (engine.Info, error) {
-	if _, err := d.kc.resource(clusterRes, "").List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+	if err := d.kc.Installed(ctx, clusterRes); err != nil {
 		return engine.Info{}, fmt.Errorf("kubernetes: CloudNativePG is not installed in the cluster: %w", err)
 	}
 	cat, err := d.readCatalog(ctx)
@@ -139,9 +140,9 @@ func (d *Driver) readCatalog(ctx context.Context) (*catalogResult, error) {
 		return d.catalog, nil
 	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: d.opts.SystemNamespace,
-		Labels: map[string]string{labelManagedBy: managedBy}}}
-	if err := d.kc.create(ctx, nsRes, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		return nil, kubeError(err, "create namespace %s", ns.Name)
+		Labels: map[string]string{kube.LabelManagedBy: kube.ManagedBy}}}
+	if err := d.kc.Create(ctx, kube.Namespaces, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, kube.Error(err, "create namespace %s", ns.Name)
 	}
 	name := "catalog-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	uid, nonRoot := int64(26), true
@@ -154,7 +155,7 @@ psql -h "$d" -U postgres -d postgres -Atq -v ON_ERROR_STOP=1 -c "$Q"
 pg_ctl -D "$d/data" -m immediate stop >>"$d/out" 2>&1`
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: d.opts.SystemNamespace,
-			Labels: map[string]string{labelManagedBy: managedBy, "app.kubernetes.io/component": "catalog"}},
+			Labels: map[string]string{kube.LabelManagedBy: kube.ManagedBy, "app.kubernetes.io/component": "catalog"}},
 		Spec: corev1.PodSpec{
 			RestartPolicy:   corev1.RestartPolicyNever,
 			SecurityContext: &corev1.PodSecurityContext{RunAsUser: &uid, RunAsGroup: &uid, RunAsNonRoot: &nonRoot},
@@ -165,31 +166,31 @@ pg_ctl -D "$d/data" -m immediate stop >>"$d/out" 2>&1`
 			}},
 		},
 	}
-	if err := d.kc.create(ctx, podRes, pod); err != nil {
-		return nil, kubeError(err, "create catalog pod")
+	if err := d.kc.Create(ctx, kube.Pods, pod); err != nil {
+		return nil, kube.Error(err, "create catalog pod")
 	}
 	defer func() {
 		var now int64
-		_ = d.kc.remove(context.WithoutCancel(ctx), podRes, d.opts.SystemNamespace, name, metav1.DeleteOptions{GracePeriodSeconds: &now})
+		_ = d.kc.Remove(context.WithoutCancel(ctx), kube.Pods, d.opts.SystemNamespace, name, metav1.DeleteOptions{GracePeriodSeconds: &now})
 	}()
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	for {
-		if err := d.kc.get(wctx, podRes, d.opts.SystemNamespace, name, pod); err != nil {
-			return nil, kubeError(err, "catalog pod")
+		if err := d.kc.Get(wctx, kube.Pods, d.opts.SystemNamespace, name, pod); err != nil {
+			return nil, kube.Error(err, "catalog pod")
 		}
 		if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 			break
 		}
 		select {
 		case <-wctx.Done():
-			return nil, fmt.Errorf("catalog pod %s/%s: %s: %w", pod.Namespace, name, podProblem(pod), wctx.Err())
+			return nil, fmt.Errorf("catalog pod %s/%s: %s: %w", pod.Namespace, name, kube.PodProblem(pod), wctx.Err())
 		case <-time.After(time.Second):
 		}
 	}
-	logs, err := d.kc.podLog(ctx, d.opts.SystemNamespace, name)
+	logs, err := d.kc.PodLog(ctx, d.opts.SystemNamespace, name)
 	if err != nil {
-		return nil, kubeError(err, "catalog pod logs")
+		return nil, kube.Error(err, "catalog pod logs")
 	}
 	if pod.Status.Phase == corev1.PodFailed {
 		return nil, fmt.Errorf("catalog pod %s/%s failed: %s", pod.Namespace, name, strings.TrimSpace(string(logs)))

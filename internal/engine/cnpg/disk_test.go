@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 )
 
 func TestValidateDiskGrowth(t *testing.T) {
@@ -13,7 +14,7 @@ func TestValidateDiskGrowth(t *testing.T) {
 	class := func(name string, expand any, isDefault bool) map[string]any {
 		md := map[string]any{}
 		if isDefault {
-			md["annotations"] = map[string]any{annotationDefaultClass: "true"}
+			md["annotations"] = map[string]any{kube.AnnotationDefaultClass: "true"}
 		}
 		obj := map[string]any{"metadata": md, "provisioner": "example.com/disk"}
 		if expand != nil {

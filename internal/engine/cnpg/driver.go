@@ -13,13 +13,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
 	"github.com/dbaasd/dbaasd/internal/engine/conncache"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 )
 
 // Options configure the driver.
@@ -74,7 +73,7 @@ type SettingsChecker interface {
 // Driver runs PostgreSQL datastores as CloudNativePG clusters.
 type Driver struct {
 	opts Options
-	kc   *kube
+	kc   *kube.Client
 	log  *slog.Logger
 	// samples keeps a connection open to each node's server between
 	// Samples (see Sample).
@@ -92,23 +91,6 @@ var (
 	_ engine.SlotManager      = (*Driver)(nil)
 	_ engine.SelfFailover     = (*Driver)(nil)
 )
-
-// RESTConfig loads a kubeconfig file, or the in-cluster configuration
-// when path is "".
-func RESTConfig(path string) (*rest.Config, error) {
-	if path == "" {
-		cfg, err := rest.InClusterConfig()
-		if err != nil {
-			return nil, fmt.Errorf("kubernetes: in-cluster configuration (pass a kubeconfig outside a cluster): %w", err)
-		}
-		return cfg, nil
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", path)
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes: kubeconfig %s: %w", path, err)
-	}
-	return cfg, nil
-}
 
 // New connects to the cluster the options name; it does not check that
 // the operator runs (Info does).
@@ -134,7 +116,7 @@ func New(opts Options) (*Driver, error) {
 	cfg := opts.Config
 	if cfg == nil {
 		var err error
-		if cfg, err = RESTConfig(opts.Kubeconfig); err != nil {
+		if cfg, err = kube.RESTConfig(opts.Kubeconfig); err != nil {
 			return nil, err
 		}
 	}
@@ -144,7 +126,7 @@ func New(opts Options) (*Driver, error) {
 		cfg.QPS, cfg.Burst = 50, 100
 	}
 	log := opts.Logger.With("runtime", "kubernetes")
-	kc, err := newKube(cfg, log)
+	kc, err := kube.New(cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
@@ -157,10 +139,6 @@ func New(opts Options) (*Driver, error) {
 // before it asks for a repair.
 func (d *Driver) FailoverGrace(*engine.Cluster) time.Duration { return 60 * time.Second }
 
-func labels(c *engine.Cluster) map[string]string {
-	return map[string]string{labelDatastore: c.ID, labelManagedBy: managedBy}
-}
-
 // Ensure implements engine.Driver: it makes the datastore's namespace,
 // secrets, CNPG Cluster, node Services and Pooler match c, and returns
 // once the operator reports the cluster ready at this generation with
@@ -169,8 +147,8 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	if len(c.Nodes) == 0 {
 		return fmt.Errorf("%w: a cluster needs at least one node", engine.ErrInvalid)
 	}
-	ns := Namespace(c.ID)
-	if err := d.ensureNamespace(ctx, c); err != nil {
+	ns := kube.Namespace(c.ID)
+	if err := d.kc.EnsureNamespace(ctx, kube.Namespace(c.ID), kube.Labels(c)); err != nil {
 		return err
 	}
 	if err := d.ensureSecret(ctx, ns, superuserSecret, c, map[string][]byte{
@@ -184,18 +162,18 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 		}
 	}
 	cl := &crd.Cluster{ObjectMeta: metav1.ObjectMeta{Name: clusterName, Namespace: ns}}
-	err := d.kc.apply(ctx, clusterRes, cl, func() error {
+	err := d.kc.Apply(ctx, clusterRes, cl, func() error {
 		if cl.Labels == nil {
 			cl.Labels = map[string]string{}
 		}
-		for k, v := range labels(c) {
+		for k, v := range kube.Labels(c) {
 			cl.Labels[k] = v
 		}
 		delete(cl.Annotations, annotationHibernat)
 		return d.applySpec(cl, c)
 	})
 	if err != nil {
-		return kubeError(err, "apply cluster %s/%s", ns, clusterName)
+		return kube.Error(err, "apply cluster %s/%s", ns, clusterName)
 	}
 	cl, err = d.waitReady(ctx, c)
 	if err != nil {
@@ -217,19 +195,19 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 func (d *Driver) waitReady(ctx context.Context, c *engine.Cluster) (*crd.Cluster, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
 	defer cancel()
-	ns := Namespace(c.ID)
+	ns := kube.Namespace(c.ID)
 	want := d.clusterResources(c)
 	image := d.image(c.Version)
 	var last string
 	for {
 		cl := &crd.Cluster{}
-		err := d.kc.get(ctx, clusterRes, ns, clusterName, cl)
+		err := d.kc.Get(ctx, clusterRes, ns, clusterName, cl)
 		if err == nil {
 			ok, why := clusterReady(cl, len(c.Nodes))
 			if ok {
-				pods, err := list[corev1.Pod](ctx, d.kc, podRes, ns, map[string]string{labelCluster: clusterName})
+				pods, err := kube.List[corev1.Pod](ctx, d.kc, kube.Pods, ns, map[string]string{labelCluster: clusterName})
 				if err != nil {
-					return nil, kubeError(err, "list pods in %s", ns)
+					return nil, kube.Error(err, "list pods in %s", ns)
 				}
 				why = podsCurrent(pods, cl.Status.InstanceNames, image, want)
 				if why == "" {
@@ -330,119 +308,51 @@ func describe(o engine.Observation) string {
 	return strings.Join(parts, ", ")
 }
 
-func (d *Driver) ensureNamespace(ctx context.Context, c *engine.Cluster) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace(c.ID)}}
-	err := d.kc.apply(ctx, nsRes, ns, func() error {
-		if ns.DeletionTimestamp != nil {
-			return fmt.Errorf("namespace %s is being deleted", ns.Name)
-		}
-		if ns.Labels == nil {
-			ns.Labels = map[string]string{}
-		}
-		for k, v := range labels(c) {
-			ns.Labels[k] = v
-		}
-		return nil
-	})
-	return kubeError(err, "namespace %s", ns.Name)
-}
-
+// ensureSecret makes a secret of the datastore's that CloudNativePG
+// reloads when it changes.
 func (d *Driver) ensureSecret(ctx context.Context, ns, name string, c *engine.Cluster, data map[string][]byte, typ corev1.SecretType) error {
-	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
-	err := d.kc.apply(ctx, secretRes, sec, func() error {
-		if sec.CreationTimestamp.IsZero() {
-			sec.Type = typ
-		}
-		if sec.Labels == nil {
-			sec.Labels = map[string]string{}
-		}
-		for k, v := range labels(c) {
-			sec.Labels[k] = v
-		}
-		// CNPG reloads secrets it is told to watch.
-		sec.Labels["cnpg.io/reload"] = "true"
-		sec.Data = data
-		return nil
-	})
-	return kubeError(err, "secret %s/%s", ns, name)
+	l := kube.Labels(c)
+	l["cnpg.io/reload"] = "true"
+	return d.kc.EnsureSecret(ctx, ns, name, l, data, typ)
 }
 
 // ensureNodeServices gives every node a Service on its allocated address
 // and port that reaches the node's instance, and removes the Services of
 // nodes that are gone.
 func (d *Driver) ensureNodeServices(ctx context.Context, c *engine.Cluster, cl *crd.Cluster) error {
-	ns := Namespace(c.ID)
+	ns := kube.Namespace(c.ID)
 	want := map[string]bool{}
 	for _, ni := range nodeInstances(c, cl) {
 		n := ni.node
 		name := nodeService(n.Index)
 		want[name] = true
 		sel := map[string]string{labelCluster: clusterName, labelInstanceName: ni.instance}
-		if err := d.ensureService(ctx, c, ns, name, n.Host, n.FloatingIP, n.Port, sel); err != nil {
+		if err := d.kc.EnsureService(ctx, ns, kube.Labels(c), kube.NodeService{
+			Name: name, Host: n.Host, Floating: n.FloatingIP, Port: n.Port, PortName: "postgres", Target: postgresPort, Selector: sel,
+		}); err != nil {
 			return err
 		}
 	}
-	return d.dropServices(ctx, ns, func(name string) bool { return strings.HasPrefix(name, "node-") && !want[name] })
-}
-
-func (d *Driver) ensureService(ctx context.Context, c *engine.Cluster, ns, name, host, floating string, port int, sel map[string]string) error {
-	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}
-	err := d.kc.apply(ctx, serviceRes, svc, func() error {
-		if svc.Labels == nil {
-			svc.Labels = map[string]string{}
-		}
-		for k, v := range labels(c) {
-			svc.Labels[k] = v
-		}
-		svc.Spec.Type = corev1.ServiceTypeClusterIP
-		svc.Spec.Selector = sel
-		svc.Spec.ExternalIPs = []string{host}
-		if floating != "" && floating != host {
-			svc.Spec.ExternalIPs = append(svc.Spec.ExternalIPs, floating)
-		}
-		// The client's address reaches the server (the firewall checks it).
-		svc.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
-		svc.Spec.PublishNotReadyAddresses = false
-		svc.Spec.Ports = []corev1.ServicePort{{
-			Name: "postgres", Protocol: corev1.ProtocolTCP, Port: int32(port), TargetPort: intstr.FromInt32(postgresPort),
-		}}
-		return nil
-	})
-	return kubeError(err, "service %s/%s", ns, name)
-}
-
-func (d *Driver) dropServices(ctx context.Context, ns string, drop func(string) bool) error {
-	svcs, err := list[corev1.Service](ctx, d.kc, serviceRes, ns, map[string]string{labelManagedBy: managedBy})
-	if err != nil {
-		return kubeError(err, "list services in %s", ns)
-	}
-	for _, svc := range svcs {
-		if drop(svc.Name) {
-			if err := d.kc.remove(ctx, serviceRes, ns, svc.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				return kubeError(err, "delete service %s/%s", ns, svc.Name)
-			}
-		}
-	}
-	return nil
+	return d.kc.DropServices(ctx, ns, func(name string) bool { return strings.HasPrefix(name, "node-") && !want[name] })
 }
 
 // Stop implements engine.Driver: the cluster is hibernated (CNPG stops
 // its pods and keeps its volumes).
 func (d *Driver) Stop(ctx context.Context, c *engine.Cluster) error {
 	cl := &crd.Cluster{}
-	err := d.kc.get(ctx, clusterRes, Namespace(c.ID), clusterName, cl)
+	err := d.kc.Get(ctx, clusterRes, kube.Namespace(c.ID), clusterName, cl)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
-		return kubeError(err, "get cluster")
+		return kube.Error(err, "get cluster")
 	}
-	before := snapshot(cl)
+	before := kube.Snapshot(cl)
 	if cl.Annotations == nil {
 		cl.Annotations = map[string]string{}
 	}
 	cl.Annotations[annotationHibernat] = "on"
-	return kubeError(d.kc.patch(ctx, clusterRes, before, cl), "hibernate cluster")
+	return kube.Error(d.kc.Patch(ctx, clusterRes, before, cl), "hibernate cluster")
 }
 
 // Destroy implements engine.Driver: the datastore's namespace goes, with
@@ -453,77 +363,36 @@ func (d *Driver) Stop(ctx context.Context, c *engine.Cluster) error {
 // looks again only after their grace period (CNPG's stopDelay, 30 min).
 func (d *Driver) Destroy(ctx context.Context, c *engine.Cluster) error {
 	d.samples.Forget(c.ID + "/")
-	ns := Namespace(c.ID)
+	ns := kube.Namespace(c.ID)
 	// The databases go with the cluster's volumes: their finalizers (which
 	// would drop each one first, racing the cluster's own deletion) go.
-	dbs, err := list[crd.Database](ctx, d.kc, databaseRes, ns, nil)
+	dbs, err := kube.List[crd.Database](ctx, d.kc, databaseRes, ns, nil)
 	if err != nil && !apierrors.IsNotFound(err) {
-		return kubeError(err, "list databases in %s", ns)
+		return kube.Error(err, "list databases in %s", ns)
 	}
 	for i := range dbs {
 		db := &dbs[i]
 		if len(db.Finalizers) == 0 {
 			continue
 		}
-		before := snapshot(db)
+		before := kube.Snapshot(db)
 		db.Finalizers = nil
-		if err := d.kc.patch(ctx, databaseRes, before, db); err != nil && !apierrors.IsNotFound(err) {
-			return kubeError(err, "release database %s/%s", ns, db.Name)
+		if err := d.kc.Patch(ctx, databaseRes, before, db); err != nil && !apierrors.IsNotFound(err) {
+			return kube.Error(err, "release database %s/%s", ns, db.Name)
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
 	defer cancel()
 	background := metav1.DeletePropagationBackground
 	for _, obj := range []struct {
-		res  kind
+		res  kube.Kind
 		name string
 	}{{poolerRes, poolerName}, {clusterRes, clusterName}} {
 		// A missing CRD is a NotFound too: nothing of it to delete.
-		err := d.kc.remove(ctx, obj.res, ns, obj.name, metav1.DeleteOptions{PropagationPolicy: &background})
+		err := d.kc.Remove(ctx, obj.res, ns, obj.name, metav1.DeleteOptions{PropagationPolicy: &background})
 		if err != nil && !apierrors.IsNotFound(err) {
-			return kubeError(err, "delete %s/%s", ns, obj.name)
+			return kube.Error(err, "delete %s/%s", ns, obj.name)
 		}
 	}
-	for {
-		pods, err := list[corev1.Pod](ctx, d.kc, podRes, ns, nil)
-		if err != nil && !apierrors.IsNotFound(err) {
-			return kubeError(err, "list pods in %s", ns)
-		}
-		if len(pods) == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%d pods still in namespace %s: %w", len(pods), ns, ctx.Err())
-		case <-time.After(d.opts.Poll):
-		}
-	}
-	err = d.kc.remove(ctx, nsRes, "", ns, metav1.DeleteOptions{PropagationPolicy: &background})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return kubeError(err, "delete namespace %s", ns)
-	}
-	for {
-		err := d.kc.get(ctx, nsRes, "", ns, &corev1.Namespace{})
-		if apierrors.IsNotFound(err) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("namespace %s still there: %w", ns, ctx.Err())
-		case <-time.After(d.opts.Poll):
-		}
-	}
-}
-
-// kubeError wraps an error of the Kubernetes API with what was being done;
-// a refusal of the object's content (422, 400) is the request's fault.
-func kubeError(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	what := fmt.Sprintf(format, args...)
-	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
-		return fmt.Errorf("kubernetes: %s: %w: %w", what, engine.ErrInvalid, err)
-	}
-	return fmt.Errorf("kubernetes: %s: %w", what, err)
+	return d.kc.DeleteNamespace(ctx, ns, d.opts.Poll)
 }

@@ -12,11 +12,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 )
 
-func testKube(t *testing.T, f *fakeAPI) *kube {
+func testKube(t *testing.T, f *fakeAPI) *kube.Client {
 	t.Helper()
-	k, err := newKube(f.config(), slog.New(slog.DiscardHandler))
+	k, err := kube.New(f.config(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestApply(t *testing.T) {
 	const key = "/apis/postgresql.cnpg.io/v1/namespaces/ns/clusters/pg"
 
 	cl := &crd.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "pg", Namespace: "ns"}}
-	if err := k.apply(ctx, clusterRes, cl, func() error { cl.Spec.Instances = 1; cl.Spec.ImageName = "img:15"; return nil }); err != nil {
+	if err := k.Apply(ctx, clusterRes, cl, func() error { cl.Spec.Instances = 1; cl.Spec.ImageName = "img:15"; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	reqs := f.requests()
@@ -61,7 +62,7 @@ func TestApply(t *testing.T) {
 		path(spec, "postgresql")["pg_ident"] = []any{"map a b"}
 	})
 	cl = &crd.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "pg", Namespace: "ns"}}
-	if err := k.apply(ctx, clusterRes, cl, func() error { cl.Spec.Instances = 3; cl.Spec.ImageName = "img:15"; return nil }); err != nil {
+	if err := k.Apply(ctx, clusterRes, cl, func() error { cl.Spec.Instances = 3; cl.Spec.ImageName = "img:15"; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	reqs = f.requests()
@@ -78,7 +79,7 @@ func TestApply(t *testing.T) {
 	}
 
 	cl = &crd.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "pg", Namespace: "ns"}}
-	if err := k.apply(ctx, clusterRes, cl, func() error { cl.Spec.Instances = 3; return nil }); err != nil {
+	if err := k.Apply(ctx, clusterRes, cl, func() error { cl.Spec.Instances = 3; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if reqs = f.requests(); len(reqs) != 1 || !strings.HasPrefix(reqs[0], "GET ") {
@@ -86,7 +87,7 @@ func TestApply(t *testing.T) {
 	}
 
 	// A refused mutation changes nothing.
-	if err := k.apply(ctx, clusterRes, cl, func() error { cl.Name = "other"; return nil }); err == nil {
+	if err := k.Apply(ctx, clusterRes, cl, func() error { cl.Name = "other"; return nil }); err == nil {
 		t.Error("apply let mutate rename the object")
 	}
 }
@@ -107,26 +108,26 @@ func TestGetAndList(t *testing.T) {
 	f.mu.Unlock()
 
 	pod := corev1.Pod{Spec: corev1.PodSpec{NodeName: "stale"}}
-	if err := k.get(ctx, podRes, "ns", "a", &pod); err != nil || pod.Name != "a" || pod.Spec.NodeName != "" {
+	if err := k.Get(ctx, kube.Pods, "ns", "a", &pod); err != nil || pod.Name != "a" || pod.Spec.NodeName != "" {
 		t.Errorf("get = %v, %+v", err, pod)
 	}
-	if err := k.get(ctx, podRes, "ns", "missing", &pod); !apierrors.IsNotFound(err) {
+	if err := k.Get(ctx, kube.Pods, "ns", "missing", &pod); !apierrors.IsNotFound(err) {
 		t.Errorf("get of a missing pod: %v, want NotFound", err)
 	}
-	pods, err := list[corev1.Pod](ctx, k, podRes, "ns", map[string]string{"role": "x"})
+	pods, err := kube.List[corev1.Pod](ctx, k, kube.Pods, "ns", map[string]string{"role": "x"})
 	if err != nil || len(pods) != 1 || pods[0].Name != "a" {
 		t.Errorf("list role=x in ns = %v, %v", pods, err)
 	}
-	if pods, err = list[corev1.Pod](ctx, k, podRes, "", nil); err != nil || len(pods) != 3 {
+	if pods, err = kube.List[corev1.Pod](ctx, k, kube.Pods, "", nil); err != nil || len(pods) != 3 {
 		t.Errorf("list everywhere = %d pods, %v", len(pods), err)
 	}
-	if err := k.remove(ctx, podRes, "ns", "a", metav1.DeleteOptions{}); err != nil {
+	if err := k.Remove(ctx, kube.Pods, "ns", "a", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.remove(ctx, podRes, "ns", "a", metav1.DeleteOptions{}); !apierrors.IsNotFound(err) {
+	if err := k.Remove(ctx, kube.Pods, "ns", "a", metav1.DeleteOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("second delete: %v, want NotFound", err)
 	}
-	if out, err := k.podLog(ctx, "ns", "b"); err != nil || string(out) != "hello\n" {
+	if out, err := k.PodLog(ctx, "ns", "b"); err != nil || string(out) != "hello\n" {
 		t.Errorf("podLog = %q, %v", out, err)
 	}
 }
@@ -138,12 +139,12 @@ func TestWarningsLogged(t *testing.T) {
 	f := newFakeAPI(t)
 	f.warn = "spec.backup.barmanObjectStore is deprecated"
 	var buf bytes.Buffer
-	k, err := newKube(f.config(), slog.New(slog.NewTextHandler(&buf, nil)))
+	k, err := kube.New(f.config(), slog.New(slog.NewTextHandler(&buf, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {
-		_ = k.get(context.Background(), podRes, "ns", "a", &corev1.Pod{})
+		_ = k.Get(context.Background(), kube.Pods, "ns", "a", &corev1.Pod{})
 	}
 	if n := strings.Count(buf.String(), "barmanObjectStore is deprecated"); n != 1 {
 		t.Errorf("the warning was logged %d times, want once:\n%s", n, buf.String())

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 )
 
 var _ engine.LogReader = (*Driver)(nil)
@@ -38,20 +39,20 @@ func (d *Driver) ReadLogs(ctx context.Context, c *engine.Cluster, q engine.LogQu
 	if q.Job != "" && q.Job != engine.JobPostgreSQL {
 		return nil, nil
 	}
-	ns := Namespace(c.ID)
+	ns := kube.Namespace(c.ID)
 	cl := &crd.Cluster{}
-	if err := d.kc.get(ctx, clusterRes, ns, clusterName, cl); err != nil {
+	if err := d.kc.Get(ctx, clusterRes, ns, clusterName, cl); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, nil
 		}
-		return nil, kubeError(err, "get cluster %s/%s", ns, clusterName)
+		return nil, kube.Error(err, "get cluster %s/%s", ns, clusterName)
 	}
 	var out []engine.LogEntry
 	var errs []error
 	for _, ni := range nodeInstances(c, cl) {
-		raw, err := d.kc.podLogTail(ctx, ns, ni.instance, instanceContainer, q.Start, logTailLines)
+		raw, err := d.kc.PodLogTail(ctx, ns, ni.instance, instanceContainer, q.Start, logTailLines)
 		if err != nil {
-			errs = append(errs, kubeError(err, "log of pod %s/%s", ns, ni.instance))
+			errs = append(errs, kube.Error(err, "log of pod %s/%s", ns, ni.instance))
 			continue
 		}
 		mine := parseInstanceLog(raw, ni.node.ID, q.Start, q.End)

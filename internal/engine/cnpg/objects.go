@@ -15,6 +15,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 	"github.com/dbaasd/dbaasd/internal/engine/postgres"
 )
 
@@ -25,7 +26,7 @@ func (d *Driver) EnsureUser(ctx context.Context, c *engine.Cluster, u engine.Use
 	if err := checkName("user", u.Name); err != nil {
 		return err
 	}
-	ns := Namespace(c.ID)
+	ns := kube.Namespace(c.ID)
 	secret := userSecret(u.Name)
 	if err := d.ensureSecret(ctx, ns, secret, c, map[string][]byte{
 		corev1.BasicAuthUsernameKey: []byte(u.Name), corev1.BasicAuthPasswordKey: []byte(u.Password),
@@ -33,8 +34,8 @@ func (d *Driver) EnsureUser(ctx context.Context, c *engine.Cluster, u engine.Use
 		return err
 	}
 	var sec corev1.Secret
-	if err := d.kc.get(ctx, secretRes, ns, secret, &sec); err != nil {
-		return kubeError(err, "get secret")
+	if err := d.kc.Get(ctx, kube.Secrets, ns, secret, &sec); err != nil {
+		return kube.Error(err, "get secret")
 	}
 	inherit := true
 	role := crd.RoleConfiguration{Name: u.Name, Ensure: crd.EnsurePresent, Login: true, Inherit: &inherit,
@@ -72,8 +73,8 @@ func (d *Driver) DropUser(ctx context.Context, c *engine.Cluster, name string) e
 	if err := d.waitRole(ctx, c, name, ""); err != nil {
 		return err
 	}
-	if err := d.kc.remove(ctx, secretRes, Namespace(c.ID), userSecret(name), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return kubeError(err, "delete secret")
+	if err := d.kc.Remove(ctx, kube.Secrets, kube.Namespace(c.ID), userSecret(name), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return kube.Error(err, "delete secret")
 	}
 	return nil
 }
@@ -82,10 +83,10 @@ func (d *Driver) DropUser(ctx context.Context, c *engine.Cluster, name string) e
 // the same name).
 func (d *Driver) setRole(ctx context.Context, c *engine.Cluster, role crd.RoleConfiguration) error {
 	cl := &crd.Cluster{}
-	if err := d.kc.get(ctx, clusterRes, Namespace(c.ID), clusterName, cl); err != nil {
-		return kubeError(err, "get cluster")
+	if err := d.kc.Get(ctx, clusterRes, kube.Namespace(c.ID), clusterName, cl); err != nil {
+		return kube.Error(err, "get cluster")
 	}
-	before := snapshot(cl)
+	before := kube.Snapshot(cl)
 	if cl.Spec.Managed == nil {
 		cl.Spec.Managed = &crd.ManagedConfiguration{}
 	}
@@ -100,7 +101,7 @@ func (d *Driver) setRole(ctx context.Context, c *engine.Cluster, role crd.RoleCo
 		roles = append(roles, role)
 	}
 	cl.Spec.Managed.Roles = roles
-	return kubeError(d.kc.patch(ctx, clusterRes, before, cl), "set managed role %s", role.Name)
+	return kube.Error(d.kc.Patch(ctx, clusterRes, before, cl), "set managed role %s", role.Name)
 }
 
 func equalRole(a, b crd.RoleConfiguration) bool {
@@ -120,8 +121,8 @@ func (d *Driver) waitRole(ctx context.Context, c *engine.Cluster, name, secretVe
 	defer cancel()
 	for {
 		cl := &crd.Cluster{}
-		if err := d.kc.get(ctx, clusterRes, Namespace(c.ID), clusterName, cl); err != nil {
-			return kubeError(err, "get cluster")
+		if err := d.kc.Get(ctx, clusterRes, kube.Namespace(c.ID), clusterName, cl); err != nil {
+			return kube.Error(err, "get cluster")
 		}
 		st := cl.Status.ManagedRolesStatus
 		if why, bad := st.CannotReconcile[name]; bad {
@@ -151,12 +152,12 @@ func (d *Driver) EnsureDatabase(ctx context.Context, c *engine.Cluster, db engin
 	if owner == "" {
 		owner = superuser
 	}
-	obj := &crd.Database{ObjectMeta: metav1.ObjectMeta{Name: databaseObject(db.Name), Namespace: Namespace(c.ID)}}
-	err := d.kc.apply(ctx, databaseRes, obj, func() error {
+	obj := &crd.Database{ObjectMeta: metav1.ObjectMeta{Name: databaseObject(db.Name), Namespace: kube.Namespace(c.ID)}}
+	err := d.kc.Apply(ctx, databaseRes, obj, func() error {
 		if obj.Labels == nil {
 			obj.Labels = map[string]string{}
 		}
-		for k, v := range labels(c) {
+		for k, v := range kube.Labels(c) {
 			obj.Labels[k] = v
 		}
 		obj.Spec.ClusterRef.Name = clusterName
@@ -173,7 +174,7 @@ func (d *Driver) EnsureDatabase(ctx context.Context, c *engine.Cluster, db engin
 		return nil
 	})
 	if err != nil {
-		return kubeError(err, "apply database %s", db.Name)
+		return kube.Error(err, "apply database %s", db.Name)
 	}
 	if err := d.waitDatabase(ctx, c, db.Name); err != nil {
 		return err
@@ -197,8 +198,8 @@ func (d *Driver) waitDatabase(ctx context.Context, c *engine.Cluster, name strin
 	defer cancel()
 	for {
 		obj := &crd.Database{}
-		if err := d.kc.get(ctx, databaseRes, Namespace(c.ID), databaseObject(name), obj); err != nil {
-			return kubeError(err, "get database %s", name)
+		if err := d.kc.Get(ctx, databaseRes, kube.Namespace(c.ID), databaseObject(name), obj); err != nil {
+			return kube.Error(err, "get database %s", name)
 		}
 		st := obj.Status
 		if st.ObservedGeneration == obj.Generation && st.Applied != nil {
@@ -249,14 +250,14 @@ func (d *Driver) DropDatabase(ctx context.Context, c *engine.Cluster, name strin
 	if err != nil {
 		return err
 	}
-	ns := Namespace(c.ID)
-	if err := d.kc.remove(ctx, databaseRes, ns, databaseObject(name), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return kubeError(err, "delete database %s", name)
+	ns := kube.Namespace(c.ID)
+	if err := d.kc.Remove(ctx, databaseRes, ns, databaseObject(name), metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return kube.Error(err, "delete database %s", name)
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
 	defer cancel()
 	for {
-		err := d.kc.get(ctx, databaseRes, ns, databaseObject(name), &crd.Database{})
+		err := d.kc.Get(ctx, databaseRes, ns, databaseObject(name), &crd.Database{})
 		if apierrors.IsNotFound(err) {
 			break
 		}
@@ -379,13 +380,13 @@ func (d *Driver) setExtension(ctx context.Context, c *engine.Cluster, e engine.E
 		return err
 	}
 	obj := &crd.Database{}
-	if err := d.kc.get(ctx, databaseRes, Namespace(c.ID), databaseObject(e.Database), obj); err != nil {
+	if err := d.kc.Get(ctx, databaseRes, kube.Namespace(c.ID), databaseObject(e.Database), obj); err != nil {
 		if apierrors.IsNotFound(err) && ensure == crd.EnsureAbsent {
 			return nil
 		}
-		return kubeError(err, "get database %s", e.Database)
+		return kube.Error(err, "get database %s", e.Database)
 	}
-	before := snapshot(obj)
+	before := kube.Snapshot(obj)
 	ext := crd.ExtensionSpec{DatabaseObjectSpec: crd.DatabaseObjectSpec{Name: e.Name, Ensure: ensure}}
 	i := slices.IndexFunc(obj.Spec.Extensions, func(x crd.ExtensionSpec) bool { return x.Name == e.Name })
 	switch {
@@ -395,8 +396,8 @@ func (d *Driver) setExtension(ctx context.Context, c *engine.Cluster, e engine.E
 	default:
 		obj.Spec.Extensions = append(obj.Spec.Extensions, ext)
 	}
-	if err := d.kc.patch(ctx, databaseRes, before, obj); err != nil {
-		return kubeError(err, "set extension %s in database %s", e.Name, e.Database)
+	if err := d.kc.Patch(ctx, databaseRes, before, obj); err != nil {
+		return kube.Error(err, "set extension %s in database %s", e.Name, e.Database)
 	}
 	return d.waitDatabase(ctx, c, e.Database)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 	"github.com/dbaasd/dbaasd/internal/objectstore"
 )
 
@@ -68,5 +69,5 @@ func (d *Driver) ensureObjectStoreSecret(ctx context.Context, c *engine.Cluster)
 	if o.Region != "" {
 		data["REGION"] = []byte(o.Region)
 	}
-	return d.ensureSecret(ctx, Namespace(c.ID), s3Secret, c, data, corev1.SecretTypeOpaque)
+	return d.ensureSecret(ctx, kube.Namespace(c.ID), s3Secret, c, data, corev1.SecretTypeOpaque)
 }

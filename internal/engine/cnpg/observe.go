@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 )
 
 // sortedNodes are c's nodes by index.
@@ -47,18 +47,18 @@ func nodeInstances(c *engine.Cluster, cl *crd.Cluster) []nodeInstance {
 // lowest serial; it is ACTIVE when its pod is Ready and MASTER when the
 // operator names it the current primary.
 func (d *Driver) Observe(ctx context.Context, c *engine.Cluster) (engine.Observation, error) {
-	ns := Namespace(c.ID)
+	ns := kube.Namespace(c.ID)
 	cl := &crd.Cluster{}
-	err := d.kc.get(ctx, clusterRes, ns, clusterName, cl)
+	err := d.kc.Get(ctx, clusterRes, ns, clusterName, cl)
 	if apierrors.IsNotFound(err) {
 		cl = nil
 	} else if err != nil {
-		return engine.Observation{}, kubeError(err, "get cluster %s/%s", ns, clusterName)
+		return engine.Observation{}, kube.Error(err, "get cluster %s/%s", ns, clusterName)
 	}
 	var pods []corev1.Pod
 	if cl != nil {
-		if pods, err = list[corev1.Pod](ctx, d.kc, podRes, ns, map[string]string{labelCluster: clusterName}); err != nil {
-			return engine.Observation{}, kubeError(err, "list pods in %s", ns)
+		if pods, err = kube.List[corev1.Pod](ctx, d.kc, kube.Pods, ns, map[string]string{labelCluster: clusterName}); err != nil {
+			return engine.Observation{}, kube.Error(err, "list pods in %s", ns)
 		}
 	}
 	return observation(c, cl, pods), nil
@@ -112,8 +112,8 @@ func observation(c *engine.Cluster, cl *crd.Cluster, pods []corev1.Pod) engine.O
 				st.Detail = "pod " + name + " does not exist"
 			case p.DeletionTimestamp != nil:
 				st.Detail = "pod " + name + " is being deleted"
-			case !podReady(p):
-				st.Detail = "pod " + name + " not ready: " + podProblem(p)
+			case !kube.PodReady(p):
+				st.Detail = "pod " + name + " not ready: " + kube.PodProblem(p)
 			case st.Role == engine.RoleMaster && cl.Status.TargetPrimary != name:
 				st.Detail = "primary being switched to " + cl.Status.TargetPrimary
 			default:
@@ -138,35 +138,4 @@ func observation(c *engine.Cluster, cl *crd.Cluster, pods []corev1.Pod) engine.O
 func isInstancePod(p *corev1.Pod) bool {
 	role := p.Labels["cnpg.io/podRole"]
 	return p.Labels[labelInstanceName] != "" && p.Labels["cnpg.io/jobRole"] == "" && (role == "instance" || role == "")
-}
-
-func podReady(p *corev1.Pod) bool {
-	if p.Status.Phase != corev1.PodRunning {
-		return false
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
-// podProblem says why a pod is not ready, as the kubelet tells it.
-func podProblem(p *corev1.Pod) string {
-	parts := []string{"phase " + string(p.Status.Phase)}
-	for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
-		switch {
-		case cs.State.Waiting != nil && cs.State.Waiting.Reason != "":
-			parts = append(parts, cs.Name+": "+cs.State.Waiting.Reason+" "+cs.State.Waiting.Message)
-		case cs.State.Terminated != nil && cs.State.Terminated.ExitCode != 0:
-			parts = append(parts, fmt.Sprintf("%s: exited %d %s", cs.Name, cs.State.Terminated.ExitCode, cs.State.Terminated.Reason))
-		}
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status != corev1.ConditionTrue {
-			parts = append(parts, "unschedulable: "+c.Message)
-		}
-	}
-	return strings.TrimSpace(strings.Join(parts, "; "))
 }

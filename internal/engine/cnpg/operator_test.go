@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 )
 
 // operatorCA is the CA the stand-in operator gives every cluster
@@ -82,7 +84,7 @@ func operator(f *fakeAPI, verb, key string) {
 			return
 		}
 		b := f.objs[key]
-		b["status"] = map[string]any{"phase": "completed", "backupId": "20260101T000001", "serverName": strings.TrimPrefix(ns, namespacePrefix),
+		b["status"] = map[string]any{"phase": "completed", "backupId": "20260101T000001", "serverName": strings.TrimPrefix(ns, kube.Namespace("")),
 			"destinationPath": "s3://bucket/prefix/", "beginWal": "000000010000000000000004", "endWal": "000000010000000000000005",
 			"beginLSN": "0/4000028", "endLSN": "0/5000100", "startedAt": "2026-01-01T00:00:01Z", "stoppedAt": "2026-01-01T00:00:05Z",
 			"method": "barmanObjectStore"}

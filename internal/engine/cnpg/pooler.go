@@ -16,18 +16,19 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 )
 
 // ensurePooler makes the datastore's PgBouncer (a CNPG Pooler in front of
 // the read-write service) and its Service on the pooler's address match
 // c.Pooler, or removes both when the datastore has no pooler.
 func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
-	ns := Namespace(c.ID)
+	ns := kube.Namespace(c.ID)
 	if c.Pooler == nil {
-		if err := d.kc.remove(ctx, poolerRes, ns, poolerName, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return kubeError(err, "delete pooler")
+		if err := d.kc.Remove(ctx, poolerRes, ns, poolerName, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return kube.Error(err, "delete pooler")
 		}
-		return d.dropServices(ctx, ns, func(name string) bool { return name == poolerService })
+		return d.kc.DropServices(ctx, ns, func(name string) bool { return name == poolerService })
 	}
 	hba, err := poolerHBA(c.Firewall)
 	if err != nil {
@@ -41,11 +42,11 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 	sum := sha256.Sum256(fmt.Appendf(nil, "%s\n%d\n%s\n%s", c.Pooler.Mode, size, strings.Join(hba, "\n"), lookupQuery))
 	digest := hex.EncodeToString(sum[:8])
 	p := &crd.Pooler{ObjectMeta: metav1.ObjectMeta{Name: poolerName, Namespace: ns}}
-	err = d.kc.apply(ctx, poolerRes, p, func() error {
+	err = d.kc.Apply(ctx, poolerRes, p, func() error {
 		if p.Labels == nil {
 			p.Labels = map[string]string{}
 		}
-		for k, v := range labels(c) {
+		for k, v := range kube.Labels(c) {
 			p.Labels[k] = v
 		}
 		one := int32(1)
@@ -75,10 +76,12 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 		return nil
 	})
 	if err != nil {
-		return kubeError(err, "apply pooler")
+		return kube.Error(err, "apply pooler")
 	}
-	if err := d.ensureService(ctx, c, ns, poolerService, c.Pooler.Host, "", c.Pooler.Port,
-		map[string]string{labelPoolerName: poolerName}); err != nil {
+	if err := d.kc.EnsureService(ctx, ns, kube.Labels(c), kube.NodeService{
+		Name: poolerService, Host: c.Pooler.Host, Port: c.Pooler.Port, PortName: "postgres", Target: postgresPort,
+		Selector: map[string]string{labelPoolerName: poolerName},
+	}); err != nil {
 		return err
 	}
 	// The lookup function in every database, made while the pooler's pod
@@ -99,7 +102,7 @@ func (d *Driver) waitPooler(ctx context.Context, ns, digest string) error {
 	defer cancel()
 	for {
 		var dep appsv1.Deployment
-		err := d.kc.get(ctx, deploymentRes, ns, poolerName, &dep)
+		err := d.kc.Get(ctx, kube.Deployments, ns, poolerName, &dep)
 		why := ""
 		switch {
 		case err != nil:

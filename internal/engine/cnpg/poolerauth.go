@@ -12,6 +12,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 	"github.com/dbaasd/dbaasd/internal/pki"
 )
 
@@ -57,15 +58,15 @@ const (
 // cluster's current client CA) and the managed role, and waits until the
 // operator has made the role.
 func (d *Driver) ensureLookupRole(ctx context.Context, c *engine.Cluster) error {
-	ns := Namespace(c.ID)
+	ns := kube.Namespace(c.ID)
 	var ca corev1.Secret
-	if err := d.kc.get(ctx, secretRes, ns, clusterName+"-ca", &ca); err != nil {
-		return kubeError(err, "get the cluster's client CA")
+	if err := d.kc.Get(ctx, kube.Secrets, ns, clusterName+"-ca", &ca); err != nil {
+		return kube.Error(err, "get the cluster's client CA")
 	}
 	var sec corev1.Secret
-	err := d.kc.get(ctx, secretRes, ns, lookupSecret, &sec)
+	err := d.kc.Get(ctx, kube.Secrets, ns, lookupSecret, &sec)
 	if err != nil && !apierrors.IsNotFound(err) {
-		return kubeError(err, "get secret %s", lookupSecret)
+		return kube.Error(err, "get secret %s", lookupSecret)
 	}
 	crt, key, err := lookupCertificate(ca.Data["ca.crt"], ca.Data["ca.key"], sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey], time.Now())
 	if err != nil {

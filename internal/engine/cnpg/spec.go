@@ -11,10 +11,10 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 )
 
 // Names of the objects in a datastore's namespace.
@@ -25,21 +25,14 @@ const (
 	s3Secret            = "pg-object-store"
 	poolerService       = "pooler"
 	superuser           = "postgres"
-	labelDatastore      = "dbaasd.io/datastore"
-	labelManagedBy      = "app.kubernetes.io/managed-by"
-	managedBy           = "dbaasd"
 	labelInstanceName   = "cnpg.io/instanceName"
 	labelCluster        = "cnpg.io/cluster"
 	labelPoolerName     = "cnpg.io/poolerName"
 	labelNodeID         = "dbaasd.io/node"
 	postgresPort        = 5432
-	namespacePrefix     = "dbaasd-"
 	annotationHibernat  = "cnpg.io/hibernation"
 	annotationPgBouncer = "dbaasd.io/pgbouncer"
 )
-
-// Namespace is the namespace of a datastore's objects.
-func Namespace(datastoreID string) string { return namespacePrefix + strings.ToLower(datastoreID) }
 
 // nodeService names the Service of the node with the given index.
 func nodeService(index int) string { return "node-" + strconv.Itoa(index) }
@@ -195,32 +188,10 @@ func poolerHBA(firewall []string) ([]string, error) {
 	return append(out, "host all all 0.0.0.0/0 reject", "host all all ::/0 reject"), nil
 }
 
-// resources are a node's CPU and memory: the flavor as limits, requests a
-// fraction of them (1 = guaranteed), the memory request never below
-// floorMB (the operator refuses a request below shared_buffers).
-func resources(f engine.Flavor, fraction float64, floorMB int64) corev1.ResourceRequirements {
-	if f.VCPUs <= 0 || f.RAMMB <= 0 {
-		return corev1.ResourceRequirements{}
-	}
-	limits := corev1.ResourceList{
-		corev1.ResourceCPU:    *resource.NewMilliQuantity(int64(f.VCPUs)*1000, resource.DecimalSI),
-		corev1.ResourceMemory: *resource.NewQuantity(int64(f.RAMMB)<<20, resource.BinarySI),
-	}
-	if fraction <= 0 || fraction > 1 {
-		fraction = 1
-	}
-	memMB := min(max(int64(float64(f.RAMMB)*fraction), 64, floorMB), int64(f.RAMMB))
-	requests := corev1.ResourceList{
-		corev1.ResourceCPU:    *resource.NewMilliQuantity(max(int64(float64(f.VCPUs)*1000*fraction), 10), resource.DecimalSI),
-		corev1.ResourceMemory: *resource.NewQuantity(memMB<<20, resource.BinarySI),
-	}
-	return corev1.ResourceRequirements{Limits: limits, Requests: requests}
-}
-
 // clusterResources are the resources of c's nodes: requests hold at least
 // shared_buffers.
 func (d *Driver) clusterResources(c *engine.Cluster) corev1.ResourceRequirements {
-	return resources(c.Flavor, d.opts.RequestFraction, memoryMB(parameters(c)["shared_buffers"], 8))
+	return kube.Resources(c.Flavor, d.opts.RequestFraction, memoryMB(parameters(c)["shared_buffers"], 8))
 }
 
 // memoryMB reads a PostgreSQL memory setting (a number of blocks of

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 )
 
 func TestHBARules(t *testing.T) {
@@ -104,7 +105,7 @@ func TestObjectNames(t *testing.T) {
 
 func TestResources(t *testing.T) {
 	t.Parallel()
-	r := resources(engine.Flavor{VCPUs: 2, RAMMB: 1024}, 0.25, 0)
+	r := kube.Resources(engine.Flavor{VCPUs: 2, RAMMB: 1024}, 0.25, 0)
 	if got := r.Limits.Cpu().MilliValue(); got != 2000 {
 		t.Errorf("cpu limit = %dm, want 2000m", got)
 	}
@@ -135,7 +136,7 @@ func TestResourcesSharedBuffersFloor(t *testing.T) {
 		{"64kB", 102},
 		{"junk", 102},
 	} {
-		r := resources(engine.Flavor{VCPUs: 1, RAMMB: 1024}, 0.1, memoryMB(tc.shared, 8))
+		r := kube.Resources(engine.Flavor{VCPUs: 1, RAMMB: 1024}, 0.1, memoryMB(tc.shared, 8))
 		if got := r.Requests.Memory().Value() >> 20; got != tc.want {
 			t.Errorf("shared_buffers %s: request %d MiB, want %d", tc.shared, got, tc.want)
 		}
@@ -217,7 +218,7 @@ func TestClusterReady(t *testing.T) {
 
 func TestPodsCurrent(t *testing.T) {
 	t.Parallel()
-	want := resources(engine.Flavor{VCPUs: 1, RAMMB: 1024}, 1, 0)
+	want := kube.Resources(engine.Flavor{VCPUs: 1, RAMMB: 1024}, 1, 0)
 	pod := func(name, image string, r corev1.ResourceRequirements) corev1.Pod {
 		p := readyPod(name, true)
 		p.Spec.Containers = []corev1.Container{{Name: "postgres", Image: image, Resources: r}}
@@ -228,7 +229,7 @@ func TestPodsCurrent(t *testing.T) {
 	if why := podsCurrent(ok, names, "img:15", want); why != "" {
 		t.Fatalf("podsCurrent = %q, want current", why)
 	}
-	old := resources(engine.Flavor{VCPUs: 1, RAMMB: 512}, 1, 0)
+	old := kube.Resources(engine.Flavor{VCPUs: 1, RAMMB: 512}, 1, 0)
 	for name, pods := range map[string][]corev1.Pod{
 		"old resources": {pod("pg-1", "img:15", want), pod("pg-2", "img:15", old)},
 		"old image":     {pod("pg-1", "img:14", want), pod("pg-2", "img:15", want)},

@@ -12,14 +12,15 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg/crd"
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
 	"github.com/dbaasd/dbaasd/internal/engine/postgres"
 )
 
 // primaryNode is the node the operator reports as the current primary.
 func (d *Driver) primaryNode(ctx context.Context, c *engine.Cluster) (engine.Node, error) {
 	cl := &crd.Cluster{}
-	if err := d.kc.get(ctx, clusterRes, Namespace(c.ID), clusterName, cl); err != nil {
-		return engine.Node{}, kubeError(err, "get cluster")
+	if err := d.kc.Get(ctx, clusterRes, kube.Namespace(c.ID), clusterName, cl); err != nil {
+		return engine.Node{}, kube.Error(err, "get cluster")
 	}
 	for _, ni := range nodeInstances(c, cl) {
 		if ni.instance == cl.Status.CurrentPrimary {

@@ -1,0 +1,342 @@
+package kubernetes_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/dbaasd/dbaasd/internal/engine/kube"
+	at "github.com/dbaasd/dbaasd/internal/testutil/apitest"
+)
+
+// myConnect opens a MySQL connection with only what the API returned.
+func myConnect(addr, user, password, db string) (*sql.DB, error) {
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd, cfg.DBName, cfg.Addr, cfg.Net = user, password, db, addr, "tcp"
+	cfg.Timeout, cfg.ReadTimeout, cfg.WriteTimeout = 5*time.Second, 30*time.Second, 30*time.Second
+	c, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	d := sql.OpenDB(c)
+	d.SetMaxOpenConns(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := d.PingContext(ctx); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func mustMy(t *testing.T, addr, user, password, db string) *sql.DB {
+	t.Helper()
+	var err error
+	// A Service's rules reach kube-proxy a moment after the API answers.
+	for range 20 {
+		var d *sql.DB
+		if d, err = myConnect(addr, user, password, db); err == nil {
+			t.Cleanup(func() { _ = d.Close() })
+			return d
+		}
+		time.Sleep(time.Second)
+	}
+	t.Fatalf("connect to %s as %s/%s: %v", addr, user, db, err)
+	return nil
+}
+
+func myExec(t *testing.T, d *sql.DB, q string, args ...any) {
+	t.Helper()
+	if _, err := d.Exec(q, args...); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}
+
+func myQuery[T any](t *testing.T, d *sql.DB, q string) T {
+	t.Helper()
+	var v T
+	if err := d.QueryRow(q).Scan(&v); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return v
+}
+
+// mariadbPods counts the datastore's server pods that are Ready.
+func mariadbPods(t *testing.T, k kubernetes.Interface, ds string) (ready int, names []string) {
+	t.Helper()
+	pods, err := k.CoreV1().Pods(kube.Namespace(ds)).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=mariadb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		names = append(names, p.Name)
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue && p.DeletionTimestamp == nil {
+				ready++
+			}
+		}
+	}
+	return ready, names
+}
+
+// addresses are the datastore's node addresses, master first.
+func addresses(r *at.Response) []string {
+	out := []string{r.Str("datastore.connection.master")}
+	for i := 1; ; i++ {
+		a := r.Str(fmt.Sprintf("datastore.connection.replica-%d", i))
+		if a == "" {
+			return out
+		}
+		out = append(out, a)
+	}
+}
+
+// TestMySQLOnKubernetes creates a three-node datastore of each MySQL engine
+// through the API (semi-sync replication and Galera, both through
+// mariadb-operator) and checks, through the addresses the API gives, that
+// every object and setting really is in the servers; then kills the
+// semi-sync primary's pod, resizes and deletes.
+func TestMySQLOnKubernetes(t *testing.T) {
+	b := at.KubernetesBed(t)
+	e := start(t, b)
+	k := bedClient(t, b)
+	ctx := context.Background()
+
+	t0 := time.Now()
+	ds := e.CreateDatastore(at.TokenA, "mysql_native", "my-k8s", 3)
+	gal := e.CreateDatastore(at.TokenA, "mysql", "galera-k8s", 3)
+	r := e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
+	t.Logf("mysql_native create → ACTIVE with 3 nodes: %s", time.Since(t0).Round(time.Second))
+	rg := e.WaitStatus(at.TokenA, "/v1/datastores/"+gal, "datastore", "ACTIVE", wait)
+	t.Logf("mysql (Galera) create → ACTIVE with 3 nodes: %s", time.Since(t0).Round(time.Second))
+	for _, id := range []string{ds, gal} {
+		if n, names := mariadbPods(t, k, id); n != 3 {
+			t.Fatalf("%d of 3 server pods ready (%v)", n, names)
+		}
+	}
+	addrs := addresses(r)
+	if len(addrs) != 3 || addrs[0] == "" || master(r) == "" {
+		t.Fatalf("an ACTIVE datastore lacks addresses or roles: %s", r.Body)
+	}
+	addr := addrs[0]
+
+	// Users, a database and a grant, made on the primary and replicated.
+	user := at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "app_user", "password": "Secret-pass-1"}}).Str("user.id")
+	other := at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "other_user", "password": "Secret-pass-2"}}).Str("user.id")
+	db := at.MustPost(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": ds, "name": "appdb"}}).Str("database.id")
+	e.WaitStatus(at.TokenA, "/v1/users/"+user, "user", "ACTIVE", wait)
+	e.WaitStatus(at.TokenA, "/v1/users/"+other, "user", "ACTIVE", wait)
+	e.WaitStatus(at.TokenA, "/v1/databases/"+db, "database", "ACTIVE", wait)
+	grant := at.MustPost(t, e, "/v1/grants", map[string]any{"grant": map[string]any{"datastore_id": ds, "database_id": db, "user_id": user}}).Str("grant.id")
+	e.WaitStatus(at.TokenA, "/v1/grants/"+grant, "grant", "ACTIVE", wait)
+	app := mustMy(t, addr, "app_user", "Secret-pass-1", "appdb")
+	myExec(t, app, "CREATE TABLE t (id int PRIMARY KEY, v text)")
+	for i := 1; i <= 100; i++ {
+		myExec(t, app, "INSERT INTO t VALUES (?, 'row')", i)
+	}
+	if _, err := myConnect(addr, "other_user", "Secret-pass-2", "appdb"); err == nil {
+		t.Error("other_user uses appdb without a grant")
+	}
+	// Every replica has the rows and refuses the tenant's writes.
+	for _, a := range addrs[1:] {
+		rep := mustMy(t, a, "app_user", "Secret-pass-1", "appdb")
+		var n int
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+			if n = myQuery[int](t, rep, "SELECT count(*) FROM t"); n == 100 {
+				break
+			}
+		}
+		if n != 100 {
+			t.Errorf("replica %s has %d rows", a, n)
+		}
+		if _, err := rep.Exec("INSERT INTO t VALUES (999, 'on a replica')"); err == nil {
+			t.Errorf("replica %s took a tenant's write", a)
+		}
+	}
+	// The tenant reaches neither the superuser's rights nor the operator's
+	// accounts.
+	for _, q := range []string{"SELECT count(*) FROM mysql.user", "SET GLOBAL read_only = 1", "CREATE USER x IDENTIFIED BY 'Secret-pass-9'"} {
+		if _, err := app.Exec(q); err == nil {
+			t.Errorf("the tenant ran %q", q)
+		}
+	}
+	for _, name := range []string{"root", "repl", "healthcheck"} {
+		r := e.Do(at.TokenA, http.MethodPost, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": name, "password": "Secret-pass-9"}})
+		if r.Status != http.StatusBadRequest {
+			t.Errorf("a user named %s: %d %s", name, r.Status, r.Body)
+		}
+	}
+
+	// Configuration reaches every server; a value MariaDB refuses is
+	// refused before it is accepted.
+	at.MustPut(t, e, "/v1/datastores/"+ds+"/config", map[string]any{"config": map[string]any{"long_query_time": 5}})
+	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
+	for _, a := range addrs {
+		if v := myQuery[float64](t, mustMy(t, a, "app_user", "Secret-pass-1", "appdb"), "SELECT @@long_query_time"); v != 5 {
+			t.Errorf("long_query_time = %v at %s after PUT config", v, a)
+		}
+	}
+	if r := e.Do(at.TokenA, http.MethodPut, "/v1/datastores/"+ds+"/config", map[string]any{"config": map[string]any{"long_query_time": "soon"}}); r.Status != http.StatusBadRequest {
+		t.Errorf("a value MariaDB refuses: %d %s", r.Status, r.Body)
+	}
+
+	// Firewall: an address outside it is refused by MariaDB (this host, as
+	// the servers see it); dbaasd still manages users.
+	at.MustPut(t, e, "/v1/datastores/"+ds+"/firewall", map[string]any{"firewall": map[string]any{"ips": []string{"192.0.2.10"}}})
+	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
+	if d, err := myConnect(addr, "app_user", "Secret-pass-1", "appdb"); err == nil {
+		_ = d.Close()
+		t.Error("a connection from outside the firewall was accepted")
+	} else if !strings.Contains(err.Error(), "not allowed to connect") && !strings.Contains(err.Error(), "Access denied") {
+		t.Errorf("outside the firewall: %v", err)
+	}
+	third := at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": ds, "name": "third_user", "password": "Secret-pass-3"}}).Str("user.id")
+	e.WaitStatus(at.TokenA, "/v1/users/"+third, "user", "ACTIVE", wait)
+	at.MustPut(t, e, "/v1/datastores/"+ds+"/firewall", map[string]any{"firewall": map[string]any{"ips": []string{}}})
+	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
+	mustMy(t, addr, "third_user", "Secret-pass-3", "")
+
+	// Galera: a write on one node is on every node at once.
+	gaddrs := addresses(rg)
+	guser := at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": gal, "name": "g_user", "password": "Secret-pass-4"}}).Str("user.id")
+	gdb := at.MustPost(t, e, "/v1/databases", map[string]any{"database": map[string]any{"datastore_id": gal, "name": "gdb"}}).Str("database.id")
+	e.WaitStatus(at.TokenA, "/v1/users/"+guser, "user", "ACTIVE", wait)
+	e.WaitStatus(at.TokenA, "/v1/databases/"+gdb, "database", "ACTIVE", wait)
+	ggrant := at.MustPost(t, e, "/v1/grants", map[string]any{"grant": map[string]any{"datastore_id": gal, "database_id": gdb, "user_id": guser}}).Str("grant.id")
+	e.WaitStatus(at.TokenA, "/v1/grants/"+ggrant, "grant", "ACTIVE", wait)
+	g := mustMy(t, gaddrs[0], "g_user", "Secret-pass-4", "gdb")
+	myExec(t, g, "CREATE TABLE g (id int PRIMARY KEY)")
+	myExec(t, g, "INSERT INTO g VALUES (1), (2), (3)")
+	for _, a := range gaddrs {
+		n := mustMy(t, a, "g_user", "Secret-pass-4", "gdb")
+		myExec(t, n, "SET SESSION wsrep_sync_wait = 1")
+		if c := myQuery[int](t, n, "SELECT count(*) FROM g"); c != 3 {
+			t.Errorf("Galera node %s has %d rows", a, c)
+		}
+		if size := myQuery[int](t, n, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_CLUSTER_SIZE'"); size != 3 {
+			t.Errorf("Galera node %s sees a cluster of %d", a, size)
+		}
+	}
+	deleteAndCheck(t, e, k, gal)
+
+	// Failover: the primary's pod goes; the operator promotes a replica,
+	// the API reports the new roles, and writes go on at the new master
+	// address with every acknowledged row.
+	oldMaster := master(e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil))
+	pods, err := k.CoreV1().Pods(kube.Namespace(ds)).List(ctx, metav1.ListOptions{LabelSelector: "k8s.mariadb.com/role=primary"})
+	if err != nil || len(pods.Items) != 1 {
+		t.Fatalf("the primary's pod: %v (%d pods)", err, len(pods.Items))
+	}
+	t1 := time.Now()
+	now := int64(0)
+	if err := k.CoreV1().Pods(pods.Items[0].Namespace).Delete(ctx, pods.Items[0].Name, metav1.DeleteOptions{GracePeriodSeconds: &now}); err != nil {
+		t.Fatalf("delete the primary's pod: %v", err)
+	}
+	var after *at.Response
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		after = e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil)
+		if m := master(after); m != "" && m != oldMaster {
+			break
+		}
+	}
+	if m := master(after); m == "" || m == oldMaster {
+		t.Fatalf("no new master after the primary's pod was deleted: %s", after.Body)
+	}
+	newAddr := after.Str("datastore.connection.master")
+	var conn *sql.DB
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		d, err := myConnect(newAddr, "app_user", "Secret-pass-1", "appdb")
+		if err == nil {
+			if _, err = d.Exec("INSERT INTO t VALUES (1000, 'after failover')"); err == nil {
+				conn = d
+				break
+			}
+			_ = d.Close()
+		}
+	}
+	if conn == nil {
+		t.Fatalf("no write accepted at the new master %s", newAddr)
+	}
+	t.Logf("primary pod deleted → first write on the new primary: %s", time.Since(t1).Round(100*time.Millisecond))
+	if n := myQuery[int](t, conn, "SELECT count(*) FROM t"); n != 101 {
+		t.Errorf("after failover the table has %d rows, want 101", n)
+	}
+	_ = conn.Close()
+	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
+
+	// A bigger disk is refused before it is accepted (the bed's storage
+	// class cannot expand volumes).
+	if r := e.Do(at.TokenA, http.MethodPost, "/v1/datastores/"+ds+"/resize", map[string]any{"resize": map[string]any{
+		"flavor": map[string]any{"vcpus": 1, "ram": 1024, "disk": 10}}}); r.Status != http.StatusBadRequest ||
+		!strings.Contains(string(r.Body), "does not allow volume expansion") {
+		t.Errorf("a bigger disk on volumes that cannot grow: %d %s", r.Status, r.Body)
+	}
+
+	// Resize: a bigger flavor re-tunes the servers, one replica goes.
+	if r := e.Do(at.TokenA, http.MethodPost, "/v1/datastores/"+ds+"/resize", map[string]any{"resize": map[string]any{
+		"flavor": map[string]any{"vcpus": 1, "ram": 2048, "disk": 5}, "node_count": 2}}); r.Status != http.StatusOK {
+		t.Fatalf("resize: %d %s", r.Status, r.Body)
+	}
+	r = e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
+	if got := len(r.Get("datastore.instances").([]any)); got != 2 {
+		t.Errorf("after resize %d instances", got)
+	}
+	if n, names := mariadbPods(t, k, ds); n != 2 || len(names) != 2 {
+		t.Errorf("after resize %d ready of %v", n, names)
+	}
+	m := mustMy(t, r.Str("datastore.connection.master"), "app_user", "Secret-pass-1", "appdb")
+	if v := myQuery[int64](t, m, "SELECT @@innodb_buffer_pool_size"); v != 640<<20 {
+		t.Errorf("innodb_buffer_pool_size = %d after resize to 2048 MB", v)
+	}
+	if n := myQuery[int](t, m, "SELECT count(*) FROM t"); n != 101 {
+		t.Errorf("after resize the table has %d rows", n)
+	}
+	deleteAndCheck(t, e, k, ds)
+}
+
+// deleteAndCheck deletes a datastore through the API and checks that
+// nothing of it is left in the cluster: its namespace, and with it every
+// claim, is gone, and no volume is bound to it any more. (Released volumes
+// are the storage's to reclaim: on the bed they are scrubbed before they
+// are offered again, and a released volume is never bound to a new claim
+// before that.)
+func deleteAndCheck(t *testing.T, e *at.Env, k kubernetes.Interface, ds string) {
+	t.Helper()
+	ctx := context.Background()
+	if r := e.Do(at.TokenA, http.MethodDelete, "/v1/datastores/"+ds, nil); r.Status != http.StatusNoContent && r.Status != http.StatusOK {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	}
+	e.WaitGone(at.TokenA, "/v1/datastores/"+ds, wait)
+	if _, err := k.CoreV1().Namespaces().Get(ctx, kube.Namespace(ds), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("namespace %s still there after the delete (%v)", kube.Namespace(ds), err)
+	}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(2 * time.Second) {
+		pvs, err := k.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var held []string
+		for _, pv := range pvs.Items {
+			if pv.Spec.ClaimRef != nil && pv.Spec.ClaimRef.Namespace == kube.Namespace(ds) && pv.Status.Phase == corev1.VolumeBound {
+				held = append(held, pv.Name)
+			}
+		}
+		if len(held) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("volumes still bound to the deleted datastore: %v", held)
+			return
+		}
+	}
+}
