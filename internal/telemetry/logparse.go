@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
+	"github.com/dbaasd/dbaasd/internal/engine/mysql"
 )
 
 // entry is one parsed log entry: a line, or a line and its continuation
@@ -147,39 +148,12 @@ func known(s string) bool { return s != "" && s != "[unknown]" }
 
 // MariaDB error log: "2026-01-02 10:11:12 5 [Warning] message" (and the
 // older "260102 10:11:12 ..."). The server runs with TZ=UTC.
-var (
-	myLine   = regexp.MustCompile(`^(\d{4}-\d{2}-\d{2} {1,2}\d{1,2}:\d{2}:\d{2}|\d{6} {1,2}\d{1,2}:\d{2}:\d{2}) +(?:(\d+) +)?\[(\w+)\] (.*)$`)
-	myDenied = regexp.MustCompile(`Access denied for user '((?:[^'\\]|\\.)*)'@'([^']*)'(?: to database '((?:[^'\\]|\\.)*)')?`)
-)
-
 func startMariaDBError(line string, _ time.Time) (entry, bool) {
-	m := myLine.FindStringSubmatch(line)
-	if m == nil {
+	ts, labels, msg, ok := mysql.ParseErrorLine(line)
+	if !ok {
 		return entry{}, false
 	}
-	ts, err := parseMariaDBTime(m[1])
-	if err != nil {
-		return entry{}, false
-	}
-	e := entry{ts: ts, labels: map[string]string{"level": strings.ToLower(m[3])}, value: m[4]}
-	if m[2] != "" {
-		e.labels["thread"] = m[2]
-	}
-	if d := myDenied.FindStringSubmatch(m[4]); d != nil {
-		e.labels["user"], e.labels["client_host"] = d[1], d[2]
-		if d[3] != "" {
-			e.labels["database"] = d[3]
-		}
-	}
-	return e, true
-}
-
-func parseMariaDBTime(s string) (time.Time, error) {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 6 && s[6] == ' ' {
-		return time.ParseInLocation("060102 15:04:05", s, time.UTC)
-	}
-	return time.ParseInLocation("2006-01-02 15:04:05", s, time.UTC)
+	return entry{ts: ts, labels: labels, value: msg}, true
 }
 
 // MariaDB slow query log: an entry starts at "# User@Host:", its time is

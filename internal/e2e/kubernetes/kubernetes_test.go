@@ -203,7 +203,7 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 		t.Errorf("through the pooler: %d rows", n)
 	}
 	checkPoolerLookup(t, k, ds, addr, app)
-	checkMetrics(t, e, ds, "appdb")
+	checkMetrics(t, e, ds, "appdb", 1<<20)
 	checkLogs(t, e, ds, addr)
 	// The operator's own role names are refused before they are accepted.
 	for _, name := range []string{"streaming_replica", "cnpg_pooler_pgbouncer"} {

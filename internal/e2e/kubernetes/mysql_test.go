@@ -163,6 +163,10 @@ func TestMySQLOnKubernetes(t *testing.T) {
 			t.Errorf("replica %s took a tenant's write", a)
 		}
 	}
+	// Metrics come from every server; the error log from the pods.
+	checkMetrics(t, e, ds, "appdb", 1)
+	checkMyLogs(t, e, ds, addr)
+
 	// The tenant reaches neither the superuser's rights nor the operator's
 	// accounts.
 	for _, q := range []string{"SELECT count(*) FROM mysql.user", "SET GLOBAL read_only = 1", "CREATE USER x IDENTIFIED BY 'Secret-pass-9'"} {
@@ -302,6 +306,38 @@ func TestMySQLOnKubernetes(t *testing.T) {
 		t.Errorf("after resize the table has %d rows", n)
 	}
 	deleteAndCheck(t, e, k, ds)
+}
+
+// checkMyLogs: a refused login at the primary's address is in MariaDB's
+// error log as the API serves it, read from the pod, with the user and the
+// client's address.
+func checkMyLogs(t *testing.T, e *at.Env, ds, addr string) {
+	t.Helper()
+	if d, err := myConnect(addr, "app_user", "Wrong-Password-9", "appdb"); err == nil {
+		_ = d.Close()
+		t.Fatal("a wrong password was accepted")
+	}
+	path := "/v1/datastores/" + ds + "/logs?job=mysql-error&limit=50"
+	var found map[string]any
+	for deadline := time.Now().Add(time.Minute); found == nil; time.Sleep(time.Second) {
+		r := e.Do(at.TokenA, http.MethodGet, path, nil)
+		lines, _ := r.Get("logs").([]any)
+		for _, l := range lines {
+			if line := l.(map[string]any); strings.Contains(line["value"].(string), "Access denied for user 'app_user'") {
+				found = line
+			}
+		}
+		if found == nil && time.Now().After(deadline) {
+			t.Fatalf("the refused login is not in the logs: %d %s", r.Status, r.Body)
+		}
+	}
+	labels := found["labels"].(map[string]any)
+	if labels["user"] != "app_user" || labels["level"] != "warning" || labels["job"] != "mysql-error" || labels["instance"] != addr {
+		t.Errorf("log line %v", found)
+	}
+	if r := e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds+"/logs?job=mysql-slow", nil); r.Status != http.StatusOK || strings.Contains(string(r.Body), "Access denied") {
+		t.Errorf("the slow log has the refused login: %d %s", r.Status, r.Body)
+	}
 }
 
 // deleteAndCheck deletes a datastore through the API and checks that

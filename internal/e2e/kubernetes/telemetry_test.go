@@ -44,8 +44,9 @@ func metricsOf(t *testing.T, r *at.Response) map[string]map[string]series {
 
 // checkMetrics: the metrics of a datastore on Kubernetes come from its
 // servers, asked through the nodes' addresses. Every instance is up and
-// has its data's size and its connections; the database db has its size.
-func checkMetrics(t *testing.T, e *at.Env, ds, db string) {
+// has its data's size (at least minDisk bytes) and its connections; the
+// database db has its size.
+func checkMetrics(t *testing.T, e *at.Env, ds, db string, minDisk float64) {
 	t.Helper()
 	r := e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil)
 	hosts := map[string]string{} // hostname → ip
@@ -63,7 +64,7 @@ func checkMetrics(t *testing.T, e *at.Env, ds, db string) {
 			if s := inst["up"][host]; s.Last == nil || *s.Last != 1 || s.IP != ip {
 				problems = append(problems, fmt.Sprintf("instance %s up: %+v", host, s))
 			}
-			if s := inst["disk_used_bytes"][host]; s.Last == nil || *s.Last < 1<<20 {
+			if s := inst["disk_used_bytes"][host]; s.Last == nil || *s.Last < minDisk {
 				problems = append(problems, fmt.Sprintf("instance %s disk_used_bytes: %+v", host, s))
 			}
 			if s, ok := inst["connections"][host]; !ok || len(s.Values) == 0 {

@@ -97,16 +97,33 @@ func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, 
 }
 
 func (d *Driver) sampleNode(ctx context.Context, c *engine.Cluster, n *node, galera bool, masterFile string, masterPos int64) nodeAnswer {
-	var a nodeAnswer
 	ctx, cancel := context.WithTimeout(ctx, sampleTimeout)
 	defer cancel()
 	db := openSocket(n.socket(), c.AdminPassword, sampleTimeout)
 	defer func() { _ = db.Close() }()
+	up, values, dbs := SampleServer(ctx, db, n.ID, ServerRole{Galera: galera, Native: d.mode == ModeNative, MasterFile: masterFile, MasterPos: masterPos})
+	return nodeAnswer{up: up, values: values, dbs: dbs}
+}
+
+// ServerRole is what SampleServer needs to know of a server's place in
+// its cluster.
+type ServerRole struct {
+	Galera bool // a node of a Galera cluster
+	Native bool // a node of a semi-sync cluster
+	// MasterFile and MasterPos are the primary's binary log position
+	// (MasterPosition), for a replica's lag in bytes ("" = unknown).
+	MasterFile string
+	MasterPos  int64
+}
+
+// SampleServer measures one server through db, an admin connection (see
+// Sample for what it reads); up is false when the server does not answer.
+// The Kubernetes runtime's driver measures its servers with it too.
+func SampleServer(ctx context.Context, db *sql.DB, nodeID string, r ServerRole) (up bool, values map[string]float64, dbs []engine.DatabaseSample) {
 	status, err := globalStatus(ctx, db)
 	if err != nil {
-		return a
+		return false, nil, nil
 	}
-	a.up = true
 	num := func(names ...string) float64 {
 		var sum float64
 		for _, name := range names {
@@ -116,7 +133,7 @@ func (d *Driver) sampleNode(ctx context.Context, c *engine.Cluster, n *node, gal
 		return sum
 	}
 	requests, reads := num("Innodb_buffer_pool_read_requests"), num("Innodb_buffer_pool_reads")
-	a.values = map[string]float64{
+	values = map[string]float64{
 		engine.MetricConnections: max(num("Threads_connected")-1, 0),
 		engine.MetricCommits:     num("Handler_commit"),
 		engine.MetricRollbacks:   num("Handler_rollback"),
@@ -130,22 +147,21 @@ func (d *Driver) sampleNode(ctx context.Context, c *engine.Cluster, n *node, gal
 		metricAborted:            num("Aborted_connects"),
 	}
 	switch {
-	case galera:
-		a.values[metricGaleraQueue] = num("wsrep_local_recv_queue")
-	case d.mode == ModeNative:
+	case r.Galera:
+		values[metricGaleraQueue] = num("wsrep_local_recv_queue")
+	case r.Native:
 		ns := engine.NodeState{}
-		observeReplication(ctx, db, &ns, masterFile, masterPos)
+		observeReplication(ctx, db, &ns, r.MasterFile, r.MasterPos)
 		if ns.Role == engine.RoleReplica {
-			a.values[engine.MetricReplicationLagBytes] = float64(ns.LagBytes)
+			values[engine.MetricReplicationLagBytes] = float64(ns.LagBytes)
 			if st, err := scanMap(ctx, db, "SHOW SLAVE STATUS"); err == nil && st != nil {
 				if s, err := strconv.ParseFloat(st["Seconds_Behind_Master"], 64); err == nil {
-					a.values[metricLagSeconds] = s
+					values[metricLagSeconds] = s
 				}
 			}
 		}
 	}
-	a.dbs = sampleSchemas(ctx, db, n.ID)
-	return a
+	return true, values, sampleSchemas(ctx, db, nodeID)
 }
 
 // globalStatus reads every global status variable.

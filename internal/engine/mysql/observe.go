@@ -154,7 +154,12 @@ func gtidSeq(pos string) uint64 {
 func binlogPosition(ctx context.Context, c *engine.Cluster, n *node) (string, int64) {
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 	defer cancel()
-	db := probeDB(n.socket(), c.AdminPassword)
+	return MasterPosition(ctx, probeDB(n.socket(), c.AdminPassword))
+}
+
+// MasterPosition is the current binary log file and position of the server
+// db reaches ("" when it has none or does not answer).
+func MasterPosition(ctx context.Context, db *sql.DB) (string, int64) {
 	st, err := scanMap(ctx, db, "SHOW MASTER STATUS")
 	if err != nil || st == nil {
 		return "", 0
