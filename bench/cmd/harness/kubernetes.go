@@ -55,55 +55,65 @@ func runKubernetes(ctx context.Context, e *env, res *results) error {
 	}
 	runs := min(e.cfg.runs, 3) // a Kubernetes create takes a minute or more
 
-	d := &detail{title: "PostgreSQL on Kubernetes (CloudNativePG) beside the local runtime, 3 nodes",
+	d := &detail{title: "PostgreSQL (CloudNativePG) and MySQL (mariadb-operator, semi-sync) on Kubernetes beside the local runtime, 3 nodes",
 		header: []string{"figure", "local runtime", "Kubernetes runtime"}}
-	var createLocal, createK8s, foLocal, foK8s []float64
-	for run := 1; run <= runs; run++ {
-		for _, rt := range []struct {
-			cs   *clusterServer
-			out  *[]float64
-			name string
-		}{{local, &createLocal, "local"}, {k8s, &createK8s, "kubernetes"}} {
-			took, err := createOnce(ctx, rt.cs.cl, rt.cs.types["postgresql"], fmt.Sprintf("bench-k8s-create-%s-%d", rt.name, run))
-			if err != nil {
-				return fmt.Errorf("%s create, run %d: %w", rt.name, run, err)
+	for _, k8sEng := range k8sEngines {
+		eng := k8sEng.name
+		var createLocal, createK8s, foLocal, foK8s []float64
+		for run := 1; run <= runs; run++ {
+			for _, rt := range []struct {
+				cs   *clusterServer
+				out  *[]float64
+				name string
+			}{{local, &createLocal, "local"}, {k8s, &createK8s, "kubernetes"}} {
+				took, err := createOnce(ctx, rt.cs.cl, rt.cs.types[eng], eng, fmt.Sprintf("bench-k8s-create-%s-%d", rt.name, run))
+				if err != nil {
+					return fmt.Errorf("%s %s create, run %d: %w", rt.name, eng, run, err)
+				}
+				e.logf("run %d/%d %s create → ACTIVE on %s: %.1f s", run, runs, eng, rt.name, took.Seconds())
+				*rt.out = append(*rt.out, took.Seconds())
 			}
-			e.logf("run %d/%d postgresql create → ACTIVE on %s: %.1f s", run, runs, rt.name, took.Seconds())
-			*rt.out = append(*rt.out, took.Seconds())
+			r, err := failoverOnce(ctx, local.cl, local.types[eng], eng, run, killServer(local.dataDir, eng))
+			if err != nil {
+				return fmt.Errorf("local %s failover, run %d: %w", eng, run, err)
+			}
+			foLocal = append(foLocal, r.took.Seconds())
+			r, err = failoverOnce(ctx, k8s.cl, k8s.types[eng], eng, run, deletePrimaryPod(kc, k8sEng.primary))
+			if err != nil {
+				return fmt.Errorf("kubernetes %s failover, run %d: %w", eng, run, err)
+			}
+			e.logf("run %d/%d %s failover: local %.1f s, kubernetes %.1f s (%d acknowledged, %d lost)",
+				run, runs, eng, foLocal[len(foLocal)-1], r.took.Seconds(), r.acked, r.lost)
+			foK8s = append(foK8s, r.took.Seconds())
 		}
-		r, err := failoverOnce(ctx, local.cl, local.types["postgresql"], "postgresql", run, killServer(local.dataDir, "postgresql"))
-		if err != nil {
-			return fmt.Errorf("local failover, run %d: %w", run, err)
-		}
-		foLocal = append(foLocal, r.took.Seconds())
-		r, err = failoverOnce(ctx, k8s.cl, k8s.types["postgresql"], "postgresql", run, deletePrimaryPod(kc))
-		if err != nil {
-			return fmt.Errorf("kubernetes failover, run %d: %w", run, err)
-		}
-		e.logf("run %d/%d postgresql failover: local %.1f s, kubernetes %.1f s (%d acknowledged, %d lost)",
-			run, runs, foLocal[len(foLocal)-1], r.took.Seconds(), r.acked, r.lost)
-		foK8s = append(foK8s, r.took.Seconds())
+		res.add(&figure{section: sec, name: eng + ", 3 nodes on Kubernetes: create → ACTIVE", unit: "s", values: createK8s,
+			baseName: "the same on the local runtime", base: createLocal})
+		res.add(&figure{section: sec, name: eng + ", 3 nodes on Kubernetes: failover (primary's pod deleted → new primary accepting writes)",
+			unit: "s", values: foK8s, baseName: "the local runtime (primary killed)", base: foLocal})
+		d.rows = append(d.rows,
+			[]string{eng + " create → ACTIVE (s)", report.Summary(summarize(createLocal), ""), report.Summary(summarize(createK8s), "")},
+			[]string{eng + " failover (s)", report.Summary(summarize(foLocal), ""), report.Summary(summarize(foK8s), "")})
 	}
-	res.add(&figure{section: sec, name: "postgresql, 3 nodes on Kubernetes: create → ACTIVE", unit: "s", values: createK8s,
-		baseName: "the same on the local runtime", base: createLocal})
-	res.add(&figure{section: sec, name: "postgresql, 3 nodes on Kubernetes: failover (primary's pod deleted → new primary accepting writes)",
-		unit: "s", values: foK8s, baseName: "the local runtime (primary killed)", base: foLocal})
-	d.rows = append(d.rows,
-		[]string{"create → ACTIVE (s)", report.Summary(summarize(createLocal), ""), report.Summary(summarize(createK8s), "")},
-		[]string{"failover (s)", report.Summary(summarize(foLocal), ""), report.Summary(summarize(foK8s), "")})
 	d.notes = append(d.notes,
-		"Kubernetes: the single-node test bed of scripts/k8s (Kubernetes v1.34.4, CloudNativePG v1.27.1, containerd, hostPath volumes) on the same machine as the local runtime; pods request a tenth of the flavor.",
-		"Create includes the operator's initdb job, three pods started one after the other (each clones the primary with pg_basebackup) and dbaasd's node Services and pooler.",
-		"Failover on Kubernetes is the operator's: the primary's pod is deleted with no grace period, CloudNativePG notices and promotes the most advanced replica; dbaasd moves connection.master once it observes the new primary.")
+		"Kubernetes: the single-node test bed of scripts/k8s (Kubernetes v1.34.4, CloudNativePG v1.27.1, mariadb-operator v25.10.2, containerd, hostPath volumes) on the same machine as the local runtime; pods request a tenth of the flavor.",
+		"PostgreSQL's create includes the operator's initdb job, three pods started one after the other (each clones the primary with pg_basebackup) and dbaasd's node Services and pooler; MySQL's, the operator's three pods started together and its replication set up, and dbaasd's node Services.",
+		"Failover on Kubernetes is the operator's: the primary's pod is deleted with no grace period, the operator notices and promotes a replica; dbaasd moves connection.master once it observes the new primary.")
 	res.addDetail(sec, d)
 	return nil
 }
 
+// k8sEngines are the engines the Kubernetes section measures, with the
+// label their operator gives the primary's pod.
+var k8sEngines = []struct{ name, primary string }{
+	{"postgresql", "cnpg.io/instanceRole=primary"},
+	{"mysql_native", "k8s.mariadb.com/role=primary"},
+}
+
 // createOnce times one 3-node create to ACTIVE; the datastore is deleted
 // afterwards.
-func createOnce(ctx context.Context, cl *dbaasd.Client, typeID, name string) (time.Duration, error) {
+func createOnce(ctx context.Context, cl *dbaasd.Client, typeID, eng, name string) (time.Duration, error) {
 	t := time.Now()
-	id, err := cl.CreateDatastore(ctx, typeID, "postgresql", name, 3)
+	id, err := cl.CreateDatastore(ctx, typeID, eng, name, 3)
 	if err != nil {
 		return 0, err
 	}
@@ -114,12 +124,12 @@ func createOnce(ctx context.Context, cl *dbaasd.Client, typeID, name string) (ti
 	return time.Since(t), nil
 }
 
-// deletePrimaryPod deletes the pod CloudNativePG labels primary.
-func deletePrimaryPod(kc kubernetes.Interface) func(datastoreID, nodeID string) error {
+// deletePrimaryPod deletes the pod the operator labels primary (selector).
+func deletePrimaryPod(kc kubernetes.Interface, selector string) func(datastoreID, nodeID string) error {
 	return func(datastoreID, _ string) error {
 		ctx := context.Background()
 		ns := kube.Namespace(datastoreID)
-		pods, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "cnpg.io/instanceRole=primary"})
+		pods, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
 		if err != nil {
 			return err
 		}
