@@ -70,10 +70,11 @@ func Capabilities(drivers map[string]engine.Driver) map[string]service.Capabilit
 		_, topics := d.(engine.TopicManager)
 		_, acls := d.(engine.ACLManager)
 		_, pw := d.(engine.PasswordSetter)
+		_, backups := d.(engine.Backuper)
 		ra, ok := d.(engine.RetentionApplier)
 		out[name] = service.Capabilities{Users: users, Databases: dbs, Extensions: exts, Slots: slots,
 			Topics: topics, ACLs: acls, Password: pw, Pooler: name == engine.PostgreSQL,
-			Retention: ok && ra.AppliesRetention()}
+			Retention: ok && ra.AppliesRetention(), Backups: backups}
 	}
 	return out
 }

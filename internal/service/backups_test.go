@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,5 +81,50 @@ func TestUpdateBackupsReachesEnginesThatPrune(t *testing.T) {
 				t.Errorf("status %s, want %s", v.Status, wantStatus)
 			}
 		})
+	}
+}
+
+// TestRestoreNeedsAnEngineThatBacksUp: a restore from a datastore without
+// a backup is refused either way, and the answer says whether one will
+// come (the engine backs up) or never can (it does not, on this
+// deployment: MySQL on Kubernetes).
+func TestRestoreNeedsAnEngineThatBacksUp(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		backups bool
+		want    string
+	}{{true, "has no backup to restore from yet"}, {false, "mysql_native datastores have no backups on this deployment"}} {
+		ctx := context.Background()
+		box, err := secret.NewBox(make([]byte, 32))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := store.Open(ctx, "", t.TempDir(), box)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+		project := "0123456789abcdef0123456789abcdef"
+		typ := &model.DatastoreType{ID: uuid.NewString(), Engine: "mysql_native", Version: "10.11"}
+		src := &model.Datastore{Base: model.Base{ID: uuid.NewString(), ProjectID: project, CreatedAt: now, UpdatedAt: now},
+			Name: "src", TypeID: typ.ID, FlavorID: uuid.NewString(), NodeCount: 1, Status: model.StatusActive,
+			Enabled: true, Generation: 1, BackupRetentionDays: 7}
+		err = st.InTx(ctx, func(tx store.Tx) error {
+			return errors.Join(tx.Projects().Insert(ctx, &model.Project{ID: project, Name: "p", CreatedAt: now}),
+				tx.DatastoreTypes().Insert(ctx, typ), tx.Datastores().Insert(ctx, src))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := New(st, Config{Capabilities: map[string]Capabilities{"mysql_native": {Users: true, Databases: true, Backups: tc.backups}}},
+			slog.New(slog.DiscardHandler), nil)
+		err = st.InTx(ctx, func(tx store.Tx) error {
+			return svc.checkRestore(ctx, tx, Caller{ProjectID: project}, typ, &model.Restore{DatastoreID: src.ID})
+		})
+		var se *Error
+		if !errors.As(err, &se) || se.Kind != KindInvalid || se.Field != "restore.datastore_id" || !strings.Contains(se.Message, tc.want) {
+			t.Errorf("backups=%v: restore from a datastore without a backup: %v, want a refusal saying %q", tc.backups, err, tc.want)
+		}
 	}
 }

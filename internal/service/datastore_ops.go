@@ -405,6 +405,9 @@ func (s *Service) checkRestore(ctx context.Context, tx store.Tx, c Caller, typ *
 		return Invalid("restore.datastore_id", "datastore %s is of another type; a restore keeps the type", r.DatastoreID)
 	}
 	if !src.AllowRestore {
+		if !s.cfg.Capabilities[typ.Engine].Backups {
+			return Invalid("restore.datastore_id", "%s datastores have no backups on this deployment, so none can be restored", typ.Engine)
+		}
 		return Invalid("restore.datastore_id", "datastore %s has no backup to restore from yet", r.DatastoreID)
 	}
 	if r.TargetTime == nil {

@@ -45,6 +45,9 @@ type Capabilities struct {
 	// Retention: the engine prunes its backups by the datastore's
 	// retention, so a change of it is an action (engine.RetentionApplier).
 	Retention bool
+	// Backups: the engine backs up and restores (engine.Backuper); without
+	// it no backup is ever taken, so a restore is refused for good.
+	Backups bool
 }
 
 // Config is the service's policy.

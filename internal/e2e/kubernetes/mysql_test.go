@@ -210,6 +210,15 @@ func TestMySQLOnKubernetes(t *testing.T) {
 	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
 	mustMy(t, addr, "third_user", "Secret-pass-3", "")
 
+	// No backup is taken of MySQL on this runtime: a restore is refused
+	// for good, and says so.
+	body := e.DatastoreBody("mysql_native", "my-k8s-restored", 1)
+	body["datastore"].(map[string]any)["restore"] = map[string]any{"datastore_id": ds}
+	if r := e.Do(at.TokenA, http.MethodPost, "/v1/datastores", body); r.Status != http.StatusBadRequest ||
+		!strings.Contains(string(r.Body), "have no backups on this deployment") {
+		t.Errorf("a restore from a MySQL datastore on Kubernetes: %d %s", r.Status, r.Body)
+	}
+
 	// Galera: a write on one node is on every node at once.
 	gaddrs := addresses(rg)
 	guser := at.MustPost(t, e, "/v1/users", map[string]any{"user": map[string]any{"datastore_id": gal, "name": "g_user", "password": "Secret-pass-4"}}).Str("user.id")
