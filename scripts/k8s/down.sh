@@ -20,7 +20,7 @@ stop_pid() { # stop_pid PID: TERM, then KILL after a grace period
 
 if [ -d "$K8S_RUN/pids" ]; then
   # The kubelet first, so it does not restart what goes next.
-  for name in kubelet kube-proxy kube-scheduler kube-controller-manager versitygw; do
+  for name in scrub-volumes kubelet kube-proxy kube-scheduler kube-controller-manager versitygw; do
     [ -f "$K8S_RUN/pids/$name" ] && stop_pid "$(cat "$K8S_RUN/pids/$name")"
   done
 fi

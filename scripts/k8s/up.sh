@@ -152,34 +152,12 @@ start kube-apiserver "$B/kube-apiserver" --etcd-servers http://127.0.0.1:2379 \
 wait_for 120 kube-apiserver $KUBECTL get --raw=/readyz
 # The controller-manager exits unless it can read the authentication config.
 wait_for 60 "bootstrap RBAC" $KUBECTL -n kube-system get rolebinding system::extension-apiserver-authentication-reader
-recycler=$K8S_RUN/recycler-pod.yaml
-cat >"$recycler" <<'EOF'
-apiVersion: v1
-kind: Pod
-metadata:
-  generateName: pv-recycler-
-  namespace: default
-spec:
-  restartPolicy: Never
-  containers:
-  - name: recycler
-    image: dbaasd.local/postgresql:15
-    imagePullPolicy: Never
-    securityContext: {runAsUser: 0, runAsGroup: 0}
-    command: ["/bin/sh", "-c", "test -e /scrub && find /scrub -mindepth 1 -delete && chmod 0777 /scrub && test -z \"$(ls -A /scrub)\""]
-    volumeMounts:
-    - {name: vol, mountPath: /scrub}
-  volumes:
-  - name: vol
-    hostPath: {path: /tmp}
-EOF
 start kube-controller-manager "$B/kube-controller-manager" --kubeconfig "$K8S_RUN/controller-manager.kubeconfig" \
   --authentication-kubeconfig "$K8S_RUN/controller-manager.kubeconfig" --authorization-kubeconfig "$K8S_RUN/controller-manager.kubeconfig" \
   --bind-address 127.0.0.1 --leader-elect=false --use-service-account-credentials \
   --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
   --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
-  --service-cluster-ip-range "$K8S_SERVICE_CIDR" \
-  --pv-recycler-pod-template-filepath-hostpath "$recycler" --pv-recycler-minimum-timeout-hostpath 30 --v=1
+  --service-cluster-ip-range "$K8S_SERVICE_CIDR" --v=1
 start kube-scheduler "$B/kube-scheduler" --kubeconfig "$K8S_RUN/scheduler.kubeconfig" \
   --authentication-kubeconfig "$K8S_RUN/scheduler.kubeconfig" --authorization-kubeconfig "$K8S_RUN/scheduler.kubeconfig" \
   --bind-address 127.0.0.1 --leader-elect=false --v=1
@@ -342,7 +320,8 @@ metadata:
 provisioner: kubernetes.io/no-provisioner
 volumeBindingMode: WaitForFirstConsumer
 EOF
-# A pool of volumes on this machine, scrubbed and reused when released.
+# A pool of volumes on this machine, scrubbed and reused when released
+# (by scrub-volumes.sh: Retain here, the scrubber offers them again).
 pvs=${K8S_PV_COUNT:-40}
 for i in $(seq 1 "$pvs"); do
   d=$K8S_RUN/pv/pv$i
@@ -355,11 +334,13 @@ metadata: {name: local-pv$i}
 spec:
   capacity: {storage: 100Gi}
   accessModes: [ReadWriteOnce]
-  persistentVolumeReclaimPolicy: Recycle
+  persistentVolumeReclaimPolicy: Retain
   storageClassName: local
   hostPath: {path: $d, type: Directory}
 EOF
 done | $KUBECTL apply -f - >/dev/null
+setsid "$here/scrub-volumes.sh" >"$K8S_RUN/logs/scrub-volumes.log" 2>&1 </dev/null &
+echo $! >"$K8S_RUN/pids/scrub-volumes"
 
 # The operator, from its own release manifest, with the image made here.
 sed -e "s#ghcr.io/cloudnative-pg/cloudnative-pg:[0-9.]*#dbaasd.local/cnpg:${CNPG_VERSION#v}#" \
