@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -167,6 +168,13 @@ func TestMySQLOnKubernetes(t *testing.T) {
 	checkMetrics(t, e, ds, "appdb", 1)
 	checkMyLogs(t, e, ds, addr)
 
+	// Replication between the servers is encrypted and the primary's
+	// certificate checked (the operator's TLS, a CA per datastore).
+	root := rootOf(t, k, ds)
+	if st := slaveStatus(t, mustMy(t, addrs[1], "root", root, "")); st["Master_SSL_Allowed"] != "Yes" || st["Master_SSL_Verify_Server_Cert"] != "Yes" {
+		t.Errorf("a replica's replication is not over verified TLS: %v", st)
+	}
+
 	// The tenant reaches neither the superuser's rights nor the operator's
 	// accounts.
 	for _, q := range []string{"SELECT count(*) FROM mysql.user", "SET GLOBAL read_only = 1", "CREATE USER x IDENTIFIED BY 'Secret-pass-9'"} {
@@ -239,6 +247,10 @@ func TestMySQLOnKubernetes(t *testing.T) {
 		if size := myQuery[int](t, n, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'WSREP_CLUSTER_SIZE'"); size != 3 {
 			t.Errorf("Galera node %s sees a cluster of %d", a, size)
 		}
+	}
+	gopts := myQuery[string](t, mustMy(t, gaddrs[1], "root", rootOf(t, k, gal), ""), "SELECT @@wsrep_provider_options")
+	if !regexp.MustCompile(`(^|;)\s*socket\.ssl = (YES|yes|ON|1|true)\s*(;|$)`).MatchString(gopts) {
+		t.Errorf("Galera's traffic is not over TLS: %s", gopts)
 	}
 	deleteAndCheck(t, e, k, gal)
 
@@ -315,6 +327,43 @@ func TestMySQLOnKubernetes(t *testing.T) {
 		t.Errorf("after resize the table has %d rows", n)
 	}
 	deleteAndCheck(t, e, k, ds)
+}
+
+// rootOf is the password of a MySQL datastore's root, read from its
+// secret with the bed's admin access (a tenant has neither).
+func rootOf(t *testing.T, k kubernetes.Interface, ds string) string {
+	t.Helper()
+	sec, err := k.CoreV1().Secrets(kube.Namespace(ds)).Get(context.Background(), "mariadb-root", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(sec.Data["password"])
+}
+
+// slaveStatus is SHOW SLAVE STATUS as column → value.
+func slaveStatus(t *testing.T, d *sql.DB) map[string]string {
+	t.Helper()
+	rows, err := d.Query("SHOW SLAVE STATUS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	cols, _ := rows.Columns()
+	out := map[string]string{}
+	if rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range cols {
+			out[c] = vals[i].String
+		}
+	}
+	return out
 }
 
 // checkMyLogs: a refused login at the primary's address is in MariaDB's

@@ -72,9 +72,12 @@ type Galera struct {
 	Enabled bool `json:"enabled"`
 }
 
-// TLS of the servers.
+// TLS of the servers: the operator issues the certificates from a CA of
+// the datastore's own.
 type TLS struct {
 	Enabled bool `json:"enabled"`
+	// GaleraSSTEnabled encrypts Galera's full state transfers too.
+	GaleraSSTEnabled *bool `json:"galeraSSTEnabled,omitempty"`
 }
 
 // MariaDBStatus is what the operator reports.

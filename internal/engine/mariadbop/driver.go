@@ -256,7 +256,12 @@ func (d *Driver) applySpec(m *MariaDB, c *engine.Cluster, version, cnf string) e
 	} else {
 		m.Spec.Replication = &Replication{Enabled: true}
 	}
-	m.Spec.TLS = &TLS{Enabled: false}
+	// TLS from the operator's own CA per datastore: replication between
+	// the servers (and Galera's traffic and state transfers) is encrypted,
+	// as the local runtime encrypts Galera's; clients may use it, and are
+	// not made to.
+	sst := d.opts.Mode == mysql.ModeSync
+	m.Spec.TLS = &TLS{Enabled: true, GaleraSSTEnabled: &sst}
 	m.Spec.Suspend = false
 	return nil
 }
