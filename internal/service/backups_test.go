@@ -35,30 +35,7 @@ func TestUpdateBackupsReachesEnginesThatPrune(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			box, err := secret.NewBox(make([]byte, 32))
-			if err != nil {
-				t.Fatal(err)
-			}
-			st, err := store.Open(ctx, "", t.TempDir(), box)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = st.Close() })
-			now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
-			project := "0123456789abcdef0123456789abcdef"
-			typ := &model.DatastoreType{ID: uuid.NewString(), Engine: "postgresql", Version: "15"}
-			ds := &model.Datastore{Base: model.Base{ID: uuid.NewString(), ProjectID: project, CreatedAt: now, UpdatedAt: now},
-				Name: "ds", TypeID: typ.ID, FlavorID: uuid.NewString(), NodeCount: 1, Status: model.StatusActive,
-				Enabled: true, Generation: 1, BackupRetentionDays: 7}
-			err = st.InTx(ctx, func(tx store.Tx) error {
-				return errors.Join(tx.Projects().Insert(ctx, &model.Project{ID: project, Name: "p", CreatedAt: now}),
-					tx.DatastoreTypes().Insert(ctx, typ), tx.Datastores().Insert(ctx, ds))
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			svc := New(st, Config{Capabilities: map[string]Capabilities{"postgresql": {Retention: tc.retention}}},
-				slog.New(slog.DiscardHandler), nil)
+			svc, st, _, ds, project := oneDatastore(t, "postgresql", Capabilities{Retention: tc.retention})
 			v, err := svc.UpdateBackups(ctx, Caller{ProjectID: project}, ds.ID, tc.days)
 			if err != nil {
 				t.Fatal(err)
@@ -95,31 +72,8 @@ func TestRestoreNeedsAnEngineThatBacksUp(t *testing.T) {
 		want    string
 	}{{true, "has no backup to restore from yet"}, {false, "mysql_native datastores have no backups on this deployment"}} {
 		ctx := context.Background()
-		box, err := secret.NewBox(make([]byte, 32))
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := store.Open(ctx, "", t.TempDir(), box)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
-		project := "0123456789abcdef0123456789abcdef"
-		typ := &model.DatastoreType{ID: uuid.NewString(), Engine: "mysql_native", Version: "10.11"}
-		src := &model.Datastore{Base: model.Base{ID: uuid.NewString(), ProjectID: project, CreatedAt: now, UpdatedAt: now},
-			Name: "src", TypeID: typ.ID, FlavorID: uuid.NewString(), NodeCount: 1, Status: model.StatusActive,
-			Enabled: true, Generation: 1, BackupRetentionDays: 7}
-		err = st.InTx(ctx, func(tx store.Tx) error {
-			return errors.Join(tx.Projects().Insert(ctx, &model.Project{ID: project, Name: "p", CreatedAt: now}),
-				tx.DatastoreTypes().Insert(ctx, typ), tx.Datastores().Insert(ctx, src))
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc := New(st, Config{Capabilities: map[string]Capabilities{"mysql_native": {Users: true, Databases: true, Backups: tc.backups}}},
-			slog.New(slog.DiscardHandler), nil)
-		err = st.InTx(ctx, func(tx store.Tx) error {
+		svc, st, typ, src, project := oneDatastore(t, "mysql_native", Capabilities{Users: true, Databases: true, Backups: tc.backups})
+		err := st.InTx(ctx, func(tx store.Tx) error {
 			return svc.checkRestore(ctx, tx, Caller{ProjectID: project}, typ, &model.Restore{DatastoreID: src.ID})
 		})
 		var se *Error
@@ -127,4 +81,35 @@ func TestRestoreNeedsAnEngineThatBacksUp(t *testing.T) {
 			t.Errorf("backups=%v: restore from a datastore without a backup: %v, want a refusal saying %q", tc.backups, err, tc.want)
 		}
 	}
+}
+
+// oneDatastore is a store holding a project with one ACTIVE datastore of
+// engine, and the service over it with caps for that engine.
+func oneDatastore(t *testing.T, eng string, caps Capabilities) (*Service, store.Store, *model.DatastoreType, *model.Datastore, string) {
+	t.Helper()
+	ctx := context.Background()
+	box, err := secret.NewBox(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, "", t.TempDir(), box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	project := "0123456789abcdef0123456789abcdef"
+	typ := &model.DatastoreType{ID: uuid.NewString(), Engine: eng, Version: "1"}
+	ds := &model.Datastore{Base: model.Base{ID: uuid.NewString(), ProjectID: project, CreatedAt: now, UpdatedAt: now},
+		Name: "ds", TypeID: typ.ID, FlavorID: uuid.NewString(), NodeCount: 1, Status: model.StatusActive,
+		Enabled: true, Generation: 1, BackupRetentionDays: 7}
+	err = st.InTx(ctx, func(tx store.Tx) error {
+		return errors.Join(tx.Projects().Insert(ctx, &model.Project{ID: project, Name: "p", CreatedAt: now}),
+			tx.DatastoreTypes().Insert(ctx, typ), tx.Datastores().Insert(ctx, ds))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := New(st, Config{Capabilities: map[string]Capabilities{eng: caps}}, slog.New(slog.DiscardHandler), nil)
+	return svc, st, typ, ds, project
 }

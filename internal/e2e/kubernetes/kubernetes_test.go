@@ -93,10 +93,18 @@ func exec(t *testing.T, c *pgx.Conn, sql string, args ...any) {
 	}
 }
 
-// readyPods counts the datastore's instance pods that are Ready.
-func readyPods(t *testing.T, k kubernetes.Interface, ds string) (ready int, names []string) {
+// Label selectors of the servers' pods and of the primary's, by operator.
+const (
+	cnpgInstances  = "cnpg.io/podRole=instance"
+	cnpgPrimary    = "cnpg.io/instanceRole=primary"
+	mariadbServers = "app.kubernetes.io/instance=mariadb"
+	mariadbPrimary = "k8s.mariadb.com/role=primary"
+)
+
+// readyPods counts the datastore's server pods (selector) that are Ready.
+func readyPods(t *testing.T, k kubernetes.Interface, ds, selector string) (ready int, names []string) {
 	t.Helper()
-	pods, err := k.CoreV1().Pods(kube.Namespace(ds)).List(context.Background(), metav1.ListOptions{LabelSelector: "cnpg.io/podRole=instance"})
+	pods, err := k.CoreV1().Pods(kube.Namespace(ds)).List(context.Background(), metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +144,7 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 	ds := e.CreateDatastore(at.TokenA, "postgresql", "pg-k8s", 3)
 	r := e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
 	t.Logf("create → ACTIVE with 3 instances: %s", time.Since(t0).Round(time.Second))
-	if n, names := readyPods(t, k, ds); n != 3 {
+	if n, names := readyPods(t, k, ds, cnpgInstances); n != 3 {
 		t.Fatalf("%d of 3 instance pods ready (%v)", n, names)
 	}
 	addr := r.Str("datastore.connection.master")
@@ -281,23 +289,8 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 	// address with every acknowledged row.
 	before := e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil)
 	oldMaster := master(before)
-	primary := primaryPod(t, k, ds)
 	t1 := time.Now()
-	now := int64(0)
-	if err := k.CoreV1().Pods(primary.Namespace).Delete(ctx, primary.Name, metav1.DeleteOptions{GracePeriodSeconds: &now}); err != nil {
-		t.Fatalf("delete the primary's pod %s: %v", primary.Name, err)
-	}
-	var after *at.Response
-	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		after = e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil)
-		if m := master(after); m != "" && m != oldMaster {
-			break
-		}
-	}
-	if m := master(after); m == "" || m == oldMaster {
-		t.Fatalf("no new master after the primary's pod was deleted: %s", after.Body)
-	}
-	newAddr := after.Str("datastore.connection.master")
+	newAddr := failPrimary(t, e, k, ds, cnpgPrimary, oldMaster)
 	var conn *pgx.Conn
 	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		c, err := connect(newAddr, "app_user", "Secret-pass-1", "appdb")
@@ -340,7 +333,7 @@ func TestPostgreSQLOnKubernetes(t *testing.T) {
 	if got := len(r.Get("datastore.instances").([]any)); got != 2 {
 		t.Errorf("after resize %d instances", got)
 	}
-	if n, names := readyPods(t, k, ds); n != 2 || len(names) != 2 {
+	if n, names := readyPods(t, k, ds, cnpgInstances); n != 2 || len(names) != 2 {
 		t.Errorf("after resize %d ready of %v", n, names)
 	}
 	if v := pgtest.QueryOne[string](t, mustConnect(t, r.Str("datastore.connection.master"), "app_user", "Secret-pass-1", "appdb"), "SHOW shared_buffers"); v != "512MB" {
@@ -371,9 +364,9 @@ func extensionID(t *testing.T, e *at.Env, name string) string {
 }
 
 // primaryPod is the pod the operator labels as primary.
-func primaryPod(t *testing.T, k kubernetes.Interface, ds string) *corev1.Pod {
+func primaryPod(t *testing.T, k kubernetes.Interface, ds, selector string) *corev1.Pod {
 	t.Helper()
-	pods, err := k.CoreV1().Pods(kube.Namespace(ds)).List(context.Background(), metav1.ListOptions{LabelSelector: "cnpg.io/instanceRole=primary"})
+	pods, err := k.CoreV1().Pods(kube.Namespace(ds)).List(context.Background(), metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,6 +374,29 @@ func primaryPod(t *testing.T, k kubernetes.Interface, ds string) *corev1.Pod {
 		t.Fatalf("%d pods labelled primary", len(pods.Items))
 	}
 	return &pods.Items[0]
+}
+
+// failPrimary deletes the primary's pod (selector) with no grace period,
+// waits until the API reports a master other than old, and returns its
+// address.
+func failPrimary(t *testing.T, e *at.Env, k kubernetes.Interface, ds, selector, old string) string {
+	t.Helper()
+	primary := primaryPod(t, k, ds, selector)
+	now := int64(0)
+	if err := k.CoreV1().Pods(primary.Namespace).Delete(context.Background(), primary.Name, metav1.DeleteOptions{GracePeriodSeconds: &now}); err != nil {
+		t.Fatalf("delete the primary's pod %s: %v", primary.Name, err)
+	}
+	var after *at.Response
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		after = e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil)
+		if m := master(after); m != "" && m != old {
+			break
+		}
+	}
+	if m := master(after); m == "" || m == old {
+		t.Fatalf("no new master after the primary's pod was deleted: %s", after.Body)
+	}
+	return after.Str("datastore.connection.master")
 }
 
 // checkPoolerLookup tries, as the owner of a database (app), to change

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -72,24 +71,6 @@ func myQuery[T any](t *testing.T, d *sql.DB, q string) T {
 	return v
 }
 
-// mariadbPods counts the datastore's server pods that are Ready.
-func mariadbPods(t *testing.T, k kubernetes.Interface, ds string) (ready int, names []string) {
-	t.Helper()
-	pods, err := k.CoreV1().Pods(kube.Namespace(ds)).List(context.Background(), metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=mariadb"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range pods.Items {
-		names = append(names, p.Name)
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue && p.DeletionTimestamp == nil {
-				ready++
-			}
-		}
-	}
-	return ready, names
-}
-
 // addresses are the datastore's node addresses, master first.
 func addresses(r *at.Response) []string {
 	out := []string{r.Str("datastore.connection.master")}
@@ -111,7 +92,6 @@ func TestMySQLOnKubernetes(t *testing.T) {
 	b := at.KubernetesBed(t)
 	e := start(t, b)
 	k := bedClient(t, b)
-	ctx := context.Background()
 
 	t0 := time.Now()
 	ds := e.CreateDatastore(at.TokenA, "mysql_native", "my-k8s", 3)
@@ -121,7 +101,7 @@ func TestMySQLOnKubernetes(t *testing.T) {
 	rg := e.WaitStatus(at.TokenA, "/v1/datastores/"+gal, "datastore", "ACTIVE", wait)
 	t.Logf("mysql (Galera) create → ACTIVE with 3 nodes: %s", time.Since(t0).Round(time.Second))
 	for _, id := range []string{ds, gal} {
-		if n, names := mariadbPods(t, k, id); n != 3 {
+		if n, names := readyPods(t, k, id, mariadbServers); n != 3 {
 			t.Fatalf("%d of 3 server pods ready (%v)", n, names)
 		}
 	}
@@ -258,26 +238,8 @@ func TestMySQLOnKubernetes(t *testing.T) {
 	// the API reports the new roles, and writes go on at the new master
 	// address with every acknowledged row.
 	oldMaster := master(e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil))
-	pods, err := k.CoreV1().Pods(kube.Namespace(ds)).List(ctx, metav1.ListOptions{LabelSelector: "k8s.mariadb.com/role=primary"})
-	if err != nil || len(pods.Items) != 1 {
-		t.Fatalf("the primary's pod: %v (%d pods)", err, len(pods.Items))
-	}
 	t1 := time.Now()
-	now := int64(0)
-	if err := k.CoreV1().Pods(pods.Items[0].Namespace).Delete(ctx, pods.Items[0].Name, metav1.DeleteOptions{GracePeriodSeconds: &now}); err != nil {
-		t.Fatalf("delete the primary's pod: %v", err)
-	}
-	var after *at.Response
-	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		after = e.Do(at.TokenA, http.MethodGet, "/v1/datastores/"+ds, nil)
-		if m := master(after); m != "" && m != oldMaster {
-			break
-		}
-	}
-	if m := master(after); m == "" || m == oldMaster {
-		t.Fatalf("no new master after the primary's pod was deleted: %s", after.Body)
-	}
-	newAddr := after.Str("datastore.connection.master")
+	newAddr := failPrimary(t, e, k, ds, mariadbPrimary, oldMaster)
 	var conn *sql.DB
 	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		d, err := myConnect(newAddr, "app_user", "Secret-pass-1", "appdb")
@@ -316,7 +278,7 @@ func TestMySQLOnKubernetes(t *testing.T) {
 	if got := len(r.Get("datastore.instances").([]any)); got != 2 {
 		t.Errorf("after resize %d instances", got)
 	}
-	if n, names := mariadbPods(t, k, ds); n != 2 || len(names) != 2 {
+	if n, names := readyPods(t, k, ds, mariadbServers); n != 2 || len(names) != 2 {
 		t.Errorf("after resize %d ready of %v", n, names)
 	}
 	m := mustMy(t, r.Str("datastore.connection.master"), "app_user", "Secret-pass-1", "appdb")

@@ -211,10 +211,10 @@ func (d *Driver) waitReady(ctx context.Context, c *engine.Cluster) (*crd.Cluster
 				}
 				why = podsCurrent(pods, cl.Status.InstanceNames, image, want)
 				if why == "" {
-					if obs := observation(c, cl, pods); allActive(obs) {
+					if obs := observation(c, cl, pods); kube.AllActive(obs) {
 						return cl, nil
 					} else {
-						why = "waiting for pods: " + describe(obs)
+						why = "waiting for pods: " + kube.Describe(obs)
 					}
 				}
 			}
@@ -285,27 +285,6 @@ func podsCurrent(pods []corev1.Pod, names []string, image string, want corev1.Re
 		}
 	}
 	return ""
-}
-
-func allActive(o engine.Observation) bool {
-	for _, n := range o.Nodes {
-		if n.Status != engine.NodeActive {
-			return false
-		}
-	}
-	return len(o.Nodes) > 0
-}
-
-func describe(o engine.Observation) string {
-	var parts []string
-	for _, n := range o.Nodes {
-		s := n.Role + " " + n.Status
-		if n.Detail != "" {
-			s += " (" + n.Detail + ")"
-		}
-		parts = append(parts, s)
-	}
-	return strings.Join(parts, ", ")
 }
 
 // ensureSecret makes a secret of the datastore's that CloudNativePG

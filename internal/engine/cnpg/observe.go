@@ -106,14 +106,9 @@ func observation(c *engine.Cluster, cl *crd.Cluster, pods []corev1.Pod) engine.O
 			} else {
 				st.Role = engine.RoleReplica
 			}
-			p := byName[name]
-			switch {
-			case p == nil:
-				st.Detail = "pod " + name + " does not exist"
-			case p.DeletionTimestamp != nil:
-				st.Detail = "pod " + name + " is being deleted"
-			case !kube.PodReady(p):
-				st.Detail = "pod " + name + " not ready: " + kube.PodProblem(p)
+			switch down := kube.PodDown(name, byName[name]); {
+			case down != "":
+				st.Detail = down
 			case st.Role == engine.RoleMaster && cl.Status.TargetPrimary != name:
 				st.Detail = "primary being switched to " + cl.Status.TargetPrimary
 			default:

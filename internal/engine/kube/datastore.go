@@ -138,6 +138,44 @@ func Error(err error, format string, args ...any) error {
 	return fmt.Errorf("kubernetes: %s: %w", what, err)
 }
 
+// PodDown says why the pod named name (nil: missing) does not serve, ""
+// when it is Ready.
+func PodDown(name string, p *corev1.Pod) string {
+	switch {
+	case p == nil:
+		return "pod " + name + " does not exist"
+	case p.DeletionTimestamp != nil:
+		return "pod " + name + " is being deleted"
+	case !PodReady(p):
+		return "pod " + name + " not ready: " + PodProblem(p)
+	}
+	return ""
+}
+
+// AllActive tells whether every node of an observation is ACTIVE (and
+// there is at least one).
+func AllActive(o engine.Observation) bool {
+	for _, n := range o.Nodes {
+		if n.Status != engine.NodeActive {
+			return false
+		}
+	}
+	return len(o.Nodes) > 0
+}
+
+// Describe is an observation's nodes for people: role, status and why.
+func Describe(o engine.Observation) string {
+	var parts []string
+	for _, n := range o.Nodes {
+		s := n.Role + " " + n.Status
+		if n.Detail != "" {
+			s += " (" + n.Detail + ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // PodReady tells whether the pod runs with its Ready condition true.
 func PodReady(p *corev1.Pod) bool {
 	if p.Status.Phase != corev1.PodRunning {

@@ -348,31 +348,10 @@ func (d *Driver) notReady(ctx context.Context, c *engine.Cluster) (string, error
 	if why := current(m, ss, pods); why != "" {
 		return why, nil
 	}
-	if obs := observation(c, m, pods); !allActive(obs) {
-		return "waiting for pods: " + describe(obs), nil
+	if obs := observation(c, m, pods); !kube.AllActive(obs) {
+		return "waiting for pods: " + kube.Describe(obs), nil
 	}
 	return "", nil
-}
-
-func allActive(o engine.Observation) bool {
-	for _, n := range o.Nodes {
-		if n.Status != engine.NodeActive {
-			return false
-		}
-	}
-	return len(o.Nodes) > 0
-}
-
-func describe(o engine.Observation) string {
-	var parts []string
-	for _, n := range o.Nodes {
-		s := n.Role + " " + n.Status
-		if n.Detail != "" {
-			s += " (" + n.Detail + ")"
-		}
-		parts = append(parts, s)
-	}
-	return strings.Join(parts, ", ")
 }
 
 // ensureNodeServices gives every node a Service on its allocated address

@@ -74,14 +74,9 @@ func observation(c *engine.Cluster, m *MariaDB, pods []corev1.Pod) engine.Observ
 			st.Detail = "stopped"
 		default:
 			st.Role = role(m, i)
-			p := byName[name]
-			switch {
-			case p == nil:
-				st.Detail = "pod " + name + " does not exist"
-			case p.DeletionTimestamp != nil:
-				st.Detail = "pod " + name + " is being deleted"
-			case !kube.PodReady(p):
-				st.Detail = "pod " + name + " not ready: " + kube.PodProblem(p)
+			switch down := kube.PodDown(name, byName[name]); {
+			case down != "":
+				st.Detail = down
 			case st.Role == engine.RoleUnknown:
 				st.Detail = "the operator reports no role for " + name
 			default:
