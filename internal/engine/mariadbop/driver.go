@@ -295,8 +295,6 @@ type statefulSet struct {
 	} `json:"spec"`
 	Status struct {
 		ObservedGeneration int64  `json:"observedGeneration"`
-		Replicas           int32  `json:"replicas"`
-		ReadyReplicas      int32  `json:"readyReplicas"`
 		UpdateRevision     string `json:"updateRevision"`
 	} `json:"status"`
 }
