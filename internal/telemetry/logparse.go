@@ -8,6 +8,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/mysql"
+	"github.com/dbaasd/dbaasd/internal/engine/redis"
 )
 
 // entry is one parsed log entry: a line, or a line and its continuation
@@ -218,24 +219,12 @@ func skipMariaDBSlow(line string) bool {
 		strings.HasPrefix(line, "Tcp port: ") || strings.HasPrefix(line, "Time ") && strings.Contains(line, " Id ") && strings.Contains(line, "Command")
 }
 
-// Redis: "123:M 02 Jan 2026 10:11:12.345 * message" (role X sentinel, C
-// child, S replica, M master; level . debug, - verbose, * notice, # warning).
-var redisLine = regexp.MustCompile(`^(\d+):([XCSM]) (\d{1,2} \w{3} \d{4} \d{2}:\d{2}:\d{2}\.\d{3}) ([.\-*#]) (.*)$`)
-
-var redisLevels = map[string]string{".": "debug", "-": "verbose", "*": "notice", "#": "warning"}
-
-var redisRoles = map[string]string{"X": "sentinel", "C": "child", "S": "replica", "M": "master"}
-
 func startRedis(line string, _ time.Time) (entry, bool) {
-	m := redisLine.FindStringSubmatch(line)
-	if m == nil {
+	ts, labels, msg, ok := redis.ParseLogLine(line)
+	if !ok {
 		return entry{}, false
 	}
-	ts, err := time.ParseInLocation("2 Jan 2006 15:04:05.000", m[3], time.UTC)
-	if err != nil {
-		return entry{}, false
-	}
-	return entry{ts: ts, labels: map[string]string{"pid": m[1], "role": redisRoles[m[2]], "level": redisLevels[m[4]]}, value: m[5]}, true
+	return entry{ts: ts, labels: labels, value: msg}, true
 }
 
 // Kafka broker process: "kafka-broker: 2026/01/02 10:11:12 message" from

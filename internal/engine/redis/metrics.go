@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,24 +81,7 @@ func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, 
 		n := &c.Nodes[i]
 		v := map[string]float64{engine.MetricDiskUsedBytes: float64(proc.DiskUsage(nodePaths(n).data))}
 		if a.up {
-			num := func(k string) float64 {
-				f, _ := strconv.ParseFloat(a.info[k], 64)
-				return f
-			}
-			v[engine.MetricConnections] = max(num("connected_clients")-1, 0)
-			v[engine.MetricCacheHits] = num("keyspace_hits")
-			v[engine.MetricCacheMisses] = num("keyspace_misses")
-			v[metricUsedMemory] = num("used_memory")
-			v[metricCommands] = num("total_commands_processed")
-			v[metricExpiredKeys] = num("expired_keys")
-			v[metricEvictedKeys] = num("evicted_keys")
-			v[metricNetIn] = num("total_net_input_bytes")
-			v[metricNetOut] = num("total_net_output_bytes")
-			var keys float64
-			for _, ks := range keyspaces(a.info) {
-				keys += ks.keys
-			}
-			v[metricKeys] = keys
+			maps.Copy(v, infoValues(a.info))
 			if a.repl.role == "slave" {
 				if mo, ok := masterOffset[addr(a.repl.masterHost, a.repl.masterPort)]; ok && a.repl.offset >= 0 {
 					v[engine.MetricReplicationLagBytes] = float64(max(mo-a.repl.offset, 0))
@@ -106,13 +90,55 @@ func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, 
 		}
 		out.Nodes = append(out.Nodes, engine.NodeSample{NodeID: n.ID, Up: a.up, PID: pids[i], Values: v})
 		if i == master {
-			for _, ks := range keyspaces(a.info) {
-				out.Databases = append(out.Databases, engine.DatabaseSample{Name: ks.name, NodeID: n.ID,
-					Values: map[string]float64{metricKeys: ks.keys, metricExpires: ks.expires}})
-			}
+			out.Databases = keyspaceSamples(a.info, n.ID)
 		}
 	}
 	return out, nil
+}
+
+// infoValues are the figures of one server's INFO (clients, memory,
+// stats, keyspace) the local and the Kubernetes runtimes report alike;
+// dbaasd's own connection is not counted among the clients.
+func infoValues(info map[string]string) map[string]float64 {
+	num := func(k string) float64 {
+		f, _ := strconv.ParseFloat(info[k], 64)
+		return f
+	}
+	v := map[string]float64{
+		engine.MetricConnections: max(num("connected_clients")-1, 0),
+		engine.MetricCacheHits:   num("keyspace_hits"),
+		engine.MetricCacheMisses: num("keyspace_misses"),
+		metricUsedMemory:         num("used_memory"),
+		metricCommands:           num("total_commands_processed"),
+		metricExpiredKeys:        num("expired_keys"),
+		metricEvictedKeys:        num("evicted_keys"),
+		metricNetIn:              num("total_net_input_bytes"),
+		metricNetOut:             num("total_net_output_bytes"),
+	}
+	var keys float64
+	for _, ks := range keyspaces(info) {
+		keys += ks.keys
+	}
+	v[metricKeys] = keys
+	return v
+}
+
+// keyspaceSamples are the per-database figures of a master's INFO.
+func keyspaceSamples(info map[string]string, nodeID string) []engine.DatabaseSample {
+	var out []engine.DatabaseSample
+	for _, ks := range keyspaces(info) {
+		out = append(out, engine.DatabaseSample{Name: ks.name, NodeID: nodeID,
+			Values: map[string]float64{metricKeys: ks.keys, metricExpires: ks.expires}})
+	}
+	return out
+}
+
+// SampleInfo is what one server's INFO (clients, memory, stats,
+// replication, keyspace) says for the metrics: its figures, as the local
+// runtime reports them, and its databases' (meaningful on a master).
+func SampleInfo(info, nodeID string) (map[string]float64, []engine.DatabaseSample) {
+	m := parseInfo(info)
+	return infoValues(m), keyspaceSamples(m, nodeID)
 }
 
 // sampleRedis asks one server for INFO within sampleTimeout.
