@@ -43,6 +43,7 @@ var (
 	Pods           = Kind{schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "Pod"}
 	Nodes          = Kind{schema.GroupVersionResource{Version: "v1", Resource: "nodes"}, "Node"}
 	Deployments    = Kind{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, "Deployment"}
+	StatefulSets   = Kind{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}, "StatefulSet"}
 	PVCs           = Kind{schema.GroupVersionResource{Version: "v1", Resource: "persistentvolumeclaims"}, "PersistentVolumeClaim"}
 	StorageClasses = Kind{schema.GroupVersionResource{Group: "storage.k8s.io", Version: "v1", Resource: "storageclasses"}, "StorageClass"}
 )

@@ -83,6 +83,15 @@ type NodeService struct {
 	PortName string
 	Target   int32             // the port of the pod
 	Selector map[string]string // the pod(s)
+	// More are further ports of the same pods, on the same addresses.
+	More []Port
+}
+
+// Port is one more port of a NodeService.
+type Port struct {
+	Name   string
+	Port   int   // the allocated port
+	Target int32 // the port of the pod
 }
 
 // EnsureService makes the Service s in ns, labelled with labels. Clients
@@ -103,6 +112,11 @@ func (k *Client) EnsureService(ctx context.Context, ns string, labels map[string
 		svc.Spec.Ports = []corev1.ServicePort{{
 			Name: s.PortName, Protocol: corev1.ProtocolTCP, Port: int32(s.Port), TargetPort: intstr.FromInt32(s.Target),
 		}}
+		for _, p := range s.More {
+			svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{
+				Name: p.Name, Protocol: corev1.ProtocolTCP, Port: int32(p.Port), TargetPort: intstr.FromInt32(p.Target),
+			})
+		}
 		return nil
 	})
 	return Error(err, "service %s/%s", ns, s.Name)

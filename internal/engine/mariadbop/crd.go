@@ -18,12 +18,6 @@ var mariadbRes = kube.Kind{
 	Kind: "MariaDB",
 }
 
-// statefulSetRes is the StatefulSet the operator runs the servers in.
-var statefulSetRes = kube.Kind{
-	GVR:  schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"},
-	Kind: "StatefulSet",
-}
-
 // MariaDB is a MariaDB server or cluster.
 type MariaDB struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -271,7 +271,7 @@ func (d *Driver) applySpec(m *MariaDB, c *engine.Cluster, version, cnf string) e
 // pod so that the operator finds a server to configure.
 func (d *Driver) scaleBack(ctx context.Context, ns string) error {
 	ss := &statefulSet{}
-	err := d.kc.Get(ctx, statefulSetRes, ns, mariadbName, ss)
+	err := d.kc.Get(ctx, kube.StatefulSets, ns, mariadbName, ss)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -284,7 +284,7 @@ func (d *Driver) scaleBack(ctx context.Context, ns string) error {
 	before := kube.Snapshot(ss)
 	one := int32(1)
 	ss.Spec.Replicas = &one
-	return kube.Error(d.kc.Patch(ctx, statefulSetRes, before, ss), "scale statefulset %s/%s", ns, mariadbName)
+	return kube.Error(d.kc.Patch(ctx, kube.StatefulSets, before, ss), "scale statefulset %s/%s", ns, mariadbName)
 }
 
 // statefulSet is the part of a StatefulSet dbaasd reads and patches.
@@ -338,7 +338,7 @@ func (d *Driver) notReady(ctx context.Context, c *engine.Cluster) (string, error
 		return why, nil
 	}
 	ss := &statefulSet{}
-	if err := d.kc.Get(ctx, statefulSetRes, ns, mariadbName, ss); apierrors.IsNotFound(err) {
+	if err := d.kc.Get(ctx, kube.StatefulSets, ns, mariadbName, ss); apierrors.IsNotFound(err) {
 		ss = nil
 	} else if err != nil {
 		return "", kube.Error(err, "get statefulset %s/%s", ns, mariadbName)
@@ -444,7 +444,7 @@ func (d *Driver) Stop(ctx context.Context, c *engine.Cluster) error {
 		return kube.Error(err, "suspend mariadb")
 	}
 	ss := &statefulSet{}
-	if err := d.kc.Get(ctx, statefulSetRes, ns, mariadbName, ss); err != nil {
+	if err := d.kc.Get(ctx, kube.StatefulSets, ns, mariadbName, ss); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
@@ -453,7 +453,7 @@ func (d *Driver) Stop(ctx context.Context, c *engine.Cluster) error {
 	before = kube.Snapshot(ss)
 	zero := int32(0)
 	ss.Spec.Replicas = &zero
-	return kube.Error(d.kc.Patch(ctx, statefulSetRes, before, ss), "scale statefulset to zero")
+	return kube.Error(d.kc.Patch(ctx, kube.StatefulSets, before, ss), "scale statefulset to zero")
 }
 
 // Destroy implements engine.Driver: the MariaDB goes, then, once its pods
