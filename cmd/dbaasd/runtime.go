@@ -22,6 +22,7 @@ func runtimeFlags(fs *flag.FlagSet, cfg *daemon.Config) func() error {
 	fs.StringVar(&k8s.Kubeconfig, "k8s-kubeconfig", "", "kubeconfig of the Kubernetes runtime (default: in-cluster configuration)")
 	fs.StringVar(&k8s.PostgresImage, "k8s-postgres-image", "ghcr.io/cloudnative-pg/postgresql:{version}", "PostgreSQL image of the Kubernetes runtime ({version} = major version)")
 	fs.StringVar(&k8s.MySQLImage, "k8s-mysql-image", "docker-registry1.mariadb.com/library/mariadb:{version}", "MariaDB image of the Kubernetes runtime's MySQL engines ({version} = the version of the MariaDB beside dbaasd, e.g. 10.11)")
+	fs.StringVar(&k8s.RedisImage, "k8s-redis-image", "", "image of the Kubernetes runtime's Redis, with Redis, Sentinel and dbaasd (its redis-forwarder) ({version} = the version of the Redis beside dbaasd, e.g. 7.0); Redis is not offered on Kubernetes without it")
 	fs.StringVar(&k8s.ImagePullPolicy, "k8s-image-pull-policy", "", "pull policy of the engine images (Always, IfNotPresent, Never; default Kubernetes')")
 	fs.StringVar(&k8s.StorageClass, "k8s-storage-class", "", "storage class of the datastores' volumes (default: the cluster's default class)")
 	fs.Float64Var(&k8s.RequestFraction, "k8s-request-fraction", 1, "share of a flavor's CPU and memory that pods request (limits are the flavor)")

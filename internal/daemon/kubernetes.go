@@ -12,9 +12,11 @@ import (
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/cnpg"
 	"github.com/dbaasd/dbaasd/internal/engine/kube"
+	"github.com/dbaasd/dbaasd/internal/engine/kuberedis"
 	"github.com/dbaasd/dbaasd/internal/engine/mariadbop"
 	"github.com/dbaasd/dbaasd/internal/engine/mysql"
 	"github.com/dbaasd/dbaasd/internal/engine/postgres"
+	"github.com/dbaasd/dbaasd/internal/engine/redis"
 )
 
 // Runtimes: where dbaasd runs the datastores' servers.
@@ -32,7 +34,11 @@ type KubernetesConfig struct {
 	PostgresImage string
 	// MySQLImage is the MariaDB image of both MySQL engines, {version}
 	// standing for the version of the MariaDB beside dbaasd (major.minor).
-	MySQLImage      string
+	MySQLImage string
+	// RedisImage holds Redis, Sentinel and dbaasd (its redis-forwarder),
+	// {version} standing for the version of the Redis beside dbaasd
+	// (major.minor); "" = Redis is not offered.
+	RedisImage      string
 	ImagePullPolicy string
 	StorageClass    string
 	// RequestFraction is the share of a flavor pods request (1 = all).
@@ -52,8 +58,9 @@ type KubernetesConfig struct {
 
 // KubernetesDrivers returns the drivers of the Kubernetes runtime:
 // PostgreSQL through CloudNativePG, both MySQL engines through
-// mariadb-operator. Redis and Kafka are not offered on this runtime yet
-// (docs/kubernetes-engines.md). When PostgreSQL is installed beside
+// mariadb-operator and, given its image, Redis with Sentinel in
+// StatefulSets of dbaasd's own (kuberedis). Kafka is not offered on this
+// runtime (docs/kubernetes-engines.md). When PostgreSQL is installed beside
 // dbaasd, it checks the parameters users set before they are accepted, as
 // on the local runtime; without it, the catalog's checks alone apply. The
 // MySQL engines need the MariaDB beside dbaasd (their catalog and checks):
@@ -96,6 +103,19 @@ func KubernetesDrivers(ctx context.Context, cfg KubernetesConfig, log *slog.Logg
 		}
 		drivers[name] = drv
 	}
+	if cfg.RedisImage == "" {
+		log.Info("redis is not offered on kubernetes: no image (--k8s-redis-image)")
+		return drivers, nil
+	}
+	rd, err := kuberedis.New(kuberedis.Options{
+		Config: rc, Image: cfg.RedisImage, ImagePullPolicy: cfg.ImagePullPolicy, StorageClass: cfg.StorageClass,
+		RequestFraction: cfg.RequestFraction, AdminCIDRs: cfg.AdminCIDRs, TrustedCIDRs: cfg.TrustedCIDRs,
+		Local: redis.New(redis.Options{Logger: log}), Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes runtime: %w", err)
+	}
+	drivers[engine.Redis] = rd
 	return drivers, nil
 }
 

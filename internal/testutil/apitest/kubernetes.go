@@ -80,7 +80,7 @@ func (b Bed) Options(t testing.TB) Options {
 	t.Helper()
 	k := daemon.KubernetesConfig{
 		Kubeconfig: b["DBAAS_K8S_KUBECONFIG"], PostgresImage: b["DBAAS_K8S_POSTGRES_IMAGE"],
-		MySQLImage:      b["DBAAS_K8S_MYSQL_IMAGE"],
+		MySQLImage: b["DBAAS_K8S_MYSQL_IMAGE"], RedisImage: b["DBAAS_K8S_REDIS_IMAGE"],
 		ImagePullPolicy: b["DBAAS_K8S_IMAGE_PULL_POLICY"], StorageClass: b["DBAAS_K8S_STORAGE_CLASS"],
 		RequestFraction: 0.1,
 	}
