@@ -28,6 +28,9 @@ PG_ROOTFS_ID=postgresql-15-$DEBIAN_SUITE-2
 MDBOP_IMAGE_ID=mariadb-operator-$MARIADB_OPERATOR_VERSION-1
 MARIADB_IMAGE_ID=mariadb-10.11-$DEBIAN_SUITE-1
 MARIADB_ROOTFS_ID=mariadb-10.11-$DEBIAN_SUITE-1
+# The Redis image's root file system; the image itself adds the dbaasd
+# binary and is named by it (images.sh writes $IMAGES/redis.current).
+REDIS_ROOTFS_ID=redis-7.0-$DEBIAN_SUITE-1
 
 # Where a running test bed lives (state, certificates, logs); removed by down.sh.
 K8S_RUN=${K8S_RUN:-/var/lib/dbaasd-k8s}
@@ -44,6 +47,10 @@ K8S_DNS_IP=${K8S_DNS_IP:-10.202.0.10}
 K8S_HOST_IP=${K8S_HOST_IP:-10.203.0.1}
 K8S_NS_IP=${K8S_NS_IP:-10.203.0.2}
 K8S_VETH=${K8S_VETH:-dbk8s0}
+# A second address of the host, which no datastore's firewall admits
+# unless told to: the tests connect from it to see a firewall refuse them
+# (dbaasd's own address, K8S_HOST_IP, is always admitted).
+K8S_OUTSIDER_IP=${K8S_OUTSIDER_IP:-10.203.0.5}
 
 NICE=${NICE:-nice -n 15}
 

@@ -13,8 +13,13 @@
 #   dbaasd.local/mariadb-operator:<version>
 #                                     mariadb-operator (static Go binary): the
 #                                     controller and the pods' agent and init
+#   dbaasd.local/redis:7.0-<sum>      Debian bookworm (debootstrap) with Redis 7.0 and
+#                                     Sentinel, and this repository's dbaasd (its
+#                                     redis-forwarder, the firewall); <sum> names the
+#                                     dbaasd binary, so the image follows the code
 set -euo pipefail
-. "$(dirname "$0")/env.sh"
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/env.sh"
 mkdir -p "$IMAGES"
 work=$(mktemp -d "$IMAGES/.work.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -194,6 +199,52 @@ image_mariadb_operator() {
   oci dbaasd.local/mariadb-operator "$v" "$work/layer.tar" '{"Entrypoint":["/bin/mariadb-operator"],"User":"65532:65532","WorkingDir":"/"}' "$out"
 }
 
+# The Redis image: Debian's Redis and Sentinel, with the dbaasd of this
+# repository for the firewall forwarder. The root file system is cached;
+# the image is made again whenever dbaasd changes, and its name is written
+# to $IMAGES/redis.current for up.sh.
+image_redis() {
+  local rootfs=$K8S_CACHE/rootfs/$REDIS_ROOTFS_ID base=$IMAGES/rootfs-$REDIS_ROOTFS_ID.tar
+  if [ ! -f "$base" ]; then
+    if [ ! -f "$rootfs.debootstrap" ]; then
+      log "debootstrap $DEBIAN_SUITE with Redis (a few minutes)"
+      rm -rf "$rootfs"; mkdir -p "$rootfs"
+      $NICE debootstrap --variant=minbase --include=redis-server,redis-sentinel,redis-tools \
+        "$DEBIAN_SUITE" "$rootfs" "$DEBIAN_MIRROR" >"$K8S_CACHE/rootfs/$REDIS_ROOTFS_ID.log" 2>&1 ||
+        die "debootstrap failed: see $K8S_CACHE/rootfs/$REDIS_ROOTFS_ID.log"
+      touch "$rootfs.debootstrap"
+    fi
+    # The pods run every container as uid/gid 999 (redis).
+    chroot "$rootfs" bash -ec '
+      if getent group 999 >/dev/null && [ "$(getent group 999 | cut -d: -f1)" != redis ]; then groupmod -g 2999 "$(getent group 999 | cut -d: -f1)"; fi
+      if getent passwd 999 >/dev/null && [ "$(getent passwd 999 | cut -d: -f1)" != redis ]; then usermod -u 2999 "$(getent passwd 999 | cut -d: -f1)"; fi
+      [ "$(id -g redis)" = 999 ] || groupmod -g 999 redis
+      [ "$(id -u redis)" = 999 ] || usermod -u 999 -g 999 redis
+      rm -rf /var/lib/redis/* /etc/redis/*.conf
+      apt-get clean
+      rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* /usr/share/info/* /var/cache/debconf/*-old
+      find /usr/share/locale -mindepth 1 -maxdepth 1 ! -name "en*" -exec rm -rf {} +
+    '
+    tar -C "$rootfs" --numeric-owner --exclude=./proc/* --exclude=./sys/* --exclude=./dev/* -cf "$base.tmp" .
+    mv "$base.tmp" "$base"
+  fi
+  log "building dbaasd for the Redis image"
+  (cd "$here/../.." && CGO_ENABLED=0 GOFLAGS=-trimpath $NICE go build -ldflags "-s -w" -o "$work/dbaasd" ./cmd/dbaasd)
+  local sum; sum=$(sha256sum "$work/dbaasd" | cut -c1-12)
+  local out=$IMAGES/redis-7.0-$sum.tar
+  if [ ! -f "$out" ]; then
+    log "image redis ($sum)"
+    rm -f "$IMAGES"/redis-7.0-*.tar
+    cp "$base" "$work/layer.tar"
+    mkdir -p "$work/add/usr/local/bin"
+    install -m 0755 "$work/dbaasd" "$work/add/usr/local/bin/dbaasd"
+    tar -C "$work/add" --numeric-owner --owner=0 --group=0 -rf "$work/layer.tar" ./usr/local/bin/dbaasd
+    oci dbaasd.local/redis "7.0-$sum" "$work/layer.tar" \
+      '{"Cmd":["redis-server"],"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","LANG=C.UTF-8"],"User":"999:999","WorkingDir":"/"}' "$out"
+  fi
+  printf 'redis-7.0-%s dbaasd.local/redis:{version}-%s\n' "$sum" "$sum" >"$IMAGES/redis.current"
+}
+
 what=${1:-all}
 case $what in
   pause) image_pause ;;
@@ -202,6 +253,7 @@ case $what in
   coredns) image_coredns ;;
   mariadb) image_mariadb ;;
   mariadb-operator) image_mariadb_operator ;;
-  all) image_pause; image_postgresql; image_cnpg; image_coredns; image_mariadb; image_mariadb_operator ;;
+  redis) image_redis ;;
+  all) image_pause; image_postgresql; image_cnpg; image_coredns; image_mariadb; image_mariadb_operator; image_redis ;;
   *) die "unknown image $what" ;;
 esac

@@ -67,6 +67,8 @@ ip link set "$K8S_VETH" up
 $NS ip addr add "$K8S_NS_IP/30" dev eth0
 $NS ip link set eth0 up
 $NS ip route add blackhole default
+ip addr add "$K8S_OUTSIDER_IP/32" dev "$K8S_VETH"
+$NS ip route add "$K8S_OUTSIDER_IP/32" dev eth0
 # Connections the node itself opens to a Service (the API server calling
 # the operator's webhooks) need a route for kube-proxy's DNAT to rewrite:
 # the blackhole default would fail them before (EINVAL).
@@ -194,7 +196,8 @@ EOF
 start containerd containerd --config "$K8S_RUN/containerd/config.toml"
 CTR="ctr --address $K8S_RUN/containerd/containerd.sock -n k8s.io"
 wait_for 30 containerd $CTR version
-for img in pause-1 $PG_IMAGE_ID $CNPG_IMAGE_ID coredns-$COREDNS_VERSION $MARIADB_IMAGE_ID $MDBOP_IMAGE_ID; do
+read -r REDIS_IMAGE_ID REDIS_IMAGE <"$IMAGES/redis.current"
+for img in pause-1 $PG_IMAGE_ID $CNPG_IMAGE_ID coredns-$COREDNS_VERSION $MARIADB_IMAGE_ID $MDBOP_IMAGE_ID $REDIS_IMAGE_ID; do
   $CTR images import "$IMAGES/$img.tar" >/dev/null
 done
 log "images imported: $($CTR images ls -q | grep -c dbaasd.local)"
@@ -440,9 +443,11 @@ DBAAS_K8S_KUBECONFIG=$K8S_RUN/dbaasd.kubeconfig
 DBAAS_K8S_ADMIN_KUBECONFIG=$K8S_RUN/kubeconfig
 DBAAS_K8S_ENGINE_HOST=$K8S_NS_IP
 DBAAS_K8S_CLIENT_CIDR=$K8S_HOST_IP/32
+DBAAS_K8S_OUTSIDER_IP=$K8S_OUTSIDER_IP
 DBAAS_K8S_POD_CIDR=$K8S_POD_CIDR
 DBAAS_K8S_POSTGRES_IMAGE=dbaasd.local/postgresql:{version}
 DBAAS_K8S_MYSQL_IMAGE=dbaasd.local/mariadb:{version}
+DBAAS_K8S_REDIS_IMAGE=$REDIS_IMAGE
 DBAAS_K8S_IMAGE_PULL_POLICY=Never
 DBAAS_K8S_STORAGE_CLASS=local
 DBAAS_K8S_S3_ENDPOINT=http://$K8S_HOST_IP:$S3_PORT
