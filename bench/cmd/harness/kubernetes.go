@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,10 +19,10 @@ import (
 	"github.com/dbaasd/dbaasd/internal/engine/kube"
 )
 
-// runKubernetes is the kubernetes section: a 3-node PostgreSQL datastore
-// on the Kubernetes runtime (CloudNativePG, the cluster named by -k8s-env,
-// e.g. the test bed of scripts/k8s) beside one on the local runtime, in
-// the same run: create → ACTIVE, and failover (the primary's pod deleted,
+// runKubernetes is the kubernetes section: a 3-node datastore of each
+// engine in k8sEngines on the Kubernetes runtime (the cluster named by
+// -k8s-env, e.g. the test bed of scripts/k8s) beside one on the local
+// runtime, in the same run: create → ACTIVE, and failover (the primary's pod deleted,
 // resp. its server killed → first acknowledged write on the new primary).
 func runKubernetes(ctx context.Context, e *env, res *results) error {
 	const sec = "kubernetes"
@@ -55,7 +58,7 @@ func runKubernetes(ctx context.Context, e *env, res *results) error {
 	}
 	runs := min(e.cfg.runs, 3) // a Kubernetes create takes a minute or more
 
-	d := &detail{title: "PostgreSQL (CloudNativePG) and MySQL (mariadb-operator, semi-sync) on Kubernetes beside the local runtime, 3 nodes",
+	d := &detail{title: "PostgreSQL (CloudNativePG), MySQL (mariadb-operator, semi-sync) and Redis (Sentinel, dbaasd's StatefulSet) on Kubernetes beside the local runtime, 3 nodes",
 		header: []string{"figure", "local runtime", "Kubernetes runtime"}}
 	for _, k8sEng := range k8sEngines {
 		eng := k8sEng.name
@@ -78,7 +81,11 @@ func runKubernetes(ctx context.Context, e *env, res *results) error {
 				return fmt.Errorf("local %s failover, run %d: %w", eng, run, err)
 			}
 			foLocal = append(foLocal, r.took.Seconds())
-			r, err = failoverOnce(ctx, k8s.cl, k8s.types[eng], eng, run, deletePrimaryPod(kc, k8sEng.primary))
+			kill := deletePrimaryPod(kc, k8sEng.primary)
+			if k8sEng.primary == "" {
+				kill = deleteMasterPod(kc, k8s.cl)
+			}
+			r, err = failoverOnce(ctx, k8s.cl, k8s.types[eng], eng, run, kill)
 			if err != nil {
 				return fmt.Errorf("kubernetes %s failover, run %d: %w", eng, run, err)
 			}
@@ -96,17 +103,19 @@ func runKubernetes(ctx context.Context, e *env, res *results) error {
 	}
 	d.notes = append(d.notes,
 		"Kubernetes: the single-node test bed of scripts/k8s (Kubernetes v1.34.4, CloudNativePG v1.27.1, mariadb-operator v25.10.2, containerd, hostPath volumes) on the same machine as the local runtime; pods request a tenth of the flavor.",
-		"PostgreSQL's create includes the operator's initdb job, three pods started one after the other (each clones the primary with pg_basebackup) and dbaasd's node Services and pooler; MySQL's, the operator's three pods started together and its replication set up, and dbaasd's node Services.",
-		"Failover on Kubernetes is the operator's: the primary's pod is deleted with no grace period, the operator notices and promotes a replica; dbaasd moves connection.master once it observes the new primary.")
+		"PostgreSQL's create includes the operator's initdb job, three pods started one after the other (each clones the primary with pg_basebackup) and dbaasd's node Services and pooler; MySQL's, the operator's three pods started together and its replication set up, and dbaasd's node Services; Redis's, dbaasd's StatefulSet's three pods started together (server, Sentinel and firewall forwarder each), the replicas synced and the node Services.",
+		"Failover on Kubernetes is the operator's (Sentinel's for Redis): the primary's pod is deleted with no grace period, the operator notices and promotes a replica; dbaasd moves connection.master once it observes the new primary.")
 	res.addDetail(sec, d)
 	return nil
 }
 
 // k8sEngines are the engines the Kubernetes section measures, with the
-// label their operator gives the primary's pod.
+// label their operator gives the primary's pod ("": none, the pod is found
+// behind the master's address).
 var k8sEngines = []struct{ name, primary string }{
 	{"postgresql", "cnpg.io/instanceRole=primary"},
 	{"mysql_native", "k8s.mariadb.com/role=primary"},
+	{"redis", ""},
 }
 
 // createOnce times one 3-node create to ACTIVE; the datastore is deleted
@@ -141,6 +150,36 @@ func deletePrimaryPod(kc kubernetes.Interface, selector string) func(datastoreID
 	}
 }
 
+// deleteMasterPod deletes the pod behind the master's address: the pod
+// the node Service on that address selects.
+func deleteMasterPod(kc kubernetes.Interface, cl *dbaasd.Client) func(datastoreID, nodeID string) error {
+	return func(datastoreID, _ string) error {
+		ctx := context.Background()
+		addr, _, err := masterOf(ctx, cl, datastoreID)
+		if err != nil {
+			return err
+		}
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return err
+		}
+		ns := kube.Namespace(datastoreID)
+		svcs, err := kc.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, svc := range svcs.Items {
+			pod := svc.Spec.Selector["statefulset.kubernetes.io/pod-name"]
+			if pod == "" || !slices.Contains(svc.Spec.ExternalIPs, host) || len(svc.Spec.Ports) == 0 || strconv.Itoa(int(svc.Spec.Ports[0].Port)) != port {
+				continue
+			}
+			now := int64(0)
+			return kc.CoreV1().Pods(ns).Delete(ctx, pod, metav1.DeleteOptions{GracePeriodSeconds: &now})
+		}
+		return fmt.Errorf("no pod behind the master's address %s", addr)
+	}
+}
+
 // startK8sServer runs a dbaasd on the Kubernetes runtime of the cluster
 // the env file describes.
 func startK8sServer(ctx context.Context, e *env, bed map[string]string) (*clusterServer, error) {
@@ -152,7 +191,7 @@ func startK8sServer(ctx context.Context, e *env, bed map[string]string) (*cluste
 	args := []string{"--runtime", "kubernetes", "--k8s-request-fraction", "0.1"}
 	for flagName, key := range map[string]string{
 		"--k8s-kubeconfig": "DBAAS_K8S_KUBECONFIG", "--engine-host": "DBAAS_K8S_ENGINE_HOST",
-		"--k8s-postgres-image": "DBAAS_K8S_POSTGRES_IMAGE", "--k8s-mysql-image": "DBAAS_K8S_MYSQL_IMAGE", "--k8s-image-pull-policy": "DBAAS_K8S_IMAGE_PULL_POLICY",
+		"--k8s-postgres-image": "DBAAS_K8S_POSTGRES_IMAGE", "--k8s-mysql-image": "DBAAS_K8S_MYSQL_IMAGE", "--k8s-redis-image": "DBAAS_K8S_REDIS_IMAGE", "--k8s-image-pull-policy": "DBAAS_K8S_IMAGE_PULL_POLICY",
 		"--k8s-storage-class": "DBAAS_K8S_STORAGE_CLASS", "--k8s-admin-cidr": "DBAAS_K8S_CLIENT_CIDR",
 		"--k8s-trusted-cidr": "DBAAS_K8S_POD_CIDR",
 	} {
