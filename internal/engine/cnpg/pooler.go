@@ -92,28 +92,24 @@ func (d *Driver) ensurePooler(ctx context.Context, c *engine.Cluster) error {
 	return d.waitPooler(ctx, ns, digest)
 }
 
-// waitPooler waits until the pooler's deployment has its pod ready with
-// the current template: the operator has carried the settings of digest
-// into the deployment (it does so some time after the Pooler changed; a
-// deployment still ready with the old template is not done) and the
-// rollout has ended.
+// waitPooler waits until the pooler runs the settings of digest and
+// nothing else (see poolerPending).
 func (d *Driver) waitPooler(ctx context.Context, ns, digest string) error {
 	ctx, cancel := context.WithTimeout(ctx, d.opts.ReadyTimeout)
 	defer cancel()
 	for {
 		var dep appsv1.Deployment
 		err := d.kc.Get(ctx, kube.Deployments, ns, poolerName, &dep)
-		why := ""
-		switch {
-		case err != nil:
+		var why string
+		if err == nil {
+			var pods []corev1.Pod
+			pods, err = kube.List[corev1.Pod](ctx, d.kc, kube.Pods, ns, map[string]string{labelPoolerName: poolerName})
+			why = poolerPending(&dep, pods, digest)
+		}
+		if err != nil {
 			why = err.Error()
-		case dep.Spec.Template.Annotations[annotationPgBouncer] != digest:
-			why = "the operator has not carried the settings into the deployment yet"
-		case dep.Status.ObservedGeneration < dep.Generation:
-			why = "deployment not observed yet"
-		case dep.Status.UpdatedReplicas < 1 || dep.Status.ReadyReplicas < 1 || dep.Status.Replicas != dep.Status.UpdatedReplicas:
-			why = fmt.Sprintf("%d of 1 pooler pods ready", dep.Status.ReadyReplicas)
-		default:
+		}
+		if why == "" {
 			return nil
 		}
 		select {
@@ -122,4 +118,36 @@ func (d *Driver) waitPooler(ctx context.Context, ns, digest string) error {
 		case <-time.After(d.opts.Poll):
 		}
 	}
+}
+
+// poolerPending says why the pooler does not run exactly the settings of
+// digest yet ("" when it does): the operator has carried them into the
+// deployment (it does so some time after the Pooler changed; a deployment
+// still ready with the old template is not done), the rollout has ended,
+// and its one pod is the only one: a pod of the old settings is gone, not
+// just terminating. A terminating PgBouncer can still be reached for a
+// moment, and refuses logins while it shuts down; the datastore is not
+// ACTIVE before that is over.
+func poolerPending(dep *appsv1.Deployment, pods []corev1.Pod, digest string) string {
+	switch {
+	case dep.Spec.Template.Annotations[annotationPgBouncer] != digest:
+		return "the operator has not carried the settings into the deployment yet"
+	case dep.Status.ObservedGeneration < dep.Generation:
+		return "deployment not observed yet"
+	case dep.Status.UpdatedReplicas < 1 || dep.Status.ReadyReplicas < 1 || dep.Status.Replicas != dep.Status.UpdatedReplicas:
+		return fmt.Sprintf("%d of 1 pooler pods ready", dep.Status.ReadyReplicas)
+	}
+	if len(pods) != 1 {
+		return fmt.Sprintf("%d pooler pods, want 1 (an old one is still terminating)", len(pods))
+	}
+	p := &pods[0]
+	switch {
+	case p.DeletionTimestamp != nil:
+		return "pooler pod " + p.Name + " is terminating"
+	case p.Annotations[annotationPgBouncer] != digest:
+		return "pooler pod " + p.Name + " runs older settings"
+	case !kube.PodReady(p):
+		return "pooler pod " + p.Name + " is not ready"
+	}
+	return ""
 }
