@@ -107,6 +107,13 @@ func (d *Driver) next(ctx context.Context, c *engine.Cluster) (string, error) {
 		if !kube.AllActive(obs) {
 			return "waiting for the servers: " + kube.Describe(obs), nil
 		}
+		// A replica still copying the master's dataset could not take
+		// over: the next pod waits for it.
+		for i, s := range obs.Nodes {
+			if s.Detail != "" {
+				return podName(i) + ": " + s.Detail, nil
+			}
+		}
 		for _, i := range outdated {
 			if i != master {
 				victim = i
