@@ -8,6 +8,7 @@ import (
 
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/kafka"
+	"github.com/dbaasd/dbaasd/internal/engine/kuberedis"
 	"github.com/dbaasd/dbaasd/internal/engine/mysql"
 	"github.com/dbaasd/dbaasd/internal/engine/postgres"
 	"github.com/dbaasd/dbaasd/internal/engine/redis"
@@ -19,6 +20,9 @@ import (
 const (
 	SubcommandKafkaBroker    = "kafka-broker"
 	SubcommandRedisForwarder = redis.ForwarderSubcommand
+	// SubcommandRedisSeed puts a restore's snapshot on the first volume
+	// of a Redis datastore on Kubernetes (its pods' init container).
+	SubcommandRedisSeed = kuberedis.SeedSubcommand
 )
 
 // RunSubcommand runs the dbaasd subcommand named by args[0] (a Kafka
@@ -34,6 +38,8 @@ func RunSubcommand(args []string) (bool, error) {
 		return true, kafka.RunBroker(args[1:])
 	case SubcommandRedisForwarder:
 		return true, redis.RunForwarder(args[1:])
+	case SubcommandRedisSeed:
+		return true, kuberedis.RunSeed(args[1:])
 	}
 	return false, nil
 }

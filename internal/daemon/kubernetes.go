@@ -110,7 +110,7 @@ func KubernetesDrivers(ctx context.Context, cfg KubernetesConfig, log *slog.Logg
 	rd, err := kuberedis.New(kuberedis.Options{
 		Config: rc, Image: cfg.RedisImage, ImagePullPolicy: cfg.ImagePullPolicy, StorageClass: cfg.StorageClass,
 		RequestFraction: cfg.RequestFraction, AdminCIDRs: cfg.AdminCIDRs, TrustedCIDRs: cfg.TrustedCIDRs,
-		Local: redis.New(redis.Options{Logger: log}), Logger: log,
+		Local: redis.New(redis.Options{Logger: log}), ObjectStore: cfg.ObjectStore, Logger: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes runtime: %w", err)

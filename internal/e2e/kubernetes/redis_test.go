@@ -2,6 +2,7 @@ package kubernetes_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -107,7 +108,9 @@ func TestRedisOnKubernetes(t *testing.T) {
 	if b["DBAAS_K8S_REDIS_IMAGE"] == "" {
 		t.Skip("the bed has no Redis image")
 	}
-	e := start(t, b)
+	o := b.Options(t)
+	o.BackupInterval = 20 * time.Second // a snapshot soon after the writes below
+	e := at.Start(t, o)
 	k := bedClient(t, b)
 	ctx := context.Background()
 
@@ -133,6 +136,7 @@ func TestRedisOnKubernetes(t *testing.T) {
 	if n, err := m.Do(ctx, "WAIT", 2, 5000).Int(); err != nil || n != 2 {
 		t.Fatalf("WAIT 2: %d replicas acknowledged (%v)", n, err)
 	}
+	wrote := time.Now().UTC()
 	for _, a := range addrs[1:] {
 		rep := mustRedis(t, a, "", redisPassword)
 		if v, err := rep.Get(ctx, "k100").Int(); err != nil || v != 100 {
@@ -145,7 +149,8 @@ func TestRedisOnKubernetes(t *testing.T) {
 
 	// The tenant cannot change what dbaasd manages, on the servers or on
 	// the sentinels.
-	for _, cmd := range [][]any{{"CONFIG", "GET", "masterauth"}, {"ACL", "LIST"}, {"REPLICAOF", "NO", "ONE"}, {"SHUTDOWN"}, {"DEBUG", "SLEEP", "0"}, {"MODULE", "LIST"}} {
+	for _, cmd := range [][]any{{"CONFIG", "GET", "masterauth"}, {"ACL", "LIST"}, {"REPLICAOF", "NO", "ONE"}, {"SHUTDOWN"},
+		{"DEBUG", "SLEEP", "0"}, {"MODULE", "LIST"}, {"PSYNC", "?", "-1"}, {"PUBLISH", "__sentinel__:hello", "fake master"}, {"MIGRATE", "10.0.0.1", "6379", "k1", "0", "1000"}} {
 		if err := m.Do(ctx, cmd...).Err(); err == nil || !strings.Contains(err.Error(), "NOPERM") && !strings.Contains(err.Error(), "not allowed") {
 			t.Errorf("the tenant ran %v (%v)", cmd, err)
 		}
@@ -218,13 +223,18 @@ func TestRedisOnKubernetes(t *testing.T) {
 		t.Log("the bed names no outsider address: the firewall's refusal is not tried")
 	}
 
-	// No backup is taken of Redis on this runtime: a restore is refused
-	// for good, and says so.
-	body := e.DatastoreBody("redis", "redis-k8s-restored", 1)
-	body["datastore"].(map[string]any)["restore"] = map[string]any{"datastore_id": ds}
-	if r := e.Do(at.TokenA, http.MethodPost, "/v1/datastores", body); r.Status != http.StatusBadRequest ||
-		!strings.Contains(string(r.Body), "have no backups on this deployment") {
-		t.Errorf("a restore from a Redis datastore on Kubernetes: %d %s", r.Status, r.Body)
+	// Backups: dbaasd takes the master's snapshot (SYNC) every 20 s here;
+	// a restore puts the newest on the new datastore's first volume
+	// (through the object storage), and it has the keys.
+	if b["DBAAS_K8S_S3_ENDPOINT"] != "" {
+		checkRedisRestore(t, e, ds, wrote)
+	} else {
+		body := e.DatastoreBody("redis", "redis-k8s-restored", 1)
+		body["datastore"].(map[string]any)["restore"] = map[string]any{"datastore_id": ds}
+		if r := e.Do(at.TokenA, http.MethodPost, "/v1/datastores", body); r.Status != http.StatusBadRequest ||
+			!strings.Contains(string(r.Body), "have no backups on this deployment") {
+			t.Errorf("a restore from a Redis datastore on Kubernetes without an object storage: %d %s", r.Status, r.Body)
+		}
 	}
 
 	// Failover: the master's pod goes; Sentinel promotes a replica, the
@@ -247,23 +257,23 @@ func TestRedisOnKubernetes(t *testing.T) {
 	if mm := master(after); mm == "" || mm == oldMaster {
 		t.Fatalf("no new master after the master's pod was deleted: %s", after.Body)
 	}
-	var wrote *goredis.Client
+	var writer *goredis.Client
 	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		c := redisClient(after.Str("datastore.connection.master"), "", "Redis-Secret-2", "")
 		if err := c.Set(ctx, "after-failover", 1, 0).Err(); err == nil {
-			wrote = c
+			writer = c
 			break
 		}
 		_ = c.Close()
 	}
-	if wrote == nil {
+	if writer == nil {
 		t.Fatalf("no write accepted at the new master %s", after.Str("datastore.connection.master"))
 	}
 	t.Logf("master's pod deleted → first write on the new master: %s", time.Since(t1).Round(100*time.Millisecond))
-	if n, err := wrote.DBSize(ctx).Result(); err != nil || n != 101 {
+	if n, err := writer.DBSize(ctx).Result(); err != nil || n != 101 {
 		t.Errorf("after failover the master holds %d keys (%v), want 101", n, err)
 	}
-	_ = wrote.Close()
+	_ = writer.Close()
 	e.WaitStatus(at.TokenA, "/v1/datastores/"+ds, "datastore", "ACTIVE", wait)
 
 	// Resize: a bigger flavor gives Redis more memory, one node goes.
@@ -360,4 +370,57 @@ func checkRedisMetrics(t *testing.T, e *at.Env, ds string) {
 	for _, p := range problems {
 		t.Errorf("metrics of Redis on Kubernetes: %s", p)
 	}
+}
+
+// checkRedisRestore waits for a backup of ds that started after wrote,
+// restores it into a new one-node datastore and finds the 100 keys there.
+func checkRedisRestore(t *testing.T, e *at.Env, ds string, wrote time.Time) {
+	t.Helper()
+	for deadline := time.Now().Add(wait); ; time.Sleep(2 * time.Second) {
+		var acts struct {
+			Actions []struct {
+				Name, Status string
+				StartTime    string `json:"start_time"`
+			}
+		}
+		r := e.Do(at.TokenA, http.MethodGet, "/v1/actions?datastore_id="+ds, nil)
+		if err := json.Unmarshal(r.Body, &acts); err != nil {
+			t.Fatalf("actions: %v: %s", err, r.Body)
+		}
+		done := false
+		for _, a := range acts.Actions {
+			started, err := time.Parse("2006-01-02T15:04:05", a.StartTime)
+			if a.Name == "datastore.backup" && a.Status == "SUCCESS" && err == nil && started.After(wrote) {
+				done = true
+			}
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no backup after the writes: %s", r.Body)
+		}
+	}
+	// Two nodes: the replica must copy the restored data, not have its
+	// sentinel promote it, empty, while the first pod fetches the snapshot.
+	body := e.DatastoreBody("redis", "redis-k8s-restored", 2)
+	body["datastore"].(map[string]any)["restore"] = map[string]any{"datastore_id": ds}
+	t0 := time.Now()
+	restored := at.MustPost(t, e, "/v1/datastores", body).Str("datastore.id")
+	rr := e.WaitStatus(at.TokenA, "/v1/datastores/"+restored, "datastore", "ACTIVE", wait)
+	t.Logf("restore of a snapshot → ACTIVE: %s", time.Since(t0).Round(time.Second))
+	ctx := context.Background()
+	for _, a := range addresses(rr) {
+		c := mustRedis(t, a, "", redisPassword)
+		if n, err := c.DBSize(ctx).Result(); err != nil || n != 100 {
+			t.Errorf("%s of the restored datastore holds %d keys (%v), want 100", a, n, err)
+		}
+		if v, err := c.Get(ctx, "k42").Int(); err != nil || v != 42 {
+			t.Errorf("restored k42 on %s = %d (%v)", a, v, err)
+		}
+	}
+	if r := e.Do(at.TokenA, http.MethodDelete, "/v1/datastores/"+restored, nil); r.Status >= 300 {
+		t.Fatalf("delete the restored datastore: %d %s", r.Status, r.Body)
+	}
+	e.WaitGone(at.TokenA, "/v1/datastores/"+restored, wait)
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/kube"
 	"github.com/dbaasd/dbaasd/internal/engine/redis"
+	"github.com/dbaasd/dbaasd/internal/objectstore"
 )
 
 // Options configure the driver.
@@ -56,6 +57,9 @@ type Options struct {
 	// Local is the Redis beside dbaasd: the engine's version, catalog and
 	// configuration checks.
 	Local *redis.Driver
+	// ObjectStore, when set, takes a restore's snapshot to the new
+	// datastore's first pod: only then are there backups (see Backups).
+	ObjectStore *objectstore.Config
 	// ReadyTimeout bounds how long Ensure waits for the pods (default
 	// 15m); Poll is how often it looks (default 2s).
 	ReadyTimeout time.Duration
@@ -79,8 +83,18 @@ var (
 	_ engine.DiskValidator  = (*Driver)(nil)
 )
 
-// New returns a driver of the cluster opts.Config names.
-func New(opts Options) (*Driver, error) {
+// New returns a driver of the cluster opts.Config names: a *Driver, or,
+// with an object storage, a *Backups.
+func New(opts Options) (engine.Driver, error) {
+	d, err := newDriver(opts)
+	if err != nil || opts.ObjectStore == nil {
+		return d, err
+	}
+	return &Backups{d}, nil
+}
+
+// newDriver returns the driver without backups.
+func newDriver(opts Options) (*Driver, error) {
 	if opts.Local == nil {
 		return nil, errors.New("redis on kubernetes: no local Redis for the catalog")
 	}
@@ -243,7 +257,10 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	if err != nil {
 		return kube.Error(err, "apply statefulset %s/%s", ns, setName)
 	}
-	return d.roll(ctx, c)
+	if err := d.roll(ctx, c); err != nil {
+		return err
+	}
+	return d.dropSeed(ctx, c)
 }
 
 // ensureNodeServices gives every node a Service on its allocated address

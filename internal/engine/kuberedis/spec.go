@@ -91,16 +91,22 @@ fi
 exec redis-server /run/redis/redis.conf
 `
 
-// startSentinel is the sentinel container's start: once the pod's server
-// answers, it watches the server's master (the server itself when it is
-// one).
+// startSentinel is the sentinel container's start: it watches the pod's
+// server's master (the server itself when it is one), and joins only once
+// its server is the master or has copied the master's dataset. So no
+// sentinel can promote a replica that has nothing while a master that
+// has the data is still starting (a new datastore, or a restore whose
+// first pod is still fetching its snapshot).
 const startSentinel = `set -eu
 self="$POD_NAME.$SET.$NAMESPACE.svc"
 export REDISCLI_AUTH="$(cat /etc/dbaasd/internal)"
 until redis-cli --no-auth-warning --user dbaasd -s /run/redis/redis.sock PING 2>/dev/null | grep -q PONG; do sleep 1; done
-info=$(redis-cli --no-auth-warning --user dbaasd -s /run/redis/redis.sock INFO replication | tr -d '\r')
-master=$self
-if echo "$info" | grep -q '^role:slave'; then master=$(echo "$info" | sed -n 's/^master_host://p'); fi
+while :; do
+  info=$(redis-cli --no-auth-warning --user dbaasd -s /run/redis/redis.sock INFO replication 2>/dev/null | tr -d '\r') || true
+  if echo "$info" | grep -q '^role:master'; then master=$self; break; fi
+  if echo "$info" | grep -q '^master_link_status:up'; then master=$(echo "$info" | sed -n 's/^master_host://p'); break; fi
+  sleep 1
+done
 sed -e "s/@SELF@/$self/g" -e "s/@MASTER@/$master/g" /etc/dbaasd/sentinel.conf >/run/redis/sentinel.conf
 exec redis-sentinel /run/redis/sentinel.conf
 `
@@ -214,6 +220,14 @@ func (d *Driver) podTemplate(c *engine.Cluster, version, hash string, nodes int3
 			EnableServiceLinks:            &no,
 			TerminationGracePeriodSeconds: func() *int64 { s := int64(60); return &s }(),
 			SecurityContext:               &corev1.PodSecurityContext{RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid},
+			// A restore's snapshot reaches the first pod's volume before
+			// Redis starts (see RunSeed); without a seed it does nothing.
+			InitContainers: []corev1.Container{{
+				Name: seedContainer, Image: image, ImagePullPolicy: corev1.PullPolicy(d.opts.ImagePullPolicy),
+				Command: []string{"dbaasd", SeedSubcommand}, Env: append(env[:1:1], seedVars()...),
+				VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: redis.PodDataDir}},
+				Resources:    small, SecurityContext: secure,
+			}},
 			Containers: []corev1.Container{
 				{
 					Name: serverContainer, Image: image, ImagePullPolicy: corev1.PullPolicy(d.opts.ImagePullPolicy),
@@ -244,6 +258,18 @@ func (d *Driver) podTemplate(c *engine.Cluster, version, hash string, nodes int3
 			},
 		},
 	}
+}
+
+// seedVars are the seed container's variables, from the restore's Secret
+// when there is one.
+func seedVars() []corev1.EnvVar {
+	optional := true
+	var out []corev1.EnvVar
+	for _, v := range seedEnv {
+		out = append(out, corev1.EnvVar{Name: v, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: seedSecret}, Key: v, Optional: &optional}}})
+	}
+	return out
 }
 
 // headless is the StatefulSet's governing Service: the pods' hostnames,

@@ -134,6 +134,16 @@ func TestApplySet(t *testing.T) {
 	if !names[serverContainer] || !names[sentinelContainer] || !names[forwarderContainer] {
 		t.Errorf("containers %v", names)
 	}
+	// The seed runs in every pod, and its variables are optional: without
+	// a restore's Secret the pods start as they are.
+	if len(pod.InitContainers) != 1 || pod.InitContainers[0].Name != seedContainer {
+		t.Fatalf("init containers %+v", pod.InitContainers)
+	}
+	for _, e := range pod.InitContainers[0].Env {
+		if ref := e.ValueFrom.SecretKeyRef; ref != nil && (ref.Name != seedSecret || ref.Optional == nil || !*ref.Optional) {
+			t.Errorf("seed variable %s: %+v", e.Name, ref)
+		}
+	}
 	if lim := pod.Containers[0].Resources.Limits.Memory().Value(); lim != 1024<<20 {
 		t.Errorf("server memory limit %d", lim)
 	}

@@ -114,6 +114,9 @@ type Options struct {
 	TokenTTL time.Duration
 	// MetricsInterval is how often clusters are sampled (default 30s).
 	MetricsInterval time.Duration
+	// BackupInterval is the time between a datastore's backups (default
+	// 24h; the first is taken once it is ACTIVE).
+	BackupInterval time.Duration
 	// LogWriter, when set, also receives everything dbaasd logs (debug
 	// level, JSON), for tests of what the log holds.
 	LogWriter io.Writer
@@ -195,7 +198,7 @@ func Start(t testing.TB, o Options) *Env {
 		DataDir: dir, Store: storeURL, TemplateDir: filepath.Join(sharedDir(t), "templates"),
 		SelfEnv: []string{envSelf + "=1"}, NoReconciler: !o.Reconcile, ProbeInterval: probe, FailoverAfter: o.FailoverAfter, RetryAfter: o.RetryAfter,
 		Quotas: o.Quotas, Logger: slog.New(logh),
-		Banner: io.Discard, Workers: 4, MetricsInterval: o.MetricsInterval,
+		Banner: io.Discard, Workers: 4, MetricsInterval: o.MetricsInterval, BackupInterval: o.BackupInterval,
 		Users: identityUsers(t, o.Users), Region: o.Region, TokenTTL: o.TokenTTL, WrapDrivers: o.WrapDrivers,
 		Runtime: o.Runtime, Kubernetes: o.Kubernetes, EngineHost: o.EngineHost, Recorded: rec, BackupStore: o.BackupStore,
 	})
