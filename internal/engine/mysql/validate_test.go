@@ -48,7 +48,7 @@ func TestValidateConfig(t *testing.T) {
 
 func TestValidateNamesAndFirewall(t *testing.T) {
 	d := New(Options{Mode: ModeNative})
-	for name, ok := range map[string]bool{"app": true, "root": false, "mariadb.sys": false, "a'b": false} {
+	for name, ok := range map[string]bool{"app": true, "root": false, "mariadb.sys": false, "repl": false, "healthcheck": false, "HealthCheck": false, "replica": true, "a'b": false} {
 		if err := d.ValidateName(engine.ObjectUser, name); (err == nil) != ok {
 			t.Errorf("user %q: %v, want ok=%v", name, err, ok)
 		}
