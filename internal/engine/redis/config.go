@@ -109,26 +109,43 @@ func buildServerConf(c *engine.Cluster, n *engine.Node, master *engine.Node) (*s
 	add("dbfilename", "dump.rdb")
 	add("appenddirname", "appendonlydir")
 	add("protected-mode", "no")
-	// Users (see auth.go): the tenant's default user and dbaasd's own,
-	// which replicas use towards their master.
-	sc.directives = append(sc.directives,
-		directive{name: "user", value: strings.TrimPrefix(userLine(internalUser, internalSecret(c), internalRules), "user "), raw: true},
-		directive{name: "user", value: strings.TrimPrefix(userLine("default", c.Password, tenantServerRules), "user "), raw: true})
-	add("masteruser", internalUser)
-	add("masterauth", internalSecret(c))
+	sc.addUsers(c)
 	add("replica-announce-ip", reachIP(n))
 	add("replica-announce-port", strconv.Itoa(n.Port))
 	if src := sourceIP(n); src != "" {
 		add("bind-source-addr", src)
 	}
-	add("maxmemory", strconv.FormatInt(defaultMaxMemory(c.Flavor), 10))
-	add("maxmemory-policy", "noeviction")
-	add("save", "3600 1 300 100 60 10000")
-	add("appendonly", "no")
-	// Start a replica's first copy at once rather than after Redis's 5 s
-	// wait for more replicas: nodes join one at a time here.
-	add("repl-diskless-sync-delay", "0")
+	if err := sc.addTuning(c); err != nil {
+		return nil, err
+	}
+	if master != nil {
+		sc.directives = append(sc.directives, directive{name: "replicaof", value: reachIP(master) + " " + strconv.Itoa(master.Port), raw: true})
+	}
+	return sc, nil
+}
 
+// addUsers appends the users (see auth.go), the tenant's default user
+// and dbaasd's own, and how a replica authenticates to its master: as
+// dbaasd's user.
+func (sc *serverConf) addUsers(c *engine.Cluster) {
+	sc.directives = append(sc.directives,
+		directive{name: "user", value: strings.TrimPrefix(userLine(internalUser, internalSecret(c), internalRules), "user "), raw: true},
+		directive{name: "user", value: strings.TrimPrefix(userLine("default", c.Password, tenantServerRules), "user "), raw: true},
+		directive{name: "masteruser", value: internalUser},
+		directive{name: "masterauth", value: internalSecret(c)})
+}
+
+// addTuning appends memory and persistence from the flavor, then the
+// user's parameters over them.
+func (sc *serverConf) addTuning(c *engine.Cluster) error {
+	sc.directives = append(sc.directives,
+		directive{name: "maxmemory", value: strconv.FormatInt(defaultMaxMemory(c.Flavor), 10)},
+		directive{name: "maxmemory-policy", value: "noeviction"},
+		directive{name: "save", value: "3600 1 300 100 60 10000"},
+		directive{name: "appendonly", value: "no"},
+		// Start a replica's first copy at once rather than after Redis's
+		// 5 s wait for more replicas: nodes join one at a time.
+		directive{name: "repl-diskless-sync-delay", value: "0"})
 	names := make([]string, 0, len(c.Config))
 	for k := range c.Config {
 		names = append(names, k)
@@ -136,21 +153,18 @@ func buildServerConf(c *engine.Cluster, n *engine.Node, master *engine.Node) (*s
 	sort.Strings(names)
 	for _, k := range names {
 		if err := checkParamName(k); err != nil {
-			return nil, err
+			return err
 		}
 		v, err := formatValue(c.Config[k])
 		if err != nil {
-			return nil, fmt.Errorf("parameter %s: %w", k, err)
+			return fmt.Errorf("parameter %s: %w", k, err)
 		}
 		if k == "maxmemory" {
 			v = clampMaxMemory(v, c.Flavor)
 		}
 		sc.set(k, v)
 	}
-	if master != nil {
-		sc.directives = append(sc.directives, directive{name: "replicaof", value: reachIP(master) + " " + strconv.Itoa(master.Port), raw: true})
-	}
-	return sc, nil
+	return nil
 }
 
 // defaultMaxMemory is MaxMemoryPercent of the flavor's RAM in bytes (0, no

@@ -3,7 +3,6 @@ package redis
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -80,7 +79,7 @@ func Pod(c *engine.Cluster, allow []string, downAfter, failoverTimeout int) (Pod
 	}, nil
 }
 
-// podServerConf is a pod's redis.conf: buildServerConf's settings, users
+// podServerConf is a pod's redis.conf: buildServerConf's users, tuning
 // and parameters, with the pod's paths and only a Unix socket.
 func podServerConf(c *engine.Cluster) ([]byte, error) {
 	sc := &serverConf{}
@@ -94,36 +93,12 @@ func podServerConf(c *engine.Cluster) ([]byte, error) {
 	add("dbfilename", "dump.rdb")
 	add("appenddirname", "appendonlydir")
 	add("protected-mode", "no")
-	sc.directives = append(sc.directives,
-		directive{name: "user", value: strings.TrimPrefix(userLine(internalUser, internalSecret(c), internalRules), "user "), raw: true},
-		directive{name: "user", value: strings.TrimPrefix(userLine("default", c.Password, tenantServerRules), "user "), raw: true})
-	add("masteruser", internalUser)
-	add("masterauth", internalSecret(c))
+	sc.addUsers(c)
 	sc.directives = append(sc.directives,
 		directive{name: "replica-announce-ip", value: PodSelf, raw: true},
 		directive{name: "replica-announce-port", value: strconv.Itoa(PodServerPort)})
-	add("maxmemory", strconv.FormatInt(defaultMaxMemory(c.Flavor), 10))
-	add("maxmemory-policy", "noeviction")
-	add("save", "3600 1 300 100 60 10000")
-	add("appendonly", "no")
-	add("repl-diskless-sync-delay", "0")
-	names := make([]string, 0, len(c.Config))
-	for k := range c.Config {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		if err := checkParamName(k); err != nil {
-			return nil, err
-		}
-		v, err := formatValue(c.Config[k])
-		if err != nil {
-			return nil, fmt.Errorf("parameter %s: %w", k, err)
-		}
-		if k == "maxmemory" {
-			v = clampMaxMemory(v, c.Flavor)
-		}
-		sc.set(k, v)
+	if err := sc.addTuning(c); err != nil {
+		return nil, err
 	}
 	return sc.render(), nil
 }
