@@ -18,14 +18,9 @@ import (
 
 var _ engine.LogReader = (*Driver)(nil)
 
-const (
-	// instanceContainer is the container of an instance pod that runs
-	// PostgreSQL under the instance manager.
-	instanceContainer = "postgres"
-	// logTailLines bounds the lines read of one pod per request: its
-	// output mixes the server's records with the instance manager's own.
-	logTailLines = 50000
-)
+// instanceContainer is the container of an instance pod that runs
+// PostgreSQL under the instance manager.
+const instanceContainer = "postgres"
 
 // ReadLogs implements engine.LogReader: the PostgreSQL log of every
 // instance, from its pod's output. CloudNativePG's instance manager turns
@@ -33,8 +28,7 @@ const (
 // output (logger "postgres", the record's fields under "record"), which
 // the API server serves from the kubelet. So the entries are those the
 // pods still hold: a pod that was replaced (a failover, a rolling update)
-// took its log with it. The newest logTailLines lines since q.Start are
-// read, and entries after q.End dropped.
+// took its log with it (see kube.ReadLogs).
 func (d *Driver) ReadLogs(ctx context.Context, c *engine.Cluster, q engine.LogQuery) ([]engine.LogEntry, error) {
 	if q.Job != "" && q.Job != engine.JobPostgreSQL {
 		return nil, nil
@@ -47,24 +41,13 @@ func (d *Driver) ReadLogs(ctx context.Context, c *engine.Cluster, q engine.LogQu
 		}
 		return nil, kube.Error(err, "get cluster %s/%s", ns, clusterName)
 	}
-	var out []engine.LogEntry
-	var errs []error
+	var srcs []kube.LogSource
 	for _, ni := range nodeInstances(c, cl) {
-		raw, err := d.kc.PodLogTail(ctx, ns, ni.instance, instanceContainer, q.Start, logTailLines)
-		if err != nil {
-			errs = append(errs, kube.Error(err, "log of pod %s/%s", ns, ni.instance))
-			continue
-		}
-		mine := parseInstanceLog(raw, ni.node.ID, q.Start, q.End)
-		if q.Limit > 0 && len(mine) > q.Limit {
-			mine = mine[len(mine)-q.Limit:]
-		}
-		out = append(out, mine...)
+		srcs = append(srcs, kube.LogSource{NodeID: ni.node.ID, Job: engine.JobPostgreSQL, Pod: ni.instance, Container: instanceContainer})
 	}
-	if len(out) == 0 && len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return out, nil
+	return d.kc.ReadLogs(ctx, ns, srcs, q, func(raw []byte, src kube.LogSource, start, end time.Time) []engine.LogEntry {
+		return parseInstanceLog(raw, src.NodeID, start, end)
+	})
 }
 
 // instanceLogLine is a line of an instance pod's output.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -70,38 +69,21 @@ func (d *Driver) Sample(ctx context.Context, c *engine.Cluster) (engine.Sample, 
 	return out, nil
 }
 
-// logTailLines bounds the lines read of one container per request.
-const logTailLines = 50000
-
 // ReadLogs implements engine.LogReader: each node's server log and, with
 // replicas, its sentinel's, from the pod's containers' output (both log to
 // standard output), parsed as the local runtime parses their files
-// (redis.ParseLogLine). A pod that was replaced took its log with it.
+// (redis.ParseLogLine; see kube.ReadLogs).
 func (d *Driver) ReadLogs(ctx context.Context, c *engine.Cluster, q engine.LogQuery) ([]engine.LogEntry, error) {
-	ns := kube.Namespace(c.ID)
-	var out []engine.LogEntry
-	var errs []error
+	var srcs []kube.LogSource
 	for i, n := range sortedNodes(c) {
-		for _, src := range []struct{ job, container string }{{engine.JobRedis, serverContainer}, {engine.JobRedisSentinel, sentinelContainer}} {
-			if q.Job != "" && q.Job != src.job || src.job == engine.JobRedisSentinel && len(c.Nodes) < 2 {
-				continue
-			}
-			raw, err := d.kc.PodLogTail(ctx, ns, podName(i), src.container, q.Start, logTailLines)
-			if err != nil {
-				errs = append(errs, kube.Error(err, "log of pod %s/%s", ns, podName(i)))
-				continue
-			}
-			mine := parseLog(raw, n.ID, src.job, q.Start, q.End)
-			if q.Limit > 0 && len(mine) > q.Limit {
-				mine = mine[len(mine)-q.Limit:]
-			}
-			out = append(out, mine...)
+		srcs = append(srcs, kube.LogSource{NodeID: n.ID, Job: engine.JobRedis, Pod: podName(i), Container: serverContainer})
+		if len(c.Nodes) > 1 {
+			srcs = append(srcs, kube.LogSource{NodeID: n.ID, Job: engine.JobRedisSentinel, Pod: podName(i), Container: sentinelContainer})
 		}
 	}
-	if len(out) == 0 && len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return out, nil
+	return d.kc.ReadLogs(ctx, kube.Namespace(c.ID), srcs, q, func(raw []byte, src kube.LogSource, start, end time.Time) []engine.LogEntry {
+		return parseLog(raw, src.NodeID, src.Job, start, end)
+	})
 }
 
 // parseLog turns a container's output into log entries in [start, end];

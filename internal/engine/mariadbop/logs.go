@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"time"
 
 	"github.com/dbaasd/dbaasd/internal/engine"
@@ -13,9 +12,6 @@ import (
 )
 
 var _ engine.LogReader = (*Driver)(nil)
-
-// logTailLines bounds the lines read of one pod per request.
-const logTailLines = 50000
 
 // ReadLogs implements engine.LogReader: MariaDB's error log of every
 // server, from its pod's output (the image's server writes its error log
@@ -26,28 +22,13 @@ const logTailLines = 50000
 // update) took its log with it. The slow query log stays in the server's
 // data directory and is not read.
 func (d *Driver) ReadLogs(ctx context.Context, c *engine.Cluster, q engine.LogQuery) ([]engine.LogEntry, error) {
-	if q.Job != "" && q.Job != engine.JobMySQLError {
-		return nil, nil
-	}
-	ns := kube.Namespace(c.ID)
-	var out []engine.LogEntry
-	var errs []error
+	var srcs []kube.LogSource
 	for i, n := range sortedNodes(c) {
-		raw, err := d.kc.PodLogTail(ctx, ns, podName(i), mariadbContainer, q.Start, logTailLines)
-		if err != nil {
-			errs = append(errs, kube.Error(err, "log of pod %s/%s", ns, podName(i)))
-			continue
-		}
-		mine := parseErrorLog(raw, n.ID, q.Start, q.End)
-		if q.Limit > 0 && len(mine) > q.Limit {
-			mine = mine[len(mine)-q.Limit:]
-		}
-		out = append(out, mine...)
+		srcs = append(srcs, kube.LogSource{NodeID: n.ID, Job: engine.JobMySQLError, Pod: podName(i), Container: mariadbContainer})
 	}
-	if len(out) == 0 && len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return out, nil
+	return d.kc.ReadLogs(ctx, kube.Namespace(c.ID), srcs, q, func(raw []byte, src kube.LogSource, start, end time.Time) []engine.LogEntry {
+		return parseErrorLog(raw, src.NodeID, start, end)
+	})
 }
 
 // parseErrorLog turns a pod's output into the node's error log entries
