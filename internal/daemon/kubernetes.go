@@ -96,7 +96,8 @@ func KubernetesDrivers(ctx context.Context, cfg KubernetesConfig, log *slog.Logg
 		local := mysql.New(mysql.Options{Mode: mode, TemplateDir: filepath.Join(cfg.TemplateDir, "mysql"), Logger: log})
 		drv, err := mariadbop.New(mariadbop.Options{
 			Mode: mode, Config: rc, Image: cfg.MySQLImage, ImagePullPolicy: cfg.ImagePullPolicy,
-			StorageClass: cfg.StorageClass, RequestFraction: cfg.RequestFraction, Local: local, Logger: log,
+			StorageClass: cfg.StorageClass, RequestFraction: cfg.RequestFraction, Local: local,
+			ObjectStore: cfg.ObjectStore, Logger: log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("kubernetes runtime: %w", err)

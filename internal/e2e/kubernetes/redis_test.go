@@ -373,8 +373,31 @@ func checkRedisMetrics(t *testing.T, e *at.Env, ds string) {
 }
 
 // checkRedisRestore waits for a backup of ds that started after wrote,
-// restores it into a new one-node datastore and finds the 100 keys there.
+// restores it into a new two-node datastore and finds the 100 keys on
+// both nodes. Two nodes: the replica must copy the restored data, not have
+// its sentinel promote it, empty, while the first pod fetches the
+// snapshot.
 func checkRedisRestore(t *testing.T, e *at.Env, ds string, wrote time.Time) {
+	t.Helper()
+	rr, restored := restoreAfter(t, e, "redis", ds, wrote, 2)
+	ctx := context.Background()
+	for _, a := range addresses(rr) {
+		c := mustRedis(t, a, "", redisPassword)
+		if n, err := c.DBSize(ctx).Result(); err != nil || n != 100 {
+			t.Errorf("%s of the restored datastore holds %d keys (%v), want 100", a, n, err)
+		}
+		if v, err := c.Get(ctx, "k42").Int(); err != nil || v != 42 {
+			t.Errorf("restored k42 on %s = %d (%v)", a, v, err)
+		}
+	}
+	deleteRestored(t, e, restored)
+}
+
+// restoreAfter waits for a backup of ds that started after t0 (dbaasd's
+// scheduler takes them; the tests shorten its interval), restores the
+// newest backup into a new datastore of eng with nodes nodes, and returns
+// it ACTIVE, with its id.
+func restoreAfter(t *testing.T, e *at.Env, eng, ds string, t0 time.Time, nodes int) (*at.Response, string) {
 	t.Helper()
 	for deadline := time.Now().Add(wait); ; time.Sleep(2 * time.Second) {
 		var acts struct {
@@ -390,7 +413,7 @@ func checkRedisRestore(t *testing.T, e *at.Env, ds string, wrote time.Time) {
 		done := false
 		for _, a := range acts.Actions {
 			started, err := time.Parse("2006-01-02T15:04:05", a.StartTime)
-			if a.Name == "datastore.backup" && a.Status == "SUCCESS" && err == nil && started.After(wrote) {
+			if a.Name == "datastore.backup" && a.Status == "SUCCESS" && err == nil && started.After(t0) {
 				done = true
 			}
 		}
@@ -398,29 +421,24 @@ func checkRedisRestore(t *testing.T, e *at.Env, ds string, wrote time.Time) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no backup after the writes: %s", r.Body)
+			t.Fatalf("no backup after %s: %s", t0.Format(time.RFC3339), r.Body)
 		}
 	}
-	// Two nodes: the replica must copy the restored data, not have its
-	// sentinel promote it, empty, while the first pod fetches the snapshot.
-	body := e.DatastoreBody("redis", "redis-k8s-restored", 2)
+	body := e.DatastoreBody(eng, strings.ReplaceAll(eng, "_", "-")+"-k8s-restored", nodes)
 	body["datastore"].(map[string]any)["restore"] = map[string]any{"datastore_id": ds}
-	t0 := time.Now()
+	start := time.Now()
 	restored := at.MustPost(t, e, "/v1/datastores", body).Str("datastore.id")
 	rr := e.WaitStatus(at.TokenA, "/v1/datastores/"+restored, "datastore", "ACTIVE", wait)
-	t.Logf("restore of a snapshot → ACTIVE: %s", time.Since(t0).Round(time.Second))
-	ctx := context.Background()
-	for _, a := range addresses(rr) {
-		c := mustRedis(t, a, "", redisPassword)
-		if n, err := c.DBSize(ctx).Result(); err != nil || n != 100 {
-			t.Errorf("%s of the restored datastore holds %d keys (%v), want 100", a, n, err)
-		}
-		if v, err := c.Get(ctx, "k42").Int(); err != nil || v != 42 {
-			t.Errorf("restored k42 on %s = %d (%v)", a, v, err)
-		}
-	}
-	if r := e.Do(at.TokenA, http.MethodDelete, "/v1/datastores/"+restored, nil); r.Status >= 300 {
+	t.Logf("%s: restore of a snapshot into %d node(s) → ACTIVE: %s", eng, nodes, time.Since(start).Round(time.Second))
+	return rr, restored
+}
+
+// deleteRestored deletes a datastore a test restored and waits until it
+// is gone.
+func deleteRestored(t *testing.T, e *at.Env, id string) {
+	t.Helper()
+	if r := e.Do(at.TokenA, http.MethodDelete, "/v1/datastores/"+id, nil); r.Status >= 300 {
 		t.Fatalf("delete the restored datastore: %d %s", r.Status, r.Body)
 	}
-	e.WaitGone(at.TokenA, "/v1/datastores/"+restored, wait)
+	e.WaitGone(at.TokenA, "/v1/datastores/"+id, wait)
 }

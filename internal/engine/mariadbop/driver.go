@@ -34,6 +34,7 @@ import (
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/kube"
 	"github.com/dbaasd/dbaasd/internal/engine/mysql"
+	"github.com/dbaasd/dbaasd/internal/objectstore"
 )
 
 // Names of the objects in a datastore's namespace.
@@ -66,8 +67,11 @@ type Options struct {
 	// pods request (limits are the flavor); 1 = guaranteed (default).
 	RequestFraction float64
 	// Local is the MariaDB beside dbaasd: the engine's version, catalog and
-	// configuration checks.
+	// configuration checks, and its tools take and load backups.
 	Local *mysql.Driver
+	// ObjectStore, when set, takes a restore's dump to the new datastore:
+	// only then are there backups (see Backups).
+	ObjectStore *objectstore.Config
 	// ReadyTimeout bounds how long Ensure waits for the operator (default
 	// 15m); Poll is how often it looks (default 2s).
 	ReadyTimeout time.Duration
@@ -94,8 +98,18 @@ var (
 	_ engine.DiskValidator   = (*Driver)(nil)
 )
 
-// New returns a driver of the cluster opts.Config names.
-func New(opts Options) (*Driver, error) {
+// New returns a driver of the cluster opts.Config names: a *Driver, or,
+// with an object storage, a *Backups.
+func New(opts Options) (engine.Driver, error) {
+	d, err := newDriver(opts)
+	if err != nil || opts.ObjectStore == nil {
+		return d, err
+	}
+	return &Backups{d}, nil
+}
+
+// newDriver returns the driver without backups.
+func newDriver(opts Options) (*Driver, error) {
 	if opts.Mode != mysql.ModeNative && opts.Mode != mysql.ModeSync {
 		return nil, fmt.Errorf("mariadb-operator driver: unknown mode %q", opts.Mode)
 	}
@@ -227,7 +241,10 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	if err := d.ensureNodeServices(ctx, c); err != nil {
 		return err
 	}
-	return d.onWriter(ctx, c, func(db *sql.DB) error { return mysql.ReconcileFirewall(ctx, db, c) })
+	if err := d.onWriter(ctx, c, func(db *sql.DB) error { return mysql.ReconcileFirewall(ctx, db, c) }); err != nil {
+		return err
+	}
+	return d.loadSeed(ctx, c)
 }
 
 // applySpec sets what dbaasd owns of the MariaDB from c.
@@ -376,6 +393,11 @@ func (d *Driver) ensureNodeServices(ctx context.Context, c *engine.Cluster) erro
 // writes: the primary the operator reports (any node of a Galera cluster
 // is one; the operator's primary is the one it sends writes to).
 func (d *Driver) onWriter(ctx context.Context, c *engine.Cluster, fn func(db *sql.DB) error) error {
+	return d.onPrimary(ctx, c, func(_ engine.Node, db *sql.DB) error { return fn(db) })
+}
+
+// onPrimary is onWriter, telling fn the primary's node too.
+func (d *Driver) onPrimary(ctx context.Context, c *engine.Cluster, fn func(n engine.Node, db *sql.DB) error) error {
 	ns := kube.Namespace(c.ID)
 	m := &MariaDB{}
 	if err := d.kc.Get(ctx, mariadbRes, ns, mariadbName, m); err != nil {
@@ -404,7 +426,7 @@ func (d *Driver) onWriter(ctx context.Context, c *engine.Cluster, fn func(db *sq
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	return fn(db)
+	return fn(n, db)
 }
 
 // serviceDelay bounds how long onWriter waits for a node's Service to

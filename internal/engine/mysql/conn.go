@@ -209,3 +209,11 @@ func optionValue(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 	return `"` + r.Replace(s) + `"`
 }
+
+// RemoteClientDefaults is an options file for MariaDB's tools (the
+// [client] group) that reaches a server over TCP as user: what dbaasd's
+// tools read instead of a password on their command line.
+func RemoteClientDefaults(user, password, host string, port int) []byte {
+	return fmt.Appendf(nil, "# Written by dbaasd. Do not edit.\n[client]\nuser=%s\npassword=%s\nhost=%s\nport=%d\nprotocol=TCP\n",
+		optionValue(user), optionValue(password), optionValue(host), port)
+}

@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -58,5 +59,20 @@ func TestLocaleCollation(t *testing.T) {
 		if !reflect.DeepEqual(got, tc.want) || locale != tc.locale || (err != nil) != tc.err {
 			t.Errorf("localeCollation(%q) = %v, %v, %v", tc.in, got, locale, err)
 		}
+	}
+}
+
+// TestRemoteClientDefaults: a password with the characters an options
+// file gives meaning to stays one value, on one line.
+func TestRemoteClientDefaults(t *testing.T) {
+	t.Parallel()
+	got := string(RemoteClientDefaults("root", "pa\"ss\nword\\x", "10.0.0.1", 3306))
+	for _, want := range []string{"[client]\n", "user=\"root\"\n", `password="pa\"ss\nword\\x"` + "\n", "host=\"10.0.0.1\"\n", "port=3306\n", "protocol=TCP\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("options file lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Count(got, "\n") != 7 {
+		t.Errorf("a value broke the file's lines:\n%s", got)
 	}
 }
