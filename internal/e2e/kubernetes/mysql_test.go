@@ -217,12 +217,7 @@ func TestMySQLOnKubernetes(t *testing.T) {
 		_ = rd.Close()
 		deleteRestored(t, e, restored)
 	} else {
-		body := e.DatastoreBody("mysql_native", "my-k8s-restored", 1)
-		body["datastore"].(map[string]any)["restore"] = map[string]any{"datastore_id": ds}
-		if r := e.Do(at.TokenA, http.MethodPost, "/v1/datastores", body); r.Status != http.StatusBadRequest ||
-			!strings.Contains(string(r.Body), "have no backups on this deployment") {
-			t.Errorf("a restore from a MySQL datastore on Kubernetes without an object storage: %d %s", r.Status, r.Body)
-		}
+		checkNoRestore(t, e, "mysql_native", ds)
 	}
 
 	// Galera: a write on one node is on every node at once.

@@ -229,12 +229,7 @@ func TestRedisOnKubernetes(t *testing.T) {
 	if b["DBAAS_K8S_S3_ENDPOINT"] != "" {
 		checkRedisRestore(t, e, ds, wrote)
 	} else {
-		body := e.DatastoreBody("redis", "redis-k8s-restored", 1)
-		body["datastore"].(map[string]any)["restore"] = map[string]any{"datastore_id": ds}
-		if r := e.Do(at.TokenA, http.MethodPost, "/v1/datastores", body); r.Status != http.StatusBadRequest ||
-			!strings.Contains(string(r.Body), "have no backups on this deployment") {
-			t.Errorf("a restore from a Redis datastore on Kubernetes without an object storage: %d %s", r.Status, r.Body)
-		}
+		checkNoRestore(t, e, "redis", ds)
 	}
 
 	// Failover: the master's pod goes; Sentinel promotes a replica, the
@@ -441,4 +436,16 @@ func deleteRestored(t *testing.T, e *at.Env, id string) {
 		t.Fatalf("delete the restored datastore: %d %s", r.Status, r.Body)
 	}
 	e.WaitGone(at.TokenA, "/v1/datastores/"+id, wait)
+}
+
+// checkNoRestore: without an object storage an engine of eng has no
+// backups on this runtime, and a restore from ds is refused, saying so.
+func checkNoRestore(t *testing.T, e *at.Env, eng, ds string) {
+	t.Helper()
+	body := e.DatastoreBody(eng, strings.ReplaceAll(eng, "_", "-")+"-k8s-restored", 1)
+	body["datastore"].(map[string]any)["restore"] = map[string]any{"datastore_id": ds}
+	if r := e.Do(at.TokenA, http.MethodPost, "/v1/datastores", body); r.Status != http.StatusBadRequest ||
+		!strings.Contains(string(r.Body), "have no backups on this deployment") {
+		t.Errorf("a restore from a %s datastore on Kubernetes without an object storage: %d %s", eng, r.Status, r.Body)
+	}
 }

@@ -13,10 +13,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/kube"
 	"github.com/dbaasd/dbaasd/internal/engine/redis"
@@ -179,9 +175,11 @@ func syncSnapshot(ctx context.Context, c *engine.Cluster, addr, path string) (ti
 	return started, os.Rename(tmp, path)
 }
 
-// seedKey is where a restore's snapshot waits in the object storage for
-// the new datastore's first pod.
-func seedKey(datastoreID string) string { return "redis-restore/" + datastoreID + "/" + snapshotFile }
+// seed is how a restore's snapshot reaches the new datastore's first pod:
+// the storage's key is in the Secret, with the storage's credentials.
+func (d *Driver) seed() kube.Handoff {
+	return kube.Handoff{Store: d.opts.ObjectStore, Secret: seedSecret, Prefix: "redis-restore"}
+}
 
 // Restore implements engine.Backuper: the snapshot goes to the object
 // storage, and the seed Secret tells the new datastore's first pod where
@@ -191,56 +189,29 @@ func (b *Backups) Restore(ctx context.Context, c *engine.Cluster, from engine.Re
 	if _, err := os.Stat(src); err != nil {
 		return fmt.Errorf("%w: snapshot of %s: %w", engine.ErrInvalid, from.ClusterID, err)
 	}
-	store, err := objectstore.New(*b.opts.ObjectStore)
-	if err != nil {
-		return err
-	}
-	key := seedKey(c.ID)
-	b.log.Info("restoring snapshot", "datastore_id", c.ID, "source_datastore_id", from.ClusterID)
-	if err := store.Put(ctx, key, src); err != nil {
-		return fmt.Errorf("upload the snapshot for the new datastore's first pod: %w", err)
-	}
-	ns := kube.Namespace(c.ID)
-	if err := b.kc.EnsureNamespace(ctx, ns, kube.Labels(c)); err != nil {
-		return err
-	}
+	h := b.seed()
+	key := h.Key(c.ID, snapshotFile)
 	o := b.opts.ObjectStore
-	full := key
+	full := key // the pod reads the bucket without the storage's prefix
 	if p := strings.Trim(o.Prefix, "/"); p != "" {
 		full = p + "/" + key
 	}
-	return b.kc.EnsureSecret(ctx, ns, seedSecret, kube.Labels(c), map[string][]byte{
+	b.log.Info("restoring snapshot", "datastore_id", c.ID, "source_datastore_id", from.ClusterID)
+	return b.kc.PutHandoff(ctx, c, h, key, src, map[string][]byte{
 		"SEED_ENDPOINT": []byte(o.Endpoint), "SEED_REGION": []byte(o.Region), "SEED_BUCKET": []byte(o.Bucket),
 		"SEED_KEY": []byte(full), "SEED_ACCESS_KEY": []byte(o.AccessKey), "SEED_SECRET_KEY": []byte(o.SecretKey),
-	}, corev1.SecretTypeOpaque)
+	})
 }
 
 // dropSeed removes a restore's seed once the datastore runs: the Secret,
 // so that a first pod that loses its volume later starts as a replica of
 // the master rather than from the old snapshot, and the uploaded file.
 func (d *Driver) dropSeed(ctx context.Context, c *engine.Cluster) error {
-	ns := kube.Namespace(c.ID)
-	var sec corev1.Secret
-	err := d.kc.Get(ctx, kube.Secrets, ns, seedSecret, &sec)
-	if apierrors.IsNotFound(err) {
-		return nil
+	data, err := d.kc.HandedOff(ctx, c.ID, d.seed())
+	if err != nil || data == nil {
+		return err
 	}
-	if err != nil {
-		return kube.Error(err, "get secret %s/%s", ns, seedSecret)
-	}
-	if d.opts.ObjectStore != nil {
-		store, err := objectstore.New(*d.opts.ObjectStore)
-		if err != nil {
-			return err
-		}
-		if err := store.DeletePrefix(ctx, "redis-restore/"+c.ID+"/"); err != nil {
-			return fmt.Errorf("delete the restore's snapshot: %w", err)
-		}
-	}
-	if err := d.kc.Remove(ctx, kube.Secrets, ns, seedSecret, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return kube.Error(err, "delete secret %s/%s", ns, seedSecret)
-	}
-	return nil
+	return d.kc.DropHandoff(ctx, c.ID, d.seed())
 }
 
 // RunSeed is the seed container of a pod (the `dbaasd redis-seed`

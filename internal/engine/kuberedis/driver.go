@@ -257,6 +257,9 @@ func (d *Driver) Ensure(ctx context.Context, c *engine.Cluster) error {
 	if err != nil {
 		return kube.Error(err, "apply statefulset %s/%s", ns, setName)
 	}
+	if err := d.growVolumes(ctx, c); err != nil {
+		return err
+	}
 	if err := d.roll(ctx, c); err != nil {
 		return err
 	}

@@ -61,9 +61,6 @@ func (d *Driver) next(ctx context.Context, c *engine.Cluster) (string, error) {
 	case ss.Status.ObservedGeneration != ss.Generation:
 		return "the StatefulSet's controller has not seen its spec", nil
 	}
-	if err := d.growVolumes(ctx, c); err != nil {
-		return "", err
-	}
 	obs := d.observe(ctx, c, st)
 	nodes := sortedNodes(c)
 	master := -1
@@ -81,16 +78,11 @@ func (d *Driver) next(ctx context.Context, c *engine.Cluster) (string, error) {
 		}
 	}
 	if len(outdated) == 0 {
-		if !kube.AllActive(obs) {
-			return "waiting for the servers: " + kube.Describe(obs), nil
+		if why := unsettled(obs); why != "" {
+			return why, nil
 		}
 		if master < 0 {
 			return "no master yet", nil
-		}
-		for i, s := range obs.Nodes {
-			if i != master && s.Detail != "" {
-				return podName(i) + ": " + s.Detail, nil
-			}
 		}
 		return "", nil
 	}
@@ -104,15 +96,10 @@ func (d *Driver) next(ctx context.Context, c *engine.Cluster) (string, error) {
 		}
 	}
 	if victim < 0 {
-		if !kube.AllActive(obs) {
-			return "waiting for the servers: " + kube.Describe(obs), nil
-		}
 		// A replica still copying the master's dataset could not take
 		// over: the next pod waits for it.
-		for i, s := range obs.Nodes {
-			if s.Detail != "" {
-				return podName(i) + ": " + s.Detail, nil
-			}
+		if why := unsettled(obs); why != "" {
+			return why, nil
 		}
 		for _, i := range outdated {
 			if i != master {
@@ -136,6 +123,20 @@ func (d *Driver) next(ctx context.Context, c *engine.Cluster) (string, error) {
 		return "", kube.Error(err, "delete pod %s/%s", ns, podName(victim))
 	}
 	return "replacing pod " + podName(victim), nil
+}
+
+// unsettled says why the servers are not all answering, each replica
+// with the master's data ("" when they are).
+func unsettled(obs engine.Observation) string {
+	if !kube.AllActive(obs) {
+		return "waiting for the servers: " + kube.Describe(obs)
+	}
+	for i, s := range obs.Nodes {
+		if s.Detail != "" {
+			return podName(i) + ": " + s.Detail
+		}
+	}
+	return ""
 }
 
 // switchover asks the sentinels to promote a replica (SENTINEL FAILOVER:

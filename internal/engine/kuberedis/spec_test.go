@@ -182,3 +182,26 @@ func TestValidateFirewall(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsettled: a rollout moves on only while every server answers and
+// every replica has the master's data.
+func TestUnsettled(t *testing.T) {
+	t.Parallel()
+	active := engine.NodeState{Status: engine.NodeActive, Role: engine.RoleReplica}
+	syncing := active
+	syncing.Detail = "copying the master's dataset"
+	down := engine.NodeState{Status: engine.NodeDown, Detail: "pod redis-2 not ready"}
+	for _, tc := range []struct {
+		nodes []engine.NodeState
+		want  string
+	}{
+		{[]engine.NodeState{active, active, active}, ""},
+		{[]engine.NodeState{active, syncing, active}, "redis-1: copying the master's dataset"},
+		{[]engine.NodeState{active, active, down}, "waiting for the servers"},
+	} {
+		got := unsettled(engine.Observation{Nodes: tc.nodes})
+		if tc.want == "" && got != "" || tc.want != "" && !strings.HasPrefix(got, tc.want) {
+			t.Errorf("%+v: %q, want %q", tc.nodes, got, tc.want)
+		}
+	}
+}

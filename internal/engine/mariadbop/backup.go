@@ -11,10 +11,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/dbaasd/dbaasd/internal/engine"
 	"github.com/dbaasd/dbaasd/internal/engine/kube"
 	"github.com/dbaasd/dbaasd/internal/engine/mysql"
@@ -58,8 +54,10 @@ var _ engine.Backuper = (*Backups)(nil)
 // which restores reach the new datastore: the Driver, and engine.Backuper.
 type Backups struct{ *Driver }
 
-// seedKey is where a restore's dump waits in the object storage.
-func seedKey(datastoreID string) string { return "mysql-restore/" + datastoreID + "/" + dumpFile }
+// seed is how a restore's dump reaches the new datastore.
+func (d *Driver) seed() kube.Handoff {
+	return kube.Handoff{Store: d.opts.ObjectStore, Secret: seedSecret, Prefix: "mysql-restore"}
+}
 
 // BaseBackup implements engine.Backuper: a logical dump of the tenant's
 // databases on the primary.
@@ -188,34 +186,18 @@ func (b *Backups) Restore(ctx context.Context, c *engine.Cluster, from engine.Re
 	if _, err := os.Stat(src); err != nil {
 		return fmt.Errorf("%w: snapshot of %s: %w", engine.ErrInvalid, from.ClusterID, err)
 	}
-	store, err := objectstore.New(*b.opts.ObjectStore)
-	if err != nil {
-		return err
-	}
+	h := b.seed()
+	key := h.Key(c.ID, dumpFile)
 	b.log.Info("restoring snapshot", "datastore_id", c.ID, "source_datastore_id", from.ClusterID)
-	if err := store.Put(ctx, seedKey(c.ID), src); err != nil {
-		return fmt.Errorf("upload the snapshot for the new datastore: %w", err)
-	}
-	ns := kube.Namespace(c.ID)
-	if err := b.kc.EnsureNamespace(ctx, ns, kube.Labels(c)); err != nil {
-		return err
-	}
-	return b.kc.EnsureSecret(ctx, ns, seedSecret, kube.Labels(c), map[string][]byte{
-		"key": []byte(seedKey(c.ID)), "source": []byte(from.ClusterID),
-	}, corev1.SecretTypeOpaque)
+	return b.kc.PutHandoff(ctx, c, h, key, src, map[string][]byte{"key": []byte(key), "source": []byte(from.ClusterID)})
 }
 
 // loadSeed loads a restore's dump into the primary when the seed Secret
 // says there is one, then deletes the dump and the Secret.
 func (d *Driver) loadSeed(ctx context.Context, c *engine.Cluster) error {
-	ns := kube.Namespace(c.ID)
-	var sec corev1.Secret
-	err := d.kc.Get(ctx, kube.Secrets, ns, seedSecret, &sec)
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return kube.Error(err, "get secret %s/%s", ns, seedSecret)
+	data, err := d.kc.HandedOff(ctx, c.ID, d.seed())
+	if err != nil || data == nil {
+		return err
 	}
 	if d.opts.ObjectStore == nil {
 		return fmt.Errorf("datastore %s waits for a restore's dump, and this deployment has no object storage", c.ID)
@@ -224,7 +206,7 @@ func (d *Driver) loadSeed(ctx context.Context, c *engine.Cluster) error {
 	if err != nil {
 		return err
 	}
-	key := string(sec.Data["key"])
+	key := string(data["key"])
 	in, err := store.Open(ctx, key)
 	if err != nil {
 		return fmt.Errorf("the restore's dump: %w", err)
@@ -252,7 +234,7 @@ func (d *Driver) loadSeed(ctx context.Context, c *engine.Cluster) error {
 		cmd := exec.CommandContext(ctx, bin, "--defaults-extra-file="+defaults, "--batch", "--sandbox")
 		var stderr strings.Builder
 		cmd.Stdin, cmd.Stderr = sqlIn, &stderr
-		d.log.Info("loading a restored snapshot", "datastore_id", c.ID, "source_datastore_id", string(sec.Data["source"]))
+		d.log.Info("loading a restored snapshot", "datastore_id", c.ID, "source_datastore_id", string(data["source"]))
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("load the restored snapshot: %w: %s", err, strings.TrimSpace(stderr.String()))
 		}
@@ -261,11 +243,5 @@ func (d *Driver) loadSeed(ctx context.Context, c *engine.Cluster) error {
 	if err != nil {
 		return err
 	}
-	if err := store.DeletePrefix(ctx, "mysql-restore/"+c.ID+"/"); err != nil {
-		return fmt.Errorf("delete the restore's dump: %w", err)
-	}
-	if err := d.kc.Remove(ctx, kube.Secrets, ns, seedSecret, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		return kube.Error(err, "delete secret %s/%s", ns, seedSecret)
-	}
-	return nil
+	return d.kc.DropHandoff(ctx, c.ID, d.seed())
 }
