@@ -2,16 +2,13 @@ package kuberedis
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -24,26 +21,6 @@ import (
 // askTimeout bounds one question to a server or sentinel.
 const askTimeout = 3 * time.Second
 
-// client is a client of dbaasd's internal user on conn, an established
-// connection to a node's server or sentinel (through its Service and the
-// pod's forwarder): one connection, no retries.
-func client(c *engine.Cluster, conn net.Conn) *goredis.Client {
-	user, pass := redis.InternalUser(c)
-	var handed atomic.Bool
-	return goredis.NewClient(&goredis.Options{
-		Addr: conn.RemoteAddr().String(), Username: user, Password: pass, Protocol: 2, DisableIdentity: true,
-		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
-		DialTimeout:              askTimeout, ReadTimeout: askTimeout, WriteTimeout: askTimeout,
-		MaxRetries: -1, DialerRetries: 1, PoolSize: 1, ContextTimeoutEnabled: true,
-		Dialer: func(context.Context, string, string) (net.Conn, error) {
-			if handed.CompareAndSwap(false, true) {
-				return conn, nil
-			}
-			return nil, errors.New("the connection was closed")
-		},
-	})
-}
-
 // serverAddr and sentinelAddr are where dbaasd reaches node n's server and
 // sentinel ("" when the node has no sentinel port).
 func serverAddr(n engine.Node) string { return net.JoinHostPort(n.Host, strconv.Itoa(n.Port)) }
@@ -55,17 +32,16 @@ func sentinelAddr(n engine.Node) string {
 	return ""
 }
 
-// ask runs fn on a connection to addr, within askTimeout. The
-// connection is made first, so that a server that is not there is a
-// plain dial error (go-redis would log each failed dial).
+// ask runs fn on a connection of the internal user to addr, within
+// askTimeout (redis.DialInternal: a server that is not there is a plain
+// dial error).
 func ask(ctx context.Context, c *engine.Cluster, addr string, fn func(context.Context, *goredis.Client) error) error {
 	ctx, cancel := context.WithTimeout(ctx, askTimeout)
 	defer cancel()
-	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	cl, err := redis.DialInternal(ctx, c, addr, askTimeout)
 	if err != nil {
 		return err
 	}
-	cl := client(c, conn)
 	defer func() { _ = cl.Close() }()
 	return fn(ctx, cl)
 }

@@ -97,6 +97,14 @@ func isLoading(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "LOADING")
 }
 
+// DialInternal connects to the server or sentinel at addr over TCP as c's
+// internal user, with the driver's own client options (dialClient): for
+// drivers that reach the servers over the network (the Kubernetes
+// runtime's).
+func DialInternal(ctx context.Context, c *engine.Cluster, addr string, timeout time.Duration) (*goredis.Client, error) {
+	return dialClient(ctx, endpoint{network: "tcp", addr: addr, timeout: timeout}, internalCred(c))
+}
+
 // errAuth is returned when none of the known credentials is accepted.
 var errAuth = errors.New("none of the known credentials is accepted")
 
